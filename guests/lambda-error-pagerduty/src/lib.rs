@@ -1,0 +1,450 @@
+//! The seed blueprint: when a Lambda logs `ERROR`, page the engineer on call.
+//!
+//! PagerDuty: two existing users join a team; an hourly rotation schedule feeds an
+//! escalation policy; each technical service (one per entry of `services`) uses
+//! that policy, supports the business service, and has an Amazon CloudWatch
+//! integration. AWS, per service: a Lambda (role, log group, code via S3 or direct
+//! upload), a metric filter counting `ERROR` lines, an alarm on that count, and an
+//! SNS topic subscribed to the integration's CloudWatch endpoint.
+//!
+//! Every default is the seed's own value, faults included (`blueprint check`
+//! names them); override them in the blueprint file.
+
+use blueprint_sdk::prelude::*;
+use blueprint_sdk::{aws as a, pagerduty as pd};
+
+/// Params of the seed blueprint.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Params {
+    /// The team that owns the rotation.
+    pub team_name: String,
+    /// Existing PagerDuty users (by email) who join the team and the rotation,
+    /// in rotation order.
+    pub users: Vec<String>,
+    /// Role of the users in the team: observer, responder or manager.
+    pub team_role: String,
+    /// The business service the technical services support.
+    pub business_service_name: String,
+    pub schedule: ScheduleParams,
+    pub escalation: EscalationParams,
+    /// One alerting pipeline per entry: stamp the pattern out for many services.
+    pub services: Vec<ServiceParams>,
+    /// Bucket the Lambda code is uploaded to (when `code_via` is `s3`). S3 bucket
+    /// names are global: pick your own.
+    pub bucket_name: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScheduleParams {
+    pub name: String,
+    /// IANA time zone of the rotation.
+    pub time_zone: String,
+    /// When the rotation starts (ISO 8601 with offset); the first user's turn
+    /// begins here.
+    pub start: String,
+    /// Length of one turn, in seconds.
+    pub rotation_turn_length_seconds: u32,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct EscalationParams {
+    pub name: String,
+    /// Times the policy repeats when nobody acknowledges.
+    pub num_loops: u32,
+    /// Minutes before escalating to the next rule (or looping).
+    pub delay_minutes: u32,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceParams {
+    /// The technical service's name; also prefixes this pipeline's AWS names.
+    pub name: String,
+    pub function_name: String,
+    /// A Lambda runtime AWS accepts for new functions.
+    pub runtime: String,
+    pub handler: String,
+    /// Folder (or file) with the function's code, relative to the blueprint file.
+    pub code_path: String,
+    /// `s3` (upload the zip to `bucket_name`, as the seed does) or `direct`.
+    pub code_via: String,
+    /// CloudWatch Logs filter pattern that counts as an error.
+    pub log_pattern: String,
+    pub metric_namespace: String,
+    /// Alarm period in seconds.
+    pub alarm_period_seconds: u32,
+    pub alarm_evaluation_periods: u32,
+    /// Errors per period that raise the alarm.
+    pub alarm_threshold: f64,
+    /// Days to keep the function's logs; absent keeps them forever.
+    pub log_retention_days: Option<u32>,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            team_name: "teamOnCall".into(),
+            users: vec!["user1@example.com".into(), "user2@example.com".into()],
+            team_role: "responder".into(),
+            business_service_name: "Business Service".into(),
+            schedule: ScheduleParams::default(),
+            escalation: EscalationParams::default(),
+            services: vec![ServiceParams::default()],
+            bucket_name: "lambda-error-pagerduty-assets".into(),
+        }
+    }
+}
+
+impl Default for ScheduleParams {
+    fn default() -> Self {
+        ScheduleParams {
+            name: "Hourly Rotation".into(),
+            time_zone: "Asia/Tokyo".into(),
+            start: "2023-09-16T00:00:00+09:00".into(),
+            rotation_turn_length_seconds: 3600,
+        }
+    }
+}
+
+impl Default for EscalationParams {
+    fn default() -> Self {
+        EscalationParams {
+            name: "Escalation Policy".into(),
+            num_loops: 2,
+            delay_minutes: 30,
+        }
+    }
+}
+
+impl Default for ServiceParams {
+    fn default() -> Self {
+        ServiceParams {
+            name: "lambda-error".into(),
+            function_name: "error-function".into(),
+            runtime: "nodejs22.x".into(),
+            handler: "index.handler".into(),
+            code_path: "lambda-error-pagerduty-handler".into(),
+            code_via: "s3".into(),
+            log_pattern: "ERROR".into(),
+            metric_namespace: "LambdaErrors".into(),
+            alarm_period_seconds: 30,
+            alarm_evaluation_periods: 1,
+            alarm_threshold: 1.0,
+            log_retention_days: None,
+        }
+    }
+}
+
+const LAMBDA_TRUST_POLICY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+const LAMBDA_BASIC_EXECUTION: &str =
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
+
+/// The PagerDuty side every service shares: who is on call and how it escalates.
+struct OnCall {
+    escalation_policy: String,
+    business_service: String,
+    vendor: String,
+}
+
+fn declare_on_call(p: &Params) -> OnCall {
+    let team = pd::team(
+        "team",
+        &pd::TeamProps {
+            name: p.team_name.clone(),
+            description: None,
+            parent: None,
+        },
+    );
+    let users: Vec<String> = p
+        .users
+        .iter()
+        .map(|email| {
+            let user = pd::user(
+                &format!("user-{email}"),
+                &pd::UserLookup {
+                    email: email.clone(),
+                },
+            );
+            pd::team_membership(
+                &format!("membership-{email}"),
+                &pd::TeamMembershipProps {
+                    team: team.id.clone(),
+                    user: user.id.clone(),
+                    role: Some(p.team_role.clone()),
+                },
+            );
+            user.id
+        })
+        .collect();
+
+    let business = pd::business_service(
+        "business-service",
+        &pd::BusinessServiceProps {
+            name: p.business_service_name.clone(),
+            description: None,
+            point_of_contact: None,
+            team: Some(team.id.clone()),
+        },
+    );
+
+    let schedule = pd::schedule(
+        "schedule",
+        &pd::ScheduleProps {
+            name: p.schedule.name.clone(),
+            time_zone: p.schedule.time_zone.clone(),
+            description: None,
+            layers: vec![pd::ScheduleLayer {
+                name: format!("{} layer", p.schedule.name),
+                start: p.schedule.start.clone(),
+                end: None,
+                rotation_virtual_start: p.schedule.start.clone(),
+                rotation_turn_length_seconds: p.schedule.rotation_turn_length_seconds,
+                users,
+                restrictions: None,
+            }],
+            teams: Some(vec![team.id.clone()]),
+        },
+    );
+
+    let policy = pd::escalation_policy(
+        "escalation-policy",
+        &pd::EscalationPolicyProps {
+            name: p.escalation.name.clone(),
+            description: None,
+            num_loops: Some(p.escalation.num_loops),
+            rules: vec![pd::EscalationRule {
+                escalation_delay_in_minutes: p.escalation.delay_minutes,
+                targets: vec![pd::EscalationTarget {
+                    target_type: "schedule_reference".into(),
+                    id: schedule.id,
+                }],
+            }],
+            teams: Some(vec![team.id]),
+        },
+    );
+
+    let vendor = pd::vendor(
+        "cloudwatch-vendor",
+        &pd::VendorLookup {
+            vendor_name: "Amazon CloudWatch".into(),
+        },
+    );
+
+    OnCall {
+        escalation_policy: policy.id,
+        business_service: business.id,
+        vendor: vendor.id,
+    }
+}
+
+/// One service's pipeline: Lambda logs -> metric filter -> alarm -> SNS -> PagerDuty.
+fn declare_pipeline(
+    s: &ServiceParams,
+    on_call: &OnCall,
+    bucket: Option<&a::S3BucketRef>,
+) -> Result<(), String> {
+    let n = |suffix: &str| format!("{}-{suffix}", s.name);
+
+    let service = pd::service(
+        &n("service"),
+        &pd::ServiceProps {
+            name: s.name.clone(),
+            description: None,
+            escalation_policy: on_call.escalation_policy.clone(),
+            acknowledgement_timeout: None,
+            auto_resolve_timeout: None,
+            alert_creation: None,
+        },
+    );
+    pd::service_dependency(
+        &n("dependency"),
+        &pd::ServiceDependencyProps {
+            business_service: on_call.business_service.clone(),
+            supporting_service: service.id.clone(),
+        },
+    );
+    let integration = pd::service_integration(
+        &n("integration"),
+        &pd::ServiceIntegrationProps {
+            service: service.id,
+            vendor: on_call.vendor.clone(),
+            integration_name: None,
+        },
+    );
+
+    let role = a::iam_role(
+        &n("role"),
+        &a::IamRoleProps {
+            name: format!("{}-role", s.function_name),
+            assume_role_policy: LAMBDA_TRUST_POLICY.into(),
+            description: None,
+            path: None,
+            tags: None,
+        },
+    );
+    a::iam_role_policy_attachment(
+        &n("role-basic-execution"),
+        &a::IamRolePolicyAttachmentProps {
+            role: role.name.clone(),
+            policy_arn: LAMBDA_BASIC_EXECUTION.into(),
+        },
+    );
+    let log_group = a::cloudwatch_log_group(
+        &n("log-group"),
+        &a::CloudwatchLogGroupProps {
+            name: format!("/aws/lambda/{}", s.function_name),
+            retention_in_days: s.log_retention_days,
+            tags: None,
+        },
+    );
+
+    let code = asset(&s.code_path)?;
+    let lambda_code = match (s.code_via.as_str(), bucket) {
+        ("s3", Some(bucket)) => {
+            let object = a::s3_object(
+                &n("code"),
+                &a::S3ObjectProps {
+                    bucket: bucket.bucket.clone(),
+                    key: format!("{}/{}", s.function_name, code.file_name),
+                    source: Some(code.id.clone()),
+                    content: None,
+                    content_type: Some("application/zip".into()),
+                },
+            );
+            a::LambdaCode {
+                asset: None,
+                s3_bucket: Some(object.bucket),
+                s3_key: Some(object.key),
+                s3_object_version: None,
+            }
+        }
+        ("direct", _) => a::LambdaCode {
+            asset: Some(code.id.clone()),
+            s3_bucket: None,
+            s3_key: None,
+            s3_object_version: None,
+        },
+        (other, _) => {
+            return Err(format!(
+                "services[{}].code_via must be s3 or direct, not {other:?}",
+                s.name
+            ));
+        }
+    };
+    a::lambda_function(
+        &n("function"),
+        &a::LambdaFunctionProps {
+            function_name: s.function_name.clone(),
+            role: role.arn,
+            handler: s.handler.clone(),
+            runtime: s.runtime.clone(),
+            code: lambda_code,
+            source_code_hash: Some(code.sha256_base64),
+            description: None,
+            timeout: None,
+            memory_size: None,
+            environment: None,
+            log_group: Some(log_group.name.clone()),
+            tags: None,
+        },
+    );
+
+    let topic = a::sns_topic(
+        &n("topic"),
+        &a::SnsTopicProps {
+            name: format!("{}-alarm", s.function_name),
+            display_name: None,
+            tags: None,
+        },
+    );
+    a::sns_topic_subscription(
+        &n("pagerduty-subscription"),
+        &a::SnsTopicSubscriptionProps {
+            topic: topic.arn.clone(),
+            protocol: integration.cloudwatch_protocol,
+            endpoint: integration.cloudwatch_endpoint,
+            raw_message_delivery: None,
+        },
+    );
+
+    let filter = a::cloudwatch_log_metric_filter(
+        &n("error-filter"),
+        &a::CloudwatchLogMetricFilterProps {
+            name: format!("{}-errors", s.function_name),
+            log_group: log_group.name,
+            pattern: s.log_pattern.clone(),
+            metric_transformation: a::MetricTransformation {
+                metric_name: format!("{}-errors", s.function_name),
+                metric_namespace: s.metric_namespace.clone(),
+                metric_value: "1".into(),
+                default_value: Some(0.0),
+            },
+        },
+    );
+    a::cloudwatch_metric_alarm(
+        &n("error-alarm"),
+        &a::CloudwatchMetricAlarmProps {
+            alarm_name: format!("{}-errors", s.function_name),
+            alarm_description: Some(format!(
+                "{} logged {:?} at least {} time(s) in {} s",
+                s.function_name, s.log_pattern, s.alarm_threshold, s.alarm_period_seconds
+            )),
+            metric_name: filter.metric_name,
+            namespace: filter.metric_namespace,
+            statistic: "Sum".into(),
+            period: s.alarm_period_seconds,
+            evaluation_periods: s.alarm_evaluation_periods,
+            datapoints_to_alarm: None,
+            threshold: s.alarm_threshold,
+            comparison_operator: "GreaterThanOrEqualToThreshold".into(),
+            treat_missing_data: None,
+            dimensions: None,
+            alarm_actions: vec![topic.arn],
+            ok_actions: None,
+            insufficient_data_actions: None,
+            tags: None,
+        },
+    );
+    Ok(())
+}
+
+struct LambdaErrorPagerDuty;
+
+impl Blueprint for LambdaErrorPagerDuty {
+    type Params = Params;
+
+    fn info() -> Info {
+        Info::new(
+            "lambda-error-pagerduty",
+            env!("CARGO_PKG_VERSION"),
+            "When a Lambda logs ERROR, a metric filter and alarm notify an SNS topic subscribed to a PagerDuty CloudWatch integration, paging the on-call engineer of the team's rotation.",
+        )
+    }
+
+    fn run(p: Params) -> Result<(), String> {
+        if p.services.is_empty() {
+            return Err("`services` is empty: declare at least one service".into());
+        }
+        let on_call = declare_on_call(&p);
+        let needs_bucket = p.services.iter().any(|s| s.code_via == "s3");
+        let bucket = needs_bucket.then(|| {
+            a::s3_bucket(
+                "code-bucket",
+                &a::S3BucketProps {
+                    bucket: p.bucket_name.clone(),
+                    force_destroy: Some(true),
+                    tags: None,
+                },
+            )
+        });
+        for service in &p.services {
+            declare_pipeline(service, &on_call, bucket.as_ref())?;
+        }
+        Ok(())
+    }
+}
+
+blueprint_sdk::blueprint!(LambdaErrorPagerDuty);

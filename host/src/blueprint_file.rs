@@ -1,0 +1,149 @@
+//! Blueprint files: a TOML document naming a guest, its params and the provider
+//! settings. The format is documented in docs/blueprint-file.md.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlueprintFile {
+    /// The blueprint's name: keys its state and tags its resources. Defaults to
+    /// the file's stem.
+    pub name: Option<String>,
+    pub guest: GuestRef,
+    #[serde(default)]
+    pub params: Map<String, Value>,
+    #[serde(default)]
+    pub providers: Providers,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuestRef {
+    /// A component file, relative to the blueprint file.
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Providers {
+    #[serde(default)]
+    pub aws: AwsSettings,
+    #[serde(default)]
+    pub pagerduty: PagerDutySettings,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsSettings {
+    /// Overrides `AWS_REGION` and the profile's region.
+    pub region: Option<String>,
+    /// A named profile from ~/.aws/config.
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PagerDutySettings {
+    /// `us` or `eu`; `PAGERDUTY_SERVICE_REGION` overrides it.
+    pub region: Option<String>,
+}
+
+/// A blueprint file as loaded: parsed, with paths resolved.
+#[derive(Debug, Clone)]
+pub struct Blueprint {
+    pub name: String,
+    pub file: PathBuf,
+    /// The folder the file sits in: guest and asset paths are relative to it.
+    pub dir: PathBuf,
+    pub guest_path: PathBuf,
+    pub params: Map<String, Value>,
+    pub providers: Providers,
+}
+
+impl Blueprint {
+    pub fn load(path: &Path) -> Result<Blueprint, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read blueprint file {}: {e}", path.display()))?;
+        Self::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Blueprint, String> {
+        let file: BlueprintFile = toml::from_str(text)
+            .map_err(|e| format!("{} is not a valid blueprint file: {e}", path.display()))?;
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_owned();
+        let name = match file.name {
+            Some(name) => name,
+            None => path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        };
+        let valid_name = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid_name {
+            return Err(format!(
+                "{}: name {name:?} must be 1-64 letters, digits, '-' or '_' (it names state files and tags)",
+                path.display()
+            ));
+        }
+        if let Some(region) = &file.providers.pagerduty.region
+            && region != "us"
+            && region != "eu"
+        {
+            return Err(format!(
+                "{}: providers.pagerduty.region must be \"us\" or \"eu\", not {region:?}",
+                path.display()
+            ));
+        }
+        Ok(Blueprint {
+            name,
+            guest_path: dir.join(&file.guest.path),
+            file: path.to_owned(),
+            dir,
+            params: file.params,
+            providers: file.providers,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimal_file() {
+        let b = Blueprint::parse(
+            Path::new("blueprints/x.toml"),
+            "[guest]\npath = \"g.wasm\"\n",
+        )
+        .unwrap();
+        assert_eq!(b.name, "x");
+        assert_eq!(b.guest_path, Path::new("blueprints/g.wasm"));
+    }
+
+    #[test]
+    fn typos_are_named() {
+        let err = Blueprint::parse(
+            Path::new("x.toml"),
+            "[guest]\npath = \"g.wasm\"\n[parms]\na = 1\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("parms"), "{err}");
+    }
+
+    #[test]
+    fn syntax_errors_point_at_the_line() {
+        let err = Blueprint::parse(Path::new("x.toml"), "[guest]\npath = \n").unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
+    }
+}

@@ -1,0 +1,172 @@
+//! `blueprint inspect GUEST.wasm|FILE`: what a guest is, the WIT version it was
+//! built for, and its params with their defaults.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use serde_json::{Value, json};
+
+use super::{CliResult, GlobalArgs, InspectArgs};
+use crate::blueprint_file::Blueprint;
+
+pub async fn run(global: &GlobalArgs, args: &InspectArgs) -> CliResult {
+    let runtime = global.runtime()?;
+    let is_blueprint = args.target.extension().is_some_and(|e| e == "toml");
+    let (guest_path, dir, file_params) = if is_blueprint {
+        let blueprint = Blueprint::load(&args.target).map_err(anyhow::Error::msg)?;
+        (blueprint.guest_path, blueprint.dir, Some(blueprint.params))
+    } else {
+        (args.target.clone(), Path::new(".").to_owned(), None)
+    };
+    let guest = runtime.load(&guest_path)?;
+    let mut instance = runtime.instantiate(&guest, &dir).await?;
+    let info = instance.info().await?;
+    let schema = instance.params_schema().await?;
+    let params = param_rows(&schema);
+
+    if args.json {
+        let out = json!({
+            "guest": {"name": info.name, "version": info.version, "description": info.description},
+            "component": {"path": guest_path, "bytes": guest.size},
+            "wit": format!("{}@{}", crate::runtime::WIT_PACKAGE, guest.wit_version),
+            "params_schema": schema,
+            "defaults": params.iter().filter_map(|p| p.default.clone().map(|d| (p.name.clone(), d))).collect::<serde_json::Map<_, _>>(),
+            "blueprint_params": file_params,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    println!("{} {}", info.name, info.version);
+    println!("  {}", info.description);
+    println!();
+    println!(
+        "component  {} ({} KiB)",
+        guest_path.display(),
+        guest.size / 1024
+    );
+    println!(
+        "wit        {}@{}",
+        crate::runtime::WIT_PACKAGE,
+        guest.wit_version
+    );
+    println!();
+    println!("params:");
+    let width = params.iter().map(|p| p.name.len()).max().unwrap_or(0);
+    for p in &params {
+        let default = match &p.default {
+            Some(d) => format!("default {}", short(d)),
+            None if p.required => "(required)".to_owned(),
+            None => "(optional)".to_owned(),
+        };
+        println!("  {:width$}  {:8}  {default}", p.name, p.ty);
+        if let Some(description) = &p.description {
+            println!("  {:width$}  {}", "", description.replace('\n', " "));
+        }
+        let given = file_params.as_ref().and_then(|f| {
+            let pointer = format!("/{}", p.name.replace('.', "/"));
+            Value::Object(f.clone()).pointer(&pointer).cloned()
+        });
+        if let Some(given) = given {
+            println!(
+                "  {:width$}  set in the blueprint file: {}",
+                "",
+                short(&given)
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+struct ParamRow {
+    name: String,
+    ty: String,
+    default: Option<Value>,
+    required: bool,
+    description: Option<String>,
+}
+
+/// The params of a schema as rows, nested objects flattened to dotted names
+/// (`schedule.time_zone`) — the names `--set` takes.
+fn param_rows(schema: &Value) -> Vec<ParamRow> {
+    let mut rows = Vec::new();
+    collect_rows(schema, schema, "", None, &mut rows);
+    rows
+}
+
+fn collect_rows(
+    root: &Value,
+    schema: &Value,
+    prefix: &str,
+    parent_default: Option<&Value>,
+    rows: &mut Vec<ParamRow>,
+) {
+    let schema = resolve(root, schema);
+    let required: Vec<&str> = schema["required"]
+        .as_array()
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let Some(properties) = schema["properties"].as_object() else {
+        return;
+    };
+    for (name, prop) in properties {
+        let full = format!("{prefix}{name}");
+        let default = prop
+            .get("default")
+            .or_else(|| parent_default.and_then(|d| d.get(name)));
+        let target = resolve(root, prop);
+        if target["properties"].is_object() && prefix.len() < 256 {
+            collect_rows(root, target, &format!("{full}."), default, rows);
+            continue;
+        }
+        let ty = match &target["type"] {
+            Value::String(t) => t.clone(),
+            Value::Array(ts) => ts
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join("|"),
+            _ => "any".into(),
+        };
+        let items = resolve(root, &target["items"]);
+        rows.push(ParamRow {
+            name: full.clone(),
+            ty,
+            default: default.cloned(),
+            required: required.contains(&name.as_str()),
+            description: prop["description"]
+                .as_str()
+                .or(target["description"].as_str())
+                .map(str::to_owned),
+        });
+        // A list of records (a template's `services`): document each field.
+        if items["properties"].is_object() && prefix.len() < 256 {
+            let item_default = items.get("default").or_else(|| default?.get(0));
+            collect_rows(root, items, &format!("{full}[]."), item_default, rows);
+        }
+    }
+}
+
+/// Follow local `$ref`s.
+fn resolve<'a>(root: &'a Value, mut schema: &'a Value) -> &'a Value {
+    for _ in 0..16 {
+        match schema["$ref"].as_str().and_then(|r| r.strip_prefix('#')) {
+            Some(pointer) => match root.pointer(pointer) {
+                Some(target) => schema = target,
+                None => break,
+            },
+            None => break,
+        }
+    }
+    schema
+}
+
+/// A value on one line, cut to a readable length.
+fn short(value: &Value) -> String {
+    let text = value.to_string();
+    if text.chars().count() > 100 {
+        format!("{}…", text.chars().take(100).collect::<String>())
+    } else {
+        text
+    }
+}

@@ -1,0 +1,123 @@
+//! The `blueprint` command line. Each subcommand lives in its own module; this
+//! file holds the argument definitions and the shared plumbing (runtime setup,
+//! evaluation, exit codes).
+
+mod graph;
+mod inspect;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::blueprint_file::Blueprint;
+use crate::evaluate::{EvalError, Evaluated, evaluate};
+use crate::runtime::{Limits, Runtime, default_cache_dir};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "blueprint",
+    version,
+    about = "Provision cloud alerting (AWS + PagerDuty) from sandboxed WebAssembly blueprints",
+    long_about = None,
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// More detail on stderr (-v info, -vv debug, -vvv trace). RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Memory a guest may use, in MiB.
+    #[arg(long, global = true, default_value_t = 256, value_name = "MIB")]
+    pub guest_memory: usize,
+    /// Time a guest call may run, in seconds.
+    #[arg(long, global = true, default_value_t = 5.0, value_name = "SECONDS")]
+    pub guest_timeout: f64,
+    /// Compile guests every time instead of using the compiled-code cache.
+    #[arg(long, global = true)]
+    pub no_cache: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Evaluate a blueprint and print its resource graph (no API calls).
+    Graph(GraphArgs),
+    /// Show what a guest is and which params it takes.
+    Inspect(InspectArgs),
+}
+
+/// Arguments of every command that evaluates a blueprint file.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The blueprint file (TOML).
+    pub file: PathBuf,
+    /// Override a param: KEY is a dotted path, VALUE is JSON or else a string.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub eval: EvalArgs,
+    #[arg(long, value_enum, default_value_t = GraphFormat::Json)]
+    pub format: GraphFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GraphFormat {
+    Json,
+    Dot,
+    Mermaid,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// A guest component (.wasm) or a blueprint file (.toml).
+    pub target: PathBuf,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A failure the user must act on; printed as `error: ...`, exit code 1.
+pub type CliResult = Result<ExitCode, anyhow::Error>;
+
+pub async fn run(cli: Cli) -> CliResult {
+    match &cli.command {
+        Command::Graph(args) => graph::run(&cli.global, args).await,
+        Command::Inspect(args) => inspect::run(&cli.global, args).await,
+    }
+}
+
+impl GlobalArgs {
+    pub fn runtime(&self) -> anyhow::Result<Runtime> {
+        if !(self.guest_timeout.is_finite() && self.guest_timeout > 0.0) {
+            anyhow::bail!("--guest-timeout must be a positive number of seconds");
+        }
+        let limits = Limits {
+            memory_bytes: self.guest_memory.saturating_mul(1024 * 1024),
+            timeout: Duration::from_secs_f64(self.guest_timeout),
+        };
+        let cache = if self.no_cache {
+            None
+        } else {
+            default_cache_dir()
+        };
+        Runtime::new(limits, cache.as_deref())
+    }
+}
+
+impl EvalArgs {
+    pub async fn evaluate(&self, runtime: &Runtime) -> Result<Evaluated, EvalError> {
+        let blueprint = Blueprint::load(&self.file).map_err(EvalError::File)?;
+        evaluate(runtime, blueprint, &self.sets).await
+    }
+}

@@ -1,0 +1,111 @@
+//! From a blueprint file to a validated graph: load the guest, settle its params
+//! (file, `--set`, schema defaults, schema validation), run it, validate what it
+//! declared. Nothing here calls a cloud API.
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::blueprint_file::Blueprint;
+use crate::graph::{Graph, InvalidGraph, validate};
+use crate::params;
+use crate::runtime::{GuestError, GuestInfo, Runtime};
+
+/// A blueprint evaluated into a graph that passed validation.
+pub struct Evaluated {
+    pub blueprint: Blueprint,
+    pub guest: GuestInfo,
+    /// The params the guest ran with, defaults filled in.
+    pub params: Value,
+    pub graph: Graph,
+    pub timings: Timings,
+}
+
+/// Where the time went, for `-v` and the benchmarks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Timings {
+    pub load: Duration,
+    pub instantiate: Duration,
+    pub run: Duration,
+    pub validate: Duration,
+}
+
+#[derive(Debug)]
+pub enum EvalError {
+    File(String),
+    Guest(GuestError),
+    Params {
+        guest: String,
+        problems: Vec<String>,
+    },
+    Graph(InvalidGraph),
+}
+
+impl fmt::Display for EvalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EvalError::File(message) => write!(f, "{message}"),
+            EvalError::Guest(e) => write!(f, "{e}"),
+            EvalError::Params { guest, problems } => {
+                write!(f, "the params do not fit guest '{guest}':")?;
+                for p in problems {
+                    write!(f, "\n  - {p}")?;
+                }
+                Ok(())
+            }
+            EvalError::Graph(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for EvalError {}
+
+impl From<GuestError> for EvalError {
+    fn from(e: GuestError) -> Self {
+        EvalError::Guest(e)
+    }
+}
+
+/// Evaluate a blueprint file with `--set` overrides.
+pub async fn evaluate(
+    runtime: &Runtime,
+    blueprint: Blueprint,
+    sets: &[String],
+) -> Result<Evaluated, EvalError> {
+    let mut timings = Timings::default();
+    let started = Instant::now();
+    let guest = runtime.load(&blueprint.guest_path)?;
+    timings.load = started.elapsed();
+
+    let started = Instant::now();
+    let mut instance = runtime.instantiate(&guest, &blueprint.dir).await?;
+    let info = instance.info().await?;
+    let schema = instance.params_schema().await?;
+    timings.instantiate = started.elapsed();
+
+    let mut given = blueprint.params.clone();
+    params::apply_sets(&mut given, sets).map_err(EvalError::File)?;
+    let mut params = Value::Object(given);
+    params::fill_defaults(&schema, &mut params);
+    params::validate(&schema, &params).map_err(|problems| EvalError::Params {
+        guest: guest.name.clone(),
+        problems,
+    })?;
+
+    let started = Instant::now();
+    let graph = instance.run(&params).await?;
+    timings.run = started.elapsed();
+
+    let started = Instant::now();
+    validate::validate(&graph).map_err(EvalError::Graph)?;
+    timings.validate = started.elapsed();
+    tracing::debug!(?timings, nodes = graph.nodes().len(), "blueprint evaluated");
+    Ok(Evaluated {
+        blueprint,
+        guest: info,
+        params,
+        graph,
+        timings,
+    })
+}

@@ -1,0 +1,13 @@
+//! `blueprint`: provision cloud alerting from sandboxed WebAssembly blueprints.
+//!
+//! The data flow of one command, module by module:
+//! [`blueprint_file`] (TOML) -> [`runtime`] (run the guest in a sandbox) ->
+//! [`graph`] (the nodes it declared, validated) -> [`cli`] (render / act).
+
+pub mod assets;
+pub mod blueprint_file;
+pub mod cli;
+pub mod evaluate;
+pub mod graph;
+pub mod params;
+pub mod runtime;

@@ -1,0 +1,500 @@
+//! Runs blueprint guests: loads a component (compiled code cached on disk), checks
+//! that it speaks our WIT version, and calls it in a sandboxed store with memory
+//! and time limits. Every failure becomes a [`GuestError`] that names the guest
+//! and the reason in one line.
+
+pub mod bindings;
+pub mod sandbox;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Cache, CacheConfig, Config, Engine, Store, Trap};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::graph::Graph;
+pub use bindings::{GuestInfo, WIT_PACKAGE, WIT_VERSION};
+pub use sandbox::Limits;
+
+/// How often the epoch advances; the time limit is enforced at this granularity.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Why a guest could not be loaded or run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuestErrorKind {
+    /// The file could not be read.
+    Unreadable,
+    /// Not a WebAssembly component (a core module, or not wasm at all).
+    NotAComponent,
+    /// Built against a WIT version this host does not implement.
+    IncompatibleVersion { wanted: String },
+    /// A component, but not a blueprint guest (another world).
+    NotABlueprint,
+    /// It trapped: a panic, `unreachable`, a stack overflow, a bad memory access.
+    Trap,
+    /// It ran past the time limit (an endless loop, or far too much work).
+    Timeout,
+    /// It tried to grow its memory past the limit.
+    OutOfMemory,
+    /// It declared more nodes than any blueprint needs.
+    TooManyNodes,
+    /// Its `run` returned an error.
+    Failed,
+    /// It returned something the contract does not allow (e.g. a schema that is
+    /// not JSON).
+    BadOutput,
+}
+
+#[derive(Debug, Clone)]
+pub struct GuestError {
+    pub guest: String,
+    pub kind: GuestErrorKind,
+    pub message: String,
+}
+
+impl fmt::Display for GuestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "guest '{}' {}", self.guest, self.message)
+    }
+}
+
+impl std::error::Error for GuestError {}
+
+/// The wasmtime engine, shared by every guest this process runs.
+pub struct Runtime {
+    engine: Engine,
+    limits: Limits,
+    linker: Linker<GuestState>,
+    _ticker: Arc<()>,
+}
+
+/// Where compiled code is cached: `$BLUEPRINT_CACHE_DIR`, else the user's cache
+/// folder (`~/.cache/blueprint/wasmtime` on Linux).
+pub fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("BLUEPRINT_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    directories::ProjectDirs::from("dev", "blueprint", "blueprint")
+        .map(|d| d.cache_dir().join("wasmtime"))
+}
+
+impl Runtime {
+    /// `cache_dir: None` compiles every time (for measuring cold starts).
+    pub fn new(limits: Limits, cache_dir: Option<&Path>) -> anyhow::Result<Self> {
+        let mut config = Config::new();
+        config.epoch_interruption(true);
+        if let Some(dir) = cache_dir {
+            let mut cache = CacheConfig::new();
+            cache.with_directory(dir);
+            config.cache(Some(
+                Cache::new(cache).map_err(|e| anyhow::anyhow!("compiled-code cache: {e}"))?,
+            ));
+        }
+        let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("wasmtime: {e}"))?;
+        let ticker = start_epoch_ticker(&engine);
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .map_err(|e| anyhow::anyhow!("linking WASI: {e}"))?;
+        bindings::Guest::add_to_linker::<_, HasSelf<GuestState>>(&mut linker, |s| s)
+            .map_err(|e| anyhow::anyhow!("linking the blueprint interfaces: {e}"))?;
+        Ok(Runtime {
+            engine,
+            limits,
+            linker,
+            _ticker: ticker,
+        })
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Read and compile a guest, refusing components for another WIT version
+    /// or world before anything runs.
+    pub fn load(&self, path: &Path) -> Result<LoadedGuest, GuestError> {
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        let fail = |kind, message: String| GuestError {
+            guest: name.clone(),
+            kind,
+            message,
+        };
+        let bytes = std::fs::read(path).map_err(|e| {
+            fail(
+                GuestErrorKind::Unreadable,
+                format!("cannot be read from {}: {e}", path.display()),
+            )
+        })?;
+        if !bytes.starts_with(b"\0asm") {
+            return Err(fail(
+                GuestErrorKind::NotAComponent,
+                format!("is not WebAssembly ({})", path.display()),
+            ));
+        }
+        // Byte 4..8: version + layer; layer 1 is a component, 0 a core module.
+        if bytes.get(6..8) != Some(&[1, 0]) {
+            return Err(fail(
+                GuestErrorKind::NotAComponent,
+                "is a core WebAssembly module, not a component: build it for wasm32-wasip2 (or with a component toolchain such as componentize-py / jco)".into(),
+            ));
+        }
+        let started = Instant::now();
+        let component = Component::new(&self.engine, &bytes).map_err(|e| {
+            fail(
+                GuestErrorKind::NotAComponent,
+                format!("is not a valid component: {e}"),
+            )
+        })?;
+        tracing::debug!(guest = %name, elapsed = ?started.elapsed(), "component loaded");
+        let mut guest = LoadedGuest {
+            name,
+            component,
+            size: bytes.len(),
+            wit_version: String::new(),
+        };
+        guest.wit_version = self.check_world(&guest)?;
+        Ok(guest)
+    }
+
+    /// The guest must export our `blueprint` interface and import nothing but
+    /// our interfaces and WASI, all at a version this host implements.
+    /// Returns the version of our package the guest was built against.
+    fn check_world(&self, guest: &LoadedGuest) -> Result<String, GuestError> {
+        let ty = guest.component.component_type();
+        let fail = |kind, message: String| GuestError {
+            guest: guest.name.clone(),
+            kind,
+            message,
+        };
+        let prefix = format!("{WIT_PACKAGE}/");
+        let mut exports_blueprint = None;
+        let names: Vec<(bool, String)> = ty
+            .imports(&self.engine)
+            .map(|(n, _)| (true, n.to_owned()))
+            .chain(ty.exports(&self.engine).map(|(n, _)| (false, n.to_owned())))
+            .collect();
+        for (is_import, name) in &names {
+            if let Some(rest) = name.strip_prefix(&prefix) {
+                let (interface, version) = rest.split_once('@').unwrap_or((rest, ""));
+                if !compatible(version, WIT_VERSION) {
+                    return Err(fail(
+                        GuestErrorKind::IncompatibleVersion {
+                            wanted: version.to_owned(),
+                        },
+                        format!(
+                            "was built for {WIT_PACKAGE}@{} but this host implements {WIT_PACKAGE}@{WIT_VERSION}; rebuild the guest against this host's wit/ (or use a host that supports {})",
+                            if version.is_empty() {
+                                "(unversioned)"
+                            } else {
+                                version
+                            },
+                            if version.is_empty() { "it" } else { version },
+                        ),
+                    ));
+                }
+                if !is_import && interface == "blueprint" {
+                    exports_blueprint = Some(version.to_owned());
+                }
+            } else if *is_import && !name.starts_with("wasi:") {
+                return Err(fail(
+                    GuestErrorKind::NotABlueprint,
+                    format!("imports {name}, which a blueprint host does not provide"),
+                ));
+            }
+        }
+        let Some(version) = exports_blueprint else {
+            let exports: Vec<&str> = names
+                .iter()
+                .filter(|(i, _)| !i)
+                .map(|(_, n)| n.as_str())
+                .collect();
+            return Err(fail(
+                GuestErrorKind::NotABlueprint,
+                format!(
+                    "is not a blueprint guest: it exports [{}], not {WIT_PACKAGE}/blueprint@{WIT_VERSION}",
+                    exports.join(", ")
+                ),
+            ));
+        };
+        Ok(version)
+    }
+
+    /// Instantiate a guest in a fresh sandbox. `asset_root` is the folder its
+    /// asset paths are relative to (the blueprint file's folder).
+    pub async fn instantiate(
+        &self,
+        guest: &LoadedGuest,
+        asset_root: &Path,
+    ) -> Result<GuestInstance, GuestError> {
+        let stderr = MemoryOutputPipe::new(sandbox::STDERR_CAPACITY);
+        let state = GuestState {
+            wasi: sandbox::wasi_context(stderr.clone()),
+            table: ResourceTable::new(),
+            limiter: sandbox::GuestLimiter::new(self.limits.memory_bytes),
+            graph: Graph::default(),
+            asset_root: asset_root.to_owned(),
+            guest_name: guest.name.clone(),
+            log_lines: 0,
+            node_limit_hit: false,
+            assets_by_path: Default::default(),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        let mut instance = GuestInstance {
+            guest: guest.name.clone(),
+            store,
+            bindings: None,
+            stderr,
+            timeout: self.limits.timeout,
+        };
+        instance.arm_deadline();
+        let linked = tokio::time::timeout(
+            instance.wall_limit(),
+            bindings::Guest::instantiate_async(&mut instance.store, &guest.component, &self.linker),
+        )
+        .await;
+        instance.bindings = Some(instance.settle(linked, "failed to start")?);
+        Ok(instance)
+    }
+}
+
+/// `0.1.x` guests run on a `0.1.y` host (for 0.x, the minor version is the
+/// breaking one, as in Cargo's semver).
+fn compatible(guest: &str, host: &str) -> bool {
+    let parse = |v: &str| -> Option<(u64, u64)> {
+        let mut it = v.split(['.', '-', '+']);
+        Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+    };
+    match (parse(guest), parse(host)) {
+        (Some((gmaj, gmin)), Some((hmaj, hmin))) => {
+            if gmaj == 0 && hmaj == 0 {
+                gmin == hmin
+            } else {
+                gmaj == hmaj && gmin <= hmin
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Advance the engine's epoch every tick until the returned token is dropped
+/// (with the [`Runtime`] that holds it).
+fn start_epoch_ticker(engine: &Engine) -> Arc<()> {
+    let token = Arc::new(());
+    let alive: Weak<()> = Arc::downgrade(&token);
+    let engine = engine.clone();
+    std::thread::Builder::new()
+        .name("blueprint-epoch".into())
+        .spawn(move || {
+            while alive.strong_count() > 0 {
+                std::thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        })
+        .expect("spawning the epoch ticker thread");
+    token
+}
+
+/// A compiled guest, ready to instantiate any number of times.
+pub struct LoadedGuest {
+    pub name: String,
+    pub component: Component,
+    /// Size of the component file in bytes.
+    pub size: usize,
+    /// The `blueprint:cloud` version it was built against.
+    pub wit_version: String,
+}
+
+/// What a guest's store carries: the WASI context (empty), limits, and the graph
+/// its constructor calls build.
+pub struct GuestState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: sandbox::GuestLimiter,
+    pub(crate) graph: Graph,
+    asset_root: PathBuf,
+    guest_name: String,
+    log_lines: usize,
+    node_limit_hit: bool,
+    assets_by_path: std::collections::HashMap<String, crate::assets::Asset>,
+}
+
+impl WasiView for GuestState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// A running guest. Each call gets the full time limit.
+pub struct GuestInstance {
+    guest: String,
+    store: Store<GuestState>,
+    bindings: Option<bindings::Guest>,
+    stderr: MemoryOutputPipe,
+    timeout: Duration,
+}
+
+impl GuestInstance {
+    fn arm_deadline(&mut self) {
+        let ticks = (self.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        self.store.set_epoch_deadline(ticks);
+    }
+
+    fn api(&self) -> &exports::Blueprint {
+        self.bindings
+            .as_ref()
+            .expect("instantiated")
+            .blueprint_cloud_blueprint()
+    }
+
+    /// The epoch deadline only fires while guest code runs; a guest blocked in a
+    /// host call (a WASI sleep, say) is stopped by this wall-clock bound instead.
+    fn wall_limit(&self) -> Duration {
+        self.timeout + Duration::from_millis(500)
+    }
+
+    /// One guest call's outcome, with both limits turned into errors.
+    fn settle<T>(
+        &self,
+        outcome: Result<wasmtime::Result<T>, tokio::time::error::Elapsed>,
+        context: &str,
+    ) -> Result<T, GuestError> {
+        match outcome {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(self.classify(e, context)),
+            Err(_) => Err(GuestError {
+                guest: self.guest.clone(),
+                kind: GuestErrorKind::Timeout,
+                message: format!(
+                    "{context}: ran out of time (limit {:.1} s) while blocked in a host call",
+                    self.timeout.as_secs_f64()
+                ),
+            }),
+        }
+    }
+
+    pub async fn info(&mut self) -> Result<GuestInfo, GuestError> {
+        self.arm_deadline();
+        let api = self.api().clone();
+        let outcome = tokio::time::timeout(self.wall_limit(), api.call_info(&mut self.store)).await;
+        self.settle(outcome, "failed in info()")
+    }
+
+    /// The guest's params schema, parsed.
+    pub async fn params_schema(&mut self) -> Result<Value, GuestError> {
+        self.arm_deadline();
+        let api = self.api().clone();
+        let outcome =
+            tokio::time::timeout(self.wall_limit(), api.call_params_schema(&mut self.store)).await;
+        let text = self.settle(outcome, "failed in params-schema()")?;
+        serde_json::from_str(&text).map_err(|e| GuestError {
+            guest: self.guest.clone(),
+            kind: GuestErrorKind::BadOutput,
+            message: format!("returned a params schema that is not JSON: {e}"),
+        })
+    }
+
+    /// Run the guest with these params and take the graph it declared.
+    pub async fn run(mut self, params: &Value) -> Result<Graph, GuestError> {
+        self.arm_deadline();
+        let api = self.api().clone();
+        let params = params.to_string();
+        let outcome =
+            tokio::time::timeout(self.wall_limit(), api.call_run(&mut self.store, &params)).await;
+        match self.settle(outcome, "failed")? {
+            Err(message) => Err(GuestError {
+                guest: self.guest.clone(),
+                kind: GuestErrorKind::Failed,
+                message: format!("returned an error: {message}"),
+            }),
+            Ok(()) if self.store.data().node_limit_hit => Err(GuestError {
+                guest: self.guest.clone(),
+                kind: GuestErrorKind::TooManyNodes,
+                message: format!(
+                    "declared more than {} nodes; is it stuck in a loop?",
+                    bindings::MAX_NODES
+                ),
+            }),
+            Ok(()) => Ok(std::mem::take(&mut self.store.data_mut().graph)),
+        }
+    }
+
+    /// Turn a wasmtime error into a one-line reason.
+    fn classify(&self, error: wasmtime::Error, context: &str) -> GuestError {
+        let (kind, message) = if self.store.data().limiter.memory_hit {
+            (
+                GuestErrorKind::OutOfMemory,
+                format!(
+                    "{context}: ran out of memory (limit {} MiB)",
+                    self.store.data().limiter_limit_mib()
+                ),
+            )
+        } else {
+            match error.downcast_ref::<Trap>() {
+                Some(Trap::Interrupt) => (
+                    GuestErrorKind::Timeout,
+                    format!(
+                        "{context}: ran out of time (limit {:.1} s): an endless loop, or far too much work",
+                        self.timeout.as_secs_f64()
+                    ),
+                ),
+                Some(trap) => {
+                    let reason = match panic_message(&self.stderr) {
+                        Some(panic) => format!("panicked: {panic}"),
+                        None => format!("trapped: {trap}"),
+                    };
+                    (GuestErrorKind::Trap, format!("{context}: {reason}"))
+                }
+                None => (
+                    GuestErrorKind::Trap,
+                    format!("{context}: {}", first_line(&format!("{error:#}"))),
+                ),
+            }
+        };
+        GuestError {
+            guest: self.guest.clone(),
+            kind,
+            message,
+        }
+    }
+}
+
+impl GuestState {
+    fn limiter_limit_mib(&self) -> usize {
+        self.limiter.limit_bytes() / (1024 * 1024)
+    }
+}
+
+/// The message of a Rust-style panic written to stderr, if any.
+fn panic_message(stderr: &MemoryOutputPipe) -> Option<String> {
+    let text = String::from_utf8_lossy(&stderr.contents()).into_owned();
+    let at = text.rfind("panicked at")?;
+    let rest = &text[at..];
+    // "panicked at src/lib.rs:3:5:\nmessage\nnote: ..."
+    let mut lines = rest.lines();
+    let location = lines
+        .next()?
+        .trim_start_matches("panicked at ")
+        .trim_end_matches(':');
+    let message: Vec<&str> = lines.take_while(|l| !l.starts_with("note:")).collect();
+    Some(format!("{} (at {location})", message.join(" ").trim()))
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").to_owned()
+}
+
+mod exports {
+    pub use super::bindings::exports::blueprint::cloud::blueprint::Guest as Blueprint;
+}

@@ -1,0 +1,222 @@
+//! The sandbox against real hostile guests: each misbehaviour ends in its own
+//! error class with a one-line message naming the guest — never a hang, never a
+//! host crash — and the guest sees no filesystem, network, environment or clock.
+
+mod support;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use blueprint::runtime::{GuestError, GuestErrorKind, Runtime};
+use serde_json::{Value, json};
+
+/// Run the hostile guest in `mode`; the graph or the error.
+async fn hostile(runtime: &Runtime, mode: &str) -> Result<blueprint::graph::Graph, GuestError> {
+    let guest = runtime.load(&support::guest("hostile-guest"))?;
+    let instance = runtime.instantiate(&guest, &support::root()).await?;
+    instance.run(&json!({ "mode": mode })).await
+}
+
+fn expect_error(
+    result: Result<blueprint::graph::Graph, GuestError>,
+    kind: GuestErrorKind,
+) -> GuestError {
+    let error = result
+        .err()
+        .unwrap_or_else(|| panic!("expected {kind:?}, the guest succeeded"));
+    assert_eq!(error.kind, kind, "{error}");
+    let text = error.to_string();
+    assert!(text.starts_with("guest 'hostile_guest' "), "{text}");
+    assert!(!text.contains('\n'), "one line: {text}");
+    error
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn endless_loop_times_out() {
+    let runtime = support::runtime();
+    let started = Instant::now();
+    let e = expect_error(hostile(&runtime, "loop").await, GuestErrorKind::Timeout);
+    assert!(e.message.contains("ran out of time"), "{e}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn blocking_sleep_times_out() {
+    let runtime = support::runtime();
+    let started = Instant::now();
+    expect_error(hostile(&runtime, "sleep").await, GuestErrorKind::Timeout);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn memory_bomb_hits_the_limit() {
+    let runtime = support::runtime();
+    let e = expect_error(
+        hostile(&runtime, "memory").await,
+        GuestErrorKind::OutOfMemory,
+    );
+    assert!(
+        e.message.contains("ran out of memory (limit 64 MiB)"),
+        "{e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn panic_reports_the_message() {
+    let runtime = support::runtime();
+    let e = expect_error(hostile(&runtime, "panic").await, GuestErrorKind::Trap);
+    assert!(
+        e.message.contains("panicked: the guest gave up on purpose"),
+        "{e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stack_overflow_is_a_trap() {
+    let runtime = support::runtime();
+    let e = expect_error(hostile(&runtime, "stack").await, GuestErrorKind::Trap);
+    assert!(e.message.to_lowercase().contains("stack"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn guest_error_is_passed_on() {
+    let runtime = support::runtime();
+    let e = expect_error(hostile(&runtime, "error").await, GuestErrorKind::Failed);
+    assert!(e.message.contains("the guest refused on purpose"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn runaway_declarations_are_stopped() {
+    let runtime = support::runtime_with(blueprint::runtime::Limits {
+        memory_bytes: 256 * 1024 * 1024,
+        timeout: Duration::from_secs(20),
+    });
+    expect_error(
+        hostile(&runtime, "many-nodes").await,
+        GuestErrorKind::TooManyNodes,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_log_flood_is_bounded_and_harmless() {
+    let runtime = support::runtime();
+    let graph = hostile(&runtime, "log-flood").await.unwrap();
+    assert_eq!(graph.nodes().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn host_keeps_working_after_guests_fail() {
+    let runtime = support::runtime();
+    for mode in ["loop", "memory", "panic", "stack"] {
+        assert!(hostile(&runtime, mode).await.is_err());
+    }
+    let graph = hostile(&runtime, "ok").await.unwrap();
+    assert_eq!(graph.nodes().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn guest_gets_no_ambient_authority() {
+    let runtime = support::runtime();
+    let graph = hostile(&runtime, "probe").await.unwrap();
+    let node = graph.node("probe").unwrap();
+    let report: Value = serde_json::from_str(node.props["description"].as_str().unwrap()).unwrap();
+    assert_eq!(report["env"], 0, "{report}");
+    assert_eq!(report["args"], 0, "{report}");
+    assert!(
+        report["fs"].as_str().unwrap().starts_with("denied"),
+        "{report}"
+    );
+    assert!(
+        report["dir"].as_str().unwrap().starts_with("Err"),
+        "{report}"
+    );
+    assert_eq!(
+        report["now"], 0,
+        "the clock must be frozen at the epoch: {report}"
+    );
+    assert!(
+        report["net"].as_str().unwrap().starts_with("Err"),
+        "{report}"
+    );
+    let escape = report["asset_escape"].as_str().unwrap();
+    assert!(
+        escape.starts_with("Err") && escape.contains("stay inside"),
+        "{report}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_wit_version_is_refused_by_name() {
+    let runtime = support::runtime();
+    let e = runtime
+        .load(&support::guest("future-wit-guest"))
+        .err()
+        .expect("refused");
+    assert_eq!(
+        e.kind,
+        GuestErrorKind::IncompatibleVersion {
+            wanted: "0.2.0".into()
+        },
+        "{e}"
+    );
+    let text = e.to_string();
+    assert!(
+        text.contains("blueprint:cloud@0.2.0") && text.contains("blueprint:cloud@0.1.0"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn another_world_is_refused() {
+    let runtime = support::runtime();
+    let path = support::root().join("target/wasm32-wasip2/guest/not-a-blueprint.wasm");
+    assert!(
+        path.exists(),
+        "{} missing: run scripts/build-guests",
+        path.display()
+    );
+    let e = runtime.load(&path).err().expect("refused");
+    assert_eq!(e.kind, GuestErrorKind::NotABlueprint, "{e}");
+    assert!(
+        e.to_string().contains("blueprint:cloud/blueprint@0.1.0"),
+        "{e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn files_that_are_not_components_are_refused() {
+    let runtime = support::runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[u8], GuestErrorKind); 3] = [
+        (
+            "core.wasm",
+            b"\0asm\x01\0\0\0",
+            GuestErrorKind::NotAComponent,
+        ),
+        ("text.wasm", b"hello", GuestErrorKind::NotAComponent),
+        (
+            "cut.wasm",
+            b"\0asm\x0d\0\x01\0\x01",
+            GuestErrorKind::NotAComponent,
+        ),
+    ];
+    for (name, bytes, kind) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let e = runtime.load(&path).err().expect("refused");
+        assert_eq!(e.kind, kind, "{name}: {e}");
+    }
+    let e = runtime
+        .load(Path::new("/nonexistent/guest.wasm"))
+        .err()
+        .expect("refused");
+    assert_eq!(e.kind, GuestErrorKind::Unreadable, "{e}");
+}

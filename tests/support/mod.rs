@@ -1,0 +1,62 @@
+//! Shared helpers for the host's integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use blueprint::runtime::{Limits, Runtime};
+
+/// The workspace root (tests live in host/, which is one level down).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ has a parent")
+        .to_owned()
+}
+
+/// A guest component built by `scripts/build-guests` (which the test command runs).
+pub fn guest(crate_name: &str) -> PathBuf {
+    let file = crate_name.replace('-', "_");
+    let path = root().join(format!("target/wasm32-wasip2/guest/{file}.wasm"));
+    assert!(
+        path.exists(),
+        "{} is missing: build the guests first with scripts/build-guests (scripts/test does)",
+        path.display()
+    );
+    path
+}
+
+/// A runtime with a short time limit so timeout tests stay quick, and a cache
+/// folder private to the test process.
+pub fn runtime() -> Runtime {
+    runtime_with(Limits {
+        memory_bytes: 64 * 1024 * 1024,
+        timeout: Duration::from_secs(1),
+    })
+}
+
+pub fn runtime_with(limits: Limits) -> Runtime {
+    let cache = root().join("target/test-wasm-cache");
+    Runtime::new(limits, Some(&cache)).expect("runtime starts")
+}
+
+/// Write a blueprint file for `guest` with these params (TOML text) into `dir`.
+pub fn blueprint_file(dir: &Path, guest: &Path, params: &str) -> PathBuf {
+    let file = dir.join("test.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "name = \"test\"\n[guest]\npath = {:?}\n[params]\n{params}\n",
+            guest.display().to_string()
+        ),
+    )
+    .unwrap();
+    file
+}
+
+pub fn tokio() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
