@@ -10,4 +10,5 @@ pub mod cli;
 pub mod evaluate;
 pub mod graph;
 pub mod params;
+pub mod providers;
 pub mod runtime;
