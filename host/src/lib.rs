@@ -7,8 +7,10 @@
 pub mod assets;
 pub mod blueprint_file;
 pub mod cli;
+pub mod engine;
 pub mod evaluate;
 pub mod graph;
 pub mod params;
 pub mod providers;
 pub mod runtime;
+pub mod state;

@@ -74,6 +74,22 @@ pub fn string_leaves(props: &Map<String, Value>) -> Vec<(String, &str)> {
     out
 }
 
+/// Every string inside one value.
+pub fn string_leaves_of(value: &Value) -> Vec<&str> {
+    let mut out = Vec::new();
+    collect_strings(value, &mut out);
+    out
+}
+
+fn collect_strings<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+    match value {
+        Value::String(s) => out.push(s),
+        Value::Array(items) => items.iter().for_each(|v| collect_strings(v, out)),
+        Value::Object(map) => map.values().for_each(|v| collect_strings(v, out)),
+        _ => {}
+    }
+}
+
 /// What a guest declared, plus the problems noticed while it declared it.
 #[derive(Debug, Clone, Default)]
 pub struct Graph {

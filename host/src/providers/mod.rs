@@ -159,3 +159,40 @@ pub trait Provider: Send + Sync {
     /// than create a duplicate. `Ok(None)` when there is none.
     async fn find(&self, desired: &Desired<'_>) -> ProviderResult<Option<Resource>>;
 }
+
+/// The providers one run uses, by name. Built once per process and shared by
+/// every blueprint it runs.
+#[derive(Clone, Default)]
+pub struct ProviderSet {
+    providers: BTreeMap<String, std::sync::Arc<dyn Provider>>,
+}
+
+impl ProviderSet {
+    pub fn new() -> ProviderSet {
+        ProviderSet::default()
+    }
+
+    pub fn with(mut self, provider: std::sync::Arc<dyn Provider>) -> ProviderSet {
+        self.providers.insert(provider.name().to_owned(), provider);
+        self
+    }
+
+    pub fn insert(&mut self, provider: std::sync::Arc<dyn Provider>) {
+        self.providers.insert(provider.name().to_owned(), provider);
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.providers.contains_key(name)
+    }
+
+    /// The provider serving `kind` (`aws.sns_topic` -> `aws`).
+    pub fn for_kind(&self, kind: &str) -> ProviderResult<std::sync::Arc<dyn Provider>> {
+        let name = kind.split_once('.').map_or(kind, |(p, _)| p);
+        self.providers.get(name).cloned().ok_or_else(|| {
+            ProviderError::new(
+                ErrorClass::Invalid,
+                format!("no provider '{name}' is configured for {kind}"),
+            )
+        })
+    }
+}

@@ -1,0 +1,455 @@
+//! Planning: refresh what the state records, run lookups, and diff every node of
+//! the graph against what exists. No mutating call is made here.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use futures::stream::{self, StreamExt};
+use petgraph::algo::toposort;
+use petgraph::graphmap::DiGraphMap;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::resolve::{self, Known, same};
+use crate::graph::{Graph, Node, kinds};
+use crate::providers::{Desired, Provider, ProviderError, ProviderSet, Resource};
+use crate::state::{State, Status};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Create,
+    Update,
+    Replace,
+    Delete,
+    NoOp,
+}
+
+/// A prop's value after apply, as far as the plan knows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "state", content = "value", rename_all = "snake_case")]
+pub enum After {
+    Known(Value),
+    /// Depends on an output that does not exist yet.
+    Unknown,
+    /// The prop was removed from the blueprint.
+    Removed,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PropChange {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub before: Option<Value>,
+    pub after: After,
+    pub sensitive: bool,
+    /// Changing this prop replaces the resource.
+    pub forces_replacement: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub node: String,
+    pub kind: String,
+    pub action: Action,
+    /// For creates: every prop; for updates and replacements: the changed ones.
+    pub props: Vec<PropChange>,
+    /// An earlier create was interrupted: look for the resource before creating.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub adopt: bool,
+    /// Replaced resources of this node still waiting to be deleted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deposed: Vec<Resource>,
+}
+
+/// What `run` would do, and the refreshed view it was computed from.
+pub struct Plan {
+    pub blueprint: String,
+    /// In apply order for graph nodes; deletions of removed nodes at the end.
+    pub changes: Vec<Change>,
+    /// The state as refreshed (resources gone out of band dropped).
+    pub state: State,
+    /// Outputs known at plan time (unchanged resources, lookups).
+    pub known: Known,
+    /// Lookup results by node.
+    pub lookups: BTreeMap<String, Resource>,
+    /// Resources that had disappeared out of band.
+    pub vanished: Vec<String>,
+}
+
+impl Plan {
+    pub fn counts(&self) -> BTreeMap<Action, usize> {
+        let mut counts = BTreeMap::new();
+        for change in &self.changes {
+            *counts.entry(change.action).or_insert(0) += 1;
+            if change.action != Action::Delete && !change.deposed.is_empty() {
+                *counts.entry(Action::Delete).or_insert(0) += change.deposed.len();
+            }
+        }
+        counts
+    }
+
+    pub fn has_changes(&self) -> bool {
+        self.changes
+            .iter()
+            .any(|c| c.action != Action::NoOp || !c.deposed.is_empty())
+    }
+}
+
+impl PartialOrd for Action {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Action {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (*self as u8).cmp(&(*other as u8))
+    }
+}
+
+/// A failure while planning, naming the node.
+#[derive(Debug)]
+pub struct PlanError {
+    pub problems: Vec<(String, ProviderError)>,
+}
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "planning failed:")?;
+        for (node, error) in &self.problems {
+            write!(f, "\n  - {node}: {error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for PlanError {}
+
+/// Nodes in dependency order (dependencies first). The graph has validated, so
+/// there is no cycle.
+pub fn apply_order(graph: &Graph) -> Vec<&Node> {
+    let mut g: DiGraphMap<&str, ()> = DiGraphMap::new();
+    for node in graph.nodes() {
+        g.add_node(&node.id);
+    }
+    for (from, to) in graph.edges() {
+        if let (Some(a), Some(b)) = (graph.node(&to), graph.node(&from)) {
+            g.add_edge(&a.id, &b.id, ());
+        }
+    }
+    let order = toposort(&g, None)
+        .unwrap_or_else(|_| graph.nodes().iter().map(|n| n.id.as_str()).collect());
+    order.into_iter().filter_map(|id| graph.node(id)).collect()
+}
+
+pub struct Planner<'a> {
+    pub blueprint: &'a str,
+    pub graph: &'a Graph,
+    pub providers: &'a ProviderSet,
+    pub parallelism: usize,
+}
+
+impl Planner<'_> {
+    pub async fn plan(&self, mut state: State) -> Result<Plan, PlanError> {
+        let vanished = self.refresh(&mut state).await?;
+        let lookups = self.lookups().await?;
+
+        let mut known = Known::default();
+        for (node, entry) in &state.resources {
+            if let (Some(resource), Status::Ready) = (&entry.resource, entry.status) {
+                known.insert(node, resource.outputs.clone());
+            }
+        }
+        for (node, resource) in &lookups {
+            known.insert(node, resource.outputs.clone());
+        }
+
+        let mut changes = Vec::new();
+        for node in apply_order(self.graph) {
+            let info = kinds::lookup(&node.kind).expect("validated kinds");
+            if info.lookup {
+                continue;
+            }
+            let provider = self.provider(&node.id, &node.kind)?;
+            let resolved = resolve::resolve(node, &known);
+            let sensitive = self.sensitive(node);
+            let entry = state.resources.get(&node.id);
+            let change = match entry {
+                Some(entry) if entry.status == Status::Ready && entry.resource.is_some() => {
+                    let props = diff(provider.as_ref(), node, &resolved, entry, &sensitive);
+                    let forces = props.iter().any(|p| p.forces_replacement);
+                    let action = if props.is_empty() {
+                        Action::NoOp
+                    } else if forces {
+                        Action::Replace
+                    } else {
+                        Action::Update
+                    };
+                    Change {
+                        node: node.id.clone(),
+                        kind: node.kind.clone(),
+                        action,
+                        props,
+                        adopt: false,
+                        deposed: entry.deposed.clone(),
+                    }
+                }
+                other => Change {
+                    node: node.id.clone(),
+                    kind: node.kind.clone(),
+                    action: Action::Create,
+                    props: creation_props(&resolved, &sensitive),
+                    adopt: other.is_some_and(|e| e.status == Status::Creating),
+                    deposed: other.map(|e| e.deposed.clone()).unwrap_or_default(),
+                },
+            };
+            // Outputs of what is (re)created are unknown, except those mirroring
+            // a known prop; updates keep their outputs.
+            if matches!(change.action, Action::Create | Action::Replace) {
+                known.insert_mirrors(node, &resolved.props);
+            }
+            changes.push(change);
+        }
+
+        // What the state records but the blueprint no longer declares.
+        let declared: BTreeSet<&str> = self.graph.nodes().iter().map(|n| n.id.as_str()).collect();
+        let mut removed: Vec<(&String, &crate::state::Entry)> = state
+            .resources
+            .iter()
+            .filter(|(id, e)| {
+                !declared.contains(id.as_str()) && !kinds::lookup(&e.kind).is_some_and(|k| k.lookup)
+            })
+            .collect();
+        removed.sort_by(|a, b| a.0.cmp(b.0));
+        for (id, entry) in removed {
+            changes.push(Change {
+                node: id.clone(),
+                kind: entry.kind.clone(),
+                action: Action::Delete,
+                props: Vec::new(),
+                adopt: false,
+                deposed: entry.deposed.clone(),
+            });
+        }
+
+        Ok(Plan {
+            blueprint: self.blueprint.to_owned(),
+            changes,
+            state,
+            known,
+            lookups,
+            vanished,
+        })
+    }
+
+    fn provider(&self, node: &str, kind: &str) -> Result<Arc<dyn Provider>, PlanError> {
+        self.providers.for_kind(kind).map_err(|e| PlanError {
+            problems: vec![(node.to_owned(), e)],
+        })
+    }
+
+    fn sensitive(&self, node: &Node) -> Vec<String> {
+        resolve::sensitive_props(node, |id| self.graph.node(id).map(|n| n.kind.clone()))
+    }
+
+    /// Read back every recorded resource (in parallel); drop the ones that are
+    /// gone, so the plan recreates them.
+    async fn refresh(&self, state: &mut State) -> Result<Vec<String>, PlanError> {
+        let targets: Vec<(String, String, Resource, bool)> = state
+            .resources
+            .iter()
+            .filter(|(_, e)| e.status == Status::Ready)
+            .filter(|(_, e)| !kinds::lookup(&e.kind).is_some_and(|k| k.lookup))
+            .flat_map(|(id, e)| {
+                let current = e
+                    .resource
+                    .iter()
+                    .map(move |r| (id.clone(), e.kind.clone(), r.clone(), false));
+                let deposed = e
+                    .deposed
+                    .iter()
+                    .map(move |r| (id.clone(), e.kind.clone(), r.clone(), true));
+                current.chain(deposed)
+            })
+            .collect();
+        let results: Vec<_> = stream::iter(targets)
+            .map(|(id, kind, resource, deposed)| async move {
+                let outcome = match self.providers.for_kind(&kind) {
+                    Ok(p) => p.read(&kind, &resource).await,
+                    Err(e) => Err(e),
+                };
+                (id, resource, deposed, outcome)
+            })
+            .buffer_unordered(self.parallelism.max(1))
+            .collect()
+            .await;
+
+        let mut problems = Vec::new();
+        let mut vanished = Vec::new();
+        for (id, prior, deposed, outcome) in results {
+            let Some(entry) = state.resources.get_mut(&id) else {
+                continue;
+            };
+            match (outcome, deposed) {
+                (Ok(Some(observed)), false) => entry.resource = Some(observed),
+                (Ok(None), false) => {
+                    entry.resource = None;
+                    vanished.push(id);
+                }
+                (Ok(Some(_)), true) => {}
+                (Ok(None), true) => entry.deposed.retain(|r| r.id != prior.id),
+                (Err(e), _) => problems.push((id, e)),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(PlanError { problems });
+        }
+        // A vanished resource with nothing deposed is simply gone.
+        state.resources.retain(|_, e| {
+            e.resource.is_some() || e.status == Status::Creating || !e.deposed.is_empty()
+        });
+        vanished.sort();
+        Ok(vanished)
+    }
+
+    /// Lookups run at plan time: their outputs (user ids, vendor ids) are needed
+    /// to show and resolve the rest.
+    async fn lookups(&self) -> Result<BTreeMap<String, Resource>, PlanError> {
+        let empty = Known::default();
+        let nodes: Vec<&Node> = self
+            .graph
+            .nodes()
+            .iter()
+            .filter(|n| kinds::lookup(&n.kind).is_some_and(|k| k.lookup))
+            .collect();
+        let results: Vec<_> = stream::iter(nodes)
+            .map(|node| {
+                let empty = &empty;
+                async move {
+                    let resolved = resolve::resolve(node, empty);
+                    let desired = Desired {
+                        blueprint: self.blueprint,
+                        node: &node.id,
+                        kind: &node.kind,
+                        props: &resolved.props,
+                        assets: &self.graph.assets,
+                    };
+                    let outcome = match self.providers.for_kind(&node.kind) {
+                        Ok(p) => p.create(&desired).await,
+                        Err(e) => Err(e),
+                    };
+                    (node.id.clone(), outcome)
+                }
+            })
+            .buffer_unordered(self.parallelism.max(1))
+            .collect()
+            .await;
+        let mut found = BTreeMap::new();
+        let mut problems = Vec::new();
+        for (id, outcome) in results {
+            match outcome {
+                Ok(resource) => {
+                    found.insert(id, resource);
+                }
+                Err(e) => problems.push((id, e)),
+            }
+        }
+        if problems.is_empty() {
+            Ok(found)
+        } else {
+            problems.sort_by(|a, b| a.0.cmp(&b.0));
+            Err(PlanError { problems })
+        }
+    }
+}
+
+fn creation_props(resolved: &resolve::Resolved, sensitive: &[String]) -> Vec<PropChange> {
+    resolved
+        .props
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(name, value)| PropChange {
+            name: name.clone(),
+            before: None,
+            after: if resolved.unknown.contains(name) {
+                After::Unknown
+            } else {
+                After::Known(value.clone())
+            },
+            sensitive: sensitive.contains(name),
+            forces_replacement: false,
+        })
+        .collect()
+}
+
+/// The props whose desired value differs from what exists. The existing value of
+/// a prop is what the provider observed, else what was last applied.
+fn diff(
+    provider: &dyn Provider,
+    node: &Node,
+    resolved: &resolve::Resolved,
+    entry: &crate::state::Entry,
+    sensitive: &[String],
+) -> Vec<PropChange> {
+    let observed = entry.resource.as_ref().map(|r| &r.props);
+    let current = |name: &str| -> Option<Value> {
+        observed
+            .and_then(|o| o.get(name))
+            .or_else(|| entry.applied_props.get(name))
+            .filter(|v| !v.is_null())
+            .cloned()
+    };
+    let replace = provider.replace_on_change(&node.kind);
+    let mut changes = Vec::new();
+    let names: BTreeSet<&String> = resolved
+        .props
+        .keys()
+        .chain(entry.applied_props.keys())
+        .collect();
+    for name in names {
+        let desired = resolved.props.get(name).filter(|v| !v.is_null());
+        let before = current(name);
+        let after = match desired {
+            Some(_) if resolved.unknown.contains(name) => After::Unknown,
+            Some(value) => match &before {
+                Some(b) if same(value, b) || provider.equivalent(&node.kind, name, value, b) => {
+                    continue;
+                }
+                _ => After::Known(value.clone()),
+            },
+            // Removed from the blueprint: a change only if something is set.
+            None if before.is_some()
+                && entry.applied_props.get(name).is_some_and(|v| !v.is_null()) =>
+            {
+                After::Removed
+            }
+            None => continue,
+        };
+        changes.push(PropChange {
+            name: name.clone(),
+            before,
+            after,
+            sensitive: sensitive.contains(name) || entry.sensitive_props.contains(name),
+            forces_replacement: replace.contains(&name.as_str()),
+        });
+    }
+    changes
+}
+
+/// The names of the props that still differ, with every value known (at apply
+/// time): an update whose references resolved to what exists is no update.
+pub fn changed_names(
+    provider: &dyn Provider,
+    node: &Node,
+    props: &Map<String, Value>,
+    entry: &crate::state::Entry,
+) -> Vec<String> {
+    let resolved = resolve::Resolved {
+        props: props.clone(),
+        unknown: BTreeSet::new(),
+    };
+    diff(provider, node, &resolved, entry, &[])
+        .into_iter()
+        .map(|p| p.name)
+        .collect()
+}

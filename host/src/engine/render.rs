@@ -1,0 +1,234 @@
+//! Plans and apply reports for people (Terraform-like) and machines (`--json`).
+//! Sensitive values are replaced before anything is formatted.
+
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+
+use super::apply::Report;
+use super::plan::{Action, After, Change, Plan, PropChange};
+use crate::state::REDACTED;
+
+const UNKNOWN: &str = "(known after apply)";
+
+fn show(value: &Value) -> String {
+    let text = match value {
+        Value::String(s) => format!("{s:?}"),
+        other => other.to_string(),
+    };
+    if text.chars().count() > 160 {
+        format!("{}…", text.chars().take(160).collect::<String>())
+    } else {
+        text
+    }
+}
+
+fn before_text(p: &PropChange) -> String {
+    match (&p.before, p.sensitive) {
+        (None, _) => "(none)".into(),
+        (Some(_), true) => REDACTED.into(),
+        (Some(v), false) => show(v),
+    }
+}
+
+fn after_text(p: &PropChange) -> String {
+    match (&p.after, p.sensitive) {
+        (After::Unknown, _) => UNKNOWN.into(),
+        (After::Removed, _) => "(removed)".into(),
+        (After::Known(_), true) => REDACTED.into(),
+        (After::Known(v), false) => show(v),
+    }
+}
+
+fn symbol(action: Action) -> &'static str {
+    match action {
+        Action::Create => "+",
+        Action::Update => "~",
+        Action::Replace => "-/+",
+        Action::Delete => "-",
+        Action::NoOp => " ",
+    }
+}
+
+/// The human plan, ending with the summary line.
+pub fn plan_text(plan: &Plan) -> String {
+    let mut out = String::new();
+    for node in &plan.vanished {
+        let _ = writeln!(
+            out,
+            "Note: {node} was deleted outside blueprint; the plan creates it again."
+        );
+    }
+    if !plan.vanished.is_empty() {
+        out.push('\n');
+    }
+    if !plan.has_changes() {
+        out.push_str("No changes. The resources match the blueprint.\n");
+        return out;
+    }
+    let _ = writeln!(out, "Blueprint {} will:\n", plan.blueprint);
+    for change in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
+        change_text(&mut out, change);
+    }
+    for change in plan.changes.iter().filter(|c| c.action != Action::Delete) {
+        for old in &change.deposed {
+            let _ = writeln!(
+                out,
+                "  - {} ({}) [replaced, id {}]",
+                change.node, change.kind, old.id
+            );
+        }
+    }
+    let _ = writeln!(out, "\n{}", summary_line(plan));
+    out
+}
+
+fn change_text(out: &mut String, change: &Change) {
+    let note = match change.action {
+        Action::Replace => {
+            let why: Vec<&str> = change
+                .props
+                .iter()
+                .filter(|p| p.forces_replacement)
+                .map(|p| p.name.as_str())
+                .collect();
+            format!("  must be replaced ({} forces replacement)", why.join(", "))
+        }
+        Action::Create if change.adopt => {
+            "  (an earlier create was interrupted: adopt it if it exists)".into()
+        }
+        _ => String::new(),
+    };
+    let _ = writeln!(
+        out,
+        "  {} {} ({}){note}",
+        symbol(change.action),
+        change.node,
+        change.kind
+    );
+    for p in &change.props {
+        match change.action {
+            Action::Create => {
+                let _ = writeln!(out, "      {} = {}", p.name, after_text(p));
+            }
+            _ => {
+                let forces = if p.forces_replacement {
+                    "   # forces replacement"
+                } else {
+                    ""
+                };
+                let _ = writeln!(
+                    out,
+                    "      ~ {}: {} -> {}{forces}",
+                    p.name,
+                    before_text(p),
+                    after_text(p)
+                );
+            }
+        }
+    }
+}
+
+pub fn summary_line(plan: &Plan) -> String {
+    let counts = plan.counts();
+    let n = |a| counts.get(&a).copied().unwrap_or(0);
+    format!(
+        "Plan: {} to create, {} to update, {} to replace, {} to delete.",
+        n(Action::Create),
+        n(Action::Update),
+        n(Action::Replace),
+        n(Action::Delete)
+    )
+}
+
+/// `--json`: the same plan, values redacted where sensitive.
+pub fn plan_json(plan: &Plan) -> Value {
+    let counts = plan.counts();
+    let n = |a| counts.get(&a).copied().unwrap_or(0);
+    let changes: Vec<Value> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp || !c.deposed.is_empty())
+        .map(|c| {
+            let props: Vec<Value> = c
+                .props
+                .iter()
+                .map(|p| {
+                    json!({
+                        "name": p.name,
+                        "before": p.before.as_ref().map(|v| if p.sensitive { json!(REDACTED) } else { v.clone() }),
+                        "after": match &p.after {
+                            After::Unknown => json!({"unknown": true}),
+                            After::Removed => json!({"removed": true}),
+                            After::Known(_) if p.sensitive => json!({"value": REDACTED, "sensitive": true}),
+                            After::Known(v) => json!({"value": v}),
+                        },
+                        "forces_replacement": p.forces_replacement,
+                    })
+                })
+                .collect();
+            json!({
+                "node": c.node,
+                "kind": c.kind,
+                "action": c.action,
+                "adopt": c.adopt,
+                "deposed": c.deposed.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+                "props": props,
+            })
+        })
+        .collect();
+    json!({
+        "blueprint": plan.blueprint,
+        "has_changes": plan.has_changes(),
+        "summary": {
+            "create": n(Action::Create),
+            "update": n(Action::Update),
+            "replace": n(Action::Replace),
+            "delete": n(Action::Delete),
+        },
+        "vanished": plan.vanished,
+        "changes": changes,
+    })
+}
+
+/// The end of an apply: what was done, what failed and why, what was skipped.
+pub fn report_text(report: &Report) -> String {
+    let mut out = String::new();
+    let count = |op: &str| report.done.iter().filter(|o| o.operation == op).count();
+    let _ = writeln!(
+        out,
+        "\nApply {}: {} created, {} updated, {} deleted, {} failed, {} skipped in {:.1}s.",
+        if report.ok() {
+            "complete"
+        } else {
+            "INCOMPLETE"
+        },
+        count("create"),
+        count("update"),
+        count("delete"),
+        report.failed.len(),
+        report.skipped.len(),
+        report.seconds
+    );
+    for o in &report.failed {
+        let _ = writeln!(
+            out,
+            "  failed:  {} ({}) {}: {}",
+            o.node,
+            o.kind,
+            o.operation,
+            o.error.as_deref().unwrap_or("")
+        );
+    }
+    for o in &report.skipped {
+        let _ = writeln!(
+            out,
+            "  skipped: {} ({}) {}: {}",
+            o.node,
+            o.kind,
+            o.operation,
+            o.skipped_because.as_deref().unwrap_or("")
+        );
+    }
+    out
+}

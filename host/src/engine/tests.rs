@@ -1,0 +1,518 @@
+//! Scheduler and diff semantics on an in-memory provider (the end-to-end tests run
+//! the real providers against moto and the PagerDuty emulator). The provider
+//! counts mutating calls, records peak concurrency, and fails on demand.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::{Map, Value, json};
+
+use super::progress::Silent;
+use super::*;
+use crate::graph::{Graph, kinds, token, validate};
+use crate::providers::{
+    Desired, ErrorClass, Provider, ProviderError, ProviderResult, ProviderSet, Resource,
+};
+use crate::state::{LocalStore, State, StateStore, Status};
+
+#[derive(Default)]
+struct Memory {
+    resources: Mutex<HashMap<String, Resource>>,
+    mutations: AtomicUsize,
+    in_flight: AtomicUsize,
+    peak: AtomicUsize,
+    fail_on: Mutex<HashSet<String>>,
+    next_id: AtomicUsize,
+}
+
+impl Memory {
+    fn outputs(kind: &str, id: &str, props: &Map<String, Value>) -> BTreeMap<String, String> {
+        kinds::lookup(kind)
+            .unwrap()
+            .outputs
+            .iter()
+            .map(|o| {
+                let value = match o.mirrors {
+                    Some(prop) => kinds::get_path(props, prop)
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
+                    None => format!("{}-{id}", o.name),
+                };
+                (o.name.to_owned(), value)
+            })
+            .collect()
+    }
+
+    async fn busy(&self) {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    fn check_failure(&self, node: &str) -> ProviderResult<()> {
+        if self.fail_on.lock().unwrap().contains(node) {
+            return Err(ProviderError::new(
+                ErrorClass::Invalid,
+                format!("{node}: injected failure"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Provider for Memory {
+    fn name(&self) -> &'static str {
+        "pagerduty"
+    }
+    fn replace_on_change(&self, _kind: &str) -> &'static [&'static str] {
+        &["time_zone"]
+    }
+    async fn create(&self, d: &Desired<'_>) -> ProviderResult<Resource> {
+        if kinds::lookup(d.kind).unwrap().lookup {
+            return Ok(Resource {
+                id: format!("U-{}", d.node),
+                props: d.props.clone(),
+                outputs: Memory::outputs(d.kind, d.node, d.props),
+            });
+        }
+        self.check_failure(d.node)?;
+        assert!(
+            !serde_json::to_string(d.props).unwrap().contains('\u{E000}'),
+            "a token reached the provider: {:?}",
+            d.props
+        );
+        self.mutations.fetch_add(1, Ordering::SeqCst);
+        self.busy().await;
+        let id = format!("{}#{}", d.node, self.next_id.fetch_add(1, Ordering::SeqCst));
+        let resource = Resource {
+            id: id.clone(),
+            props: d.props.clone(),
+            outputs: Memory::outputs(d.kind, &id, d.props),
+        };
+        self.resources.lock().unwrap().insert(id, resource.clone());
+        Ok(resource)
+    }
+    async fn read(&self, _kind: &str, prior: &Resource) -> ProviderResult<Option<Resource>> {
+        Ok(self.resources.lock().unwrap().get(&prior.id).cloned())
+    }
+    async fn update(
+        &self,
+        d: &Desired<'_>,
+        prior: &Resource,
+        _changed: &[String],
+    ) -> ProviderResult<Resource> {
+        self.check_failure(d.node)?;
+        self.mutations.fetch_add(1, Ordering::SeqCst);
+        self.busy().await;
+        let mut resources = self.resources.lock().unwrap();
+        let r = resources.get_mut(&prior.id).expect("exists");
+        r.props = d.props.clone();
+        Ok(r.clone())
+    }
+    async fn delete(&self, _kind: &str, prior: &Resource) -> ProviderResult<()> {
+        self.mutations.fetch_add(1, Ordering::SeqCst);
+        self.busy().await;
+        self.resources.lock().unwrap().remove(&prior.id);
+        Ok(())
+    }
+    async fn find(&self, d: &Desired<'_>) -> ProviderResult<Option<Resource>> {
+        Ok(self
+            .resources
+            .lock()
+            .unwrap()
+            .values()
+            .find(|r| r.id.starts_with(&format!("{}#", d.node)))
+            .cloned())
+    }
+}
+
+fn t(node: &str, output: &str) -> String {
+    token::make(node, output)
+}
+
+fn props(v: Value) -> Map<String, Value> {
+    v.as_object().unwrap().clone()
+}
+
+/// user -> team, membership(team,user), schedule(user) -> policy(schedule, team),
+/// plus `extra` independent teams.
+fn graph(rotation: u64, tz: &str, extra: usize) -> Graph {
+    let mut g = Graph::default();
+    g.declare(
+        "pagerduty.user",
+        "alice",
+        props(json!({"email": "a@x.com"})),
+    );
+    g.declare("pagerduty.team", "team", props(json!({"name": "sre"})));
+    g.declare(
+        "pagerduty.team_membership",
+        "member",
+        props(json!({"team": t("team", "id"), "user": t("alice", "id"), "role": "responder"})),
+    );
+    g.declare(
+        "pagerduty.schedule",
+        "schedule",
+        props(json!({
+            "name": "rota", "time_zone": tz,
+            "layers": [{"name": "l", "start": "2023-09-16T00:00:00+09:00",
+                        "rotation_virtual_start": "2023-09-16T00:00:00+09:00",
+                        "rotation_turn_length_seconds": rotation, "users": [t("alice", "id")]}],
+        })),
+    );
+    g.declare(
+        "pagerduty.escalation_policy",
+        "policy",
+        props(json!({
+            "name": "p", "num_loops": 2, "teams": [t("team", "id")],
+            "rules": [{"escalation_delay_in_minutes": 30,
+                       "targets": [{"target_type": "schedule_reference", "id": t("schedule", "id")}]}],
+        })),
+    );
+    for i in 0..extra {
+        g.declare(
+            "pagerduty.team",
+            &format!("extra{i}"),
+            props(json!({"name": format!("x{i}")})),
+        );
+    }
+    validate::validate(&g).expect("valid test graph");
+    g
+}
+
+struct Fixture {
+    provider: std::sync::Arc<Memory>,
+    providers: ProviderSet,
+    store: LocalStore,
+    _dir: tempfile::TempDir,
+}
+
+fn fixture() -> Fixture {
+    let provider = std::sync::Arc::new(Memory::default());
+    let dir = tempfile::tempdir().unwrap();
+    Fixture {
+        providers: ProviderSet::new().with(provider.clone()),
+        provider,
+        store: LocalStore::new(dir.path().join("state.json")),
+        _dir: dir,
+    }
+}
+
+impl Fixture {
+    async fn plan(&self, g: &Graph) -> Plan {
+        let state = self.store.load("test").await.unwrap();
+        Planner {
+            blueprint: "test",
+            graph: g,
+            providers: &self.providers,
+            parallelism: 4,
+        }
+        .plan(state)
+        .await
+        .unwrap()
+    }
+
+    async fn apply(&self, g: &Graph, parallelism: usize) -> Report {
+        let plan = self.plan(g).await;
+        Applier {
+            blueprint: "test",
+            graph: g,
+            providers: &self.providers,
+            store: &self.store,
+            parallelism,
+            progress: &Silent,
+        }
+        .apply(plan)
+        .await
+        .unwrap()
+    }
+
+    fn mutations(&self) -> usize {
+        self.provider.mutations.load(Ordering::SeqCst)
+    }
+}
+
+#[tokio::test]
+async fn create_then_nothing_to_do() {
+    let f = fixture();
+    let g = graph(3600, "Asia/Tokyo", 0);
+    let report = f.apply(&g, 10).await;
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(report.done.len(), 4);
+    assert_eq!(f.mutations(), 4);
+
+    let plan = f.plan(&g).await;
+    assert!(!plan.has_changes(), "{}", render::plan_text(&plan));
+    assert!(render::plan_text(&plan).contains("No changes"));
+    let report = f.apply(&g, 10).await;
+    assert!(report.done.is_empty());
+    assert_eq!(f.mutations(), 4, "a second run must make no mutating call");
+
+    // References were resolved from outputs as they arrived.
+    let state = f.store.load("test").await.unwrap();
+    let policy = &state.resources["policy"].applied_props;
+    let schedule_id = &state.resources["schedule"]
+        .resource
+        .as_ref()
+        .unwrap()
+        .outputs["id"];
+    assert_eq!(&policy["rules"][0]["targets"][0]["id"], schedule_id);
+}
+
+#[tokio::test]
+async fn one_changed_param_is_one_update() {
+    let f = fixture();
+    f.apply(&graph(3600, "Asia/Tokyo", 0), 10).await;
+    let g = graph(7200, "Asia/Tokyo", 0);
+    let plan = f.plan(&g).await;
+    let changed: Vec<(&str, Action)> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .map(|c| (c.node.as_str(), c.action))
+        .collect();
+    assert_eq!(changed, [("schedule", Action::Update)]);
+    let text = render::plan_text(&plan);
+    assert!(text.contains("~ schedule (pagerduty.schedule)"), "{text}");
+    assert!(
+        text.contains("Plan: 0 to create, 1 to update, 0 to replace, 0 to delete."),
+        "{text}"
+    );
+    let before = f.mutations();
+    f.apply(&g, 10).await;
+    assert_eq!(f.mutations(), before + 1);
+}
+
+#[tokio::test]
+async fn a_forcing_prop_replaces_and_dependents_follow() {
+    let f = fixture();
+    f.apply(&graph(3600, "Asia/Tokyo", 0), 10).await;
+    let g = graph(3600, "Europe/Berlin", 0);
+    let plan = f.plan(&g).await;
+    let schedule = plan.changes.iter().find(|c| c.node == "schedule").unwrap();
+    assert_eq!(schedule.action, Action::Replace);
+    // The policy references the schedule's id, unknown until the new one exists.
+    let policy = plan.changes.iter().find(|c| c.node == "policy").unwrap();
+    assert_eq!(policy.action, Action::Update);
+    let text = render::plan_text(&plan);
+    assert!(
+        text.contains(
+            "-/+ schedule (pagerduty.schedule)  must be replaced (time_zone forces replacement)"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("(known after apply)"), "{text}");
+    let report = f.apply(&g, 10).await;
+    assert!(report.ok(), "{report:?}");
+    assert!(!f.plan(&g).await.has_changes());
+    assert_eq!(
+        f.provider.resources.lock().unwrap().len(),
+        4,
+        "the old schedule is gone"
+    );
+}
+
+#[tokio::test]
+async fn a_failure_skips_only_its_dependents() {
+    let f = fixture();
+    f.provider.fail_on.lock().unwrap().insert("schedule".into());
+    let report = f.apply(&graph(3600, "Asia/Tokyo", 3), 10).await;
+    assert_eq!(report.failed.len(), 1);
+    assert_eq!(report.failed[0].node, "schedule");
+    assert!(
+        report.failed[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("injected failure")
+    );
+    let skipped: Vec<&str> = report.skipped.iter().map(|o| o.node.as_str()).collect();
+    assert_eq!(skipped, ["policy"]);
+    assert_eq!(
+        report.done.len(),
+        2 + 3,
+        "team, membership and the independent teams"
+    );
+    let text = render::report_text(&report);
+    assert!(
+        text.contains("Apply INCOMPLETE") && text.contains("skipped: policy"),
+        "{text}"
+    );
+    // Nothing done is forgotten.
+    let state = f.store.load("test").await.unwrap();
+    for node in ["team", "member", "extra0", "extra1", "extra2"] {
+        assert_eq!(state.resources[node].status, Status::Ready, "{node}");
+    }
+    // The failed create left its intent: the next run looks before it creates.
+    assert_eq!(state.resources["schedule"].status, Status::Creating);
+    f.provider.fail_on.lock().unwrap().clear();
+    let report = f.apply(&graph(3600, "Asia/Tokyo", 3), 10).await;
+    assert!(report.ok());
+    assert!(!f.plan(&graph(3600, "Asia/Tokyo", 3)).await.has_changes());
+}
+
+#[tokio::test]
+async fn an_interrupted_create_is_adopted_not_duplicated() {
+    let f = fixture();
+    let g = graph(3600, "Asia/Tokyo", 0);
+    f.apply(&g, 10).await;
+    // Simulate a crash right after the team was created: state holds only intent.
+    let mut state = f.store.load("test").await.unwrap();
+    state.resources.get_mut("team").unwrap().status = Status::Creating;
+    state.resources.get_mut("team").unwrap().resource = None;
+    f.store.save(&state).await.unwrap();
+
+    let plan = f.plan(&g).await;
+    let team = plan.changes.iter().find(|c| c.node == "team").unwrap();
+    assert!(team.action == Action::Create && team.adopt);
+    let before = f.mutations();
+    f.apply(&g, 10).await;
+    assert_eq!(f.mutations(), before, "adopted, not created again");
+    let teams = f
+        .provider
+        .resources
+        .lock()
+        .unwrap()
+        .keys()
+        .filter(|k| k.starts_with("team#"))
+        .count();
+    assert_eq!(teams, 1);
+}
+
+#[tokio::test]
+async fn parallelism_is_bounded_and_used() {
+    let f = fixture();
+    f.apply(&graph(3600, "Asia/Tokyo", 20), 4).await;
+    assert_eq!(f.provider.peak.load(Ordering::SeqCst), 4);
+    let f = fixture();
+    f.apply(&graph(3600, "Asia/Tokyo", 20), 1).await;
+    assert_eq!(f.provider.peak.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn drift_is_planned_and_repaired() {
+    let f = fixture();
+    let g = graph(3600, "Asia/Tokyo", 0);
+    f.apply(&g, 10).await;
+    // Out of band: the team is deleted, the schedule's rotation changed.
+    {
+        let mut resources = f.provider.resources.lock().unwrap();
+        resources.retain(|id, _| !id.starts_with("team#"));
+        let schedule = resources
+            .values_mut()
+            .find(|r| r.id.starts_with("schedule#"))
+            .unwrap();
+        schedule.props["layers"][0]["rotation_turn_length_seconds"] = json!(60);
+    }
+    let plan = f.plan(&g).await;
+    assert_eq!(plan.vanished, ["team"]);
+    let actions: BTreeMap<&str, Action> = plan
+        .changes
+        .iter()
+        .map(|c| (c.node.as_str(), c.action))
+        .collect();
+    assert_eq!(actions["team"], Action::Create);
+    assert_eq!(actions["schedule"], Action::Update);
+    f.apply(&g, 10).await;
+    assert!(!f.plan(&g).await.has_changes());
+}
+
+#[tokio::test]
+async fn removed_nodes_are_deleted_after_their_dependents() {
+    let f = fixture();
+    f.apply(&graph(3600, "Asia/Tokyo", 0), 10).await;
+    let empty = Graph::default();
+    let plan = f.plan(&empty).await;
+    assert_eq!(plan.counts().get(&Action::Delete), Some(&4));
+    let report = f.apply(&empty, 10).await;
+    assert!(report.ok(), "{report:?}");
+    let order: Vec<&str> = report.done.iter().map(|o| o.node.as_str()).collect();
+    let at = |n: &str| order.iter().position(|x| *x == n).unwrap();
+    assert!(
+        at("policy") < at("schedule") && at("policy") < at("team"),
+        "{order:?}"
+    );
+    assert!(at("member") < at("team"), "{order:?}");
+    assert!(f.provider.resources.lock().unwrap().is_empty());
+    assert!(
+        f.store
+            .load("test")
+            .await
+            .unwrap()
+            .resources
+            .values()
+            .all(|e| kinds::lookup(&e.kind).unwrap().lookup)
+    );
+}
+
+#[tokio::test]
+async fn secrets_never_reach_plan_output() {
+    // An integration's key flows into a subscription endpoint: shown redacted.
+    let mut g = Graph::default();
+    g.declare(
+        "pagerduty.vendor",
+        "v",
+        props(json!({"vendor_name": "Amazon CloudWatch"})),
+    );
+    g.declare(
+        "pagerduty.service_integration",
+        "i",
+        props(json!({"service": "PEXIST1", "vendor": t("v", "id")})),
+    );
+    g.declare(
+        "pagerduty.team",
+        "team",
+        props(json!({"name": "sre", "description": t("i", "cloudwatch_endpoint")})),
+    );
+    validate::validate(&g).unwrap();
+    let f = fixture();
+    f.apply(&g, 10).await;
+    let state = f.store.load("test").await.unwrap();
+    assert_eq!(state.resources["team"].sensitive_props, ["description"]);
+    let shown = serde_json::to_string(&state.redacted()).unwrap();
+    assert!(!shown.contains("cloudwatch_endpoint-"), "{shown}");
+    assert!(!shown.contains("integration_key-"), "{shown}");
+    // Drift on the secret shows as (sensitive), in text and JSON.
+    for r in f.provider.resources.lock().unwrap().values_mut() {
+        if r.id.starts_with("team#") {
+            r.props.insert("description".into(), json!("old"));
+        }
+    }
+    let plan = f.plan(&g).await;
+    let text = render::plan_text(&plan);
+    let json = render::plan_json(&plan).to_string();
+    assert!(text.contains("(sensitive)"), "{text}");
+    assert!(
+        !text.contains("cloudwatch_endpoint-") && !json.contains("cloudwatch_endpoint-"),
+        "{text}\n{json}"
+    );
+}
+
+#[tokio::test]
+async fn plan_json_is_machine_readable() {
+    let f = fixture();
+    let plan = f.plan(&graph(3600, "Asia/Tokyo", 0)).await;
+    let v = render::plan_json(&plan);
+    assert_eq!(v["summary"]["create"], 4);
+    assert_eq!(v["has_changes"], true);
+    let policy = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["node"] == "policy")
+        .unwrap();
+    assert_eq!(policy["action"], "create");
+    let rules = policy["props"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "rules")
+        .unwrap();
+    assert_eq!(rules["after"]["unknown"], true);
+    let _ = State::new("x");
+}

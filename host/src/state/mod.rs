@@ -1,0 +1,235 @@
+//! State: what a blueprint has made, recorded after every resource operation so
+//! nothing that exists is ever forgotten. The format is documented in
+//! docs/state.md; stores implement [`StateStore`] (the local file today, S3 later).
+
+mod local;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub use local::LocalStore;
+
+use crate::graph::kinds;
+use crate::providers::Resource;
+
+/// The version of the state format this build reads and writes.
+pub const FORMAT: u32 = 1;
+
+/// What replaces every secret in anything printed.
+pub const REDACTED: &str = "(sensitive)";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct State {
+    pub format: u32,
+    pub blueprint: String,
+    /// Incremented on every save; lets a reader tell two versions apart.
+    pub serial: u64,
+    /// By node id.
+    #[serde(default)]
+    pub resources: BTreeMap<String, Entry>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Exists and matches `applied_props` as of the last apply.
+    Ready,
+    /// A create was started and its outcome is unknown (the process may have
+    /// died): the next apply looks for the resource and adopts it, or creates it.
+    Creating,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    pub kind: String,
+    pub status: Status,
+    /// What the provider returned (absent while `Creating`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<Resource>,
+    /// The resolved props as last applied.
+    #[serde(default)]
+    pub applied_props: Map<String, Value>,
+    /// Top-level props whose values came from a sensitive output.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sensitive_props: Vec<String>,
+    /// Nodes this one referenced when applied (deletes go in reverse order).
+    #[serde(default)]
+    pub dependencies: Vec<String>,
+    /// Replaced resources still to delete (create-before-destroy, or a delete
+    /// that failed after its replacement was made).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deposed: Vec<Resource>,
+    /// RFC 3339, UTC.
+    pub updated_at: String,
+}
+
+impl State {
+    pub fn new(blueprint: &str) -> State {
+        State {
+            format: FORMAT,
+            blueprint: blueprint.to_owned(),
+            serial: 0,
+            resources: BTreeMap::new(),
+        }
+    }
+
+    /// A copy fit to print: sensitive outputs and props replaced by `(sensitive)`.
+    pub fn redacted(&self) -> State {
+        let mut copy = self.clone();
+        for entry in copy.resources.values_mut() {
+            entry.redact();
+        }
+        copy
+    }
+}
+
+impl Entry {
+    pub fn redact(&mut self) {
+        let sensitive_outputs: Vec<&str> = kinds::lookup(&self.kind)
+            .map(|k| {
+                k.outputs
+                    .iter()
+                    .filter(|o| o.sensitive)
+                    .map(|o| o.name)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let redact_resource = |r: &mut Resource, props: &[String]| {
+            for name in &sensitive_outputs {
+                if let Some(v) = r.outputs.get_mut(*name) {
+                    *v = REDACTED.into();
+                }
+            }
+            for prop in props {
+                if let Some(v) = r.props.get_mut(prop) {
+                    *v = Value::String(REDACTED.into());
+                }
+            }
+        };
+        if let Some(r) = self.resource.as_mut() {
+            redact_resource(r, &self.sensitive_props);
+        }
+        for r in &mut self.deposed {
+            redact_resource(r, &self.sensitive_props);
+        }
+        for prop in &self.sensitive_props {
+            if let Some(v) = self.applied_props.get_mut(prop) {
+                *v = Value::String(REDACTED.into());
+            }
+        }
+    }
+}
+
+/// Who holds a lock, written into the lock so a second run can name them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LockInfo {
+    pub pid: u32,
+    pub user: String,
+    pub host: String,
+    pub command: String,
+    /// RFC 3339, UTC.
+    pub since: String,
+}
+
+impl LockInfo {
+    pub fn current(command: &str) -> LockInfo {
+        LockInfo {
+            pid: std::process::id(),
+            user: std::env::var("USER")
+                .or_else(|_| std::env::var("USERNAME"))
+                .unwrap_or_else(|_| "unknown".into()),
+            host: hostname(),
+            command: command.to_owned(),
+            since: now_rfc3339(),
+        }
+    }
+}
+
+impl fmt::Display for LockInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` (pid {}, {}@{}) since {}",
+            self.command, self.pid, self.user, self.host, self.since
+        )
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[derive(Debug)]
+pub enum StateError {
+    /// Another process holds the lock.
+    Locked {
+        path: String,
+        holder: Option<Box<LockInfo>>,
+    },
+    /// The stored state cannot be read; it is left untouched.
+    Corrupt {
+        path: String,
+        reason: String,
+    },
+    /// Written by a newer `blueprint`.
+    NewerFormat {
+        path: String,
+        format: u32,
+    },
+    Io {
+        path: String,
+        error: std::io::Error,
+    },
+}
+
+impl fmt::Display for StateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StateError::Locked { path, holder } => match holder {
+                Some(holder) => write!(
+                    f,
+                    "the state {path} is locked by {holder}; wait for it to finish (or, if that process is gone, the lock is released with it)"
+                ),
+                None => write!(f, "the state {path} is locked by another blueprint process"),
+            },
+            StateError::Corrupt { path, reason } => write!(
+                f,
+                "the state {path} cannot be read ({reason}); it was left as it is — restore it from {path}.backup or fix it by hand"
+            ),
+            StateError::NewerFormat { path, format } => write!(
+                f,
+                "the state {path} has format {format}, newer than this blueprint understands ({FORMAT}); upgrade blueprint"
+            ),
+            StateError::Io { path, error } => write!(f, "state {path}: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for StateError {}
+
+/// A held lock; dropping it releases the lock.
+pub trait StateLock: Send + Sync {}
+
+/// Where state lives. Every implementation: `lock` fails at once when another
+/// process holds it; `save` is atomic (a reader sees the old or the new state,
+/// never half of one).
+#[async_trait]
+pub trait StateStore: Send + Sync {
+    /// Where, for messages (`./.blueprint/seed.json`).
+    fn describe(&self) -> String;
+    async fn lock(&self, info: &LockInfo) -> Result<Box<dyn StateLock>, StateError>;
+    /// The stored state, or a new empty one for `blueprint` if there is none.
+    async fn load(&self, blueprint: &str) -> Result<State, StateError>;
+    async fn save(&self, state: &State) -> Result<(), StateError>;
+}
