@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub mod pagerduty;
+
 use blueprint::runtime::{Limits, Runtime};
 
 /// The workspace root (tests live in host/, which is one level down).

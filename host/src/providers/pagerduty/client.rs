@@ -1,0 +1,235 @@
+//! PagerDuty's REST API v2 over reqwest: authentication headers, error bodies,
+//! offset/limit pagination, and retries (429 honouring `ratelimit-reset`, 5xx and
+//! network errors with jittered backoff). The token is only ever in a header.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::providers::retry::{self, Policy, Verdict};
+use crate::providers::{ErrorClass, ProviderError};
+
+/// One failed request, before it is tied to a resource.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: Option<StatusCode>,
+    /// PagerDuty's own message (and field errors), or the transport error.
+    pub message: String,
+    /// From `ratelimit-reset` / `retry-after` on a 429.
+    pub retry_after: Option<Duration>,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.status {
+            Some(status) => write!(f, "PagerDuty {}: {}", status.as_u16(), self.message),
+            None => write!(f, "PagerDuty unreachable: {}", self.message),
+        }
+    }
+}
+
+impl ApiError {
+    pub fn is_not_found(&self) -> bool {
+        self.status == Some(StatusCode::NOT_FOUND)
+    }
+
+    pub fn class(&self) -> ErrorClass {
+        match self.status.map(|s| s.as_u16()) {
+            Some(404) => ErrorClass::NotFound,
+            Some(401 | 403) => ErrorClass::Auth,
+            Some(409) => ErrorClass::Conflict,
+            Some(429) | Some(500..=599) | None => ErrorClass::Transient,
+            Some(_) => ErrorClass::Invalid,
+        }
+    }
+
+    /// Tie the error to the resource it happened on.
+    pub fn at(&self, address: &str) -> ProviderError {
+        ProviderError::new(self.class(), format!("{address}: {self}"))
+    }
+}
+
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    pub transient: Policy,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the token.
+        f.debug_struct("Client").field("base", &self.base).finish()
+    }
+}
+
+/// Most PagerDuty lists allow 100 per page.
+const PAGE: usize = 100;
+
+impl Client {
+    pub fn new(base: &str, token: &str) -> anyhow::Result<Client> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .user_agent(concat!("blueprint/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Client {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            token: token.to_owned(),
+            transient: Policy::TRANSIENT,
+        })
+    }
+
+    /// One request, retried while the failure is transient.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<Value, ApiError> {
+        let what = format!("{method} {path}");
+        retry::retry(
+            &what,
+            self.transient,
+            || self.once(method.clone(), path, query, body),
+            |e: &ApiError| match (e.class(), e.retry_after) {
+                (ErrorClass::Transient, Some(after)) => Verdict::RetryAfter(after),
+                (ErrorClass::Transient, None) => Verdict::Retry,
+                _ => Verdict::Stop,
+            },
+        )
+        .await
+    }
+
+    async fn once(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+    ) -> Result<Value, ApiError> {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header("Authorization", format!("Token token={}", self.token))
+            .header("Accept", "application/vnd.pagerduty+json;version=2")
+            .query(query);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|e| ApiError {
+            status: None,
+            // reqwest's message names the URL, never headers.
+            message: e.without_url().to_string(),
+            retry_after: None,
+        })?;
+        let status = response.status();
+        let retry_after = retry_after(response.headers());
+        let text = response.text().await.unwrap_or_default();
+        if status.is_success() {
+            if text.trim().is_empty() {
+                return Ok(Value::Null);
+            }
+            return serde_json::from_str(&text).map_err(|e| ApiError {
+                status: Some(status),
+                message: format!("unreadable response: {e}"),
+                retry_after: None,
+            });
+        }
+        Err(ApiError {
+            status: Some(status),
+            message: error_message(&text),
+            retry_after,
+        })
+    }
+
+    pub async fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Value, ApiError> {
+        self.call(Method::GET, path, query, None).await
+    }
+
+    /// Every item of a paginated list (`offset`/`limit`/`more`), under `key`.
+    pub async fn list(
+        &self,
+        path: &str,
+        key: &str,
+        query: &[(&str, String)],
+    ) -> Result<Vec<Value>, ApiError> {
+        let mut items = Vec::new();
+        let mut offset = 0usize;
+        loop {
+            let mut q = query.to_vec();
+            q.push(("limit", PAGE.to_string()));
+            q.push(("offset", offset.to_string()));
+            let page = self.get(path, &q).await?;
+            let batch = page[key].as_array().cloned().unwrap_or_default();
+            let n = batch.len();
+            items.extend(batch);
+            // Stop on `more: false`, and on an empty page whatever `more` says.
+            if !page["more"].as_bool().unwrap_or(false) || n == 0 || offset > 100_000 {
+                return Ok(items);
+            }
+            offset += n;
+        }
+    }
+}
+
+/// `ratelimit-reset` (seconds) or `retry-after` (seconds), when present.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    ["ratelimit-reset", "retry-after"].iter().find_map(|name| {
+        let secs: f64 = headers.get(*name)?.to_str().ok()?.trim().parse().ok()?;
+        Some(Duration::from_secs_f64(secs.clamp(0.0, 120.0)))
+    })
+}
+
+/// PagerDuty's error body `{"error": {"message", "code", "errors": [...]}}` as
+/// one line; anything else cut to a readable length.
+fn error_message(body: &str) -> String {
+    let parsed: Value = serde_json::from_str(body).unwrap_or_else(|_| json!({}));
+    let error = &parsed["error"];
+    if let Some(message) = error["message"].as_str() {
+        let details: Vec<&str> = error["errors"]
+            .as_array()
+            .map(|e| e.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let code = error["code"]
+            .as_i64()
+            .map(|c| format!(" (code {c})"))
+            .unwrap_or_default();
+        if details.is_empty() {
+            format!("{message}{code}")
+        } else {
+            format!("{message}{code}: {}", details.join("; "))
+        }
+    } else {
+        let text: String = body.chars().take(200).collect();
+        if text.trim().is_empty() {
+            "no error message".into()
+        } else {
+            text
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pagerduty_error_bodies_become_one_line() {
+        let body = r#"{"error":{"message":"Invalid Input Provided","code":2001,"errors":["Name cannot be empty."]}}"#;
+        assert_eq!(
+            error_message(body),
+            "Invalid Input Provided (code 2001): Name cannot be empty."
+        );
+        assert_eq!(error_message(""), "no error message");
+    }
+
+    #[test]
+    fn the_token_never_shows() {
+        let client = Client::new("https://api.pagerduty.com", "s3cr3t-token").unwrap();
+        assert!(!format!("{client:?}").contains("s3cr3t"));
+    }
+}

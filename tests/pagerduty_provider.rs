@@ -1,0 +1,378 @@
+//! The PagerDuty provider against the PagerDuty emulator: every kind's
+//! create -> read -> update -> delete, read-back equal to what was declared (so a
+//! second run is a no-op), drift, lookups, 429/5xx recovery, and no secret in any
+//! error. Then the engine drives the seed's PagerDuty half end to end.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use blueprint::assets::Asset;
+use blueprint::engine::resolve::same;
+use blueprint::providers::{Desired, ErrorClass, Provider, Resource};
+use pagerduty_emulator::Config;
+use serde_json::{Map, Value, json};
+use support::pagerduty::{TOKEN, emulator, provider_for, provider_with_token};
+
+fn props(v: Value) -> Map<String, Value> {
+    v.as_object().unwrap().clone()
+}
+
+fn desired<'a>(
+    kind: &'a str,
+    node: &'a str,
+    props: &'a Map<String, Value>,
+    assets: &'a BTreeMap<String, Asset>,
+) -> Desired<'a> {
+    Desired {
+        blueprint: "test",
+        node,
+        kind,
+        props,
+        assets,
+    }
+}
+
+/// Every declared (non-null) prop reads back equal, as the engine's diff sees it.
+fn assert_reads_back(
+    provider: &dyn Provider,
+    kind: &str,
+    declared: &Map<String, Value>,
+    observed: &Resource,
+) {
+    for (name, value) in declared {
+        if value.is_null() {
+            continue;
+        }
+        let got = observed.props.get(name).unwrap_or(&Value::Null);
+        assert!(
+            same(value, got) || provider.equivalent(kind, name, value, got),
+            "{kind}.{name}: declared {value} but read back {got}"
+        );
+    }
+}
+
+async fn lookup(provider: &dyn Provider, kind: &str, p: Value) -> Resource {
+    let p = props(p);
+    let assets = BTreeMap::new();
+    provider
+        .create(&desired(kind, "lookup", &p, &assets))
+        .await
+        .unwrap()
+}
+
+/// Create, read back, update, read back, delete, read gone.
+async fn lifecycle(provider: &dyn Provider, kind: &str, first: Value, second: Value) -> Resource {
+    let assets = BTreeMap::new();
+    let first = props(first);
+    let created = provider
+        .create(&desired(kind, "n", &first, &assets))
+        .await
+        .unwrap();
+    let read = provider
+        .read(kind, &created)
+        .await
+        .unwrap()
+        .expect("exists after create");
+    assert_reads_back(provider, kind, &first, &read);
+    assert_eq!(read.outputs, created.outputs, "{kind}: outputs are stable");
+
+    let second = props(second);
+    let changed: Vec<String> = second.keys().cloned().collect();
+    let updated = provider
+        .update(&desired(kind, "n", &second, &assets), &read, &changed)
+        .await
+        .unwrap();
+    let read = provider
+        .read(kind, &updated)
+        .await
+        .unwrap()
+        .expect("exists after update");
+    assert_reads_back(provider, kind, &second, &read);
+    read
+}
+
+async fn delete_and_check(provider: &dyn Provider, kind: &str, resource: &Resource) {
+    provider.delete(kind, resource).await.unwrap();
+    assert!(
+        provider.read(kind, resource).await.unwrap().is_none(),
+        "{kind} gone"
+    );
+    // Deleting what is gone is not an error.
+    provider.delete(kind, resource).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_kind_round_trips() {
+    let emu = emulator(Config::default()).await;
+    let pd = provider_for(&emu);
+    let user = lookup(&pd, "pagerduty.user", json!({"email": "USER1@example.com"})).await;
+    let user2 = lookup(&pd, "pagerduty.user", json!({"email": "user2@example.com"})).await;
+    assert_eq!(user.outputs["name"], "User One");
+    let vendor = lookup(
+        &pd,
+        "pagerduty.vendor",
+        json!({"vendor_name": "Amazon CloudWatch"}),
+    )
+    .await;
+
+    let team = lifecycle(
+        &pd,
+        "pagerduty.team",
+        json!({"name": "sre", "description": null, "parent": null}),
+        json!({"name": "sre-renamed", "description": "on call"}),
+    )
+    .await;
+    let team_id = team.outputs["id"].clone();
+
+    let membership = lifecycle(
+        &pd,
+        "pagerduty.team_membership",
+        json!({"team": team_id, "user": user.outputs["id"], "role": "responder"}),
+        json!({"team": team_id, "user": user.outputs["id"], "role": "manager"}),
+    )
+    .await;
+
+    let business = lifecycle(
+        &pd,
+        "pagerduty.business_service",
+        json!({"name": "Business Service", "team": team_id}),
+        json!({"name": "Business Service", "team": team_id, "description": "checkout"}),
+    )
+    .await;
+
+    let layer = |turn: u64| {
+        json!({
+            "name": "layer", "start": "2023-09-16T00:00:00+09:00", "end": null,
+            "rotation_virtual_start": "2023-09-16T00:00:00+09:00",
+            "rotation_turn_length_seconds": turn,
+            "users": [user.outputs["id"], user2.outputs["id"]], "restrictions": null,
+        })
+    };
+    let schedule = lifecycle(
+        &pd,
+        "pagerduty.schedule",
+        json!({"name": "Hourly", "time_zone": "Asia/Tokyo", "layers": [layer(3600)], "teams": [team_id]}),
+        json!({"name": "Hourly", "time_zone": "Asia/Tokyo", "layers": [layer(7200)], "teams": [team_id]}),
+    )
+    .await;
+
+    let rule = |delay: u64| {
+        json!([{"escalation_delay_in_minutes": delay,
+                "targets": [{"target_type": "schedule_reference", "id": schedule.outputs["id"]}]}])
+    };
+    let policy = lifecycle(
+        &pd,
+        "pagerduty.escalation_policy",
+        json!({"name": "EP", "num_loops": 2, "rules": rule(30), "teams": [team_id]}),
+        json!({"name": "EP", "num_loops": 1, "rules": rule(15), "teams": [team_id]}),
+    )
+    .await;
+
+    let service = lifecycle(
+        &pd,
+        "pagerduty.service",
+        json!({"name": "lambda-error", "escalation_policy": policy.outputs["id"]}),
+        json!({"name": "lambda-error", "escalation_policy": policy.outputs["id"], "auto_resolve_timeout": 14400}),
+    )
+    .await;
+
+    let assets = BTreeMap::new();
+    let dep_props = props(
+        json!({"business_service": business.outputs["id"], "supporting_service": service.outputs["id"]}),
+    );
+    let dependency = pd
+        .create(&desired(
+            "pagerduty.service_dependency",
+            "d",
+            &dep_props,
+            &assets,
+        ))
+        .await
+        .unwrap();
+    let read = pd
+        .read("pagerduty.service_dependency", &dependency)
+        .await
+        .unwrap()
+        .expect("dependency exists");
+    assert_reads_back(&pd, "pagerduty.service_dependency", &dep_props, &read);
+
+    let integration = lifecycle(
+        &pd,
+        "pagerduty.service_integration",
+        json!({"service": service.outputs["id"], "vendor": vendor.outputs["id"]}),
+        json!({"service": service.outputs["id"], "vendor": vendor.outputs["id"], "integration_name": "CloudWatch"}),
+    )
+    .await;
+    let key = &integration.outputs["integration_key"];
+    assert_eq!(key.len(), 32);
+    assert_eq!(
+        integration.outputs["cloudwatch_endpoint"],
+        format!("{}/integration/{key}/enqueue", emu.base_url())
+    );
+    assert_eq!(integration.outputs["cloudwatch_protocol"], "http");
+
+    // Delete in dependency order; each read after is None.
+    delete_and_check(&pd, "pagerduty.service_integration", &integration).await;
+    delete_and_check(&pd, "pagerduty.service_dependency", &dependency).await;
+    delete_and_check(&pd, "pagerduty.service", &service).await;
+    delete_and_check(&pd, "pagerduty.escalation_policy", &policy).await;
+    delete_and_check(&pd, "pagerduty.schedule", &schedule).await;
+    delete_and_check(&pd, "pagerduty.business_service", &business).await;
+    delete_and_check(&pd, "pagerduty.team_membership", &membership).await;
+    delete_and_check(&pd, "pagerduty.team", &team).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_is_seen_by_read() {
+    let emu = emulator(Config::default()).await;
+    let pd = provider_for(&emu);
+    let assets = BTreeMap::new();
+    let p = props(json!({"name": "sre"}));
+    let team = pd
+        .create(&desired("pagerduty.team", "t", &p, &assets))
+        .await
+        .unwrap();
+    emu.with_db(|db| {
+        let t = db
+            .objects
+            .get_mut("teams")
+            .unwrap()
+            .get_mut(&team.id)
+            .unwrap();
+        t["name"] = json!("changed by hand");
+    });
+    let read = pd.read("pagerduty.team", &team).await.unwrap().unwrap();
+    assert_eq!(read.props["name"], "changed by hand");
+    emu.with_db(|db| db.objects.get_mut("teams").unwrap().remove(&team.id));
+    assert!(pd.read("pagerduty.team", &team).await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lookups_explain_none_and_near_misses() {
+    let emu = emulator(Config {
+        users: vec![
+            ("A".into(), "dup@example.com".into()),
+            ("B".into(), "DUP@example.com".into()),
+            ("C".into(), "one@example.com".into()),
+        ],
+        ..Config::default()
+    })
+    .await;
+    let pd = provider_for(&emu);
+    let assets = BTreeMap::new();
+    let try_lookup = |kind: &'static str, p: Value| {
+        let pd = &pd;
+        let assets = &assets;
+        async move {
+            let p = props(p);
+            pd.create(&desired(kind, "who", &p, assets)).await
+        }
+    };
+    let one = try_lookup("pagerduty.user", json!({"email": "One@Example.com"}))
+        .await
+        .unwrap();
+    assert_eq!(one.outputs["name"], "C");
+    let none = try_lookup("pagerduty.user", json!({"email": "nobody@example.com"}))
+        .await
+        .unwrap_err();
+    assert_eq!(none.class, ErrorClass::NotFound);
+    assert!(
+        none.message.contains("who (pagerduty.user)")
+            && none.message.contains("nobody@example.com"),
+        "{none}"
+    );
+    let several = try_lookup("pagerduty.user", json!({"email": "dup@example.com"}))
+        .await
+        .unwrap_err();
+    assert!(several.message.contains("2 PagerDuty users"), "{several}");
+    let vendor = try_lookup(
+        "pagerduty.vendor",
+        json!({"vendor_name": "Amazon Cloudwatch"}),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        vendor.message.contains("closest: \"Amazon CloudWatch\""),
+        "{vendor}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rate_limits_and_server_errors_are_ridden_out() {
+    let emu = emulator(Config {
+        rate_limit_per_minute: Some(3),
+        rate_window: Duration::from_secs(1),
+        ..Config::default()
+    })
+    .await;
+    let pd = provider_for(&emu);
+    let assets = BTreeMap::new();
+    let started = Instant::now();
+    for i in 0..6 {
+        let p = props(json!({"name": format!("team-{i}")}));
+        pd.create(&desired("pagerduty.team", "t", &p, &assets))
+            .await
+            .unwrap();
+    }
+    assert!(
+        emu.request_count() > 6,
+        "some requests were refused with 429 and retried"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "the reset was honoured"
+    );
+
+    let emu = emulator(Config {
+        fail_rate: 0.5,
+        ..Config::default()
+    })
+    .await;
+    let pd = provider_for(&emu);
+    for i in 0..5 {
+        let p = props(json!({"name": format!("team-{i}")}));
+        pd.create(&desired("pagerduty.team", "t", &p, &assets))
+            .await
+            .unwrap();
+    }
+    assert!(emu.request_count() > 5, "some 500s were retried");
+
+    // A 4xx that will not change is not retried.
+    let emu = emulator(Config::default()).await;
+    let pd = provider_for(&emu);
+    let p = props(json!({"name": ""}));
+    let e = pd
+        .create(&desired("pagerduty.team", "t", &p, &assets))
+        .await
+        .unwrap_err();
+    assert_eq!(e.class, ErrorClass::Invalid);
+    assert_eq!(emu.request_count(), 1);
+    assert!(
+        e.message
+            .contains("t (pagerduty.team): PagerDuty 400: Invalid Input Provided"),
+        "{e}"
+    );
+    assert!(e.message.contains("Name cannot be empty."), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_never_appear_in_errors() {
+    let emu = emulator(Config::default()).await;
+    let wrong = "wrong-token-d41d8cd9";
+    let pd = provider_with_token(&emu, wrong);
+    let assets = BTreeMap::new();
+    let p = props(json!({"name": "sre"}));
+    let e = pd
+        .create(&desired("pagerduty.team", "t", &p, &assets))
+        .await
+        .unwrap_err();
+    assert_eq!(e.class, ErrorClass::Auth);
+    assert!(e.message.contains("401"), "{e}");
+    assert!(
+        !e.message.contains(wrong) && !e.message.contains(TOKEN),
+        "{e}"
+    );
+    assert!(!format!("{e:?}").contains(wrong));
+}

@@ -1,0 +1,251 @@
+//! The events side: what Amazon SNS posts to a CloudWatch integration
+//! (`/integration/{key}/enqueue`), and Events API v2 (`/v2/enqueue`). Both open,
+//! deduplicate and resolve incidents on the integration's service, assigned to
+//! whoever is on call now.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::App;
+use crate::db::Db;
+
+fn rejected(status: StatusCode, message: &str, errors: Vec<String>) -> Response {
+    (
+        status,
+        Json(json!({"status": "invalid event", "message": message, "errors": errors})),
+    )
+        .into_response()
+}
+
+/// Open an incident for `dedup` unless one is open; returns its id.
+fn trigger(db: &mut Db, key: &str, dedup: &str, title: &str) -> Option<String> {
+    if let Some(open) = db.dedup.get(&(key.to_owned(), dedup.to_owned())) {
+        return Some(open.clone());
+    }
+    let integration = db.integrations.values().find(|i| i.key == key)?.clone();
+    let service = db.get("services", &integration.service)?.clone();
+    let number = db.next_incident_number();
+    let id = db.id();
+    let now = db.now_text();
+    let assignee = db.assignee_for_service(&integration.service);
+    let assignments: Vec<Value> = assignee
+        .iter()
+        .map(|user| {
+            let name = db
+                .get("users", user)
+                .map(|u| u["name"].clone())
+                .unwrap_or_default();
+            json!({"at": now, "assignee": {"id": user, "type": "user_reference", "summary": name}})
+        })
+        .collect();
+    let incident = json!({
+        "id": id,
+        "type": "incident",
+        "incident_number": number,
+        "title": title,
+        "summary": format!("[#{number}] {title}"),
+        "status": "triggered",
+        "urgency": "high",
+        "incident_key": dedup,
+        "created_at": now,
+        "last_status_change_at": now,
+        "service": {"id": integration.service, "type": "service_reference", "summary": service["name"]},
+        "escalation_policy": service["escalation_policy"],
+        "assignments": assignments,
+        "self": format!("{}/incidents/{id}", db.base_url),
+        "html_url": format!("{}/incidents/{id}", db.base_url),
+    });
+    db.incidents.insert(id.clone(), incident);
+    db.dedup
+        .insert((key.to_owned(), dedup.to_owned()), id.clone());
+    Some(id)
+}
+
+fn resolve(db: &mut Db, key: &str, dedup: &str) -> Option<String> {
+    let id = db.dedup.remove(&(key.to_owned(), dedup.to_owned()))?;
+    let now = db.now_text();
+    if let Some(incident) = db.incidents.get_mut(&id) {
+        incident["status"] = json!("resolved");
+        incident["last_status_change_at"] = json!(now);
+    }
+    Some(id)
+}
+
+fn acknowledge(db: &mut Db, key: &str, dedup: &str) -> Option<String> {
+    let id = db.dedup.get(&(key.to_owned(), dedup.to_owned()))?.clone();
+    if let Some(incident) = db.incidents.get_mut(&id) {
+        incident["status"] = json!("acknowledged");
+    }
+    Some(id)
+}
+
+/// An SNS HTTP(S) delivery to a CloudWatch integration.
+pub async fn sns(
+    State(app): State<Arc<App>>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    if !app
+        .db
+        .lock()
+        .expect("db lock")
+        .integrations
+        .values()
+        .any(|i| i.key == key)
+    {
+        return rejected(StatusCode::NOT_FOUND, "Integration key not found", vec![]);
+    }
+    let Ok(envelope) = serde_json::from_str::<Value>(&body) else {
+        return rejected(
+            StatusCode::BAD_REQUEST,
+            "Body is not an SNS message",
+            vec![],
+        );
+    };
+    let kind = headers
+        .get("x-amz-sns-message-type")
+        .and_then(|v| v.to_str().ok())
+        .or(envelope["Type"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    match kind.as_str() {
+        "SubscriptionConfirmation" => {
+            // Confirm as PagerDuty does: visit the SubscribeURL.
+            let Some(url) = envelope["SubscribeURL"].as_str() else {
+                return rejected(StatusCode::BAD_REQUEST, "SubscribeURL missing", vec![]);
+            };
+            match app.http.get(url).send().await {
+                Ok(r) if r.status().is_success() => StatusCode::OK.into_response(),
+                Ok(r) => rejected(
+                    StatusCode::BAD_GATEWAY,
+                    &format!("confirming the subscription got {}", r.status()),
+                    vec![],
+                ),
+                Err(e) => rejected(StatusCode::BAD_GATEWAY, &e.to_string(), vec![]),
+            }
+        }
+        "Notification" => {
+            let message = envelope["Message"].as_str().unwrap_or_default();
+            let Ok(alarm) = serde_json::from_str::<Value>(message) else {
+                return rejected(
+                    StatusCode::BAD_REQUEST,
+                    "Message is not a CloudWatch alarm",
+                    vec![],
+                );
+            };
+            let (Some(name), Some(state)) =
+                (alarm["AlarmName"].as_str(), alarm["NewStateValue"].as_str())
+            else {
+                return rejected(
+                    StatusCode::BAD_REQUEST,
+                    "AlarmName and NewStateValue are required",
+                    vec![],
+                );
+            };
+            let title = alarm["AlarmDescription"]
+                .as_str()
+                .filter(|d| !d.is_empty())
+                .or(alarm["NewStateReason"].as_str())
+                .unwrap_or(name)
+                .to_owned();
+            let mut db = app.db.lock().expect("db lock");
+            let incident = match state {
+                "ALARM" => trigger(&mut db, &key, name, &format!("ALARM: {name}: {title}")),
+                "OK" => resolve(&mut db, &key, name),
+                _ => None,
+            };
+            (
+                StatusCode::OK,
+                Json(json!({"status": "success", "incident": incident})),
+            )
+                .into_response()
+        }
+        "UnsubscribeConfirmation" => StatusCode::OK.into_response(),
+        other => rejected(
+            StatusCode::BAD_REQUEST,
+            &format!("unknown SNS message type {other:?}"),
+            vec![],
+        ),
+    }
+}
+
+/// Events API v2.
+pub async fn v2(State(app): State<Arc<App>>, body: String) -> Response {
+    let Ok(event) = serde_json::from_str::<Value>(&body) else {
+        return rejected(
+            StatusCode::BAD_REQUEST,
+            "Event object is invalid",
+            vec!["Body is not JSON".into()],
+        );
+    };
+    let mut errors = Vec::new();
+    let key = event["routing_key"].as_str().unwrap_or_default().to_owned();
+    if key.len() != 32 {
+        errors.push("'routing_key' must be a 32 character integration key".to_owned());
+    }
+    let action = event["event_action"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    if !matches!(action.as_str(), "trigger" | "acknowledge" | "resolve") {
+        errors.push("'event_action' must be trigger, acknowledge or resolve".into());
+    }
+    let dedup = event["dedup_key"].as_str().map(str::to_owned);
+    if action == "trigger" {
+        let payload = &event["payload"];
+        for field in ["summary", "source"] {
+            if payload[field].as_str().is_none_or(str::is_empty) {
+                errors.push(format!("'payload.{field}' is missing or blank"));
+            }
+        }
+        if !matches!(
+            payload["severity"].as_str(),
+            Some("critical" | "error" | "warning" | "info")
+        ) {
+            errors.push("'payload.severity' must be critical, error, warning or info".into());
+        }
+    } else if dedup.is_none() {
+        errors.push("'dedup_key' is required for acknowledge and resolve".into());
+    }
+    if !errors.is_empty() {
+        return rejected(StatusCode::BAD_REQUEST, "Event object is invalid", errors);
+    }
+    let mut db = app.db.lock().expect("db lock");
+    if !db.integrations.values().any(|i| i.key == key) {
+        return rejected(
+            StatusCode::BAD_REQUEST,
+            "Event object is invalid",
+            vec!["Invalid routing key".into()],
+        );
+    }
+    let dedup = dedup.unwrap_or_else(|| {
+        let n = db.next_incident_number();
+        format!("dedup-{n}")
+    });
+    match action.as_str() {
+        "trigger" => {
+            let summary = event["payload"]["summary"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            trigger(&mut db, &key, &dedup, &summary);
+        }
+        "acknowledge" => {
+            acknowledge(&mut db, &key, &dedup);
+        }
+        _ => {
+            resolve(&mut db, &key, &dedup);
+        }
+    }
+    (
+        StatusCode::ACCEPTED,
+        Json(json!({"status": "success", "message": "Event processed", "dedup_key": dedup})),
+    )
+        .into_response()
+}

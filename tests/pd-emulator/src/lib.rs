@@ -1,0 +1,232 @@
+//! A stateful PagerDuty for tests and benchmarks: REST API v2 (the parts the
+//! provider and the drill use) and the events side (SNS/CloudWatch and Events API
+//! v2), behaving like PagerDuty: token auth, error bodies, pagination, rate
+//! limits with `ratelimit-*` headers, on-call computed from schedules.
+//!
+//! Start it in-process with [`Emulator::start`] or as the `pagerduty-emulator`
+//! binary. See README.md for the endpoints and the admin API.
+
+mod db;
+mod events;
+mod layer;
+mod rest;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post, put};
+use chrono::{DateTime, Utc};
+use tokio::sync::oneshot;
+
+pub use db::Db;
+
+/// How an emulator behaves.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The only API token accepted (`Authorization: Token token=<token>`).
+    pub token: String,
+    /// Seeded users: (name, email).
+    pub users: Vec<(String, String)>,
+    /// Requests per minute per token before 429s; `None`: no limit.
+    pub rate_limit_per_minute: Option<u32>,
+    /// The rate limit's window (a minute, as PagerDuty; shorter in tests).
+    pub rate_window: Duration,
+    /// Added to every request.
+    pub latency: Duration,
+    /// Fraction of REST requests answered 500 (deterministic sequence).
+    pub fail_rate: f64,
+    /// Append every exchange as a JSON line here.
+    pub record: Option<PathBuf>,
+    /// Start the clock here instead of now.
+    pub now: Option<DateTime<Utc>>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            token: "test-token".into(),
+            users: vec![
+                ("User One".into(), "user1@example.com".into()),
+                ("User Two".into(), "user2@example.com".into()),
+            ],
+            rate_limit_per_minute: None,
+            rate_window: Duration::from_secs(60),
+            latency: Duration::ZERO,
+            fail_rate: 0.0,
+            record: None,
+            now: None,
+        }
+    }
+}
+
+/// Shared by every handler.
+pub struct App {
+    pub config: Config,
+    pub db: Mutex<Db>,
+    pub limiter: Mutex<layer::Window>,
+    pub faults: Mutex<layer::Faults>,
+    pub http: reqwest::Client,
+}
+
+impl App {
+    fn fresh_db(config: &Config, base_url: &str) -> Db {
+        let mut db = Db::new(base_url, &config.users);
+        if let Some(now) = config.now {
+            db.clock_offset = now - Utc::now();
+        }
+        db
+    }
+}
+
+/// A running emulator; dropping it (or `shutdown`) stops it.
+pub struct Emulator {
+    addr: SocketAddr,
+    app: Arc<App>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Emulator {
+    /// Listen on `addr` (use port 0 for a free one) in the current tokio runtime.
+    pub async fn start(config: Config, addr: SocketAddr) -> anyhow::Result<Emulator> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let base_url = format!("http://{addr}");
+        let app = Arc::new(App {
+            db: Mutex::new(App::fresh_db(&config, &base_url)),
+            limiter: Mutex::new(layer::Window::default()),
+            faults: Mutex::new(layer::Faults::new(config.fail_rate, config.latency)),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()?,
+            config,
+        });
+        let router = router(app.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(Emulator {
+            addr,
+            app,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`: both the REST and the events base URL.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Direct access to the state, for tests that change things out of band.
+    pub fn with_db<T>(&self, f: impl FnOnce(&mut Db) -> T) -> T {
+        f(&mut self.app.db.lock().expect("db lock"))
+    }
+
+    /// Change fault injection while running.
+    pub fn set_faults(&self, fail_rate: f64, latency: Duration) {
+        *self.app.faults.lock().expect("faults lock") = layer::Faults::new(fail_rate, latency);
+    }
+
+    /// Requests answered so far (all of them, including 429s and faults).
+    pub fn request_count(&self) -> u64 {
+        self.app.faults.lock().expect("faults lock").seen
+    }
+
+    pub async fn shutdown(mut self) {
+        self.stop_now().await;
+    }
+
+    async fn stop_now(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+fn router(app: Arc<App>) -> Router {
+    Router::new()
+        // Events side (authenticated by integration key, not token).
+        .route("/integration/{key}/enqueue", post(events::sns))
+        .route("/v2/enqueue", post(events::v2))
+        // REST: links and special endpoints.
+        .route("/teams/{id}/members", get(rest::list_members))
+        .route(
+            "/teams/{id}/users/{user_id}",
+            put(rest::put_member).delete(rest::delete_member),
+        )
+        .route(
+            "/services/{id}/integrations",
+            post(rest::create_integration),
+        )
+        .route(
+            "/services/{id}/integrations/{integration_id}",
+            get(rest::get_integration)
+                .put(rest::update_integration)
+                .delete(rest::delete_integration),
+        )
+        .route("/service_dependencies/associate", post(rest::associate))
+        .route(
+            "/service_dependencies/disassociate",
+            post(rest::disassociate),
+        )
+        .route(
+            "/service_dependencies/business_services/{id}",
+            get(rest::business_dependencies),
+        )
+        .route(
+            "/service_dependencies/technical_services/{id}",
+            get(rest::technical_dependencies),
+        )
+        .route("/incidents", get(rest::list_incidents))
+        .route(
+            "/incidents/{id}",
+            get(rest::get_incident).put(rest::update_incident),
+        )
+        .route("/oncalls", get(rest::list_oncalls))
+        .route("/abilities", get(rest::abilities))
+        // Admin API for tests.
+        .route("/_emulator/reset", post(rest::admin_reset))
+        .route("/_emulator/clock", post(rest::admin_clock))
+        .route("/_emulator/state", get(rest::admin_state))
+        // Plain objects.
+        .route(
+            "/{collection}",
+            get(rest::list_objects).post(rest::create_object),
+        )
+        .route(
+            "/{collection}/{id}",
+            get(rest::get_object)
+                .put(rest::update_object)
+                .delete(rest::delete_object),
+        )
+        .fallback(rest::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            layer::behave,
+        ))
+        .with_state(app)
+}

@@ -1,0 +1,73 @@
+//! `pagerduty-emulator --listen 127.0.0.1:PORT --token TOKEN --users users.json`
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use pagerduty_emulator::{Config, Emulator};
+
+#[derive(Parser)]
+#[command(about = "A stateful PagerDuty (REST v2 + events) for tests and benchmarks")]
+struct Args {
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: SocketAddr,
+    /// The API token to accept.
+    #[arg(long, env = "PAGERDUTY_EMULATOR_TOKEN")]
+    token: String,
+    /// JSON array of {"name", "email"}: the account's users.
+    #[arg(long)]
+    users: Option<PathBuf>,
+    /// e.g. 960/min: answer 429 with ratelimit-* headers past it.
+    #[arg(long, value_name = "N/min")]
+    rate_limit: Option<String>,
+    /// Added to every request.
+    #[arg(long, default_value_t = 0)]
+    latency_ms: u64,
+    /// Fraction of REST requests answered 500.
+    #[arg(long, default_value_t = 0.0)]
+    fail_rate: f64,
+    /// Append every exchange here (JSON lines) for the contract check.
+    #[arg(long)]
+    record: Option<PathBuf>,
+    /// Start the clock at this RFC 3339 time.
+    #[arg(long)]
+    now: Option<String>,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let mut config = Config {
+        token: args.token,
+        latency: Duration::from_millis(args.latency_ms),
+        fail_rate: args.fail_rate,
+        record: args.record,
+        ..Config::default()
+    };
+    if let Some(path) = args.users {
+        let users: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+        config.users = users
+            .iter()
+            .map(|u| {
+                (
+                    u["name"].as_str().unwrap_or_default().to_owned(),
+                    u["email"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+    }
+    if let Some(limit) = args.rate_limit {
+        let n = limit.trim_end_matches("/min").parse()?;
+        config.rate_limit_per_minute = Some(n);
+    }
+    if let Some(now) = args.now {
+        config.now = Some(chrono::DateTime::parse_from_rfc3339(&now)?.with_timezone(&chrono::Utc));
+    }
+    let emulator = Emulator::start(config, args.listen).await?;
+    // The first line is the address, for scripts that start it on port 0.
+    println!("listening on {}", emulator.base_url());
+    tokio::signal::ctrl_c().await?;
+    emulator.shutdown().await;
+    Ok(())
+}
