@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub mod moto;
 pub mod pagerduty;
 
 use blueprint::runtime::{Limits, Runtime};

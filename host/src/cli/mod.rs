@@ -2,6 +2,7 @@
 //! file holds the argument definitions and the shared plumbing (runtime setup,
 //! evaluation, exit codes).
 
+mod apply;
 mod graph;
 mod inspect;
 
@@ -51,6 +52,93 @@ pub enum Command {
     Graph(GraphArgs),
     /// Show what a guest is and which params it takes.
     Inspect(InspectArgs),
+    /// Show what `run` would change (refreshes state; no mutating API call).
+    Plan(PlanArgs),
+    /// Plan, confirm, and apply.
+    Run(ApplyArgs),
+    /// Delete everything the blueprint's state records, dependents first.
+    Destroy(DestroyArgs),
+    /// What the state records (secrets redacted).
+    State(StateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub eval: EvalArgs,
+    /// State file; default `.blueprint/<name>.json` beside the blueprint file.
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+    /// How many API operations run at once.
+    #[arg(long, default_value_t = 10)]
+    pub parallelism: usize,
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 0 with no changes, 2 with changes, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub eval: EvalArgs,
+    /// State file; default `.blueprint/<name>.json` beside the blueprint file.
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+    #[command(flatten)]
+    pub options: ApplyOptions,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// The blueprint file (TOML).
+    pub file: PathBuf,
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+    #[command(flatten)]
+    pub options: ApplyOptions,
+}
+
+/// What `run` and `destroy` share.
+#[derive(Debug, Args)]
+pub struct ApplyOptions {
+    /// How many API operations run at once.
+    #[arg(long, default_value_t = 10)]
+    pub parallelism: usize,
+    /// Apply without asking (required when stdin is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Machine-readable output (the plan on stderr, the report on stdout).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    #[command(subcommand)]
+    pub command: StateCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// One line per recorded resource.
+    List {
+        file: PathBuf,
+        #[arg(long, value_name = "PATH")]
+        state: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The whole state, secrets redacted.
+    Show {
+        file: PathBuf,
+        #[arg(long, value_name = "PATH")]
+        state: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Arguments of every command that evaluates a blueprint file.
@@ -94,6 +182,10 @@ pub async fn run(cli: Cli) -> CliResult {
     match &cli.command {
         Command::Graph(args) => graph::run(&cli.global, args).await,
         Command::Inspect(args) => inspect::run(&cli.global, args).await,
+        Command::Plan(args) => apply::plan_command(&cli.global, args).await,
+        Command::Run(args) => apply::run_command(&cli.global, args).await,
+        Command::Destroy(args) => apply::destroy_command(&cli.global, args).await,
+        Command::State(args) => apply::state_command(args).await,
     }
 }
 

@@ -196,3 +196,27 @@ impl ProviderSet {
         })
     }
 }
+
+/// Connect the providers that `kinds` need (a run on a graph with no PagerDuty
+/// kinds never asks for a PagerDuty token).
+pub async fn connect(
+    settings: &crate::blueprint_file::Providers,
+    kinds: impl IntoIterator<Item = String>,
+) -> anyhow::Result<ProviderSet> {
+    let needed: std::collections::BTreeSet<String> = kinds
+        .into_iter()
+        .map(|k| k.split_once('.').map_or(k.clone(), |(p, _)| p.to_owned()))
+        .collect();
+    let mut set = ProviderSet::new();
+    for name in needed {
+        let provider: std::sync::Arc<dyn Provider> = match name.as_str() {
+            "aws" => std::sync::Arc::new(aws::AwsProvider::new(&settings.aws).await?),
+            "pagerduty" => {
+                std::sync::Arc::new(pagerduty::PagerDutyProvider::new(&settings.pagerduty)?)
+            }
+            other => anyhow::bail!("no provider named '{other}'"),
+        };
+        set.insert(provider);
+    }
+    Ok(set)
+}

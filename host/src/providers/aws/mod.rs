@@ -1,1 +1,465 @@
-//! AWS provider (issue 4): the official Rust SDK behind the `Provider` trait.
+//! The AWS provider: the official Rust SDK, the standard credential and region
+//! chain, `AWS_ENDPOINT_URL[_<SERVICE>]` honoured (how tests reach moto).
+//!
+//! One module per service; this file holds what they share: the clients, the one
+//! way every SDK call is made (retried while transient, errors mapped to
+//! `ProviderError` naming the resource, the AWS code and message), and tags.
+
+mod alarms;
+mod iam;
+mod lambda;
+mod logs;
+mod s3;
+mod sns;
+
+use std::fmt::Display;
+
+use async_trait::async_trait;
+use aws_config::BehaviorVersion;
+use aws_sdk_iam::error::ProvideErrorMetadata;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use serde_json::{Value, json};
+
+use super::retry::{self, Policy, Verdict};
+use super::{
+    Desired, ErrorClass, Provider, ProviderError, ProviderResult, Resource, TAG_BLUEPRINT, TAG_NODE,
+};
+use crate::blueprint_file::AwsSettings;
+
+pub struct AwsProvider {
+    pub iam: aws_sdk_iam::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub lambda: aws_sdk_lambda::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    region: String,
+    transient: Policy,
+    propagation: Policy,
+}
+
+impl AwsProvider {
+    /// The standard chain (env, profile, SSO, IMDS), with the blueprint file's
+    /// region and profile taking precedence.
+    pub async fn new(settings: &AwsSettings) -> anyhow::Result<AwsProvider> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(region) = &settings.region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        if let Some(profile) = &settings.profile {
+            loader = loader.profile_name(profile);
+        }
+        let config = loader.load().await;
+        if config.region().is_none() {
+            anyhow::bail!(
+                "no AWS region: set providers.aws.region in the blueprint file, AWS_REGION, or a profile's region"
+            );
+        }
+        Ok(Self::with_config(&config))
+    }
+
+    pub fn with_config(config: &aws_config::SdkConfig) -> AwsProvider {
+        // Path-style S3 addressing against an endpoint URL (moto, LocalStack, MinIO).
+        let custom_endpoint =
+            config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+        let s3 = aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(custom_endpoint)
+            .build();
+        AwsProvider {
+            iam: aws_sdk_iam::Client::new(config),
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            logs: aws_sdk_cloudwatchlogs::Client::new(config),
+            lambda: aws_sdk_lambda::Client::new(config),
+            sns: aws_sdk_sns::Client::new(config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            region: config
+                .region()
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "us-east-1".into()),
+            transient: Policy::TRANSIENT,
+            propagation: Policy::PROPAGATION,
+        }
+    }
+
+    /// Shorter retry bounds (tests).
+    pub fn with_policies(mut self, transient: Policy, propagation: Policy) -> Self {
+        self.transient = transient;
+        self.propagation = propagation;
+        self
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// Run one SDK call, retried while the failure is transient.
+    async fn call<T, E, F, Fut>(&self, address: &str, op: F) -> ProviderResult<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        self.call_retrying(address, self.transient, &[], op).await
+    }
+
+    /// Like `call`, and also retry errors whose code or message contains one of
+    /// `also` (eventual consistency, e.g. a fresh IAM role).
+    async fn call_retrying<T, E, F, Fut>(
+        &self,
+        address: &str,
+        policy: Policy,
+        also: &[&str],
+        op: F,
+    ) -> ProviderResult<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let policy = if also.is_empty() {
+            policy
+        } else {
+            self.propagation
+        };
+        retry::retry(address, policy, op, |e: &SdkError<E, HttpResponse>| {
+            let error = map_error(address, e);
+            let text = error.message.as_str();
+            if error.class == ErrorClass::Transient || also.iter().any(|a| text.contains(a)) {
+                Verdict::Retry
+            } else {
+                Verdict::Stop
+            }
+        })
+        .await
+        .map_err(|e| map_error(address, &e))
+    }
+}
+
+/// An SDK error as a `ProviderError`: `address: AWS <Code>: <message>`.
+fn map_error<E>(address: &str, error: &SdkError<E, HttpResponse>) -> ProviderError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match error {
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            let code = e.code().unwrap_or("Unknown");
+            let message = e.message().unwrap_or("no message");
+            let status = service.raw().status().as_u16();
+            ProviderError::new(
+                classify(code, status),
+                format!("{address}: AWS {code}: {message}"),
+            )
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            ProviderError::new(
+                ErrorClass::Transient,
+                format!("{address}: AWS unreachable: {}", error_chain(error)),
+            )
+        }
+        other => ProviderError::new(
+            ErrorClass::Invalid,
+            format!("{address}: AWS request failed: {}", error_chain(other)),
+        ),
+    }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+fn classify(code: &str, status: u16) -> ErrorClass {
+    const NOT_FOUND: &[&str] = &[
+        "NoSuchEntity",
+        "ResourceNotFoundException",
+        "NoSuchBucket",
+        "NoSuchKey",
+        "NotFound",
+        "NotFoundException",
+        "ResourceNotFound",
+    ];
+    const CONFLICT: &[&str] = &[
+        "EntityAlreadyExists",
+        "ResourceAlreadyExistsException",
+        "BucketAlreadyExists",
+        "BucketAlreadyOwnedByYou",
+        "ResourceConflictException",
+        "DeleteConflict",
+    ];
+    const THROTTLED: &[&str] = &[
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "SlowDown",
+        "RequestThrottled",
+        "ServiceUnavailable",
+        "InternalFailure",
+    ];
+    const AUTH: &[&str] = &[
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "ExpiredToken",
+        "SignatureDoesNotMatch",
+        "AuthorizationError",
+    ];
+    if NOT_FOUND.contains(&code) || status == 404 {
+        ErrorClass::NotFound
+    } else if THROTTLED.contains(&code) || status == 429 || status >= 500 {
+        ErrorClass::Transient
+    } else if AUTH.contains(&code) || status == 403 {
+        ErrorClass::Auth
+    } else if CONFLICT.contains(&code) || status == 409 {
+        ErrorClass::Conflict
+    } else {
+        ErrorClass::Invalid
+    }
+}
+
+/// `Ok(None)` for not-found, the value otherwise.
+fn optional<T>(result: ProviderResult<T>) -> ProviderResult<Option<T>> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.class == ErrorClass::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Deleting what is already gone succeeds.
+fn gone_ok(result: ProviderResult<()>) -> ProviderResult<()> {
+    optional(result).map(|_| ())
+}
+
+fn required<'a>(desired: &'a Desired<'_>, prop: &str) -> ProviderResult<&'a str> {
+    desired.str(prop).ok_or_else(|| {
+        ProviderError::new(
+            ErrorClass::Invalid,
+            format!("{}: prop `{prop}` is required", desired.address()),
+        )
+    })
+}
+
+fn prior_str<'a>(prior: &'a Resource, prop: &str) -> ProviderResult<&'a str> {
+    prior
+        .props
+        .get(prop)
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            ProviderError::new(
+                ErrorClass::Invalid,
+                format!("recorded resource {} lacks `{prop}`", prior.id),
+            )
+        })
+}
+
+/// The user's tags plus ours (`blueprint:name`, `blueprint:node`).
+fn tags(desired: &Desired<'_>) -> Vec<(String, String)> {
+    let mut tags: Vec<(String, String)> = desired
+        .props
+        .get("tags")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|t| {
+            Some((
+                t["key"].as_str()?.to_owned(),
+                t["value"].as_str()?.to_owned(),
+            ))
+        })
+        .collect();
+    tags.push((TAG_BLUEPRINT.into(), desired.blueprint.into()));
+    tags.push((TAG_NODE.into(), desired.node.into()));
+    tags
+}
+
+/// Observed tags in prop shape: the user's only, sorted.
+fn user_tags(pairs: impl IntoIterator<Item = (String, String)>) -> Value {
+    let mut tags: Vec<(String, String)> = pairs
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("blueprint:"))
+        .collect();
+    tags.sort();
+    Value::Array(
+        tags.into_iter()
+            .map(|(key, value)| json!({"key": key, "value": value}))
+            .collect(),
+    )
+}
+
+/// Whether observed tags carry this blueprint's node (for adopting after a crash).
+fn tagged_for(pairs: &[(String, String)], desired: &Desired<'_>) -> bool {
+    let has = |k: &str, v: &str| pairs.iter().any(|(a, b)| a == k && b == v);
+    has(TAG_BLUEPRINT, desired.blueprint) && has(TAG_NODE, desired.node)
+}
+
+fn not_a_kind(kind: &str) -> ProviderError {
+    ProviderError::new(
+        ErrorClass::Invalid,
+        format!("the AWS provider has no kind {kind}"),
+    )
+}
+
+/// Keep only props AWS reported (null for what it did not), so the engine falls
+/// back to what was applied for anything AWS does not echo.
+fn props(pairs: Vec<(&str, Value)>) -> serde_json::Map<String, Value> {
+    pairs
+        .into_iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+}
+
+fn opt<T: Display>(value: Option<T>) -> Value {
+    value.map_or(Value::Null, |v| json!(v.to_string()))
+}
+
+#[async_trait]
+impl Provider for AwsProvider {
+    fn name(&self) -> &'static str {
+        "aws"
+    }
+
+    fn replace_on_change(&self, kind: &str) -> &'static [&'static str] {
+        match kind {
+            "aws.iam_role" => &["name", "path"],
+            "aws.iam_role_policy_attachment" => &["role", "policy_arn"],
+            "aws.s3_bucket" => &["bucket"],
+            "aws.s3_object" => &["bucket", "key"],
+            "aws.cloudwatch_log_group" => &["name"],
+            "aws.cloudwatch_log_metric_filter" => &["name", "log_group"],
+            "aws.lambda_function" => &["function_name"],
+            "aws.sns_topic" => &["name"],
+            "aws.sns_topic_subscription" => &["topic", "protocol", "endpoint"],
+            "aws.cloudwatch_metric_alarm" => &["alarm_name"],
+            _ => &[],
+        }
+    }
+
+    fn equivalent(&self, kind: &str, prop: &str, desired: &Value, observed: &Value) -> bool {
+        let as_json = |v: &Value| {
+            v.as_str()
+                .and_then(|s| serde_json::from_str::<Value>(s).ok())
+        };
+        match (kind, prop) {
+            // IAM normalises policy documents; compare them as JSON.
+            (_, "assume_role_policy") => {
+                as_json(desired).is_some() && as_json(desired) == as_json(observed)
+            }
+            // Tags and environment are sets.
+            (_, "tags" | "environment") => {
+                let sorted = |v: &Value| {
+                    let mut items: Vec<String> = v
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(Value::to_string)
+                        .collect();
+                    items.sort();
+                    items
+                };
+                sorted(desired) == sorted(observed)
+            }
+            _ => false,
+        }
+    }
+
+    async fn create(&self, desired: &Desired<'_>) -> ProviderResult<Resource> {
+        match desired.kind {
+            "aws.iam_role" => iam::create_role(self, desired).await,
+            "aws.iam_role_policy_attachment" => iam::attach(self, desired).await,
+            "aws.s3_bucket" => s3::create_bucket(self, desired).await,
+            "aws.s3_object" => s3::put_object(self, desired).await,
+            "aws.cloudwatch_log_group" => logs::create_group(self, desired).await,
+            "aws.cloudwatch_log_metric_filter" => logs::put_filter(self, desired).await,
+            "aws.lambda_function" => lambda::create(self, desired).await,
+            "aws.sns_topic" => sns::create_topic(self, desired).await,
+            "aws.sns_topic_subscription" => sns::subscribe(self, desired).await,
+            "aws.cloudwatch_metric_alarm" => alarms::put(self, desired).await,
+            kind => Err(not_a_kind(kind)),
+        }
+    }
+
+    async fn read(&self, kind: &str, prior: &Resource) -> ProviderResult<Option<Resource>> {
+        match kind {
+            "aws.iam_role" => iam::read_role(self, prior).await,
+            "aws.iam_role_policy_attachment" => iam::read_attachment(self, prior).await,
+            "aws.s3_bucket" => s3::read_bucket(self, prior).await,
+            "aws.s3_object" => s3::read_object(self, prior).await,
+            "aws.cloudwatch_log_group" => logs::read_group(self, prior).await,
+            "aws.cloudwatch_log_metric_filter" => logs::read_filter(self, prior).await,
+            "aws.lambda_function" => lambda::read(self, prior).await,
+            "aws.sns_topic" => sns::read_topic(self, prior).await,
+            "aws.sns_topic_subscription" => sns::read_subscription(self, prior).await,
+            "aws.cloudwatch_metric_alarm" => alarms::read(self, prior).await,
+            kind => Err(not_a_kind(kind)),
+        }
+    }
+
+    async fn update(
+        &self,
+        desired: &Desired<'_>,
+        prior: &Resource,
+        changed: &[String],
+    ) -> ProviderResult<Resource> {
+        match desired.kind {
+            "aws.iam_role" => iam::update_role(self, desired, changed).await,
+            "aws.s3_bucket" => s3::update_bucket(self, desired, prior).await,
+            "aws.s3_object" => s3::put_object(self, desired).await,
+            "aws.cloudwatch_log_group" => logs::update_group(self, desired, prior).await,
+            "aws.cloudwatch_log_metric_filter" => logs::put_filter(self, desired).await,
+            "aws.lambda_function" => lambda::update(self, desired, prior, changed).await,
+            "aws.sns_topic" => sns::update_topic(self, desired, prior).await,
+            "aws.sns_topic_subscription" => sns::update_subscription(self, desired, prior).await,
+            "aws.cloudwatch_metric_alarm" => alarms::put(self, desired).await,
+            // Every prop of an attachment forces replacement.
+            kind => Err(not_a_kind(kind)),
+        }
+    }
+
+    async fn delete(&self, kind: &str, prior: &Resource) -> ProviderResult<()> {
+        match kind {
+            "aws.iam_role" => iam::delete_role(self, prior).await,
+            "aws.iam_role_policy_attachment" => iam::detach(self, prior).await,
+            "aws.s3_bucket" => s3::delete_bucket(self, prior).await,
+            "aws.s3_object" => s3::delete_object(self, prior).await,
+            "aws.cloudwatch_log_group" => logs::delete_group(self, prior).await,
+            "aws.cloudwatch_log_metric_filter" => logs::delete_filter(self, prior).await,
+            "aws.lambda_function" => lambda::delete(self, prior).await,
+            "aws.sns_topic" => sns::delete_topic(self, prior).await,
+            "aws.sns_topic_subscription" => sns::unsubscribe(self, prior).await,
+            "aws.cloudwatch_metric_alarm" => alarms::delete(self, prior).await,
+            kind => Err(not_a_kind(kind)),
+        }
+    }
+
+    async fn find(&self, desired: &Desired<'_>) -> ProviderResult<Option<Resource>> {
+        match desired.kind {
+            "aws.iam_role" => iam::find_role(self, desired).await,
+            "aws.iam_role_policy_attachment" => {
+                iam::read_attachment(self, &iam::attachment_resource(desired)?).await
+            }
+            "aws.s3_bucket" => s3::find_bucket(self, desired).await,
+            "aws.s3_object" => s3::read_object(self, &s3::object_resource(desired)?).await,
+            "aws.cloudwatch_log_group" => logs::find_group(self, desired).await,
+            "aws.cloudwatch_log_metric_filter" => {
+                logs::read_filter(self, &logs::filter_resource(desired)?).await
+            }
+            "aws.lambda_function" => lambda::find(self, desired).await,
+            "aws.sns_topic" => sns::find_topic(self, desired).await,
+            "aws.sns_topic_subscription" => sns::find_subscription(self, desired).await,
+            "aws.cloudwatch_metric_alarm" => alarms::find(self, desired).await,
+            kind => Err(not_a_kind(kind)),
+        }
+    }
+}

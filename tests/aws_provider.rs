@@ -1,0 +1,496 @@
+//! The AWS provider against moto's standalone server: every kind's create ->
+//! read (equal to what was declared) -> update -> delete, drift, the IAM
+//! propagation retry, clear errors for bad input, adopting after a crash, and SNS
+//! delivering an alarm through the created subscription to the PagerDuty emulator.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use blueprint::assets::{self, Asset};
+use blueprint::engine::resolve::same;
+use blueprint::providers::aws::AwsProvider;
+use blueprint::providers::retry::Policy;
+use blueprint::providers::{Desired, ErrorClass, Provider, Resource};
+use serde_json::{Map, Value, json};
+use support::moto::Moto;
+
+fn props(v: Value) -> Map<String, Value> {
+    v.as_object().unwrap().clone()
+}
+
+async fn provider(moto: &Moto) -> AwsProvider {
+    AwsProvider::with_config(&moto.sdk_config().await).with_policies(
+        Policy::quick(Duration::from_secs(10)),
+        Policy::quick(Duration::from_secs(10)),
+    )
+}
+
+struct Node {
+    kind: &'static str,
+    name: &'static str,
+    props: Map<String, Value>,
+}
+
+fn node(kind: &'static str, name: &'static str, p: Value) -> Node {
+    Node {
+        kind,
+        name,
+        props: props(p),
+    }
+}
+
+impl Node {
+    fn desired<'a>(&'a self, assets: &'a BTreeMap<String, Asset>) -> Desired<'a> {
+        Desired {
+            blueprint: "test-bp",
+            node: self.name,
+            kind: self.kind,
+            props: &self.props,
+            assets,
+        }
+    }
+}
+
+fn assert_reads_back(provider: &dyn Provider, n: &Node, observed: &Resource) {
+    for (name, value) in &n.props {
+        if value.is_null() || name == "code" || name == "tags" || name == "force_destroy" {
+            continue;
+        }
+        let Some(got) = observed.props.get(name) else {
+            continue; // not observable: the engine compares what was applied
+        };
+        assert!(
+            same(value, got) || provider.equivalent(n.kind, name, value, got),
+            "{}.{name}: declared {value} but read back {got}",
+            n.kind
+        );
+    }
+}
+
+const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+fn code_folder(body: &str) -> (tempfile::TempDir, Asset) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("code")).unwrap();
+    std::fs::write(dir.path().join("code/index.js"), body).unwrap();
+    let asset = assets::pack(dir.path(), "code").unwrap();
+    (dir, asset)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_kind_round_trips() {
+    let moto = Moto::start();
+    let aws = provider(&moto).await;
+    let (_dir, asset) = code_folder("exports.handler = async () => { console.error('ERROR'); };\n");
+    let mut assets = BTreeMap::new();
+    assets.insert(asset.id.clone(), asset.clone());
+
+    let mut created: Vec<(&Node, Resource)> = Vec::new();
+    let role = node(
+        "aws.iam_role",
+        "role",
+        json!({"name": "fn-role", "assume_role_policy": TRUST}),
+    );
+    let r = aws.create(&role.desired(&assets)).await.unwrap();
+    let role_arn = r.outputs["arn"].clone();
+    let nodes = vec![
+        node(
+            "aws.iam_role_policy_attachment",
+            "attach",
+            json!({
+            "role": "fn-role",
+            "policy_arn": "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"}),
+        ),
+        node(
+            "aws.s3_bucket",
+            "bucket",
+            json!({"bucket": "code-bucket", "force_destroy": true}),
+        ),
+        node(
+            "aws.s3_object",
+            "object",
+            json!({
+            "bucket": "code-bucket", "key": format!("fn/{}", asset.file_name),
+            "source": asset.id, "content_type": "application/zip"}),
+        ),
+        node(
+            "aws.cloudwatch_log_group",
+            "group",
+            json!({"name": "/aws/lambda/fn", "retention_in_days": 14}),
+        ),
+        node(
+            "aws.cloudwatch_log_metric_filter",
+            "filter",
+            json!({
+            "name": "fn-errors", "log_group": "/aws/lambda/fn", "pattern": "ERROR",
+            "metric_transformation": {"metric_name": "fn-errors", "metric_namespace": "LambdaErrors",
+                                      "metric_value": "1", "default_value": 0.0}}),
+        ),
+        node(
+            "aws.lambda_function",
+            "fn",
+            json!({
+            "function_name": "fn", "role": role_arn, "handler": "index.handler", "runtime": "nodejs22.x",
+            "code": {"s3_bucket": "code-bucket", "s3_key": format!("fn/{}", asset.file_name)},
+            "source_code_hash": asset.sha256_base64, "log_group": "/aws/lambda/fn"}),
+        ),
+        node("aws.sns_topic", "topic", json!({"name": "fn-alarm"})),
+        node(
+            "aws.cloudwatch_metric_alarm",
+            "alarm",
+            json!({
+            "alarm_name": "fn-errors", "metric_name": "fn-errors", "namespace": "LambdaErrors",
+            "statistic": "Sum", "period": 60, "evaluation_periods": 1, "threshold": 1.0,
+            "comparison_operator": "GreaterThanOrEqualToThreshold", "treat_missing_data": "notBreaching",
+            "alarm_actions": []}),
+        ),
+    ];
+    assert_reads_back(
+        &aws,
+        &role,
+        &aws.read(role.kind, &r).await.unwrap().unwrap(),
+    );
+    for n in &nodes {
+        let resource = aws
+            .create(&n.desired(&assets))
+            .await
+            .unwrap_or_else(|e| panic!("create {}: {e}", n.kind));
+        let read = aws
+            .read(n.kind, &resource)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{} readable", n.kind));
+        assert_reads_back(&aws, n, &read);
+        let kind = blueprint::graph::kinds::lookup(n.kind).unwrap();
+        for output in kind.outputs {
+            assert!(
+                read.outputs.contains_key(output.name),
+                "{} lacks output {}",
+                n.kind,
+                output.name
+            );
+        }
+        created.push((n, read));
+    }
+
+    // Updates in place.
+    let group = node(
+        "aws.cloudwatch_log_group",
+        "group",
+        json!({"name": "/aws/lambda/fn", "retention_in_days": 30}),
+    );
+    let prior = &created.iter().find(|(n, _)| n.name == "group").unwrap().1;
+    let updated = aws
+        .update(
+            &group.desired(&assets),
+            prior,
+            &["retention_in_days".into()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.props["retention_in_days"], 30);
+
+    let alarm_prior = created
+        .iter()
+        .find(|(n, _)| n.name == "alarm")
+        .unwrap()
+        .1
+        .clone();
+    let mut alarm = node("aws.cloudwatch_metric_alarm", "alarm", json!({}));
+    alarm.props = created
+        .iter()
+        .find(|(n, _)| n.name == "alarm")
+        .unwrap()
+        .0
+        .props
+        .clone();
+    alarm.props.insert("threshold".into(), json!(5.0));
+    let updated = aws
+        .update(&alarm.desired(&assets), &alarm_prior, &["threshold".into()])
+        .await
+        .unwrap();
+    assert_eq!(updated.props["threshold"], 5.0);
+
+    // New code is an update of the function's code, not a replacement.
+    let (_dir2, asset2) = code_folder("exports.handler = async () => 'v2';\n");
+    assets.insert(asset2.id.clone(), asset2.clone());
+    let fn_prior = created
+        .iter()
+        .find(|(n, _)| n.name == "fn")
+        .unwrap()
+        .1
+        .clone();
+    let mut function = node("aws.lambda_function", "fn", json!({}));
+    function.props = created
+        .iter()
+        .find(|(n, _)| n.name == "fn")
+        .unwrap()
+        .0
+        .props
+        .clone();
+    function
+        .props
+        .insert("code".into(), json!({"asset": asset2.id}));
+    function
+        .props
+        .insert("source_code_hash".into(), json!(asset2.sha256_base64));
+    let updated = aws
+        .update(
+            &function.desired(&assets),
+            &fn_prior,
+            &["code".into(), "source_code_hash".into()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        updated.props["source_code_hash"],
+        json!(asset2.sha256_base64)
+    );
+    assert_eq!(
+        updated.outputs["arn"], fn_prior.outputs["arn"],
+        "same function"
+    );
+
+    // Delete in reverse order; each is gone after, and deleting again is fine.
+    for (n, resource) in created.iter().rev() {
+        aws.delete(n.kind, resource)
+            .await
+            .unwrap_or_else(|e| panic!("delete {}: {e}", n.kind));
+        assert!(
+            aws.read(n.kind, resource).await.unwrap().is_none(),
+            "{} gone",
+            n.kind
+        );
+        aws.delete(n.kind, resource).await.unwrap();
+    }
+    aws.delete(role.kind, &r).await.unwrap();
+    assert!(aws.read(role.kind, &r).await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drift_and_adoption() {
+    let moto = Moto::start();
+    let aws = provider(&moto).await;
+    let assets = BTreeMap::new();
+    let group = node(
+        "aws.cloudwatch_log_group",
+        "group",
+        json!({"name": "/drift/group"}),
+    );
+    let created = aws.create(&group.desired(&assets)).await.unwrap();
+    // A crash after create: find() adopts it by name + tags.
+    let found = aws
+        .find(&group.desired(&assets))
+        .await
+        .unwrap()
+        .expect("adopted");
+    assert_eq!(found.id, created.id);
+    // Another blueprint's resource of the same name is not adopted.
+    let other = Desired {
+        blueprint: "someone-else",
+        ..group.desired(&assets)
+    };
+    assert!(aws.find(&other).await.unwrap().is_none());
+    // Retention changed by hand shows up; deleting by hand reads as gone.
+    aws.logs
+        .put_retention_policy()
+        .log_group_name("/drift/group")
+        .retention_in_days(7)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        aws.read(group.kind, &created).await.unwrap().unwrap().props["retention_in_days"],
+        7
+    );
+    aws.logs
+        .delete_log_group()
+        .log_group_name("/drift/group")
+        .send()
+        .await
+        .unwrap();
+    assert!(aws.read(group.kind, &created).await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lambda_waits_for_a_fresh_role() {
+    let moto = Moto::start();
+    let aws = provider(&moto).await;
+    let (_dir, asset) = code_folder("exports.handler = async () => 1;\n");
+    let mut assets = BTreeMap::new();
+    assets.insert(asset.id.clone(), asset.clone());
+    let role_arn = "arn:aws:iam::123456789012:role/late-role";
+    let function = node(
+        "aws.lambda_function",
+        "fn",
+        json!({
+        "function_name": "late", "role": role_arn, "handler": "index.handler", "runtime": "nodejs22.x",
+        "code": {"asset": asset.id}}),
+    );
+    // The role appears a moment after the create starts, as a fresh role
+    // propagates through IAM.
+    let iam = aws.iam.clone();
+    let late = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        iam.create_role()
+            .role_name("late-role")
+            .assume_role_policy_document(TRUST)
+            .send()
+            .await
+            .unwrap();
+    });
+    let created = aws
+        .create(&function.desired(&assets))
+        .await
+        .expect("created once the role exists");
+    late.await.unwrap();
+    assert_eq!(created.outputs["function_name"], "late");
+    assert_eq!(
+        created.props["source_code_hash"],
+        json!(asset.sha256_base64)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_gets_the_aws_error_named() {
+    // moto accepts any comparison operator, so the operator is held to AWS's list
+    // by graph validation, before any API call:
+    let mut graph = blueprint::graph::Graph::default();
+    graph.declare("aws.cloudwatch_metric_alarm", "bad-alarm", props(json!({
+        "alarm_name": "x", "metric_name": "m", "namespace": "n", "statistic": "Sum", "period": 60,
+        "evaluation_periods": 1, "threshold": 1.0, "comparison_operator": "Bogus", "alarm_actions": []})));
+    graph.declare(
+        "aws.cloudwatch_log_group",
+        "bad-group",
+        props(json!({"name": "no spaces allowed!"})),
+    );
+    let invalid = blueprint::graph::validate::validate(&graph)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        invalid.contains("bad-group (aws.cloudwatch_log_group) prop `name`"),
+        "{invalid}"
+    );
+    assert!(invalid.contains("bad-alarm (aws.cloudwatch_metric_alarm) prop `comparison_operator`: \"Bogus\" is not one of"), "{invalid}");
+
+    // What AWS itself rejects comes back with the node and AWS's code.
+    let moto = Moto::start();
+    let aws = provider(&moto).await;
+    let assets = BTreeMap::new();
+    let group = node(
+        "aws.cloudwatch_log_group",
+        "twice",
+        json!({"name": "/twice"}),
+    );
+    aws.create(&group.desired(&assets)).await.unwrap();
+    let e = aws.create(&group.desired(&assets)).await.unwrap_err();
+    assert_eq!(e.class, ErrorClass::Conflict, "{e}");
+    assert!(
+        e.message
+            .starts_with("twice (aws.cloudwatch_log_group): AWS ResourceAlreadyExistsException: "),
+        "{e}"
+    );
+    // A role that never appears: the propagation wait is bounded, then the error says why.
+    let aws = AwsProvider::with_config(&moto.sdk_config().await).with_policies(
+        Policy::quick(Duration::from_secs(1)),
+        Policy::quick(Duration::from_secs(1)),
+    );
+    let (_dir, asset) = code_folder("exports.handler = 1;\n");
+    let mut assets = BTreeMap::new();
+    assets.insert(asset.id.clone(), asset.clone());
+    let function = node(
+        "aws.lambda_function",
+        "orphan-fn",
+        json!({
+        "function_name": "orphan", "role": "arn:aws:iam::123456789012:role/never", "handler": "index.handler",
+        "runtime": "nodejs22.x", "code": {"asset": asset.id}}),
+    );
+    let e = aws.create(&function.desired(&assets)).await.unwrap_err();
+    assert!(
+        e.message
+            .starts_with("orphan-fn (aws.lambda_function): AWS InvalidParameterValueException: "),
+        "{e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sns_delivers_an_alarm_to_pagerduty() {
+    let moto = Moto::start();
+    let aws = provider(&moto).await;
+    let emu = support::pagerduty::emulator(pagerduty_emulator::Config::default()).await;
+    let pd = support::pagerduty::provider_for(&emu);
+    let assets = BTreeMap::new();
+    // A service with an on-call user and a CloudWatch integration.
+    let user = pd
+        .create(
+            &node("pagerduty.user", "u", json!({"email": "user1@example.com"})).desired(&assets),
+        )
+        .await
+        .unwrap();
+    let vendor = pd
+        .create(
+            &node(
+                "pagerduty.vendor",
+                "v",
+                json!({"vendor_name": "Amazon CloudWatch"}),
+            )
+            .desired(&assets),
+        )
+        .await
+        .unwrap();
+    let policy = pd.create(&node("pagerduty.escalation_policy", "p", json!({"name": "p", "rules": [{"escalation_delay_in_minutes": 5, "targets": [{"target_type": "user_reference", "id": user.outputs["id"]}]}]})).desired(&assets)).await.unwrap();
+    let service = pd
+        .create(
+            &node(
+                "pagerduty.service",
+                "s",
+                json!({"name": "s", "escalation_policy": policy.outputs["id"]}),
+            )
+            .desired(&assets),
+        )
+        .await
+        .unwrap();
+    let integration = pd
+        .create(
+            &node(
+                "pagerduty.service_integration",
+                "i",
+                json!({"service": service.outputs["id"], "vendor": vendor.outputs["id"]}),
+            )
+            .desired(&assets),
+        )
+        .await
+        .unwrap();
+
+    let topic = aws
+        .create(&node("aws.sns_topic", "t", json!({"name": "alarms"})).desired(&assets))
+        .await
+        .unwrap();
+    let subscription = node(
+        "aws.sns_topic_subscription",
+        "sub",
+        json!({
+        "topic": topic.outputs["arn"], "protocol": integration.outputs["cloudwatch_protocol"],
+        "endpoint": integration.outputs["cloudwatch_endpoint"]}),
+    );
+    let sub = aws.create(&subscription.desired(&assets)).await.unwrap();
+    assert!(sub.id.starts_with("arn:aws:sns:"), "confirmed: {}", sub.id);
+
+    let alarm = json!({"AlarmName": "fn-errors", "NewStateValue": "ALARM", "NewStateReason": "Threshold crossed", "AlarmDescription": "fn logged ERROR"});
+    aws.sns
+        .publish()
+        .topic_arn(&topic.outputs["arn"])
+        .message(alarm.to_string())
+        .send()
+        .await
+        .unwrap();
+    let incidents = emu.with_db(|db| db.incidents.values().cloned().collect::<Vec<_>>());
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    assert_eq!(incidents[0]["status"], "triggered");
+    assert_eq!(
+        incidents[0]["assignments"][0]["assignee"]["id"],
+        json!(user.outputs["id"])
+    );
+}

@@ -1,0 +1,100 @@
+//! moto's standalone server, started on 127.0.0.1 on a free port from the
+//! project's venv (scripts/setup makes it), stopped on drop.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Moto {
+    child: Child,
+    pub url: String,
+}
+
+/// The region the tests use (the seed's).
+pub const REGION: &str = "ap-northeast-1";
+
+impl Moto {
+    pub fn start() -> Moto {
+        Self::start_with(&[])
+    }
+
+    /// `env`: extra environment for the server (e.g. `REQUESTS_CA_BUNDLE`).
+    pub fn start_with(env: &[(&str, &str)]) -> Moto {
+        let server: PathBuf = super::root().join(".venv/bin/moto_server");
+        assert!(
+            server.exists(),
+            "{} is missing: run scripts/setup (scripts/test does) to make the Python venv with moto",
+            server.display()
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut command = Command::new(server);
+        command
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let child = command.spawn().expect("moto_server starts");
+        let moto = Moto {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        moto.wait_ready();
+        moto
+    }
+
+    fn wait_ready(&self) {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if std::net::TcpStream::connect(self.url.trim_start_matches("http://")).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("moto did not start within 30 s");
+    }
+
+    /// Forget everything (`POST /moto-api/reset`).
+    pub async fn reset(&self) {
+        reqwest::Client::new()
+            .post(format!("{}/moto-api/reset", self.url))
+            .send()
+            .await
+            .expect("moto reset");
+    }
+
+    /// An SDK config pointing at this server with static test credentials.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&self.url)
+            .region(aws_config::Region::new(REGION))
+            .credentials_provider(aws_credential_types::Credentials::new(
+                "testing", "testing", None, None, "moto",
+            ))
+            .load()
+            .await
+    }
+
+    /// Environment for a `blueprint` process that should talk to this moto.
+    pub fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL".into(), self.url.clone()),
+            ("AWS_ACCESS_KEY_ID".into(), "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "testing".into()),
+            ("AWS_REGION".into(), REGION.into()),
+            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+        ]
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
