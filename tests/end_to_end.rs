@@ -168,7 +168,7 @@ async fn the_seed_end_to_end() {
     assert_eq!(alarms.metric_alarms().len(), 1);
     assert_eq!(
         alarms.metric_alarms()[0].alarm_actions(),
-        [topic_arn.clone()]
+        std::slice::from_ref(&topic_arn)
     );
     assert_eq!(alarms.metric_alarms()[0].period(), Some(30));
     let function = aws
