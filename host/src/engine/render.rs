@@ -117,6 +117,23 @@ fn change_text(out: &mut String, change: &Change) {
                 } else {
                     ""
                 };
+                // Nested values: show only the leaves that differ.
+                if let (Some(before), After::Known(after), false) =
+                    (&p.before, &p.after, p.sensitive)
+                    && (before.is_object() || before.is_array())
+                    && (after.is_object() || after.is_array())
+                {
+                    for (path, old, new) in leaf_changes(before, after) {
+                        let _ = writeln!(
+                            out,
+                            "      ~ {}{path}: {} -> {}{forces}",
+                            p.name,
+                            old.as_ref().map_or("(none)".into(), show),
+                            new.as_ref().map_or("(none)".into(), show),
+                        );
+                    }
+                    continue;
+                }
                 let _ = writeln!(
                     out,
                     "      ~ {}: {} -> {}{forces}",
@@ -127,6 +144,41 @@ fn change_text(out: &mut String, change: &Change) {
             }
         }
     }
+}
+
+/// `(path, before, after)` for every leaf that differs (`[0].rotation_turn_length_seconds`).
+fn leaf_changes(before: &Value, after: &Value) -> Vec<(String, Option<Value>, Option<Value>)> {
+    fn flatten(value: &Value, path: String, out: &mut std::collections::BTreeMap<String, Value>) {
+        match value {
+            Value::Object(map) => map
+                .iter()
+                .for_each(|(k, v)| flatten(v, format!("{path}.{k}"), out)),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .for_each(|(i, v)| flatten(v, format!("{path}[{i}]"), out)),
+            Value::Null => {}
+            leaf => {
+                out.insert(path, leaf.clone());
+            }
+        }
+    }
+    let (mut old, mut new) = (Default::default(), Default::default());
+    flatten(before, String::new(), &mut old);
+    flatten(after, String::new(), &mut new);
+    let paths: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    paths
+        .into_iter()
+        .filter_map(|path| {
+            let (a, b) = (old.get(path), new.get(path));
+            let same = match (a, b) {
+                (Some(a), Some(b)) => super::resolve::same(a, b),
+                (None, None) => true,
+                _ => false,
+            };
+            (!same).then(|| (path.clone(), a.cloned(), b.cloned()))
+        })
+        .collect()
 }
 
 pub fn summary_line(plan: &Plan) -> String {

@@ -279,6 +279,11 @@ async fn one_changed_param_is_one_update() {
     assert_eq!(changed, [("schedule", Action::Update)]);
     let text = render::plan_text(&plan);
     assert!(text.contains("~ schedule (pagerduty.schedule)"), "{text}");
+    // Nested props show only the leaf that changed.
+    assert!(
+        text.contains("~ layers[0].rotation_turn_length_seconds: 3600 -> 7200"),
+        "{text}"
+    );
     assert!(
         text.contains("Plan: 0 to create, 1 to update, 0 to replace, 0 to delete."),
         "{text}"
