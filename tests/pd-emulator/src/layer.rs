@@ -177,13 +177,17 @@ async fn record(app: &App, request: Request, next: Next) -> Response {
         "response_content_type": parts.headers.get("content-type").and_then(|v| v.to_str().ok()),
         "response_body": response_body,
     });
-    if let Some(file) = &app.config.record
-        && let Ok(mut f) = std::fs::OpenOptions::new()
+    if let Some(file) = &app.config.record {
+        // One writer at a time, one write per line: concurrent requests must not
+        // interleave their records.
+        let _guard = app.record_lock.lock().expect("record lock");
+        if let Ok(mut f) = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(file)
-    {
-        let _ = writeln!(f, "{line}");
+        {
+            let _ = f.write_all(format!("{line}\n").as_bytes());
+        }
     }
     Response::from_parts(parts, Body::from(bytes)).into_response()
 }

@@ -69,6 +69,8 @@ pub struct App {
     pub limiter: Mutex<layer::Window>,
     pub faults: Mutex<layer::Faults>,
     pub http: reqwest::Client,
+    /// Serialises appends to the record file.
+    pub record_lock: Mutex<()>,
 }
 
 impl App {
@@ -99,6 +101,7 @@ impl Emulator {
             db: Mutex::new(App::fresh_db(&config, &base_url)),
             limiter: Mutex::new(layer::Window::default()),
             faults: Mutex::new(layer::Faults::new(config.fail_rate, config.latency)),
+            record_lock: Mutex::new(()),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()?,

@@ -218,7 +218,12 @@ pub async fn create_object(
         .unwrap_or("teams");
     db.insert(collection, object);
     let stored = db.get(collection, &id).cloned().unwrap_or_default();
-    created(json!({ singular: stored }))
+    // PagerDuty answers 201, except for business services (200), as documented.
+    if collection == "business_services" {
+        ok(json!({ singular: stored }))
+    } else {
+        created(json!({ singular: stored }))
+    }
 }
 
 pub async fn update_object(
@@ -427,8 +432,9 @@ fn build(
                 if layer.get("restrictions").is_none() {
                     layer["restrictions"] = json!([]);
                 }
-                if layer.get("end").is_none() {
-                    layer["end"] = Value::Null;
+                // An open-ended layer has no `end` (a string in the documents).
+                if layer.get("end").is_some_and(Value::is_null) {
+                    layer.as_object_mut().map(|o| o.remove("end"));
                 }
                 normalised.push(layer);
             }
@@ -512,9 +518,10 @@ fn build(
             ) {
                 errors.push("alert_creation is not valid".into());
             }
+            // Disabled timeouts are absent (the documents type them as integers).
             for field in ["acknowledgement_timeout", "auto_resolve_timeout"] {
-                if object.get(field).is_none() {
-                    object[field] = Value::Null;
+                if object.get(field).is_some_and(Value::is_null) {
+                    object.as_object_mut().map(|o| o.remove(field));
                 }
             }
             object.as_object_mut().map(|o| o.remove("integrations"));
