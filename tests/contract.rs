@@ -70,30 +70,68 @@ async fn provider_and_emulator_keep_to_the_openapi_document() {
         command
     };
     let seed = "blueprints/lambda-error-pagerduty.toml";
-    for args in [
-        vec!["run", seed, "--yes"],
-        vec![
-            "run",
-            seed,
-            "--yes",
-            "--set",
-            "schedule.rotation_turn_length_seconds=7200",
-            "--set",
-            "escalation.delay_minutes=15",
-        ],
-        vec!["destroy", seed, "--yes"],
-    ] {
+    let apply = |args: Vec<&'static str>| {
         let mut command = run(&args);
-        let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+        async move {
+            let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+                .await
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    };
+    apply(vec!["run", seed, "--yes"]).await;
+    apply(vec![
+        "run",
+        seed,
+        "--yes",
+        "--set",
+        "schedule.rotation_turn_length_seconds=7200",
+        "--set",
+        "escalation.delay_minutes=15",
+    ])
+    .await;
+
+    // Events API v2 on the integration the blueprint made: a trigger, a resolve,
+    // and an event PagerDuty would refuse (its 400 body must still be PagerDuty's).
+    let key = emulator.with_db(|db| db.integrations.values().next().unwrap().key.clone());
+    let http = reqwest::Client::new();
+    for (event, status) in [
+        (
+            serde_json::json!({"routing_key": key, "event_action": "trigger", "dedup_key": "c1",
+                "payload": {"summary": "ERROR in error-function", "source": "contract", "severity": "error"}}),
+            202,
+        ),
+        (
+            serde_json::json!({"routing_key": key, "event_action": "resolve", "dedup_key": "c1"}),
+            202,
+        ),
+        (
+            serde_json::json!({"routing_key": key, "event_action": "trigger", "payload": {"summary": "x"}}),
+            400,
+        ),
+    ] {
+        let response = http
+            .post(format!("{}/v2/enqueue", emulator.base_url()))
+            .header("content-type", "application/json")
+            .body(event.to_string())
+            .send()
             .await
             .unwrap();
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_eq!(response.status().as_u16(), status, "{event}");
     }
-    let lines = std::fs::read_to_string(&record).unwrap().lines().count();
+
+    apply(vec!["destroy", seed, "--yes"]).await;
+    let recorded = std::fs::read_to_string(&record).unwrap();
+    assert_eq!(
+        recorded.matches("\"/v2/enqueue\"").count(),
+        3,
+        "the events were recorded"
+    );
+    let lines = recorded.lines().count();
     assert!(lines > 30, "only {lines} exchanges recorded");
     let (ok, report) = validate(&record);
     assert!(ok, "contract violations:\n{report}");
