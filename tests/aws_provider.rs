@@ -1,7 +1,8 @@
 //! The AWS provider against moto's standalone server: every kind's create ->
 //! read (equal to what was declared) -> update -> delete, drift, the IAM
 //! propagation retry, clear errors for bad input, adopting after a crash, and SNS
-//! delivering an alarm through the created subscription to the PagerDuty emulator.
+//! delivering an alarm over HTTPS through the created subscription to the PagerDuty
+//! emulator, and throttling retried with backoff (a throttling proxy before moto).
 
 mod support;
 
@@ -11,6 +12,7 @@ use std::time::Duration;
 use blueprint::assets::{self, Asset};
 use blueprint::engine::resolve::same;
 use blueprint::providers::aws::AwsProvider;
+use blueprint::providers::pagerduty::{PagerDutyConfig, PagerDutyProvider};
 use blueprint::providers::retry::Policy;
 use blueprint::providers::{Desired, ErrorClass, Provider, Resource};
 use serde_json::{Map, Value, json};
@@ -415,12 +417,27 @@ async fn bad_input_gets_the_aws_error_named() {
     );
 }
 
+/// SNS delivers over HTTPS to the integration's CloudWatch endpoint and checks the
+/// endpoint's certificate, as AWS does with PagerDuty's: the emulator serves TLS
+/// with a fresh test CA that only the first moto trusts (`REQUESTS_CA_BUNDLE`).
 #[tokio::test(flavor = "multi_thread")]
-async fn sns_delivers_an_alarm_to_pagerduty() {
-    let moto = Moto::start();
+async fn sns_delivers_an_alarm_to_pagerduty_over_https() {
+    let emu = support::pagerduty::emulator(pagerduty_emulator::Config {
+        tls: true,
+        ..Default::default()
+    })
+    .await;
+    let ca = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(ca.path(), emu.ca_pem().unwrap()).unwrap();
+    let moto = Moto::start_with(&[("REQUESTS_CA_BUNDLE", ca.path().to_str().unwrap())]);
     let aws = provider(&moto).await;
-    let emu = support::pagerduty::emulator(pagerduty_emulator::Config::default()).await;
-    let pd = support::pagerduty::provider_for(&emu);
+    let https = emu.https_url().unwrap();
+    let pd = PagerDutyProvider::with_config(&PagerDutyConfig {
+        token: support::pagerduty::TOKEN.into(),
+        api_url: emu.base_url(),
+        events_url: https.clone(),
+    })
+    .unwrap();
     let assets = BTreeMap::new();
     // A service with an on-call user and a CloudWatch integration.
     let user = pd
@@ -463,6 +480,12 @@ async fn sns_delivers_an_alarm_to_pagerduty() {
         )
         .await
         .unwrap();
+    let endpoint = &integration.outputs["cloudwatch_endpoint"];
+    assert!(
+        endpoint.starts_with(&format!("{https}/integration/")),
+        "{endpoint}"
+    );
+    assert_eq!(integration.outputs["cloudwatch_protocol"], "https");
 
     let topic = aws
         .create(&node("aws.sns_topic", "t", json!({"name": "alarms"})).desired(&assets))
@@ -473,7 +496,7 @@ async fn sns_delivers_an_alarm_to_pagerduty() {
         "sub",
         json!({
         "topic": topic.outputs["arn"], "protocol": integration.outputs["cloudwatch_protocol"],
-        "endpoint": integration.outputs["cloudwatch_endpoint"]}),
+        "endpoint": endpoint}),
     );
     let sub = aws.create(&subscription.desired(&assets)).await.unwrap();
     assert!(sub.id.starts_with("arn:aws:sns:"), "confirmed: {}", sub.id);
@@ -493,4 +516,101 @@ async fn sns_delivers_an_alarm_to_pagerduty() {
         incidents[0]["assignments"][0]["assignee"]["id"],
         json!(user.outputs["id"])
     );
+
+    // The certificate is really checked: an AWS that does not trust the test CA
+    // delivers nothing. (moto delivers inside Publish and answers it with a 500 when
+    // the TLS handshake fails; real SNS would accept the publish and retry delivery.)
+    let untrusting = Moto::start();
+    let aws = provider(&untrusting).await;
+    let topic = aws
+        .create(&node("aws.sns_topic", "t", json!({"name": "alarms"})).desired(&assets))
+        .await
+        .unwrap();
+    let subscription = node(
+        "aws.sns_topic_subscription",
+        "sub",
+        json!({"topic": topic.outputs["arn"], "protocol": "https", "endpoint": endpoint}),
+    );
+    aws.create(&subscription.desired(&assets)).await.unwrap();
+    let refused = aws
+        .sns
+        .publish()
+        .topic_arn(&topic.outputs["arn"])
+        .message(alarm.to_string())
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.raw_response().map(|r| r.status().as_u16()),
+        Some(500),
+        "{refused:?}"
+    );
+    let count = emu.with_db(|db| db.incidents.len());
+    assert_eq!(count, 1, "a notification crossed an untrusted certificate");
+}
+
+/// Throttling answered in each protocol's shape (Query for SNS, JSON for Logs,
+/// REST-JSON for Lambda) is retried with backoff until it passes; throttling that
+/// never ends gives up within the policy's bound with an error naming the resource.
+#[tokio::test(flavor = "multi_thread")]
+async fn throttling_is_retried_with_backoff() {
+    use support::throttle::ThrottlingProxy;
+    let moto = Moto::start();
+    let proxy = ThrottlingProxy::start(&moto).await;
+    let aws = AwsProvider::with_config(&proxy.sdk_config().await).with_policies(
+        Policy::quick(Duration::from_secs(10)),
+        Policy::quick(Duration::from_secs(10)),
+    );
+    let direct = provider(&moto).await;
+    let assets = BTreeMap::new();
+
+    // More throttles in a row than the SDK's own 3 attempts absorb.
+    let topic = node("aws.sns_topic", "t", json!({"name": "throttled-topic"}));
+    proxy.throttle_next(7);
+    let created = aws.create(&topic.desired(&assets)).await.unwrap();
+    assert_eq!(proxy.throttled(), 7);
+    let read = direct.read(topic.kind, &created).await.unwrap();
+    assert!(read.is_some(), "the topic exists in moto after the retries");
+
+    let group = node(
+        "aws.cloudwatch_log_group",
+        "g",
+        json!({"name": "/aws/lambda/throttled", "retention_in_days": 7}),
+    );
+    proxy.throttle_next(7);
+    let created = aws.create(&group.desired(&assets)).await.unwrap();
+    assert_eq!(proxy.throttled(), 7);
+    assert_reads_back(&direct, &group, &created);
+
+    proxy.throttle_next(5);
+    let missing = Resource {
+        id: "nope".into(),
+        props: Map::new(),
+        outputs: BTreeMap::new(),
+    };
+    let found = aws.read("aws.lambda_function", &missing).await.unwrap();
+    assert!(found.is_none(), "a throttled 404 is still a 404");
+    assert_eq!(proxy.throttled(), 5);
+
+    // Throttled for good: bounded, classified, named.
+    let aws = AwsProvider::with_config(&proxy.sdk_config().await).with_policies(
+        Policy::quick(Duration::from_secs(1)),
+        Policy::quick(Duration::from_secs(1)),
+    );
+    proxy.throttle_next(u32::MAX);
+    let started = std::time::Instant::now();
+    let other = node("aws.sns_topic", "t2", json!({"name": "never"}));
+    let error = aws.create(&other.desired(&assets)).await.unwrap_err();
+    assert_eq!(error.class, ErrorClass::Transient);
+    assert!(
+        error.message.contains("t2") && error.message.contains("AWS Throttling: Rate exceeded"),
+        "{}",
+        error.message
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(proxy.throttled() > 3, "retried: {}", proxy.throttled());
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 pub mod moto;
 pub mod pagerduty;
+pub mod throttle;
 
 use blueprint::runtime::{Limits, Runtime};
 

@@ -10,6 +10,7 @@ mod db;
 mod events;
 mod layer;
 mod rest;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -19,7 +20,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::{get, post, put};
 use chrono::{DateTime, Utc};
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 
 pub use db::Db;
 
@@ -42,6 +43,9 @@ pub struct Config {
     pub record: Option<PathBuf>,
     /// Start the clock here instead of now.
     pub now: Option<DateTime<Utc>>,
+    /// Also serve HTTPS on a second port, with a certificate from a fresh test CA
+    /// (`Emulator::https_url`, `Emulator::ca_pem`).
+    pub tls: bool,
 }
 
 impl Default for Config {
@@ -58,6 +62,7 @@ impl Default for Config {
             fail_rate: 0.0,
             record: None,
             now: None,
+            tls: false,
         }
     }
 }
@@ -86,9 +91,10 @@ impl App {
 /// A running emulator; dropping it (or `shutdown`) stops it.
 pub struct Emulator {
     addr: SocketAddr,
+    https: Option<(SocketAddr, String)>,
     app: Arc<App>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+    stop: Option<watch::Sender<bool>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Emulator {
@@ -108,20 +114,53 @@ impl Emulator {
             config,
         });
         let router = router(app.clone());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
+        let (stop, stopped) = watch::channel(false);
+        let until_stopped = move || {
+            let mut stopped = stopped.clone();
+            async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            }
+        };
+        let mut tasks = vec![tokio::spawn({
+            let (router, until_stopped) = (router.clone(), until_stopped.clone());
+            async move {
+                let _ = axum::serve(listener, router)
+                    .with_graceful_shutdown(until_stopped())
+                    .await;
+            }
+        })];
+        let mut https = None;
+        if app.config.tls {
+            let certificates = tls::TestCertificates::generate()?;
+            let tcp = tokio::net::TcpListener::bind(SocketAddr::new(addr.ip(), 0)).await?;
+            https = Some((tcp.local_addr()?, certificates.ca_pem.clone()));
+            let listener = tls::TlsListener::new(tcp, &certificates);
+            tasks.push(tokio::spawn(async move {
+                let _ = axum::serve(listener, router)
+                    .with_graceful_shutdown(until_stopped())
+                    .await;
+            }));
+        }
         Ok(Emulator {
             addr,
+            https,
             app,
             stop: Some(stop),
-            task: Some(task),
+            tasks,
         })
+    }
+
+    /// `https://127.0.0.1:PORT` when started with `Config::tls`: the same API over
+    /// TLS, with a certificate only `ca_pem` vouches for.
+    pub fn https_url(&self) -> Option<String> {
+        self.https
+            .as_ref()
+            .map(|(addr, _)| format!("https://{addr}"))
+    }
+
+    /// The test CA's certificate (PEM) when started with `Config::tls`.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.https.as_ref().map(|(_, pem)| pem.as_str())
     }
 
     /// `http://127.0.0.1:PORT`: both the REST and the events base URL.
@@ -154,9 +193,9 @@ impl Emulator {
 
     async fn stop_now(&mut self) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(true);
         }
-        if let Some(task) = self.task.take() {
+        for task in self.tasks.drain(..) {
             let _ = task.await;
         }
     }
@@ -165,7 +204,7 @@ impl Emulator {
 impl Drop for Emulator {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(true);
         }
     }
 }
