@@ -6,88 +6,14 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::Duration;
 
 use blueprint::state::{LocalStore, LockInfo, StateStore};
-use pagerduty_emulator::{Config, Emulator};
 use serde_json::Value;
-use support::moto::Moto;
 
-const SEED: &str = "blueprints/lambda-error-pagerduty.toml";
-
-struct World {
-    moto: Moto,
-    emulator: Emulator,
-    state: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl World {
-    async fn new() -> World {
-        let dir = tempfile::tempdir().unwrap();
-        World {
-            moto: Moto::start(),
-            emulator: support::pagerduty::emulator(Config::default()).await,
-            state: dir.path().join("state.json"),
-            _dir: dir,
-        }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_blueprint"));
-        command
-            .args(args)
-            .arg("--state")
-            .arg(&self.state)
-            .current_dir(support::root())
-            .env(
-                "BLUEPRINT_CACHE_DIR",
-                support::root().join("target/test-wasm-cache"),
-            )
-            .env("PAGERDUTY_TOKEN", support::pagerduty::TOKEN)
-            .env("PAGERDUTY_API_URL", self.emulator.base_url())
-            .env("PAGERDUTY_EVENTS_URL", self.emulator.base_url())
-            .stdin(Stdio::null());
-        for (k, v) in self.moto.env() {
-            command.env(k, v);
-        }
-        command
-    }
-
-    async fn blueprint(&self, args: &[&str]) -> Output {
-        let mut command = self.command(args);
-        tokio::task::spawn_blocking(move || command.output().expect("blueprint runs"))
-            .await
-            .unwrap()
-    }
-
-    fn pd(&self) -> Value {
-        self.emulator.with_db(|db| {
-            serde_json::json!({
-                "objects": db.objects,
-                "members": db.members,
-                "integrations": db.integrations.values().map(|i| serde_json::json!({"service": i.service, "key": i.key})).collect::<Vec<_>>(),
-                "dependencies": db.dependencies.values().map(|(b, s)| serde_json::json!([b, s])).collect::<Vec<_>>(),
-            })
-        })
-    }
-
-    fn count(&self, collection: &str) -> usize {
-        self.pd()["objects"][collection]
-            .as_object()
-            .map_or(0, |o| o.len())
-    }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use support::world::{SEED, World, text};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_seed_end_to_end() {

@@ -7,6 +7,7 @@
 pub mod assets;
 pub mod blueprint_file;
 pub mod cli;
+pub mod drill;
 pub mod engine;
 pub mod evaluate;
 pub mod graph;

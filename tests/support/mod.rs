@@ -7,6 +7,7 @@ use std::time::Duration;
 pub mod moto;
 pub mod pagerduty;
 pub mod throttle;
+pub mod world;
 
 use blueprint::runtime::{Limits, Runtime};
 

@@ -3,6 +3,7 @@
 //! evaluation, exit codes).
 
 mod apply;
+mod drill;
 mod graph;
 mod inspect;
 
@@ -60,6 +61,10 @@ pub enum Command {
     Destroy(DestroyArgs),
     /// What the state records (secrets redacted).
     State(StateArgs),
+    /// Fire the alert chains of an applied blueprint and prove a page reaches the
+    /// person on call, link by link; then resolve the incident and reset the alarm.
+    /// Exit 0 only when every link passed.
+    Drill(DrillArgs),
 }
 
 #[derive(Debug, Args)]
@@ -143,6 +148,24 @@ pub enum StateCommand {
 
 /// Arguments of every command that evaluates a blueprint file.
 #[derive(Debug, Args)]
+pub struct DrillArgs {
+    #[command(flatten)]
+    pub eval: EvalArgs,
+    /// Where to inject the signal: `log` writes a matching log event (the whole
+    /// chain; minutes on AWS), `alarm` sets the alarm to ALARM, `topic` publishes
+    /// a CloudWatch-alarm notification to the topic.
+    #[arg(long, value_enum, default_value_t = crate::drill::Inject::Alarm)]
+    pub from: crate::drill::Inject,
+    /// Seconds to wait for PagerDuty's incident.
+    #[arg(long, default_value_t = 120.0, value_name = "SECONDS")]
+    pub timeout: f64,
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct EvalArgs {
     /// The blueprint file (TOML).
     pub file: PathBuf,
@@ -186,6 +209,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Run(args) => apply::run_command(&cli.global, args).await,
         Command::Destroy(args) => apply::destroy_command(&cli.global, args).await,
         Command::State(args) => apply::state_command(args).await,
+        Command::Drill(args) => drill::run(&cli.global, args).await,
     }
 }
 

@@ -2,6 +2,7 @@
 //! reference tokens, and the assets they name. Everything here is pure data: no
 //! API is touched until the graph has validated.
 
+pub mod alerting;
 pub mod kinds;
 pub mod render;
 pub mod token;

@@ -137,7 +137,7 @@ impl AwsProvider {
 }
 
 /// An SDK error as a `ProviderError`: `address: AWS <Code>: <message>`.
-fn map_error<E>(address: &str, error: &SdkError<E, HttpResponse>) -> ProviderError
+pub(crate) fn map_error<E>(address: &str, error: &SdkError<E, HttpResponse>) -> ProviderError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {

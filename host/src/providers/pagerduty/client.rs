@@ -90,11 +90,24 @@ impl Client {
         query: &[(&str, String)],
         body: Option<&Value>,
     ) -> Result<Value, ApiError> {
+        self.call_from(method, path, query, body, None).await
+    }
+
+    /// Like `call`, on behalf of the user with this email (the `From` header that
+    /// incident changes need with an account-level API key).
+    pub async fn call_from(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        from: Option<&str>,
+    ) -> Result<Value, ApiError> {
         let what = format!("{method} {path}");
         retry::retry(
             &what,
             self.transient,
-            || self.once(method.clone(), path, query, body),
+            || self.once(method.clone(), path, query, body, from),
             |e: &ApiError| match (e.class(), e.retry_after) {
                 (ErrorClass::Transient, Some(after)) => Verdict::RetryAfter(after),
                 (ErrorClass::Transient, None) => Verdict::Retry,
@@ -110,6 +123,7 @@ impl Client {
         path: &str,
         query: &[(&str, String)],
         body: Option<&Value>,
+        from: Option<&str>,
     ) -> Result<Value, ApiError> {
         let mut request = self
             .http
@@ -117,6 +131,9 @@ impl Client {
             .header("Authorization", format!("Token token={}", self.token))
             .header("Accept", "application/vnd.pagerduty+json;version=2")
             .query(query);
+        if let Some(from) = from {
+            request = request.header("From", from);
+        }
         if let Some(body) = body {
             request = request.json(body);
         }

@@ -1,0 +1,155 @@
+//! The alerting pattern, found in any graph: log group → metric filter → alarm →
+//! SNS topic → subscription → PagerDuty integration → service → escalation policy.
+//! Found by following references (and, where a guest wrote literal values, by
+//! matching them), never by node names, so it works for any guest's shape.
+//! `blueprint drill` fires these chains; `blueprint check` lints them.
+
+use serde_json::Value;
+
+use super::token::{self, Part};
+use super::{Graph, Node, string_leaves_of};
+
+/// One alarm and everything it is wired to, as declared.
+#[derive(Debug, Clone)]
+pub struct AlertChain<'g> {
+    pub alarm: &'g Node,
+    /// The metric filter that produces the alarm's metric, if declared here.
+    pub filter: Option<&'g Node>,
+    /// The log group the filter reads.
+    pub log_group: Option<&'g Node>,
+    /// Topics named in `alarm_actions`.
+    pub topics: Vec<&'g Node>,
+    /// Topics named in `ok_actions`.
+    pub ok_topics: Vec<&'g Node>,
+    /// Each way from an alarm topic to a PagerDuty integration.
+    pub pages: Vec<PagePath<'g>>,
+}
+
+/// Topic → subscription → integration → service → escalation policy.
+#[derive(Debug, Clone)]
+pub struct PagePath<'g> {
+    pub topic: &'g Node,
+    pub subscription: &'g Node,
+    pub integration: &'g Node,
+    pub service: Option<&'g Node>,
+    pub escalation_policy: Option<&'g Node>,
+}
+
+impl AlertChain<'_> {
+    /// `alarm_name` as declared (a literal in every guest we know).
+    pub fn alarm_name(&self) -> String {
+        literal(self.alarm.props.get("alarm_name")).unwrap_or_else(|| self.alarm.id.clone())
+    }
+}
+
+/// Every alarm of the graph with what it is wired to, in node order.
+pub fn chains(graph: &Graph) -> Vec<AlertChain<'_>> {
+    graph
+        .nodes()
+        .iter()
+        .filter(|n| n.kind == "aws.cloudwatch_metric_alarm")
+        .map(|alarm| {
+            let filter = filter_of(graph, alarm);
+            let log_group = filter.and_then(|f| referenced(graph, f.props.get("log_group")).next());
+            let topics = of_kind(graph, alarm.props.get("alarm_actions"), "aws.sns_topic");
+            let ok_topics = of_kind(graph, alarm.props.get("ok_actions"), "aws.sns_topic");
+            let pages = topics
+                .iter()
+                .flat_map(|topic| pages_from(graph, topic))
+                .collect();
+            AlertChain {
+                alarm,
+                filter,
+                log_group: log_group.filter(|g| g.kind == "aws.cloudwatch_log_group"),
+                topics,
+                ok_topics,
+                pages,
+            }
+        })
+        .collect()
+}
+
+/// Subscriptions of `topic` whose endpoint is a PagerDuty integration's URL.
+pub fn pages_from<'g>(graph: &'g Graph, topic: &'g Node) -> Vec<PagePath<'g>> {
+    graph
+        .nodes()
+        .iter()
+        .filter(|s| s.kind == "aws.sns_topic_subscription")
+        .filter(|s| referenced(graph, s.props.get("topic")).any(|t| t.id == topic.id))
+        .filter_map(|subscription| {
+            let integration = referenced(graph, subscription.props.get("endpoint"))
+                .find(|n| n.kind == "pagerduty.service_integration")?;
+            let service = referenced(graph, integration.props.get("service"))
+                .find(|n| n.kind == "pagerduty.service");
+            let escalation_policy = service.and_then(|s| {
+                referenced(graph, s.props.get("escalation_policy"))
+                    .find(|n| n.kind == "pagerduty.escalation_policy")
+            });
+            Some(PagePath {
+                topic,
+                subscription,
+                integration,
+                service,
+                escalation_policy,
+            })
+        })
+        .collect()
+}
+
+/// The filter whose metric the alarm watches: referenced from `metric_name`, or
+/// with the same literal metric name and namespace.
+fn filter_of<'g>(graph: &'g Graph, alarm: &'g Node) -> Option<&'g Node> {
+    if let Some(f) = referenced(graph, alarm.props.get("metric_name"))
+        .find(|n| n.kind == "aws.cloudwatch_log_metric_filter")
+    {
+        return Some(f);
+    }
+    let name = literal(alarm.props.get("metric_name"))?;
+    let namespace = literal(alarm.props.get("namespace"))?;
+    graph.nodes().iter().find(|f| {
+        f.kind == "aws.cloudwatch_log_metric_filter"
+            && literal(
+                f.props
+                    .get("metric_transformation")
+                    .and_then(|m| m.get("metric_name")),
+            )
+            .as_deref()
+                == Some(name.as_str())
+            && literal(
+                f.props
+                    .get("metric_transformation")
+                    .and_then(|m| m.get("metric_namespace")),
+            )
+            .as_deref()
+                == Some(namespace.as_str())
+    })
+}
+
+/// Nodes referenced anywhere inside `value`.
+pub fn referenced<'g>(graph: &'g Graph, value: Option<&Value>) -> impl Iterator<Item = &'g Node> {
+    let mut ids = Vec::new();
+    if let Some(value) = value {
+        for s in string_leaves_of(value) {
+            for part in token::parse(s).unwrap_or_default() {
+                if let Part::Ref(r) = part
+                    && !ids.contains(&r.node)
+                {
+                    ids.push(r.node);
+                }
+            }
+        }
+    }
+    ids.into_iter().filter_map(|id| graph.node(&id))
+}
+
+fn of_kind<'g>(graph: &'g Graph, value: Option<&Value>, kind: &str) -> Vec<&'g Node> {
+    referenced(graph, value)
+        .filter(|n| n.kind == kind)
+        .collect()
+}
+
+/// A string with no reference in it.
+pub fn literal(value: Option<&Value>) -> Option<String> {
+    let s = value?.as_str()?;
+    (!token::has_token_chars(s)).then(|| s.to_owned())
+}

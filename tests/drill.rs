@@ -1,0 +1,268 @@
+//! `blueprint drill` on the applied seed, against moto and the PagerDuty emulator.
+//!
+//! moto neither evaluates alarms nor fires alarm actions, so the passing drills
+//! inject at the topic (`--from topic`); `--from alarm` is run once to show that it
+//! fails on the incident link here (moto's gap, not faked) and still cleans up.
+//! The emulator's clock is set inside the seed's hourly rotation so the engineer on
+//! call is known: 2023-09-16 01:30 in Tokyo is User Two's turn.
+
+mod support;
+
+use pagerduty_emulator::Config;
+use serde_json::Value;
+use support::world::{SEED, World, text};
+
+fn links(report: &Value) -> Vec<(String, String)> {
+    report["chains"][0]["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["link"].as_str().unwrap().to_owned(),
+                l["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn outcome(report: &Value, link: &str) -> String {
+    links(report)
+        .into_iter()
+        .find(|(l, _)| l == link)
+        .unwrap_or_else(|| panic!("no link {link}: {report}"))
+        .1
+}
+
+fn detail(report: &Value, link: &str) -> String {
+    report["chains"][0]["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["link"] == link)
+        .map(|l| format!("{} {}", l["detail"], l["hint"]))
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn drill_pages_the_engineer_on_call_and_cleans_up() {
+    let w = World::with(Config {
+        now: Some("2023-09-16T01:30:00+09:00".parse().unwrap()),
+        ..Config::default()
+    })
+    .await;
+    let aws = blueprint::providers::aws::AwsProvider::with_config(&w.moto.sdk_config().await);
+
+    // Before apply: a clear refusal, no API touched.
+    let out = w.blueprint(&["drill", SEED, "--from", "topic"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("has not been applied"),
+        "{}",
+        text(&out)
+    );
+
+    let out = w.blueprint(&["run", SEED, "--yes"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let key = w.pd()["integrations"][0]["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // The whole chain, as JSON.
+    let out = w
+        .blueprint(&["drill", SEED, "--from", "topic", "--json"])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        !text(&out).contains(&key),
+        "the integration key was printed"
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["passed"], true);
+    assert_eq!(
+        links(&report),
+        [
+            "filter",
+            "alarm → topic",
+            "subscription",
+            "inject",
+            "incident",
+            "clean-up"
+        ]
+        .map(|l| (l.to_owned(), "passed".to_owned()))
+    );
+    let paged = &report["chains"][0]["paged"];
+    assert_eq!(paged["assignee_email"], "user2@example.com", "{report}");
+    assert_eq!(paged["on_call_now"], serde_json::json!(["User Two"]));
+    // Asked of PagerDuty itself: the incident went to User Two and is resolved.
+    let incidents = w
+        .emulator
+        .with_db(|db| db.incidents.values().cloned().collect::<Vec<_>>());
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    assert_eq!(incidents[0]["status"], "resolved");
+    assert_eq!(
+        incidents[0]["assignments"][0]["assignee"]["id"],
+        paged["assignee_id"]
+    );
+    let alarm = aws.cloudwatch.describe_alarms().send().await.unwrap();
+    assert_eq!(
+        alarm.metric_alarms()[0].state_value().map(|s| s.as_str()),
+        Some("OK")
+    );
+
+    // For people: one line per link, a verdict, and the person paged.
+    let out = w.blueprint(&["drill", SEED, "--from", "topic"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let shown = String::from_utf8_lossy(&out.stdout).to_string();
+    for line in [
+        "✓ filter",
+        "✓ subscription",
+        "✓ incident",
+        "✓ clean-up",
+        "User Two <user2@example.com>",
+        "Drill passed",
+    ] {
+        assert!(shown.contains(line), "{line:?} missing:\n{shown}");
+    }
+    assert!(!shown.contains(&key));
+
+    // --from alarm on moto: the alarm goes to ALARM but moto fires no action, so
+    // the incident link fails (as it would on AWS if the actions were broken), and
+    // the clean-up still puts the alarm back to OK.
+    let out = w
+        .blueprint(&["drill", SEED, "--from", "alarm", "--timeout", "2", "--json"])
+        .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome(&report, "inject"), "passed");
+    assert_eq!(outcome(&report, "incident"), "failed");
+    assert!(
+        detail(&report, "incident").contains("alarm's history"),
+        "{report}"
+    );
+    assert_eq!(outcome(&report, "clean-up"), "passed");
+    let alarm = aws.cloudwatch.describe_alarms().send().await.unwrap();
+    assert_eq!(
+        alarm.metric_alarms()[0].state_value().map(|s| s.as_str()),
+        Some("OK")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broken_chain_fails_on_the_right_link() {
+    let w = World::new().await;
+    let aws = blueprint::providers::aws::AwsProvider::with_config(&w.moto.sdk_config().await);
+    let out = w.blueprint(&["run", SEED, "--yes"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let key = w.pd()["integrations"][0]["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let topic = aws.sns.list_topics().send().await.unwrap().topics()[0]
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+
+    // 1. The subscription points at the wrong URL (another integration key).
+    let subscriptions = aws
+        .sns
+        .list_subscriptions_by_topic()
+        .topic_arn(&topic)
+        .send()
+        .await
+        .unwrap();
+    let real = subscriptions.subscriptions()[0].subscription_arn().unwrap();
+    aws.sns
+        .unsubscribe()
+        .subscription_arn(real)
+        .send()
+        .await
+        .unwrap();
+    let wrong = format!("{}/integration/WRONGKEY0000/enqueue", w.emulator.base_url());
+    aws.sns
+        .subscribe()
+        .topic_arn(&topic)
+        .protocol("http")
+        .endpoint(&wrong)
+        .send()
+        .await
+        .unwrap();
+    let out = w
+        .blueprint(&["drill", SEED, "--from", "topic", "--json"])
+        .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        !text(&out).contains(&key),
+        "the integration key was printed"
+    );
+    assert!(
+        !text(&out).contains("WRONGKEY"),
+        "keys are hidden, even wrong ones"
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["passed"], false);
+    assert_eq!(outcome(&report, "alarm → topic"), "passed");
+    assert_eq!(outcome(&report, "subscription"), "failed");
+    assert!(
+        detail(&report, "subscription").contains("/integration/****/enqueue"),
+        "{report}"
+    );
+    assert_eq!(outcome(&report, "inject"), "skipped");
+    assert_eq!(outcome(&report, "incident"), "skipped");
+    assert_eq!(outcome(&report, "clean-up"), "passed");
+    assert_eq!(
+        w.emulator.with_db(|db| db.incidents.len()),
+        0,
+        "nothing paged"
+    );
+
+    // `blueprint run` repairs the subscription (the stray one is not ours to
+    // delete); the drill passes again.
+    let out = w.blueprint(&["run", SEED, "--yes"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let out = w
+        .blueprint(&["drill", SEED, "--from", "topic", "--json"])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+
+    // 2. The alarm acts on another topic.
+    let other = aws
+        .sns
+        .create_topic()
+        .name("somewhere-else")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+    let alarms = aws.cloudwatch.describe_alarms().send().await.unwrap();
+    let a = &alarms.metric_alarms()[0];
+    aws.cloudwatch
+        .put_metric_alarm()
+        .alarm_name(a.alarm_name().unwrap())
+        .metric_name(a.metric_name().unwrap())
+        .namespace(a.namespace().unwrap())
+        .statistic(a.statistic().unwrap().clone())
+        .period(a.period().unwrap())
+        .evaluation_periods(a.evaluation_periods().unwrap())
+        .threshold(a.threshold().unwrap())
+        .comparison_operator(a.comparison_operator().unwrap().clone())
+        .alarm_actions(&other)
+        .send()
+        .await
+        .unwrap();
+    let out = w
+        .blueprint(&["drill", SEED, "--from", "topic", "--json"])
+        .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome(&report, "alarm → topic"), "failed");
+    let why = detail(&report, "alarm → topic");
+    assert!(
+        why.contains(&other) && why.contains("not the topic subscribed to PagerDuty"),
+        "{why}"
+    );
+    assert_eq!(outcome(&report, "incident"), "skipped");
+}
