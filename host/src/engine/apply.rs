@@ -668,7 +668,23 @@ async fn create_or_adopt(
         );
         return Ok(found);
     }
-    provider.create(desired).await
+    match provider.create(desired).await {
+        // The interrupted run's request was still in flight when we looked and
+        // has landed since: it is ours if `find` recognises it (tags or name).
+        Err(e) if adopt && e.class == crate::providers::ErrorClass::Conflict => {
+            match provider.find(desired).await? {
+                Some(found) => {
+                    tracing::info!(
+                        node = desired.node,
+                        "adopted a resource an interrupted run's late request created"
+                    );
+                    Ok(found)
+                }
+                None => Err(e),
+            }
+        }
+        other => other,
+    }
 }
 
 fn entry(

@@ -25,6 +25,9 @@ struct Memory {
     in_flight: AtomicUsize,
     peak: AtomicUsize,
     fail_on: Mutex<HashSet<String>>,
+    /// Nodes whose resource exists but which `find` misses until a create has
+    /// been refused: a killed run's request that lands late.
+    late: Mutex<HashSet<String>>,
     next_id: AtomicUsize,
 }
 
@@ -82,6 +85,12 @@ impl Provider for Memory {
             });
         }
         self.check_failure(d.node)?;
+        if self.late.lock().unwrap().remove(d.node) {
+            return Err(ProviderError::new(
+                ErrorClass::Conflict,
+                format!("{}: already exists", d.node),
+            ));
+        }
         assert!(
             !serde_json::to_string(d.props).unwrap().contains('\u{E000}'),
             "a token reached the provider: {:?}",
@@ -122,6 +131,9 @@ impl Provider for Memory {
         Ok(())
     }
     async fn find(&self, d: &Desired<'_>) -> ProviderResult<Option<Resource>> {
+        if self.late.lock().unwrap().contains(d.node) {
+            return Ok(None);
+        }
         Ok(self
             .resources
             .lock()
@@ -387,6 +399,28 @@ async fn an_interrupted_create_is_adopted_not_duplicated() {
         .filter(|k| k.starts_with("team#"))
         .count();
     assert_eq!(teams, 1);
+}
+
+#[tokio::test]
+async fn a_late_landing_interrupted_create_is_adopted_on_conflict() {
+    let f = fixture();
+    let g = graph(3600, "Asia/Tokyo", 0);
+    f.apply(&g, 10).await;
+    let mut state = f.store.load("test").await.unwrap();
+    state.resources.get_mut("team").unwrap().status = Status::Creating;
+    state.resources.get_mut("team").unwrap().resource = None;
+    f.store.save(&state).await.unwrap();
+    // The killed run's create lands after this run's first look.
+    f.provider.late.lock().unwrap().insert("team".into());
+    let before = f.mutations();
+    let report = f.apply(&g, 10).await;
+    assert!(report.ok(), "{}", render::report_text(&report));
+    assert_eq!(f.mutations(), before, "adopted, not created again");
+    // A conflict without an interrupted intent is an error, not an adoption.
+    let f = fixture();
+    f.provider.late.lock().unwrap().insert("team".into());
+    let report = f.apply(&g, 10).await;
+    assert!(!report.ok());
 }
 
 #[tokio::test]
