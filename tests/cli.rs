@@ -150,3 +150,162 @@ fn a_hostile_guest_ends_in_one_line() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("dependency cycle"), "{}", stderr(&o));
 }
+
+/// The seed as a file in a temporary folder (with its handler), plus `extra` TOML.
+fn seed_copy(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
+    let root = support::root();
+    let handler = dir.join("lambda-error-pagerduty-handler");
+    std::fs::create_dir_all(&handler).unwrap();
+    for entry in std::fs::read_dir(root.join("blueprints/lambda-error-pagerduty-handler")).unwrap()
+    {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), handler.join(entry.file_name())).unwrap();
+    }
+    let text = std::fs::read_to_string(root.join(SEED)).unwrap().replace(
+        "path = \"../target/",
+        &format!("path = \"{}/target/", root.display()),
+    );
+    let file = dir.join("seed.toml");
+    std::fs::write(&file, format!("{text}\n{extra}")).unwrap();
+    file
+}
+
+fn rules_found(o: &Output) -> Vec<(String, String, Option<String>)> {
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_owned(),
+                f["node"].as_str().unwrap().to_owned(),
+                f["silenced"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn check_names_exactly_the_seeds_faults_and_their_fixes() {
+    let o = blueprint(&["check", SEED, "--json"]);
+    assert_eq!(o.status.code(), Some(0), "warnings only: {}", stderr(&o));
+    let alarm = "lambda-error-error-alarm".to_owned();
+    assert_eq!(
+        rules_found(&o),
+        vec![
+            ("alarm-missing-data".into(), alarm.clone(), None),
+            ("alarm-no-ok-action".into(), alarm.clone(), None),
+            ("alarm-sub-minute-period".into(), alarm, None),
+            (
+                "log-group-no-retention".into(),
+                "lambda-error-log-group".into(),
+                None
+            ),
+        ]
+    );
+    // --strict fails on warnings; the text groups by severity.
+    let o = blueprint(&["check", SEED, "--strict"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).starts_with("Warnings (4):"), "{}", stdout(&o));
+    assert!(stdout(&o).contains("fix: period = 60"), "{}", stdout(&o));
+
+    // The one-line fixes the README shows clear everything.
+    let o = blueprint(&[
+        "check",
+        SEED,
+        "--strict",
+        "--set",
+        "services.0.alarm_period_seconds=60",
+        "--set",
+        "services.0.alarm_ok_action=true",
+        "--set",
+        "services.0.alarm_treat_missing_data=notBreaching",
+        "--set",
+        "services.0.log_retention_days=30",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("0 error(s), 0 warning(s)"),
+        "{}",
+        stdout(&o)
+    );
+
+    // More faults: a deprecated runtime and a one-person rotation.
+    let o = blueprint(&[
+        "check",
+        SEED,
+        "--json",
+        "--set",
+        "services.0.runtime=nodejs18.x",
+        "--set",
+        "users=[\"user1@example.com\"]",
+    ]);
+    let found: Vec<String> = rules_found(&o).into_iter().map(|f| f.0).collect();
+    assert!(
+        found.contains(&"lambda-runtime-deprecated".to_owned()),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&"escalation-single-responder".to_owned()),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn check_silences_per_node_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = seed_copy(
+        dir.path(),
+        "[[check.silence]]\nrule = \"alarm-sub-minute-period\"\nnode = \"lambda-error-error-alarm\"\nreason = \"reproduces the article's 30 s period\"\n",
+    );
+    let file = file.to_str().unwrap();
+    let o = blueprint(&["check", file, "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(rules_found(&o).contains(&(
+        "alarm-sub-minute-period".into(),
+        "lambda-error-error-alarm".into(),
+        Some("reproduces the article's 30 s period".into())
+    )));
+    let o = blueprint(&["check", file]);
+    assert!(
+        stdout(&o).contains("Silenced in the blueprint file (1):")
+            && stdout(&o).contains("reproduces the article's 30 s period")
+            && stdout(&o).contains("Warnings (3):"),
+        "{}",
+        stdout(&o)
+    );
+
+    // A typo in a rule id is an error, not a silence that does nothing.
+    let file = seed_copy(
+        dir.path(),
+        "[[check.silence]]\nrule = \"alarm-sub-minute\"\nnode = \"x\"\nreason = \"r\"\n",
+    );
+    let o = blueprint(&["check", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("names no rule \"alarm-sub-minute\""),
+        "{}",
+        stderr(&o)
+    );
+    // And a silence needs its reason.
+    let file = seed_copy(
+        dir.path(),
+        "[[check.silence]]\nrule = \"alarm-no-ok-action\"\nnode = \"x\"\nreason = \"\"\n",
+    );
+    let o = blueprint(&["check", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("needs a reason"), "{}", stderr(&o));
+}
+
+#[test]
+fn check_reports_an_invalid_graph_as_errors() {
+    // A rotation with nobody in it is caught by validation before any rule.
+    let o = blueprint(&["check", SEED, "--set", "users=[]"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("a layer needs at least one user"),
+        "{}",
+        stderr(&o)
+    );
+}

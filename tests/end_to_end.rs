@@ -28,6 +28,12 @@ async fn the_seed_end_to_end() {
         "{}",
         text(&out)
     );
+    // `check`'s warnings are shown by run (and plan) too.
+    assert!(
+        text(&out).contains("warning: lambda-error-error-alarm [alarm-sub-minute-period]"),
+        "{}",
+        text(&out)
+    );
 
     // 2. Ask the emulators what exists.
     let pd = w.pd();

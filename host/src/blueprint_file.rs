@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -17,6 +17,26 @@ pub struct BlueprintFile {
     pub params: Map<String, Value>,
     #[serde(default)]
     pub providers: Providers,
+    #[serde(default)]
+    pub check: CheckSettings,
+}
+
+/// `[check]`: how `blueprint check` treats this blueprint.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckSettings {
+    /// `[[check.silence]]`: findings accepted on purpose.
+    #[serde(default)]
+    pub silence: Vec<Silence>,
+}
+
+/// One rule silenced on one node, with the reason `check` prints.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Silence {
+    pub rule: String,
+    pub node: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -61,6 +81,7 @@ pub struct Blueprint {
     pub guest_path: PathBuf,
     pub params: Map<String, Value>,
     pub providers: Providers,
+    pub silences: Vec<Silence>,
 }
 
 impl Blueprint {
@@ -105,7 +126,21 @@ impl Blueprint {
                 path.display()
             ));
         }
+        if let Some(s) = file
+            .check
+            .silence
+            .iter()
+            .find(|s| s.reason.trim().is_empty())
+        {
+            return Err(format!(
+                "{}: the silence of rule {:?} on {:?} needs a reason",
+                path.display(),
+                s.rule,
+                s.node
+            ));
+        }
         Ok(Blueprint {
+            silences: file.check.silence,
             name,
             guest_path: dir.join(&file.guest.path),
             file: path.to_owned(),

@@ -6,6 +6,7 @@
 
 pub mod assets;
 pub mod blueprint_file;
+pub mod check;
 pub mod cli;
 pub mod drill;
 pub mod engine;

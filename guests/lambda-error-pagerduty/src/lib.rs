@@ -79,6 +79,12 @@ pub struct ServiceParams {
     pub alarm_evaluation_periods: u32,
     /// Errors per period that raise the alarm.
     pub alarm_threshold: f64,
+    /// Also notify PagerDuty when the alarm returns to OK, which resolves the
+    /// incident (the seed does not).
+    pub alarm_ok_action: bool,
+    /// `breaching`, `notBreaching`, `ignore` or `missing`; absent leaves
+    /// CloudWatch's default (`missing`), as the seed does.
+    pub alarm_treat_missing_data: Option<String>,
     /// Days to keep the function's logs; absent keeps them forever.
     pub log_retention_days: Option<u32>,
 }
@@ -133,6 +139,8 @@ impl Default for ServiceParams {
             alarm_period_seconds: 30,
             alarm_evaluation_periods: 1,
             alarm_threshold: 1.0,
+            alarm_ok_action: false,
+            alarm_treat_missing_data: None,
             log_retention_days: None,
         }
     }
@@ -400,10 +408,10 @@ fn declare_pipeline(
             datapoints_to_alarm: None,
             threshold: s.alarm_threshold,
             comparison_operator: "GreaterThanOrEqualToThreshold".into(),
-            treat_missing_data: None,
+            treat_missing_data: s.alarm_treat_missing_data.clone(),
             dimensions: None,
+            ok_actions: s.alarm_ok_action.then(|| vec![topic.arn.clone()]),
             alarm_actions: vec![topic.arn],
-            ok_actions: None,
             insufficient_data_actions: None,
             tags: None,
         },

@@ -61,9 +61,17 @@ async fn connect(
     providers::connect(&blueprint.providers, kinds).await
 }
 
+/// `check`'s warnings and errors, on stderr so `--json` output stays clean.
+fn show_findings(evaluated: &crate::evaluate::Evaluated) -> anyhow::Result<()> {
+    let report = super::check::report(&evaluated.blueprint, &evaluated.graph)?;
+    eprint!("{}", crate::check::render_summary(&report));
+    Ok(())
+}
+
 pub async fn plan_command(global: &GlobalArgs, args: &PlanArgs) -> CliResult {
     let runtime = global.runtime()?;
     let evaluated = args.eval.evaluate(&runtime).await?;
+    show_findings(&evaluated)?;
     let store = store_for(&evaluated.blueprint, args.state.as_deref());
     let _lock = lock(
         &store,
@@ -97,6 +105,7 @@ pub async fn plan_command(global: &GlobalArgs, args: &PlanArgs) -> CliResult {
 pub async fn run_command(global: &GlobalArgs, args: &ApplyArgs) -> CliResult {
     let runtime = global.runtime()?;
     let evaluated = args.eval.evaluate(&runtime).await?;
+    show_findings(&evaluated)?;
     let store = store_for(&evaluated.blueprint, args.state.as_deref());
     let _lock = lock(
         &store,

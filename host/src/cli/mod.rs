@@ -3,6 +3,7 @@
 //! evaluation, exit codes).
 
 mod apply;
+mod check;
 mod drill;
 mod graph;
 mod inspect;
@@ -65,6 +66,9 @@ pub enum Command {
     /// person on call, link by link; then resolve the incident and reset the alarm.
     /// Exit 0 only when every link passed.
     Drill(DrillArgs),
+    /// Alert-hygiene rules over the graph (no API calls): what would never page,
+    /// or page forever. Exit 1 on errors; --strict: on warnings too.
+    Check(CheckArgs),
 }
 
 #[derive(Debug, Args)]
@@ -148,6 +152,17 @@ pub enum StateCommand {
 
 /// Arguments of every command that evaluates a blueprint file.
 #[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub eval: EvalArgs,
+    /// Fail on warnings too.
+    #[arg(long)]
+    pub strict: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct DrillArgs {
     #[command(flatten)]
     pub eval: EvalArgs,
@@ -210,6 +225,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Destroy(args) => apply::destroy_command(&cli.global, args).await,
         Command::State(args) => apply::state_command(args).await,
         Command::Drill(args) => drill::run(&cli.global, args).await,
+        Command::Check(args) => check::run(&cli.global, args).await,
     }
 }
 
