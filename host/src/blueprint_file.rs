@@ -19,6 +19,17 @@ pub struct BlueprintFile {
     pub providers: Providers,
     #[serde(default)]
     pub check: CheckSettings,
+    #[serde(default)]
+    pub state: StateSettings,
+}
+
+/// `[state]`: where the blueprint's state lives.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateSettings {
+    /// `s3://bucket/key` (or `s3://bucket/prefix/`), or a path relative to this
+    /// file. Default: `.blueprint/<name>.json` beside it.
+    pub url: Option<String>,
 }
 
 /// `[check]`: how `blueprint check` treats this blueprint.
@@ -82,6 +93,8 @@ pub struct Blueprint {
     pub params: Map<String, Value>,
     pub providers: Providers,
     pub silences: Vec<Silence>,
+    /// `[state] url`, as written.
+    pub state_url: Option<String>,
 }
 
 impl Blueprint {
@@ -141,6 +154,7 @@ impl Blueprint {
         }
         Ok(Blueprint {
             silences: file.check.silence,
+            state_url: file.state.url,
             name,
             guest_path: dir.join(&file.guest.path),
             file: path.to_owned(),

@@ -34,12 +34,18 @@ impl World {
         }
     }
 
+    /// `blueprint ARGS --state <this world's state file>`.
     pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = self.command_without_state(args);
+        command.arg("--state").arg(&self.state);
+        command
+    }
+
+    /// `blueprint ARGS`, in this world's environment.
+    pub fn command_without_state(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_blueprint"));
         command
             .args(args)
-            .arg("--state")
-            .arg(&self.state)
             .current_dir(super::root())
             .env(
                 "BLUEPRINT_CACHE_DIR",

@@ -12,23 +12,23 @@ use crate::blueprint_file::Blueprint;
 use crate::engine::{Applier, Plan, Planner, progress, render};
 use crate::graph::Graph;
 use crate::providers::{self, ProviderSet};
-use crate::state::{LocalStore, LockInfo, StateLock, StateStore};
+use crate::state::{LockInfo, StateLock, StateStore};
 
 /// Exit code of `plan --detailed-exitcode` when there are changes.
 const EXIT_CHANGES: u8 = 2;
 
-fn store_for(blueprint: &Blueprint, state: Option<&std::path::Path>) -> LocalStore {
-    match state {
-        Some(path) => LocalStore::new(path),
-        None => LocalStore::new(LocalStore::default_path(&blueprint.dir, &blueprint.name)),
-    }
+async fn store_for(
+    blueprint: &Blueprint,
+    state: Option<&std::path::Path>,
+) -> anyhow::Result<Box<dyn StateStore>> {
+    crate::state::open(blueprint, state).await
 }
 
 /// Lock, load, and plan `graph` against the blueprint's state.
 async fn plan(
     blueprint: &Blueprint,
     graph: &Graph,
-    store: &LocalStore,
+    store: &dyn StateStore,
     providers: &ProviderSet,
     parallelism: usize,
 ) -> anyhow::Result<Plan> {
@@ -42,7 +42,7 @@ async fn plan(
     Ok(planner.plan(state).await?)
 }
 
-async fn lock(store: &LocalStore, command: &str) -> anyhow::Result<Box<dyn StateLock>> {
+async fn lock(store: &dyn StateStore, command: &str) -> anyhow::Result<Box<dyn StateLock>> {
     Ok(store.lock(&LockInfo::current(command)).await?)
 }
 
@@ -50,7 +50,7 @@ async fn lock(store: &LocalStore, command: &str) -> anyhow::Result<Box<dyn State
 async fn connect(
     blueprint: &Blueprint,
     graph: &Graph,
-    store: &LocalStore,
+    store: &dyn StateStore,
 ) -> anyhow::Result<ProviderSet> {
     let state = store.load(&blueprint.name).await?;
     let kinds = graph
@@ -72,17 +72,17 @@ pub async fn plan_command(global: &GlobalArgs, args: &PlanArgs) -> CliResult {
     let runtime = global.runtime()?;
     let evaluated = args.eval.evaluate(&runtime).await?;
     show_findings(&evaluated)?;
-    let store = store_for(&evaluated.blueprint, args.state.as_deref());
+    let store = store_for(&evaluated.blueprint, args.state.as_deref()).await?;
     let _lock = lock(
-        &store,
+        store.as_ref(),
         &format!("blueprint plan {}", args.eval.file.display()),
     )
     .await?;
-    let providers = connect(&evaluated.blueprint, &evaluated.graph, &store).await?;
+    let providers = connect(&evaluated.blueprint, &evaluated.graph, store.as_ref()).await?;
     let plan = plan(
         &evaluated.blueprint,
         &evaluated.graph,
-        &store,
+        store.as_ref(),
         &providers,
         args.parallelism,
     )
@@ -106,17 +106,17 @@ pub async fn run_command(global: &GlobalArgs, args: &ApplyArgs) -> CliResult {
     let runtime = global.runtime()?;
     let evaluated = args.eval.evaluate(&runtime).await?;
     show_findings(&evaluated)?;
-    let store = store_for(&evaluated.blueprint, args.state.as_deref());
+    let store = store_for(&evaluated.blueprint, args.state.as_deref()).await?;
     let _lock = lock(
-        &store,
+        store.as_ref(),
         &format!("blueprint run {}", args.eval.file.display()),
     )
     .await?;
-    let providers = connect(&evaluated.blueprint, &evaluated.graph, &store).await?;
+    let providers = connect(&evaluated.blueprint, &evaluated.graph, store.as_ref()).await?;
     let plan = plan(
         &evaluated.blueprint,
         &evaluated.graph,
-        &store,
+        store.as_ref(),
         &providers,
         args.options.parallelism,
     )
@@ -125,7 +125,7 @@ pub async fn run_command(global: &GlobalArgs, args: &ApplyArgs) -> CliResult {
         &evaluated.blueprint,
         &evaluated.graph,
         plan,
-        &store,
+        store.as_ref(),
         &providers,
         &args.options,
     )
@@ -135,25 +135,33 @@ pub async fn run_command(global: &GlobalArgs, args: &ApplyArgs) -> CliResult {
 pub async fn destroy_command(global: &GlobalArgs, args: &DestroyArgs) -> CliResult {
     let _ = global;
     let blueprint = Blueprint::load(&args.file).map_err(anyhow::Error::msg)?;
-    let store = store_for(&blueprint, args.state.as_deref());
+    let store = store_for(&blueprint, args.state.as_deref()).await?;
     let _lock = lock(
-        &store,
+        store.as_ref(),
         &format!("blueprint destroy {}", args.file.display()),
     )
     .await?;
     // Destroying is planning against an empty graph: everything recorded goes,
     // dependents first.
     let empty = Graph::default();
-    let providers = connect(&blueprint, &empty, &store).await?;
+    let providers = connect(&blueprint, &empty, store.as_ref()).await?;
     let plan = plan(
         &blueprint,
         &empty,
-        &store,
+        store.as_ref(),
         &providers,
         args.options.parallelism,
     )
     .await?;
-    apply(&blueprint, &empty, plan, &store, &providers, &args.options).await
+    apply(
+        &blueprint,
+        &empty,
+        plan,
+        store.as_ref(),
+        &providers,
+        &args.options,
+    )
+    .await
 }
 
 /// Show the plan, confirm, apply, report.
@@ -161,7 +169,7 @@ async fn apply(
     blueprint: &Blueprint,
     graph: &Graph,
     plan: Plan,
-    store: &LocalStore,
+    store: &dyn StateStore,
     providers: &ProviderSet,
     args: &ApplyOptions,
 ) -> CliResult {
@@ -229,15 +237,17 @@ pub async fn state_command(args: &StateArgs) -> CliResult {
         StateCommand::List { file, state, json } | StateCommand::Show { file, state, json } => {
             (file, state, *json)
         }
+        StateCommand::Unlock { file, state } => return unlock(file, state.as_deref()).await,
     };
     let blueprint = Blueprint::load(file).map_err(anyhow::Error::msg)?;
-    let store = store_for(&blueprint, state_path.as_deref());
+    let store = store_for(&blueprint, state_path.as_deref()).await?;
     let state = store
         .load(&blueprint.name)
         .await
         .with_context(|| format!("reading the state of {}", blueprint.name))?
         .redacted();
     match (&args.command, json) {
+        (StateCommand::Unlock { .. }, _) => unreachable!("handled above"),
         (StateCommand::List { .. }, false) => {
             for (node, entry) in &state.resources {
                 let id = entry.resource.as_ref().map_or("-", |r| r.id.as_str());
@@ -262,6 +272,23 @@ pub async fn state_command(args: &StateArgs) -> CliResult {
         (StateCommand::Show { .. }, _) => {
             println!("{}", serde_json::to_string_pretty(&state)?);
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Break a lock whose holder is gone, naming who held it and since when.
+async fn unlock(file: &std::path::Path, state: Option<&std::path::Path>) -> CliResult {
+    let blueprint = Blueprint::load(file).map_err(anyhow::Error::msg)?;
+    let store = store_for(&blueprint, state).await?;
+    match store.break_lock().await? {
+        Some(holder) => println!(
+            "Released the lock on {} held by {holder}.",
+            store.describe()
+        ),
+        None => println!(
+            "No lock to release on {} (a local lock is released when its process exits).",
+            store.describe()
+        ),
     }
     Ok(ExitCode::SUCCESS)
 }

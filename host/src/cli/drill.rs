@@ -8,7 +8,7 @@ use super::{CliResult, DrillArgs, GlobalArgs};
 use crate::drill::{ChainReport, Drill, Options, Outcome};
 use crate::providers::aws::AwsProvider;
 use crate::providers::pagerduty::PagerDutyProvider;
-use crate::state::{LocalStore, LockInfo, StateStore};
+use crate::state::LockInfo;
 
 pub async fn run(global: &GlobalArgs, args: &DrillArgs) -> CliResult {
     let runtime = global.runtime()?;
@@ -16,10 +16,7 @@ pub async fn run(global: &GlobalArgs, args: &DrillArgs) -> CliResult {
     let blueprint = &evaluated.blueprint;
     // Fail before touching any API when there is nothing to drill.
     crate::drill::chains(&evaluated.graph)?;
-    let store = match &args.state {
-        Some(path) => LocalStore::new(path),
-        None => LocalStore::new(LocalStore::default_path(&blueprint.dir, &blueprint.name)),
-    };
+    let store = crate::state::open(blueprint, args.state.as_deref()).await?;
     // Hold the lock: a drill reads what an apply would be rewriting.
     let _lock = store
         .lock(&LockInfo::current(&format!(

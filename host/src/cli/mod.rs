@@ -148,6 +148,13 @@ pub enum StateCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Break the lock of a shared (S3) state whose holder is gone; prints who held
+    /// it and since when. Only when you are sure that process is not running.
+    Unlock {
+        file: PathBuf,
+        #[arg(long, value_name = "PATH")]
+        state: Option<PathBuf>,
+    },
 }
 
 /// Arguments of every command that evaluates a blueprint file.

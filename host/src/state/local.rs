@@ -6,7 +6,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use super::{FORMAT, LockInfo, State, StateError, StateLock, StateStore};
+use super::{LockInfo, State, StateError, StateLock, StateStore};
 use async_trait::async_trait;
 
 pub struct LocalStore {
@@ -82,6 +82,7 @@ impl StateStore for LocalStore {
                 return Err(StateError::Locked {
                     path: self.describe(),
                     holder: serde_json::from_str(&text).ok().map(Box::new),
+                    breakable: false,
                 });
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(self.io(e)),
@@ -104,32 +105,7 @@ impl StateStore for LocalStore {
             }
             Err(e) => return Err(self.io(e)),
         };
-        let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| StateError::Corrupt {
-                path: self.describe(),
-                reason: e.to_string(),
-            })?;
-        let format = value["format"].as_u64().unwrap_or(0) as u32;
-        if format > FORMAT {
-            return Err(StateError::NewerFormat {
-                path: self.describe(),
-                format,
-            });
-        }
-        let state: State = serde_json::from_value(value).map_err(|e| StateError::Corrupt {
-            path: self.describe(),
-            reason: e.to_string(),
-        })?;
-        if state.blueprint != blueprint {
-            return Err(StateError::Corrupt {
-                path: self.describe(),
-                reason: format!(
-                    "it belongs to blueprint '{}', not '{blueprint}'",
-                    state.blueprint
-                ),
-            });
-        }
-        Ok(state)
+        super::parse(&text, &self.describe(), blueprint)
     }
 
     async fn save(&self, state: &State) -> Result<(), StateError> {

@@ -1,8 +1,10 @@
 //! State: what a blueprint has made, recorded after every resource operation so
 //! nothing that exists is ever forgotten. The format is documented in
-//! docs/state.md; stores implement [`StateStore`] (the local file today, S3 later).
+//! docs/state.md; stores implement [`StateStore`]: a local file by default, or S3
+//! for teams (`s3://bucket/key`).
 
 mod local;
+mod s3;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -12,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use local::LocalStore;
+pub use s3::S3Store;
 
 use crate::graph::kinds;
 use crate::providers::Resource;
@@ -176,6 +179,13 @@ pub enum StateError {
     Locked {
         path: String,
         holder: Option<Box<LockInfo>>,
+        /// Survives its holder (S3): `blueprint state unlock` breaks it.
+        breakable: bool,
+    },
+    /// The stored state changed since this process read it: the write was refused
+    /// so no update is lost.
+    Conflict {
+        path: String,
     },
     /// The stored state cannot be read; it is left untouched.
     Corrupt {
@@ -196,13 +206,31 @@ pub enum StateError {
 impl fmt::Display for StateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            StateError::Locked { path, holder } => match holder {
-                Some(holder) => write!(
-                    f,
-                    "the state {path} is locked by {holder}; wait for it to finish (or, if that process is gone, the lock is released with it)"
-                ),
-                None => write!(f, "the state {path} is locked by another blueprint process"),
-            },
+            StateError::Locked {
+                path,
+                holder,
+                breakable,
+            } => {
+                match holder {
+                    Some(holder) => write!(f, "the state {path} is locked by {holder}")?,
+                    None => write!(f, "the state {path} is locked by another blueprint process")?,
+                }
+                if *breakable {
+                    write!(
+                        f,
+                        "; wait for it to finish, or if that process is gone, break the lock with `blueprint state unlock FILE`"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "; wait for it to finish (if that process is gone, the lock went with it)"
+                    )
+                }
+            }
+            StateError::Conflict { path } => write!(
+                f,
+                "the state {path} was changed by someone else since it was read; the write was refused so nothing is lost: run again"
+            ),
             StateError::Corrupt { path, reason } => write!(
                 f,
                 "the state {path} cannot be read ({reason}); it was left as it is — restore it from {path}.backup or fix it by hand"
@@ -232,4 +260,83 @@ pub trait StateStore: Send + Sync {
     /// The stored state, or a new empty one for `blueprint` if there is none.
     async fn load(&self, blueprint: &str) -> Result<State, StateError>;
     async fn save(&self, state: &State) -> Result<(), StateError>;
+    /// Delete a lock whose holder is gone; who held it. Local locks die with
+    /// their process, so there is nothing to break.
+    async fn break_lock(&self) -> Result<Option<LockInfo>, StateError> {
+        Ok(None)
+    }
+}
+
+/// Read a stored state: refuse (untouched) anything corrupt, newer, or another
+/// blueprint's.
+pub fn parse(text: &str, path: &str, blueprint: &str) -> Result<State, StateError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| StateError::Corrupt {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    let format = value["format"].as_u64().unwrap_or(0) as u32;
+    if format > FORMAT {
+        return Err(StateError::NewerFormat {
+            path: path.to_owned(),
+            format,
+        });
+    }
+    let state: State = serde_json::from_value(value).map_err(|e| StateError::Corrupt {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })?;
+    if state.blueprint != blueprint {
+        return Err(StateError::Corrupt {
+            path: path.to_owned(),
+            reason: format!(
+                "it belongs to blueprint '{}', not '{blueprint}'",
+                state.blueprint
+            ),
+        });
+    }
+    Ok(state)
+}
+
+/// Where a blueprint's state lives: `--state` (a path or `s3://bucket/key`), else
+/// the blueprint file's `[state] url`, else `.blueprint/<name>.json` beside it.
+/// An S3 URL ending in `/` is a prefix: the key is `<prefix><name>.json`.
+pub async fn open(
+    blueprint: &crate::blueprint_file::Blueprint,
+    flag: Option<&std::path::Path>,
+) -> anyhow::Result<Box<dyn StateStore>> {
+    let chosen = match flag {
+        Some(path) => Some(path.to_string_lossy().into_owned()),
+        None => blueprint.state_url.clone(),
+    };
+    let Some(url) = chosen else {
+        return Ok(Box::new(LocalStore::new(LocalStore::default_path(
+            &blueprint.dir,
+            &blueprint.name,
+        ))));
+    };
+    let Some(rest) = url.strip_prefix("s3://") else {
+        let path = std::path::PathBuf::from(&url);
+        // From the blueprint file, relative to it; from the flag, to the cwd.
+        let path = if flag.is_none() && path.is_relative() {
+            blueprint.dir.join(path)
+        } else {
+            path
+        };
+        return Ok(Box::new(LocalStore::new(path)));
+    };
+    let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        anyhow::bail!("state URL {url:?} names no bucket: use s3://BUCKET/KEY");
+    }
+    let key = if key.is_empty() || key.ends_with('/') {
+        format!("{key}{}.json", blueprint.name)
+    } else {
+        key.to_owned()
+    };
+    let config = crate::providers::aws::sdk_config(&blueprint.providers.aws).await?;
+    Ok(Box::new(S3Store::new(
+        crate::providers::aws::s3_client(&config),
+        bucket,
+        &key,
+    )))
 }

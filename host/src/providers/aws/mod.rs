@@ -43,32 +43,13 @@ impl AwsProvider {
     /// The standard chain (env, profile, SSO, IMDS), with the blueprint file's
     /// region and profile taking precedence.
     pub async fn new(settings: &AwsSettings) -> anyhow::Result<AwsProvider> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(region) = &settings.region {
-            loader = loader.region(aws_config::Region::new(region.clone()));
-        }
-        if let Some(profile) = &settings.profile {
-            loader = loader.profile_name(profile);
-        }
-        let config = loader.load().await;
-        if config.region().is_none() {
-            anyhow::bail!(
-                "no AWS region: set providers.aws.region in the blueprint file, AWS_REGION, or a profile's region"
-            );
-        }
-        Ok(Self::with_config(&config))
+        Ok(Self::with_config(&sdk_config(settings).await?))
     }
 
     pub fn with_config(config: &aws_config::SdkConfig) -> AwsProvider {
-        // Path-style S3 addressing against an endpoint URL (moto, LocalStack, MinIO).
-        let custom_endpoint =
-            config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
-        let s3 = aws_sdk_s3::config::Builder::from(config)
-            .force_path_style(custom_endpoint)
-            .build();
         AwsProvider {
             iam: aws_sdk_iam::Client::new(config),
-            s3: aws_sdk_s3::Client::from_conf(s3),
+            s3: s3_client(config),
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
             lambda: aws_sdk_lambda::Client::new(config),
             sns: aws_sdk_sns::Client::new(config),
@@ -134,6 +115,37 @@ impl AwsProvider {
         .await
         .map_err(|e| map_error(address, &e))
     }
+}
+
+/// The standard chain (env, profile, SSO, IMDS), with the blueprint file's region
+/// and profile taking precedence.
+pub async fn sdk_config(settings: &AwsSettings) -> anyhow::Result<aws_config::SdkConfig> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(region) = &settings.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    if let Some(profile) = &settings.profile {
+        loader = loader.profile_name(profile);
+    }
+    let config = loader.load().await;
+    if config.region().is_none() {
+        anyhow::bail!(
+            "no AWS region: set providers.aws.region in the blueprint file, AWS_REGION, or a profile's region"
+        );
+    }
+    Ok(config)
+}
+
+/// An S3 client; path-style addressing against an endpoint URL (moto, LocalStack,
+/// MinIO), whose buckets are not DNS names.
+pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let custom_endpoint =
+        config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(custom_endpoint)
+            .build(),
+    )
 }
 
 /// An SDK error as a `ProviderError`: `address: AWS <Code>: <message>`.
