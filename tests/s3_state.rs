@@ -308,3 +308,94 @@ async fn two_runs_on_one_s3_state_one_wins_and_a_stale_lock_is_broken() {
         text(&out)
     );
 }
+
+/// A shared guest pinned by digest: downloaded once into the cache, refused when
+/// the bytes do not match, and a URL without a pin is an error.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shared_guest_is_pinned_by_sha256() {
+    use sha2::{Digest, Sha256};
+    let moto = Moto::start();
+    let config = moto.sdk_config().await;
+    bucket(&config).await;
+    let wasm = std::fs::read(support::guest("lambda-error-pagerduty")).unwrap();
+    let digest: String = Sha256::digest(&wasm)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    blueprint::providers::aws::s3_client(&config)
+        .put_object()
+        .bucket(BUCKET)
+        .key("guests/lambda-error-pagerduty-1.0.wasm")
+        .body(wasm.into())
+        .send()
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let seed = std::fs::read_to_string(support::root().join(SEED)).unwrap();
+    let file = support::root().join(format!("blueprints/.pinned-{}.toml", std::process::id()));
+    let write = |guest: &str| {
+        let text = seed.replace(
+            "path = \"../target/wasm32-wasip2/guest/lambda_error_pagerduty.wasm\"",
+            guest,
+        );
+        assert_ne!(text, seed);
+        std::fs::write(&file, text).unwrap();
+    };
+    let graph = || {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_blueprint"));
+        c.args(["graph", file.to_str().unwrap()])
+            .env("BLUEPRINT_CACHE_DIR", &cache)
+            .envs(moto.env());
+        c.output().unwrap()
+    };
+
+    write(&format!(
+        "url = \"s3://{BUCKET}/guests/lambda-error-pagerduty-1.0.wasm\"\nsha256 = \"{digest}\""
+    ));
+    let out = graph();
+    assert!(out.status.success(), "{}", text(&out));
+    let local = std::process::Command::new(env!("CARGO_BIN_EXE_blueprint"))
+        .args(["graph", SEED])
+        .current_dir(support::root())
+        .env("BLUEPRINT_CACHE_DIR", &cache)
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, local.stdout, "the same guest, the same graph");
+    assert!(
+        cache.join(format!("guests/{digest}.wasm")).exists(),
+        "cached by digest"
+    );
+
+    let wrong = "0".repeat(64);
+    write(&format!(
+        "url = \"s3://{BUCKET}/guests/lambda-error-pagerduty-1.0.wasm\"\nsha256 = \"{wrong}\""
+    ));
+    let out = graph();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).contains("refusing to run guest") && text(&out).contains(&digest),
+        "{}",
+        text(&out)
+    );
+    // A local guest can be pinned too.
+    write(&format!(
+        "path = \"../target/wasm32-wasip2/guest/lambda_error_pagerduty.wasm\"\nsha256 = \"{wrong}\""
+    ));
+    let out = graph();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).contains("refusing to run guest"),
+        "{}",
+        text(&out)
+    );
+    write(&format!("url = \"s3://{BUCKET}/guests/x.wasm\""));
+    let out = graph();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out).contains("must be pinned with guest.sha256"),
+        "{}",
+        text(&out)
+    );
+    std::fs::remove_file(&file).unwrap();
+}

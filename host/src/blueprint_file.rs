@@ -54,7 +54,78 @@ pub struct Silence {
 #[serde(deny_unknown_fields)]
 pub struct GuestRef {
     /// A component file, relative to the blueprint file.
-    pub path: PathBuf,
+    pub path: Option<PathBuf>,
+    /// A shared component: `s3://bucket/key` (needs `sha256`).
+    pub url: Option<String>,
+    /// Lowercase hex SHA-256 of the component: it must match or nothing runs.
+    pub sha256: Option<String>,
+}
+
+/// Where a blueprint's guest comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuestLocation {
+    Path(PathBuf),
+    S3 { bucket: String, key: String },
+}
+
+/// The guest as the blueprint pins it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuestSource {
+    pub location: GuestLocation,
+    pub sha256: Option<String>,
+}
+
+impl GuestSource {
+    fn from_file(guest: &GuestRef, dir: &Path, file: &Path) -> Result<GuestSource, String> {
+        let at = file.display();
+        if let Some(digest) = &guest.sha256
+            && !(digest.len() == 64 && digest.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')))
+        {
+            return Err(format!(
+                "{at}: guest.sha256 must be 64 lowercase hex digits (`sha256sum guest.wasm`)"
+            ));
+        }
+        let location = match (&guest.path, &guest.url) {
+            (Some(path), None) => GuestLocation::Path(dir.join(path)),
+            (None, Some(url)) => {
+                let Some((bucket, key)) = url
+                    .strip_prefix("s3://")
+                    .and_then(|rest| rest.split_once('/'))
+                    .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+                else {
+                    return Err(format!(
+                        "{at}: guest.url must be s3://BUCKET/KEY, not {url:?}"
+                    ));
+                };
+                if guest.sha256.is_none() {
+                    return Err(format!(
+                        "{at}: a shared guest ({url}) must be pinned with guest.sha256"
+                    ));
+                }
+                GuestLocation::S3 {
+                    bucket: bucket.to_owned(),
+                    key: key.to_owned(),
+                }
+            }
+            _ => {
+                return Err(format!(
+                    "{at}: [guest] needs exactly one of `path` or `url`"
+                ));
+            }
+        };
+        Ok(GuestSource {
+            location,
+            sha256: guest.sha256.clone(),
+        })
+    }
+
+    /// For messages.
+    pub fn describe(&self) -> String {
+        match &self.location {
+            GuestLocation::Path(path) => path.display().to_string(),
+            GuestLocation::S3 { bucket, key } => format!("s3://{bucket}/{key}"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -89,7 +160,7 @@ pub struct Blueprint {
     pub file: PathBuf,
     /// The folder the file sits in: guest and asset paths are relative to it.
     pub dir: PathBuf,
-    pub guest_path: PathBuf,
+    pub guest: GuestSource,
     pub params: Map<String, Value>,
     pub providers: Providers,
     pub silences: Vec<Silence>,
@@ -156,7 +227,7 @@ impl Blueprint {
             silences: file.check.silence,
             state_url: file.state.url,
             name,
-            guest_path: dir.join(&file.guest.path),
+            guest: GuestSource::from_file(&file.guest, &dir, path)?,
             file: path.to_owned(),
             dir,
             params: file.params,
@@ -177,7 +248,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(b.name, "x");
-        assert_eq!(b.guest_path, Path::new("blueprints/g.wasm"));
+        assert_eq!(
+            b.guest.location,
+            GuestLocation::Path("blueprints/g.wasm".into())
+        );
     }
 
     #[test]

@@ -75,7 +75,10 @@ pub async fn evaluate(
 ) -> Result<Evaluated, EvalError> {
     let mut timings = Timings::default();
     let started = Instant::now();
-    let guest = runtime.load(&blueprint.guest_path)?;
+    let path = crate::guest_source::local_path(&blueprint)
+        .await
+        .map_err(EvalError::File)?;
+    let guest = runtime.load(&path)?;
     timings.load = started.elapsed();
 
     let started = Instant::now();

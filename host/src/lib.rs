@@ -12,6 +12,7 @@ pub mod drill;
 pub mod engine;
 pub mod evaluate;
 pub mod graph;
+pub mod guest_source;
 pub mod params;
 pub mod providers;
 pub mod runtime;

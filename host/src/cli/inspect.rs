@@ -14,7 +14,10 @@ pub async fn run(global: &GlobalArgs, args: &InspectArgs) -> CliResult {
     let is_blueprint = args.target.extension().is_some_and(|e| e == "toml");
     let (guest_path, dir, file_params) = if is_blueprint {
         let blueprint = Blueprint::load(&args.target).map_err(anyhow::Error::msg)?;
-        (blueprint.guest_path, blueprint.dir, Some(blueprint.params))
+        let path = crate::guest_source::local_path(&blueprint)
+            .await
+            .map_err(anyhow::Error::msg)?;
+        (path, blueprint.dir, Some(blueprint.params))
     } else {
         (args.target.clone(), Path::new(".").to_owned(), None)
     };

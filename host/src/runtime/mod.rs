@@ -73,14 +73,20 @@ pub struct Runtime {
     _ticker: Arc<()>,
 }
 
-/// Where compiled code is cached: `$BLUEPRINT_CACHE_DIR`, else the user's cache
-/// folder (`~/.cache/blueprint/wasmtime` on Linux).
+/// Where compiled code is cached: `wasmtime/` under `cache_root()`
+/// (`~/.cache/blueprint/wasmtime` on Linux).
 pub fn default_cache_dir() -> Option<PathBuf> {
+    cache_root().map(|root| root.join("wasmtime"))
+}
+
+/// `BLUEPRINT_CACHE_DIR`, else the user's cache folder: compiled code in
+/// `wasmtime/` (wasmtime manages it), downloaded guests in `guests/`.
+pub fn cache_root() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("BLUEPRINT_CACHE_DIR") {
         return Some(PathBuf::from(dir));
     }
     directories::ProjectDirs::from("dev", "blueprint", "blueprint")
-        .map(|d| d.cache_dir().join("wasmtime"))
+        .map(|d| d.cache_dir().to_owned())
 }
 
 impl Runtime {

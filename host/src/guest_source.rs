@@ -1,0 +1,98 @@
+//! Getting a blueprint's guest onto disk, checked: a local path as is, or a shared
+//! guest from S3 downloaded once into the cache under its digest. When the blueprint
+//! pins a `sha256`, bytes that do not match are refused before anything compiles;
+//! the compiled code is then cached by wasmtime under the bytes' hash.
+
+use std::path::PathBuf;
+
+use sha2::{Digest, Sha256};
+
+use crate::blueprint_file::{Blueprint, GuestLocation};
+
+/// A local file holding the blueprint's guest, its digest verified when pinned.
+pub async fn local_path(blueprint: &Blueprint) -> Result<PathBuf, String> {
+    let source = &blueprint.guest;
+    match &source.location {
+        GuestLocation::Path(path) => {
+            if let Some(pinned) = &source.sha256 {
+                let bytes = std::fs::read(path)
+                    .map_err(|e| format!("guest {} cannot be read: {e}", path.display()))?;
+                verify(&bytes, pinned, &source.describe())?;
+            }
+            Ok(path.clone())
+        }
+        GuestLocation::S3 { bucket, key } => {
+            let pinned = source
+                .sha256
+                .as_deref()
+                .ok_or("a shared guest must be pinned with guest.sha256")?;
+            let cached = cache_dir().join(format!("{pinned}.wasm"));
+            if let Ok(bytes) = std::fs::read(&cached)
+                && hex(&bytes) == pinned
+            {
+                return Ok(cached);
+            }
+            let config = crate::providers::aws::sdk_config(&blueprint.providers.aws)
+                .await
+                .map_err(|e| e.to_string())?;
+            let client = crate::providers::aws::s3_client(&config);
+            let what = source.describe();
+            let out = client
+                .get_object()
+                .bucket(bucket)
+                .key(key)
+                .send()
+                .await
+                .map_err(|e| {
+                    format!(
+                        "guest {what} cannot be downloaded: {}",
+                        crate::providers::aws::map_error("S3", &e).message
+                    )
+                })?;
+            let bytes = out
+                .body
+                .collect()
+                .await
+                .map_err(|e| format!("guest {what} cannot be downloaded: {e}"))?
+                .into_bytes();
+            verify(&bytes, pinned, &what)?;
+            store(&cached, &bytes)
+                .map_err(|e| format!("caching guest {what} at {}: {e}", cached.display()))?;
+            Ok(cached)
+        }
+    }
+}
+
+fn verify(bytes: &[u8], pinned: &str, what: &str) -> Result<(), String> {
+    let actual = hex(bytes);
+    if actual != pinned {
+        return Err(format!(
+            "refusing to run guest {what}: its sha256 is {actual}, but the blueprint pins {pinned} (a different build, or tampered with; update guest.sha256 only if you trust the new one)"
+        ));
+    }
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Downloaded guests, by digest: beside the compiled-code cache.
+fn cache_dir() -> PathBuf {
+    crate::runtime::cache_root()
+        .map(|d| d.join("guests"))
+        .unwrap_or_else(|| std::env::temp_dir().join("blueprint-guests"))
+}
+
+/// Temp file + rename: a concurrent run never sees half a component.
+fn store(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
