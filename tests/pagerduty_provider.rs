@@ -316,14 +316,35 @@ async fn rate_limits_and_server_errors_are_ridden_out() {
             .await
             .unwrap();
     }
-    assert!(
-        emu.request_count() > 6,
-        "some requests were refused with 429 and retried"
-    );
+    // The shared budget learned the limit from the first answer and waited for
+    // each reset instead of drawing 429s.
+    assert_eq!(emu.rest_counts(), (6, 0));
     assert!(
         started.elapsed() >= Duration::from_secs(1),
         "the reset was honoured"
     );
+
+    // Another process spent the window: the 429 is ridden out after its reset.
+    let emu = emulator(Config {
+        rate_limit_per_minute: Some(2),
+        rate_window: Duration::from_secs(1),
+        ..Config::default()
+    })
+    .await;
+    let http = reqwest::Client::new();
+    for _ in 0..2 {
+        http.get(format!("{}/teams", emu.base_url()))
+            .header("Authorization", format!("Token token={TOKEN}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let pd = provider_for(&emu);
+    let p = props(json!({"name": "after-someone-else"}));
+    pd.create(&desired("pagerduty.team", "t", &p, &assets))
+        .await
+        .unwrap();
+    assert!(emu.rest_counts().1 >= 1, "a 429 was drawn and retried");
 
     let emu = emulator(Config {
         fail_rate: 0.5,

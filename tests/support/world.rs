@@ -61,6 +61,14 @@ impl World {
         command
     }
 
+    /// Run `blueprint ARGS` without `--state` (each blueprint's own).
+    pub async fn blueprint_without_state(&self, args: &[&str]) -> Output {
+        let mut command = self.command_without_state(args);
+        tokio::task::spawn_blocking(move || command.output().expect("blueprint runs"))
+            .await
+            .unwrap()
+    }
+
     pub async fn blueprint(&self, args: &[&str]) -> Output {
         let mut command = self.command(args);
         tokio::task::spawn_blocking(move || command.output().expect("blueprint runs"))

@@ -25,7 +25,7 @@ async fn store_for(
 }
 
 /// Lock, load, and plan `graph` against the blueprint's state.
-async fn plan(
+pub(super) async fn plan(
     blueprint: &Blueprint,
     graph: &Graph,
     store: &dyn StateStore,
@@ -42,7 +42,10 @@ async fn plan(
     Ok(planner.plan(state).await?)
 }
 
-async fn lock(store: &dyn StateStore, command: &str) -> anyhow::Result<Box<dyn StateLock>> {
+pub(super) async fn lock(
+    store: &dyn StateStore,
+    command: &str,
+) -> anyhow::Result<Box<dyn StateLock>> {
     Ok(store.lock(&LockInfo::current(command)).await?)
 }
 
@@ -62,7 +65,7 @@ async fn connect(
 }
 
 /// `check`'s warnings and errors, on stderr so `--json` output stays clean.
-fn show_findings(evaluated: &crate::evaluate::Evaluated) -> anyhow::Result<()> {
+pub(super) fn show_findings(evaluated: &crate::evaluate::Evaluated) -> anyhow::Result<()> {
     let report = super::check::report(&evaluated.blueprint, &evaluated.graph)?;
     eprint!("{}", crate::check::render_summary(&report));
     Ok(())
@@ -216,7 +219,7 @@ async fn apply(
 }
 
 /// Ask on a terminal; refuse to apply silently anywhere else.
-fn confirm() -> anyhow::Result<()> {
+pub(super) fn confirm() -> anyhow::Result<()> {
     if !std::io::stdin().is_terminal() {
         anyhow::bail!(
             "refusing to apply without confirmation: stdin is not a terminal; pass --yes to apply"

@@ -7,6 +7,7 @@ mod check;
 mod drill;
 mod graph;
 mod inspect;
+mod run_many;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,7 +58,7 @@ pub enum Command {
     /// Show what `run` would change (refreshes state; no mutating API call).
     Plan(PlanArgs),
     /// Plan, confirm, and apply.
-    Run(ApplyArgs),
+    Run(RunArgs),
     /// Delete everything the blueprint's state records, dependents first.
     Destroy(DestroyArgs),
     /// What the state records (secrets redacted).
@@ -101,6 +102,23 @@ pub struct ApplyArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Blueprint files, or folders whose `*.toml` files are all run. Several run
+    /// concurrently, each with its own state and lock, sharing provider clients
+    /// and one PagerDuty rate budget; one summary at the end.
+    #[arg(required = true, value_name = "FILE|DIR")]
+    pub files: Vec<PathBuf>,
+    /// Override a param (of every blueprint): KEY is a dotted path, VALUE JSON or a string.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+    /// State file or `s3://` URL (one blueprint only); default from the file.
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+    #[command(flatten)]
+    pub options: ApplyOptions,
+}
+
+#[derive(Debug, Args)]
 pub struct DestroyArgs {
     /// The blueprint file (TOML).
     pub file: PathBuf,
@@ -111,7 +129,7 @@ pub struct DestroyArgs {
 }
 
 /// What `run` and `destroy` share.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ApplyOptions {
     /// How many API operations run at once.
     #[arg(long, default_value_t = 10)]
@@ -228,7 +246,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Graph(args) => graph::run(&cli.global, args).await,
         Command::Inspect(args) => inspect::run(&cli.global, args).await,
         Command::Plan(args) => apply::plan_command(&cli.global, args).await,
-        Command::Run(args) => apply::run_command(&cli.global, args).await,
+        Command::Run(args) => run_many::run(&cli.global, args).await,
         Command::Destroy(args) => apply::destroy_command(&cli.global, args).await,
         Command::State(args) => apply::state_command(args).await,
         Command::Drill(args) => drill::run(&cli.global, args).await,

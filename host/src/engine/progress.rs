@@ -161,3 +161,29 @@ impl Progress for Live {
             .println(format!("- {node} ({kind}): skipped, {because} failed"));
     }
 }
+
+/// Another progress with every node named `<prefix>/<node>`: many blueprints on
+/// one stream.
+pub struct Prefixed<P> {
+    pub prefix: String,
+    pub inner: P,
+}
+
+impl<P: Progress> Progress for Prefixed<P> {
+    fn started(&self, node: &str, kind: &str, operation: &str) {
+        self.inner
+            .started(&format!("{}/{node}", self.prefix), kind, operation);
+    }
+    fn finished(&self, node: &str, kind: &str, operation: &str, elapsed: Duration) {
+        self.inner
+            .finished(&format!("{}/{node}", self.prefix), kind, operation, elapsed);
+    }
+    fn failed(&self, node: &str, kind: &str, operation: &str, error: &str) {
+        self.inner
+            .failed(&format!("{}/{node}", self.prefix), kind, operation, error);
+    }
+    fn skipped(&self, node: &str, kind: &str, because: &str) {
+        self.inner
+            .skipped(&format!("{}/{node}", self.prefix), kind, because);
+    }
+}

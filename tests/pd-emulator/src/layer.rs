@@ -80,17 +80,22 @@ pub async fn behave(State(app): State<Arc<App>>, request: Request, next: Next) -
 
     // The rate limit counts REST requests of the token.
     let mut limit_headers = None;
+    if !is_events(&path) {
+        app.rest_requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
     if let (Some(limit), false) = (app.config.rate_limit_per_minute, is_events(&path)) {
         let mut window = app.limiter.lock().expect("limiter lock");
         let span = app.config.rate_window;
         if window.started.elapsed() >= span {
             *window = Window::default();
         }
-        let reset = span
-            .saturating_sub(window.started.elapsed())
-            .as_secs()
-            .max(1);
+        // Whole seconds, rounded up as PagerDuty does: waiting this long is enough.
+        let left = span.saturating_sub(window.started.elapsed());
+        let reset = left.as_millis().div_ceil(1000).max(1) as u64;
         if window.used >= limit {
+            app.rate_limited
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let mut response = error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "Rate Limit Exceeded",

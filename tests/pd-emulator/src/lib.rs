@@ -76,6 +76,9 @@ pub struct App {
     pub http: reqwest::Client,
     /// Serialises appends to the record file.
     pub record_lock: Mutex<()>,
+    /// REST requests (what the rate limit counts) and those answered 429.
+    pub rest_requests: std::sync::atomic::AtomicU64,
+    pub rate_limited: std::sync::atomic::AtomicU64,
 }
 
 impl App {
@@ -108,6 +111,8 @@ impl Emulator {
             limiter: Mutex::new(layer::Window::default()),
             faults: Mutex::new(layer::Faults::new(config.fail_rate, config.latency)),
             record_lock: Mutex::new(()),
+            rest_requests: Default::default(),
+            rate_limited: Default::default(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()?,
@@ -185,6 +190,15 @@ impl Emulator {
     /// Requests answered so far (all of them, including 429s and faults).
     pub fn request_count(&self) -> u64 {
         self.app.faults.lock().expect("faults lock").seen
+    }
+
+    /// REST requests so far (events excluded), and how many were answered 429.
+    pub fn rest_counts(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.app.rest_requests.load(Relaxed),
+            self.app.rate_limited.load(Relaxed),
+        )
     }
 
     pub async fn shutdown(mut self) {

@@ -2,11 +2,13 @@
 //! offset/limit pagination, and retries (429 honouring `ratelimit-reset`, 5xx and
 //! network errors with jittered backoff). The token is only ever in a header.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use super::budget::Budget;
 use crate::providers::retry::{self, Policy, Verdict};
 use crate::providers::{ErrorClass, ProviderError};
 
@@ -56,6 +58,8 @@ pub struct Client {
     base: String,
     token: String,
     pub transient: Policy,
+    /// Shared by every client of this token in the process.
+    budget: Arc<Budget>,
 }
 
 impl std::fmt::Debug for Client {
@@ -79,6 +83,7 @@ impl Client {
             base: base.trim_end_matches('/').to_owned(),
             token: token.to_owned(),
             transient: Policy::TRANSIENT,
+            budget: Budget::for_token(base.trim_end_matches('/'), token),
         })
     }
 
@@ -137,7 +142,13 @@ impl Client {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(|e| ApiError {
+        let ticket = self.budget.acquire().await;
+        let response = request.send().await;
+        self.budget.observe(
+            ticket,
+            response.as_ref().ok().and_then(|r| rate_limit(r.headers())),
+        );
+        let response = response.map_err(|e| ApiError {
             status: None,
             // reqwest's message names the URL, never headers.
             message: e.without_url().to_string(),
@@ -191,6 +202,17 @@ impl Client {
             offset += n;
         }
     }
+}
+
+/// `ratelimit-limit`, `ratelimit-remaining`, `ratelimit-reset`, when all present.
+fn rate_limit(headers: &reqwest::header::HeaderMap) -> Option<(u32, u32, Duration)> {
+    let number =
+        |name: &str| -> Option<f64> { headers.get(name)?.to_str().ok()?.trim().parse().ok() };
+    Some((
+        number("ratelimit-limit")? as u32,
+        number("ratelimit-remaining")? as u32,
+        Duration::from_secs_f64(number("ratelimit-reset")?.clamp(0.0, 3600.0)),
+    ))
 }
 
 /// `ratelimit-reset` (seconds) or `retry-after` (seconds), when present.

@@ -5,6 +5,7 @@
 //! mapping ([`objects`]); memberships, dependencies, integrations and lookups have
 //! their own endpoints ([`links`], [`lookups`]).
 
+pub mod budget;
 mod client;
 mod links;
 mod lookups;

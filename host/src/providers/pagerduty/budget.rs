@@ -1,0 +1,184 @@
+//! One PagerDuty rate budget per API token per process, shared by every client
+//! (and so every blueprint of a `run` over many files): requests wait for budget
+//! instead of drawing 429s. The budget follows what PagerDuty reports on each
+//! response (`ratelimit-limit`, `ratelimit-remaining`, `ratelimit-reset`). The first
+//! request goes alone, to learn the limit; if PagerDuty sends no such headers, the
+//! budget assumes its documented 960 requests per minute.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+/// PagerDuty's REST limit for an account API key.
+const DEFAULT_LIMIT: u32 = 960;
+const DEFAULT_WINDOW: Duration = Duration::from_secs(60);
+/// Arrive just after the server's window has turned, not just before.
+const MARGIN: Duration = Duration::from_millis(50);
+/// How often a waiting request looks again.
+const RECHECK: Duration = Duration::from_millis(100);
+
+#[derive(Debug)]
+pub struct Budget {
+    state: Mutex<Window>,
+}
+
+#[derive(Debug)]
+struct Window {
+    limit: u32,
+    /// Requests this process may still send before `resets_at`.
+    remaining: u32,
+    resets_at: Instant,
+    /// Bumped at every local reset: reports about an older window are stale.
+    epoch: u64,
+    /// Requests that waited for budget.
+    waits: u64,
+    /// Whether a response has told us the limit yet (or that there is none).
+    known: bool,
+    /// The first request is in flight.
+    probing: bool,
+}
+
+/// A permission to send one request, tagged with the window it was drawn from.
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket {
+    epoch: u64,
+}
+
+impl Budget {
+    fn new() -> Budget {
+        Budget {
+            state: Mutex::new(Window {
+                limit: DEFAULT_LIMIT,
+                remaining: DEFAULT_LIMIT,
+                resets_at: Instant::now() + DEFAULT_WINDOW,
+                epoch: 0,
+                waits: 0,
+                known: false,
+                probing: false,
+            }),
+        }
+    }
+
+    /// The budget of this token (its digest: the token itself is not kept here).
+    pub fn for_token(base: &str, token: &str) -> Arc<Budget> {
+        static BUDGETS: OnceLock<Mutex<HashMap<Vec<u8>, Arc<Budget>>>> = OnceLock::new();
+        let key = Sha256::digest(format!("{base}\n{token}")).to_vec();
+        BUDGETS
+            .get_or_init(Default::default)
+            .lock()
+            .expect("budgets lock")
+            .entry(key)
+            .or_insert_with(|| Arc::new(Budget::new()))
+            .clone()
+    }
+
+    /// Wait until a request may be sent.
+    pub async fn acquire(&self) -> Ticket {
+        loop {
+            let wait = {
+                let mut w = self.state.lock().expect("budget lock");
+                let now = Instant::now();
+                if !w.known {
+                    if !w.probing {
+                        w.probing = true;
+                        w.remaining = w.remaining.saturating_sub(1);
+                        return Ticket { epoch: w.epoch };
+                    }
+                    Duration::from_millis(10)
+                } else if now >= w.resets_at {
+                    w.remaining = w.limit;
+                    w.resets_at = now + DEFAULT_WINDOW;
+                    w.epoch += 1;
+                    w.remaining -= 1;
+                    return Ticket { epoch: w.epoch };
+                } else if w.remaining > 0 {
+                    w.remaining -= 1;
+                    return Ticket { epoch: w.epoch };
+                } else {
+                    w.waits += 1;
+                    w.resets_at - now
+                }
+            };
+            // In slices: a response may move the reset while we wait.
+            tokio::time::sleep(wait.min(RECHECK)).await;
+        }
+    }
+
+    /// What the server said (its `ratelimit-*` headers, if any) about the window
+    /// the ticket's request counted in. Called after every request.
+    pub fn observe(&self, ticket: Ticket, reported: Option<(u32, u32, Duration)>) {
+        let mut w = self.state.lock().expect("budget lock");
+        w.known = true;
+        w.probing = false;
+        let Some((limit, remaining, reset)) = reported else {
+            return;
+        };
+        if ticket.epoch != w.epoch {
+            return;
+        }
+        w.limit = limit.max(1);
+        // The server has not yet counted requests still in flight: never raise.
+        w.remaining = w.remaining.min(remaining);
+        w.resets_at = Instant::now() + reset + MARGIN;
+    }
+
+    /// Requests that had to wait for budget so far.
+    pub fn waits(&self) -> u64 {
+        self.state.lock().expect("budget lock").waits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn waits_for_the_window_the_server_reports() {
+        let budget = Budget::new();
+        let t = budget.acquire().await;
+        // The server allows 3 per window, 2 left, turning in 200 ms.
+        budget.observe(t, Some((3, 2, Duration::from_millis(200))));
+        budget.acquire().await;
+        budget.acquire().await;
+        let started = Instant::now();
+        let t = budget.acquire().await;
+        assert!(
+            started.elapsed() >= Duration::from_millis(200),
+            "waited for the reset"
+        );
+        assert!(budget.waits() >= 1);
+        // A late report about the old window does not drain the new one.
+        budget.observe(Ticket { epoch: 0 }, Some((3, 0, Duration::from_secs(10))));
+        let started = Instant::now();
+        budget.acquire().await;
+        assert!(started.elapsed() < Duration::from_millis(100));
+        let _ = t;
+    }
+
+    #[tokio::test]
+    async fn the_first_request_goes_alone() {
+        let budget = std::sync::Arc::new(Budget::new());
+        let first = budget.acquire().await;
+        let second = tokio::spawn({
+            let budget = budget.clone();
+            async move { budget.acquire().await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!second.is_finished(), "waits for the first answer");
+        budget.observe(first, None);
+        tokio::time::timeout(Duration::from_secs(1), second)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+
+    #[test]
+    fn one_budget_per_token() {
+        let a = Budget::for_token("https://api.pagerduty.com", "t1");
+        let b = Budget::for_token("https://api.pagerduty.com", "t1");
+        let c = Budget::for_token("https://api.pagerduty.com", "t2");
+        assert!(Arc::ptr_eq(&a, &b) && !Arc::ptr_eq(&a, &c));
+    }
+}
