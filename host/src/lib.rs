@@ -11,6 +11,7 @@ pub mod cli;
 pub mod drill;
 pub mod engine;
 pub mod evaluate;
+pub mod export;
 pub mod graph;
 pub mod guest_source;
 pub mod params;
