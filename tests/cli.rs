@@ -309,3 +309,32 @@ fn check_reports_an_invalid_graph_as_errors() {
         stderr(&o)
     );
 }
+
+#[test]
+fn export_writes_a_terraform_configuration_and_its_assets() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = blueprint(&["export", SEED, "--out", dir.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("main.tf.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        config["terraform"]["required_providers"]["pagerduty"]["source"],
+        "PagerDuty/pagerduty"
+    );
+    assert_eq!(
+        config["resource"]["aws_lambda_function"]
+            .as_object()
+            .unwrap()
+            .len(),
+        1
+    );
+    let zips: Vec<_> = std::fs::read_dir(dir.path().join("assets"))
+        .unwrap()
+        .collect();
+    assert_eq!(zips.len(), 1);
+    // Printed, it is the same document.
+    let o = blueprint(&["export", SEED]);
+    let printed: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(printed, config);
+}

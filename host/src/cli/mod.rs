@@ -5,6 +5,7 @@
 mod apply;
 mod check;
 mod drill;
+mod export;
 mod graph;
 mod inspect;
 mod run_many;
@@ -70,6 +71,9 @@ pub enum Command {
     /// Alert-hygiene rules over the graph (no API calls): what would never page,
     /// or page forever. Exit 1 on errors; --strict: on warnings too.
     Check(CheckArgs),
+    /// Write the planned graph as a Terraform JSON configuration of the official
+    /// AWS and PagerDuty providers (no API calls).
+    Export(ExportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -177,6 +181,24 @@ pub enum StateCommand {
 
 /// Arguments of every command that evaluates a blueprint file.
 #[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub eval: EvalArgs,
+    #[arg(long, value_enum, default_value_t = ExportFormat::TerraformJson)]
+    pub format: ExportFormat,
+    /// Write DIR/main.tf.json and the asset zips under DIR/assets/ (default: the
+    /// JSON on stdout).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    /// Terraform JSON syntax (`*.tf.json`), also read by OpenTofu.
+    TerraformJson,
+}
+
+#[derive(Debug, Args)]
 pub struct CheckArgs {
     #[command(flatten)]
     pub eval: EvalArgs,
@@ -251,6 +273,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::State(args) => apply::state_command(args).await,
         Command::Drill(args) => drill::run(&cli.global, args).await,
         Command::Check(args) => check::run(&cli.global, args).await,
+        Command::Export(args) => export::run(&cli.global, args).await,
     }
 }
 
