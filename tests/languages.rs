@@ -1,7 +1,7 @@
 //! The seed guest in each language builds to a component that declares the very
-//! same graph: `blueprint graph --format json` is byte-identical for the Rust and
-//! Python guests (TypeScript: see issue notes), for the seed's params and for a
-//! `services` list of several different entries.
+//! same graph: `blueprint graph --format json` is byte-identical for the Rust,
+//! Python and TypeScript guests, for the seed's params and for a `services` list of
+//! several different entries; their errors read the same.
 
 mod support;
 
@@ -66,6 +66,7 @@ fn every_language_declares_the_same_graph() {
     let languages = [
         ("rust", "lambda-error-pagerduty"),
         ("python", "lambda-error-pagerduty-py"),
+        ("typescript", "lambda-error-pagerduty-ts"),
     ];
     let files: Vec<_> = languages
         .iter()
@@ -97,8 +98,14 @@ fn every_language_declares_the_same_graph() {
 
 #[test]
 fn guest_errors_read_the_same_in_every_language() {
+    for guest in ["lambda-error-pagerduty-py", "lambda-error-pagerduty-ts"] {
+        errors_of(guest);
+    }
+}
+
+fn errors_of(guest: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let file = seed_with_guest(dir.path(), &support::guest("lambda-error-pagerduty-py"));
+    let file = seed_with_guest(dir.path(), &support::guest(guest));
     let out = Command::new(env!("CARGO_BIN_EXE_blueprint"))
         .args([
             "graph",
@@ -118,7 +125,7 @@ fn guest_errors_read_the_same_in_every_language() {
         err.contains("code_via must be s3 or direct, not \"ftp\""),
         "{err}"
     );
-    // Params are checked against the Python guest's own schema.
+    // Params are checked against the guest's own schema.
     let out = Command::new(env!("CARGO_BIN_EXE_blueprint"))
         .args([
             "graph",
