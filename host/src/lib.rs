@@ -17,4 +17,5 @@ pub mod guest_source;
 pub mod params;
 pub mod providers;
 pub mod runtime;
+pub mod scaffold;
 pub mod state;

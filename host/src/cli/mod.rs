@@ -8,6 +8,7 @@ mod drill;
 mod export;
 mod graph;
 mod inspect;
+mod new;
 mod run_many;
 
 use std::path::PathBuf;
@@ -74,6 +75,9 @@ pub enum Command {
     /// Write the planned graph as a Terraform JSON configuration of the official
     /// AWS and PagerDuty providers (no API calls).
     Export(ExportArgs),
+    /// Create a guest project (Rust, TypeScript or Python) that builds and passes
+    /// `blueprint graph` as created.
+    New(NewArgs),
 }
 
 #[derive(Debug, Args)]
@@ -181,6 +185,17 @@ pub enum StateCommand {
 
 /// Arguments of every command that evaluates a blueprint file.
 #[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The guest's name: lowercase letters, digits and '-'.
+    pub name: String,
+    #[arg(long, value_enum)]
+    pub lang: crate::scaffold::Lang,
+    /// Create it in this folder (default: the current one).
+    #[arg(long, default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
 pub struct ExportArgs {
     #[command(flatten)]
     pub eval: EvalArgs,
@@ -274,6 +289,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Drill(args) => drill::run(&cli.global, args).await,
         Command::Check(args) => check::run(&cli.global, args).await,
         Command::Export(args) => export::run(&cli.global, args).await,
+        Command::New(args) => new::run(args),
     }
 }
 

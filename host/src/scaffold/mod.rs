@@ -1,0 +1,176 @@
+//! `blueprint new NAME --lang rust|typescript|python`: a guest project that builds
+//! and passes `blueprint graph` as created — the WIT contract copied in, bindings
+//! wired, a tiny example graph, a blueprint file and build instructions.
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Lang {
+    Rust,
+    Typescript,
+    Python,
+}
+
+/// The contract, as this host speaks it.
+const WIT: &[(&str, &str)] = &[
+    ("world.wit", include_str!("../../../wit/world.wit")),
+    ("aws.wit", include_str!("../../../wit/aws.wit")),
+    ("pagerduty.wit", include_str!("../../../wit/pagerduty.wit")),
+];
+
+/// File path in the project → template (`{{name}}` is replaced).
+fn templates(lang: Lang) -> Vec<(&'static str, String)> {
+    match lang {
+        Lang::Rust => vec![
+            (
+                "Cargo.toml",
+                include_str!("templates/rust/Cargo.toml").into(),
+            ),
+            ("src/lib.rs", include_str!("templates/rust/lib.rs").into()),
+            // The Rust SDK travels with the project (it is not on crates.io yet).
+            ("sdk/Cargo.toml", SDK_MANIFEST.into()),
+            (
+                "sdk/src/lib.rs",
+                include_str!("../../../guests/sdk/src/lib.rs")
+                    .replace("path: \"../../wit\"", "path: \"../wit\""),
+            ),
+        ],
+        Lang::Typescript => vec![
+            (
+                "package.json",
+                include_str!("templates/typescript/package.json").into(),
+            ),
+            (
+                "package-lock.json",
+                include_str!("templates/typescript/package-lock.json").into(),
+            ),
+            (
+                "tsconfig.json",
+                include_str!("templates/typescript/tsconfig.json").into(),
+            ),
+            (
+                "build.sh",
+                include_str!("templates/typescript/build.sh").into(),
+            ),
+            (
+                "src/app.ts",
+                include_str!("templates/typescript/app.ts").into(),
+            ),
+            (
+                ".gitignore",
+                "node_modules/\nbuild/\ntypes/\ndist/\n".into(),
+            ),
+        ],
+        Lang::Python => vec![
+            ("app.py", include_str!("templates/python/app.py").into()),
+            (
+                "requirements.txt",
+                include_str!("templates/python/requirements.txt").into(),
+            ),
+            (".gitignore", "*.wasm\n.venv/\n".into()),
+        ],
+    }
+}
+
+const SDK_MANIFEST: &str = r#"[package]
+name = "blueprint-sdk"
+version = "0.1.0"
+edition = "2024"
+
+[dependencies]
+wit-bindgen = "0.61"
+serde = { version = "1", features = ["derive"] }
+serde_json = "1"
+schemars = "1"
+"#;
+
+/// Where the built component lands, relative to the project.
+pub fn component_path(lang: Lang, name: &str) -> String {
+    match lang {
+        Lang::Rust => format!(
+            "target/wasm32-wasip2/release/{}.wasm",
+            name.replace('-', "_")
+        ),
+        Lang::Typescript => format!("dist/{name}.wasm"),
+        Lang::Python => format!("{name}.wasm"),
+    }
+}
+
+/// The commands that build it, from the project folder.
+pub fn build_commands(lang: Lang, name: &str) -> Vec<String> {
+    match lang {
+        Lang::Rust => vec![
+            "rustup target add wasm32-wasip2".into(),
+            "cargo build --release --target wasm32-wasip2".into(),
+        ],
+        Lang::Typescript => vec!["npm ci".into(), "npm run build".into()],
+        Lang::Python => vec![
+            "python3 -m venv .venv && .venv/bin/pip install -r requirements.txt".into(),
+            format!(".venv/bin/componentize-py -d wit -w guest componentize app -o {name}.wasm"),
+        ],
+    }
+}
+
+/// Create `parent/name/`; refuses to touch an existing folder.
+pub fn create(name: &str, lang: Lang, parent: &Path) -> anyhow::Result<PathBuf> {
+    let valid = name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !valid {
+        anyhow::bail!(
+            "{name:?}: a guest name is lowercase letters, digits and '-', starting with a letter (it names the crate/package and the blueprint)"
+        );
+    }
+    let root = parent.join(name);
+    if root.exists() {
+        anyhow::bail!(
+            "{} already exists: pick another name or folder",
+            root.display()
+        );
+    }
+    let files = templates(lang);
+    let wit_files: Vec<(String, String)> = WIT
+        .iter()
+        .map(|(f, t)| (format!("wit/{f}"), (*t).to_owned()))
+        .collect();
+    let build = build_commands(lang, name);
+    let component = component_path(lang, name);
+    let blueprint_file = format!(
+        "# A blueprint instantiating the {name} guest. `blueprint graph {name}.toml` shows\n\
+         # what it declares; `blueprint run {name}.toml` applies it.\n\
+         name = \"{name}\"\n\n[guest]\npath = \"{component}\"\n\n[params]\n\
+         team_name = \"{name} team\"\nusers = [\"user1@example.com\"]\n\n\
+         [providers.pagerduty]\nregion = \"us\"\n"
+    );
+    let readme = format!(
+        "# {name}\n\nA `blueprint` guest ({lang:?}). Build the component:\n\n```sh\n{}\n```\n\n\
+         Then, from this folder: `blueprint graph {name}.toml` (no API calls), `blueprint check {name}.toml`,\n\
+         `blueprint plan {name}.toml`, `blueprint run {name}.toml`.\n\n\
+         `wit/` is the contract (blueprint:cloud@0.1.0) the host implements; the guest gets no\n\
+         filesystem, network, environment or clock — only the `host`, `pagerduty` and `aws`\n\
+         imports. Constructor outputs are reference tokens: pass them on as strings.\n",
+        build.join("\n")
+    );
+    let mut all: Vec<(String, String)> = files
+        .into_iter()
+        .map(|(f, t)| (f.to_owned(), t.replace("{{name}}", name)))
+        .collect();
+    all.extend(wit_files);
+    all.push((format!("{name}.toml"), blueprint_file));
+    all.push(("README.md".into(), readme));
+    for (file, text) in all {
+        let path = root.join(&file);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(&path, text)?;
+        #[cfg(unix)]
+        if file.ends_with(".sh") {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+        }
+    }
+    Ok(root)
+}

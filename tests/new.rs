@@ -1,0 +1,111 @@
+//! `blueprint new NAME --lang L` creates a project that builds with the commands
+//! it prints and passes `blueprint graph` out of the box, in each language.
+
+mod support;
+
+use std::process::Command;
+
+use blueprint::scaffold::{self, Lang};
+
+fn scaffold_builds_and_graphs(lang: Lang, name: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_blueprint"))
+        .args(["new", name, "--lang"])
+        .arg(format!("{lang:?}").to_lowercase())
+        .arg("--dir")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let project = dir.path().join(name);
+    for command in scaffold::build_commands(lang, name) {
+        let out = Command::new("bash")
+            .args(["-c", &command])
+            .current_dir(&project)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{command}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(project.join(scaffold::component_path(lang, name)).exists());
+    let out = Command::new(env!("CARGO_BIN_EXE_blueprint"))
+        .args([
+            "graph",
+            &format!("{name}.toml"),
+            "--set",
+            "service_name=payments",
+        ])
+        .current_dir(&project)
+        .env(
+            "BLUEPRINT_CACHE_DIR",
+            support::root().join("target/test-wasm-cache"),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let graph: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = graph["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "policy",
+            "schedule",
+            "service",
+            "team",
+            "user-user1@example.com"
+        ]
+    );
+    let service = graph["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == "service")
+        .unwrap();
+    assert_eq!(service["name"], "payments");
+    // A second `new` of the same name touches nothing.
+    let again = Command::new(env!("CARGO_BIN_EXE_blueprint"))
+        .args(["new", name, "--lang", "python", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1));
+}
+
+#[test]
+fn a_new_rust_guest_builds_and_graphs() {
+    scaffold_builds_and_graphs(Lang::Rust, "pager-rs");
+}
+
+#[test]
+fn a_new_typescript_guest_builds_and_graphs() {
+    scaffold_builds_and_graphs(Lang::Typescript, "pager-ts");
+}
+
+#[test]
+fn a_new_python_guest_builds_and_graphs() {
+    scaffold_builds_and_graphs(Lang::Python, "pager-py");
+}
+
+#[test]
+fn bad_names_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = scaffold::create("Bad_Name", Lang::Rust, dir.path()).unwrap_err();
+    assert!(err.to_string().contains("lowercase"), "{err}");
+}
