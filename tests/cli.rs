@@ -154,13 +154,7 @@ fn a_hostile_guest_ends_in_one_line() {
 /// The seed as a file in a temporary folder (with its handler), plus `extra` TOML.
 fn seed_copy(dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
     let root = support::root();
-    let handler = dir.join("lambda-error-pagerduty-handler");
-    std::fs::create_dir_all(&handler).unwrap();
-    for entry in std::fs::read_dir(root.join("blueprints/lambda-error-pagerduty-handler")).unwrap()
-    {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), handler.join(entry.file_name())).unwrap();
-    }
+    support::copy_handler(dir, "lambda-error-pagerduty-handler");
     let text = std::fs::read_to_string(root.join(SEED)).unwrap().replace(
         "path = \"../target/",
         &format!("path = \"{}/target/", root.display()),

@@ -11,13 +11,7 @@ use std::process::Command;
 /// The seed blueprint, with its guest swapped, in `dir` (with the handler).
 fn seed_with_guest(dir: &Path, guest: &Path) -> std::path::PathBuf {
     let root = support::root();
-    let handler = dir.join("lambda-error-pagerduty-handler");
-    std::fs::create_dir_all(&handler).unwrap();
-    for entry in std::fs::read_dir(root.join("blueprints/lambda-error-pagerduty-handler")).unwrap()
-    {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), handler.join(entry.file_name())).unwrap();
-    }
+    support::copy_handler(dir, "lambda-error-pagerduty-handler");
     let seed =
         std::fs::read_to_string(root.join("blueprints/lambda-error-pagerduty.toml")).unwrap();
     let text = seed.replace(

@@ -14,14 +14,7 @@ use support::world::{World, text};
 
 /// Blueprint files for `teams` teams in `dir` (sharing the handler folder).
 fn write_blueprints(dir: &Path, teams: usize) {
-    let root = support::root();
-    let handler = dir.join("handler");
-    std::fs::create_dir_all(&handler).unwrap();
-    for entry in std::fs::read_dir(root.join("blueprints/lambda-error-pagerduty-handler")).unwrap()
-    {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), handler.join(entry.file_name())).unwrap();
-    }
+    support::copy_handler(dir, "handler");
     let guest = support::guest("lambda-error-pagerduty");
     for i in 0..teams {
         let text = format!(

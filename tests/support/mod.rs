@@ -65,3 +65,16 @@ pub fn tokio() -> tokio::runtime::Runtime {
         .build()
         .unwrap()
 }
+
+/// Copy the seed's Lambda handler folder to `dir/name` (blueprint files in a
+/// temporary folder need their assets beside them).
+pub fn copy_handler(dir: &Path, name: &str) {
+    let target = dir.join(name);
+    std::fs::create_dir_all(&target).unwrap();
+    for entry in
+        std::fs::read_dir(root().join("blueprints/lambda-error-pagerduty-handler")).unwrap()
+    {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), target.join(entry.file_name())).unwrap();
+    }
+}

@@ -372,30 +372,8 @@ impl Drill<'_> {
         live: &Live,
         alarm: Option<&aws_sdk_cloudwatch::types::MetricAlarm>,
     ) -> Result<String, Failure> {
-        let (Some(group), Some(name)) = (&live.log_group, &live.filter_name) else {
-            return Err(Failure::Skipped(
-                "no metric filter of this blueprint feeds the alarm".into(),
-            ));
-        };
-        let filters = self
-            .aws
-            .logs
-            .describe_metric_filters()
-            .log_group_name(group)
-            .filter_name_prefix(name)
-            .send()
-            .await
-            .map_err(|e| map_error(name, &e))?;
-        let filter = filters
-            .metric_filters()
-            .iter()
-            .find(|f| f.filter_name() == Some(name.as_str()))
-            .ok_or_else(|| {
-                fail(
-                    format!("metric filter {name:?} is not on log group {group}"),
-                    "it was deleted outside blueprint: `blueprint run` recreates it",
-                )
-            })?;
+        let filter = self.live_filter(live).await?;
+        let name = live.filter_name.as_deref().unwrap_or_default();
         if let Some(alarm) = alarm {
             let feeds = filter.metric_transformations().iter().any(|t| {
                 Some(t.metric_name()) == alarm.metric_name()
@@ -673,10 +651,21 @@ impl Drill<'_> {
     }
 
     async fn filter_pattern(&self, live: &Live) -> Result<String, Failure> {
+        let filter = self.live_filter(live).await.map_err(|e| match e {
+            Failure::Skipped(why) => fail(why, "use --from alarm or --from topic"),
+            failed => failed,
+        })?;
+        Ok(filter.filter_pattern().unwrap_or_default().to_owned())
+    }
+
+    /// The chain's metric filter as CloudWatch Logs has it now.
+    async fn live_filter(
+        &self,
+        live: &Live,
+    ) -> Result<aws_sdk_cloudwatchlogs::types::MetricFilter, Failure> {
         let (Some(group), Some(name)) = (&live.log_group, &live.filter_name) else {
-            return Err(fail(
-                "no metric filter feeds this alarm",
-                "use --from alarm",
+            return Err(Failure::Skipped(
+                "no metric filter of this blueprint feeds the alarm".into(),
             ));
         };
         let filters = self
@@ -688,13 +677,17 @@ impl Drill<'_> {
             .send()
             .await
             .map_err(|e| map_error(name, &e))?;
-        Ok(filters
+        filters
             .metric_filters()
             .iter()
             .find(|f| f.filter_name() == Some(name.as_str()))
-            .and_then(|f| f.filter_pattern())
-            .unwrap_or_default()
-            .to_owned())
+            .cloned()
+            .ok_or_else(|| {
+                fail(
+                    format!("metric filter {name:?} is not on log group {group}"),
+                    "it was deleted outside blueprint: `blueprint run` recreates it",
+                )
+            })
     }
 
     /// Open incidents of the service now.
