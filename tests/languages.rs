@@ -100,33 +100,20 @@ fn guest_errors_read_the_same_in_every_language() {
 fn errors_of(guest: &str) {
     let dir = tempfile::tempdir().unwrap();
     let file = seed_with_guest(dir.path(), &support::guest(guest));
-    let out = Command::new(env!("CARGO_BIN_EXE_blueprint"))
-        .args([
-            "graph",
-            file.to_str().unwrap(),
-            "--set",
-            "services.0.code_via=ftp",
-        ])
-        .env(
-            "BLUEPRINT_CACHE_DIR",
-            support::root().join("target/test-wasm-cache"),
-        )
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = failing_graph(&file, "services.0.code_via=ftp");
     assert!(
         err.contains("code_via must be s3 or direct, not \"ftp\""),
         "{err}"
     );
     // Params are checked against the guest's own schema.
+    let err = failing_graph(&file, "schedule.rotation_turn_length_seconds=\"hourly\"");
+    assert!(err.contains("rotation_turn_length_seconds"), "{err}");
+}
+
+/// `blueprint graph FILE --set SET`, which must exit 1; its stderr.
+fn failing_graph(file: &Path, set: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_blueprint"))
-        .args([
-            "graph",
-            file.to_str().unwrap(),
-            "--set",
-            "schedule.rotation_turn_length_seconds=\"hourly\"",
-        ])
+        .args(["graph", file.to_str().unwrap(), "--set", set])
         .env(
             "BLUEPRINT_CACHE_DIR",
             support::root().join("target/test-wasm-cache"),
@@ -134,6 +121,5 @@ fn errors_of(guest: &str) {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("rotation_turn_length_seconds"), "{err}");
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }

@@ -33,9 +33,6 @@ pub async fn run(global: &GlobalArgs, args: &CheckArgs) -> CliResult {
 
 /// The findings for an evaluated blueprint (also shown by `plan` and `run`).
 pub fn report(blueprint: &Blueprint, graph: &Graph) -> anyhow::Result<Report> {
-    let region = std::env::var("PAGERDUTY_SERVICE_REGION")
-        .ok()
-        .or_else(|| blueprint.providers.pagerduty.region.clone())
-        .unwrap_or_else(|| "us".into());
+    let region = crate::providers::pagerduty::service_region(&blueprint.providers.pagerduty);
     check::check(graph, &region, &blueprint.silences).map_err(anyhow::Error::msg)
 }

@@ -169,6 +169,7 @@ impl Links {
     }
 }
 
+#[derive(Clone)]
 enum Failure {
     Failed {
         detail: String,
@@ -448,16 +449,7 @@ impl Drill<'_> {
         live: &Live,
         alarm: &Result<aws_sdk_cloudwatch::types::MetricAlarm, Failure>,
     ) -> Result<String, Failure> {
-        let alarm = match alarm {
-            Ok(alarm) => alarm,
-            Err(Failure::Failed { detail, hint }) => {
-                return Err(Failure::Failed {
-                    detail: detail.clone(),
-                    hint: hint.clone(),
-                });
-            }
-            Err(Failure::Skipped(s)) => return Err(Failure::Skipped(s.clone())),
-        };
+        let alarm = alarm.as_ref().map_err(Clone::clone)?;
         if alarm.actions_enabled() == Some(false) {
             return Err(fail(
                 format!("alarm {:?} has its actions disabled", live.alarm_name),

@@ -32,6 +32,15 @@ pub struct PagerDutyConfig {
     pub events_url: String,
 }
 
+/// The account's service region: `PAGERDUTY_SERVICE_REGION`, else the blueprint
+/// file's `[providers.pagerduty] region`, else `us`.
+pub fn service_region(settings: &PagerDutySettings) -> String {
+    std::env::var("PAGERDUTY_SERVICE_REGION")
+        .ok()
+        .or_else(|| settings.region.clone())
+        .unwrap_or_else(|| "us".into())
+}
+
 impl PagerDutyConfig {
     /// From the environment: `PAGERDUTY_TOKEN`; the region from
     /// `PAGERDUTY_SERVICE_REGION`, else the blueprint file, else `us`;
@@ -45,10 +54,7 @@ impl PagerDutyConfig {
                     "PAGERDUTY_TOKEN is not set: create a REST API key in PagerDuty (Integrations > API Access Keys) and export it"
                 )
             })?;
-        let region = std::env::var("PAGERDUTY_SERVICE_REGION")
-            .ok()
-            .or_else(|| settings.region.clone())
-            .unwrap_or_else(|| "us".into());
+        let region = service_region(settings);
         let (api, events) = match region.as_str() {
             "us" => ("https://api.pagerduty.com", "https://events.pagerduty.com"),
             "eu" => (
