@@ -21,6 +21,8 @@ pub struct BlueprintFile {
     pub check: CheckSettings,
     #[serde(default)]
     pub state: StateSettings,
+    /// `[dev]`: how `blueprint dev` runs the guest from its source.
+    pub dev: Option<crate::dev::DevSettings>,
 }
 
 /// `[state]`: where the blueprint's state lives.
@@ -166,6 +168,8 @@ pub struct Blueprint {
     pub silences: Vec<Silence>,
     /// `[state] url`, as written.
     pub state_url: Option<String>,
+    /// `[dev]`, as written (paths relative to `dir`).
+    pub dev: Option<crate::dev::DevSettings>,
 }
 
 impl Blueprint {
@@ -226,6 +230,7 @@ impl Blueprint {
         Ok(Blueprint {
             silences: file.check.silence,
             state_url: file.state.url,
+            dev: file.dev,
             name,
             guest: GuestSource::from_file(&file.guest, &dir, path)?,
             file: path.to_owned(),
