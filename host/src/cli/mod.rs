@@ -4,6 +4,7 @@
 
 mod apply;
 mod check;
+mod dev;
 mod drill;
 mod export;
 mod graph;
@@ -78,6 +79,9 @@ pub enum Command {
     /// Create a guest project (Rust, TypeScript or Python) that builds and passes
     /// `blueprint graph` as created.
     New(NewArgs),
+    /// The authoring loop: re-evaluate on every change of the guest's sources and
+    /// print what changed in the graph (TypeScript/Python run from source).
+    Dev(dev::DevArgs),
 }
 
 #[derive(Debug, Args)]
@@ -290,6 +294,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Check(args) => check::run(&cli.global, args).await,
         Command::Export(args) => export::run(&cli.global, args).await,
         Command::New(args) => new::run(args),
+        Command::Dev(args) => dev::run(&cli.global, args).await,
     }
 }
 
