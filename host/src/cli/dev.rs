@@ -84,6 +84,7 @@ pub async fn run(global: &GlobalArgs, args: &DevArgs) -> CliResult {
     let mut roots: Vec<PathBuf> = Vec::new();
     let mut watching: Vec<PathBuf> = Vec::new();
     let mut previous: Option<Value> = None;
+    let mut findings = String::new();
     loop {
         let started = Instant::now();
         // The blueprint file is read again every time: its [dev] may have changed.
@@ -124,7 +125,7 @@ pub async fn run(global: &GlobalArgs, args: &DevArgs) -> CliResult {
                 .map_err(|e| e.to_string()),
             Err(e) => Err(e),
         };
-        report(&outcome, &mut previous, started.elapsed());
+        report(&outcome, &mut previous, &mut findings, started.elapsed());
 
         // Wait for a relevant change, then let a burst of saves settle.
         let ignore: Vec<PathBuf> = ignored_outputs(&args.file);
@@ -203,6 +204,7 @@ fn build(command: &str, dir: &Path) -> Result<(), EvalError> {
 fn report(
     outcome: &Result<Evaluated, impl std::fmt::Display>,
     previous: &mut Option<Value>,
+    findings: &mut String,
     elapsed: Duration,
 ) {
     let ms = elapsed.as_secs_f64() * 1000.0;
@@ -226,10 +228,17 @@ fn report(
                     println!("  {line}");
                 }
             }
+            // `blueprint check`'s warnings, when they differ from the last ones shown.
             if let Ok(report) = super::check::report(&evaluated.blueprint, &evaluated.graph) {
                 let summary = crate::check::render_summary(&report);
-                for line in summary.lines() {
-                    println!("  {line}");
+                if *findings != summary {
+                    for line in summary.lines() {
+                        println!("  {line}");
+                    }
+                    if summary.is_empty() && previous.is_some() {
+                        println!("  check: no warnings now");
+                    }
+                    *findings = summary;
                 }
             }
             *previous = Some(graph);
@@ -273,10 +282,7 @@ pub fn diff(before: &Value, after: &Value) -> Vec<String> {
                 let keys: std::collections::BTreeSet<&String> =
                     was.keys().chain(node.keys()).collect();
                 for key in keys {
-                    let (a, b) = (was.get(key), node.get(key));
-                    if a != b {
-                        lines.push(format!("    {key}: {} -> {}", short(a), short(b)));
-                    }
+                    changes(key, was.get(key), node.get(key), &mut lines);
                 }
             }
             Some(_) => {}
@@ -288,6 +294,20 @@ pub fn diff(before: &Value, after: &Value) -> Vec<String> {
         }
     }
     lines
+}
+
+/// One line per changed leaf below `path` (`metric_transformation.metric_namespace: ...`).
+fn changes(path: &str, a: Option<&Value>, b: Option<&Value>, lines: &mut Vec<String>) {
+    match (a, b) {
+        _ if a == b => {}
+        (Some(Value::Object(x)), Some(Value::Object(y))) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for key in keys {
+                changes(&format!("{path}.{key}"), x.get(key), y.get(key), lines);
+            }
+        }
+        _ => lines.push(format!("    {path}: {} -> {}", short(a), short(b))),
+    }
 }
 
 fn short(value: Option<&Value>) -> String {
@@ -402,17 +422,18 @@ mod tests {
     #[test]
     fn diff_names_added_removed_and_changed_props() {
         let before = json!({"nodes": [
-            {"id": "a", "kind": "aws.sns_topic", "name": "t"},
+            {"id": "a", "kind": "aws.sns_topic", "name": "t", "m": {"x": 1, "y": 2}},
             {"id": "b", "kind": "aws.s3_bucket", "bucket": "x"},
         ]});
         let after = json!({"nodes": [
-            {"id": "a", "kind": "aws.sns_topic", "name": "t2"},
+            {"id": "a", "kind": "aws.sns_topic", "name": "t2", "m": {"x": 1, "y": 3}},
             {"id": "c", "kind": "pagerduty.team", "name": "ops"},
         ]});
         assert_eq!(
             diff(&before, &after),
             [
                 "~ a (aws.sns_topic)",
+                "    m.y: 2 -> 3",
                 "    name: \"t\" -> \"t2\"",
                 "+ c (pagerduty.team)",
                 "- b (aws.s3_bucket)",

@@ -171,9 +171,10 @@ pub fn create(name: &str, lang: Lang, parent: &Path) -> anyhow::Result<PathBuf> 
     );
     let readme = format!(
         "# {name}\n\nA `blueprint` guest ({lang:?}). Build the component:\n\n```sh\n{}\n```\n\n\
-         While editing: `blueprint dev {name}.toml` re-evaluates on every save and prints what changed.\n\n\
          Then, from this folder: `blueprint graph {name}.toml` (no API calls), `blueprint check {name}.toml`,\n\
          `blueprint plan {name}.toml`, `blueprint run {name}.toml`.\n\n\
+         While editing: `blueprint dev {name}.toml` re-evaluates on every save and prints what changed\n\
+         in the graph (the `[dev]` table of {name}.toml says how).\n\n\
          `wit/` is the contract (blueprint:cloud@0.1.0) the host implements; the guest gets no\n\
          filesystem, network, environment or clock — only the `host`, `pagerduty` and `aws`\n\
          imports. Constructor outputs are reference tokens: pass them on as strings.\n",
