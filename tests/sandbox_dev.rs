@@ -222,7 +222,7 @@ async fn source_that_does_not_load_is_named() {
         .load_dev(&built.path, &built.key, "hostile", modules)
         .unwrap();
     let mut instance = runtime.instantiate(&guest, Path::new(".")).await.unwrap();
-    let e = instance.info().await.err().expect("refused");
+    let e = instance.info().await.expect_err("refused");
     assert_eq!(e.kind, GuestErrorKind::Failed, "{e}");
     assert!(
         e.message.contains("could not load its source") && e.message.contains("SyntaxError"),

@@ -120,10 +120,14 @@ fn tool(lang: Lang, source: &Path) -> Result<Tool, String> {
                 .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
                 .map(|d| d.as_nanos())
                 .unwrap_or_default();
-            Ok(Tool {
-                identity: format!("{version} {} {} {mtime}", real.display(), meta.len()),
-                program,
-            })
+            // The version names the tool wherever it is installed (every venv with
+            // componentize-py 0.25.1 shares one runtime); without one, the file.
+            let identity = if version.is_empty() {
+                format!("{} {} {mtime}", real.display(), meta.len())
+            } else {
+                version
+            };
+            Ok(Tool { identity, program })
         }
     }
 }

@@ -88,7 +88,7 @@ impl CodeCache {
         // SAFETY: the file was just written by `precompile_component` of this
         // engine, in the user's own cache folder (the same trust wasmtime's cache
         // places in its folder); wasmtime still checks its header on load.
-        Ok(unsafe { Component::deserialize_file(engine, &path) }?)
+        unsafe { Component::deserialize_file(engine, &path) }
     }
 
     /// The cached entry, if there is a usable one (a stale or damaged one is
