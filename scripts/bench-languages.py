@@ -166,7 +166,10 @@ def main():
     med = statistics.median
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ, BLUEPRINT_CACHE_DIR=os.path.join(tmp, "cache"))
+        # The venv's componentize-py builds the Python runtime for guests copied
+        # outside the repository.
+        path = os.path.join(ROOT, ".venv", "bin") + os.pathsep + os.environ.get("PATH", "")
+        env = dict(os.environ, BLUEPRINT_CACHE_DIR=os.path.join(tmp, "cache"), PATH=path)
         for lang, file in GUESTS.items():
             wasm = os.path.join(GUEST_DIR, file)
             path = blueprint_file(os.path.join(tmp, lang), wasm)
