@@ -86,7 +86,8 @@ pub fn default_cache_dir() -> Option<PathBuf> {
 }
 
 /// `BLUEPRINT_CACHE_DIR`, else the user's cache folder: compiled code in
-/// `wasmtime/` (wasmtime manages it), downloaded guests in `guests/`.
+/// `compiled/` (`compile.rs`), downloaded guests in `guests/`, development
+/// runtimes in `dev-runtimes/`.
 pub fn cache_root() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("BLUEPRINT_CACHE_DIR") {
         return Some(PathBuf::from(dir));
