@@ -135,7 +135,7 @@ impl Default for ServiceParams {
             code_path: "lambda-error-pagerduty-handler".into(),
             code_via: "s3".into(),
             log_pattern: "ERROR".into(),
-            metric_namespace: "LambdaErrors1".into(),
+            metric_namespace: "LambdaErrors".into(),
             alarm_period_seconds: 30,
             alarm_evaluation_periods: 1,
             alarm_threshold: 1.0,
