@@ -165,7 +165,7 @@ async fn every_kind_round_trips() {
             .unwrap()
             .unwrap_or_else(|| panic!("{} readable", n.kind));
         assert_reads_back(&aws, n, &read);
-        let kind = blueprint::graph::kinds::lookup(n.kind).unwrap();
+        let kind = blueprint::kind::lookup(n.kind).unwrap();
         for output in kind.outputs {
             assert!(
                 read.outputs.contains_key(output.name),

@@ -128,7 +128,7 @@ impl GuestSource {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Providers {
     #[serde(default)]
@@ -137,7 +137,7 @@ pub struct Providers {
     pub pagerduty: PagerDutySettings,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AwsSettings {
     /// Overrides `AWS_REGION` and the profile's region.
@@ -146,7 +146,7 @@ pub struct AwsSettings {
     pub profile: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PagerDutySettings {
     /// `us` or `eu`; `PAGERDUTY_SERVICE_REGION` overrides it.

@@ -69,9 +69,15 @@ impl<'g> Context<'g> {
         }
     }
 
-    /// Nodes of one kind, in declaration order.
-    pub fn nodes_of(&self, kind: &'static str) -> impl Iterator<Item = &'g crate::graph::Node> {
-        self.graph.nodes().iter().filter(move |n| n.kind == kind)
+    /// Nodes whose kind plays `role`, in declaration order.
+    pub fn nodes_with(
+        &self,
+        role: crate::kind::Role,
+    ) -> impl Iterator<Item = &'g crate::graph::Node> {
+        self.graph
+            .nodes()
+            .iter()
+            .filter(move |n| n.role() == Some(role))
     }
 }
 

@@ -9,7 +9,6 @@ mod export;
 mod graph;
 mod inspect;
 mod new;
-mod run_many;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -17,8 +16,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::blueprint_file::Blueprint;
-use crate::evaluate::{EvalError, Evaluated, evaluate};
+use crate::evaluate::{EvalError, Evaluated};
 use crate::runtime::{Limits, Runtime, default_cache_dir};
 
 #[derive(Debug, Parser)]
@@ -96,17 +94,6 @@ pub struct PlanArgs {
     /// Exit 0 with no changes, 2 with changes, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct ApplyArgs {
-    #[command(flatten)]
-    pub eval: EvalArgs,
-    /// State file; default `.blueprint/<name>.json` beside the blueprint file.
-    #[arg(long, value_name = "PATH")]
-    pub state: Option<PathBuf>,
-    #[command(flatten)]
-    pub options: ApplyOptions,
 }
 
 #[derive(Debug, Args)]
@@ -283,7 +270,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Graph(args) => graph::run(&cli.global, args).await,
         Command::Inspect(args) => inspect::run(&cli.global, args).await,
         Command::Plan(args) => apply::plan_command(&cli.global, args).await,
-        Command::Run(args) => run_many::run(&cli.global, args).await,
+        Command::Run(args) => apply::run_command(&cli.global, args).await,
         Command::Destroy(args) => apply::destroy_command(&cli.global, args).await,
         Command::State(args) => apply::state_command(args).await,
         Command::Drill(args) => drill::run(&cli.global, args).await,
@@ -311,9 +298,19 @@ impl GlobalArgs {
     }
 }
 
+impl GlobalArgs {
+    /// What a run shares: the guest runtime and the provider clients.
+    pub fn context(&self, parallelism: usize) -> anyhow::Result<crate::run::Context> {
+        Ok(crate::run::Context {
+            runtime: self.runtime()?,
+            providers: Default::default(),
+            parallelism: parallelism.max(1),
+        })
+    }
+}
+
 impl EvalArgs {
     pub async fn evaluate(&self, runtime: &Runtime) -> Result<Evaluated, EvalError> {
-        let blueprint = Blueprint::load(&self.file).map_err(EvalError::File)?;
-        evaluate(runtime, blueprint, &self.sets).await
+        crate::run::evaluate_file(runtime, &self.file, &self.sets).await
     }
 }

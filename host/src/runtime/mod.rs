@@ -3,8 +3,9 @@
 //! and time limits. Every failure becomes a [`GuestError`] that names the guest
 //! and the reason in one line.
 
-pub mod bindings;
+pub mod declare;
 pub mod sandbox;
+pub mod wit;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -12,14 +13,14 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Cache, CacheConfig, Config, Engine, Store, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::graph::Graph;
-pub use bindings::{GuestInfo, WIT_PACKAGE, WIT_VERSION};
 pub use sandbox::Limits;
+pub use wit::{GuestInfo, VERSIONS, WIT_PACKAGE, WIT_VERSION};
 
 /// How often the epoch advances; the time limit is enforced at this granularity.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -107,7 +108,7 @@ impl Runtime {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| anyhow::anyhow!("linking WASI: {e}"))?;
-        bindings::Guest::add_to_linker::<_, HasSelf<GuestState>>(&mut linker, |s| s)
+        wit::add_to_linker(&mut linker)
             .map_err(|e| anyhow::anyhow!("linking the blueprint interfaces: {e}"))?;
         Ok(Runtime {
             engine,
@@ -165,13 +166,15 @@ impl Runtime {
             component,
             size: bytes.len(),
             wit_version: String::new(),
+            bindings: wit::Version::Latest,
         };
         guest.wit_version = self.check_world(&guest)?;
+        guest.bindings = wit::Version::of(&guest.wit_version).expect("checked by check_world");
         Ok(guest)
     }
 
     /// The guest must export our `blueprint` interface and import nothing but
-    /// our interfaces and WASI, all at a version this host implements.
+    /// our interfaces and WASI, all at one version this host implements.
     /// Returns the version of our package the guest was built against.
     fn check_world(&self, guest: &LoadedGuest) -> Result<String, GuestError> {
         let ty = guest.component.component_type();
@@ -181,7 +184,13 @@ impl Runtime {
             message,
         };
         let prefix = format!("{WIT_PACKAGE}/");
+        let supported = VERSIONS
+            .iter()
+            .map(|v| format!("{WIT_PACKAGE}@{v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut exports_blueprint = None;
+        let mut seen_version: Option<String> = None;
         let names: Vec<(bool, String)> = ty
             .imports(&self.engine)
             .map(|(n, _)| (true, n.to_owned()))
@@ -190,13 +199,13 @@ impl Runtime {
         for (is_import, name) in &names {
             if let Some(rest) = name.strip_prefix(&prefix) {
                 let (interface, version) = rest.split_once('@').unwrap_or((rest, ""));
-                if !compatible(version, WIT_VERSION) {
+                if wit::Version::of(version).is_none() {
                     return Err(fail(
                         GuestErrorKind::IncompatibleVersion {
                             wanted: version.to_owned(),
                         },
                         format!(
-                            "was built for {WIT_PACKAGE}@{} but this host implements {WIT_PACKAGE}@{WIT_VERSION}; rebuild the guest against this host's wit/ (or use a host that supports {})",
+                            "was built for {WIT_PACKAGE}@{} but this host implements {supported}; rebuild the guest against this host's wit/ (or use a host that supports {})",
                             if version.is_empty() {
                                 "(unversioned)"
                             } else {
@@ -205,6 +214,19 @@ impl Runtime {
                             if version.is_empty() { "it" } else { version },
                         ),
                     ));
+                }
+                match &seen_version {
+                    Some(v) if wit::Version::of(v) != wit::Version::of(version) => {
+                        return Err(fail(
+                            GuestErrorKind::IncompatibleVersion {
+                                wanted: version.to_owned(),
+                            },
+                            format!(
+                                "mixes {WIT_PACKAGE}@{v} and @{version}: a guest is built against one version"
+                            ),
+                        ));
+                    }
+                    _ => seen_version = Some(version.to_owned()),
                 }
                 if !is_import && interface == "blueprint" {
                     exports_blueprint = Some(version.to_owned());
@@ -264,30 +286,16 @@ impl Runtime {
         instance.arm_deadline();
         let linked = tokio::time::timeout(
             instance.wall_limit(),
-            bindings::Guest::instantiate_async(&mut instance.store, &guest.component, &self.linker),
+            wit::GuestApi::instantiate(
+                guest.bindings,
+                &mut instance.store,
+                &guest.component,
+                &self.linker,
+            ),
         )
         .await;
         instance.bindings = Some(instance.settle(linked, "failed to start")?);
         Ok(instance)
-    }
-}
-
-/// `0.1.x` guests run on a `0.1.y` host (for 0.x, the minor version is the
-/// breaking one, as in Cargo's semver).
-fn compatible(guest: &str, host: &str) -> bool {
-    let parse = |v: &str| -> Option<(u64, u64)> {
-        let mut it = v.split(['.', '-', '+']);
-        Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
-    };
-    match (parse(guest), parse(host)) {
-        (Some((gmaj, gmin)), Some((hmaj, hmin))) => {
-            if gmaj == 0 && hmaj == 0 {
-                gmin == hmin
-            } else {
-                gmaj == hmaj && gmin <= hmin
-            }
-        }
-        _ => false,
     }
 }
 
@@ -317,6 +325,8 @@ pub struct LoadedGuest {
     pub size: usize,
     /// The `blueprint:cloud` version it was built against.
     pub wit_version: String,
+    /// The bindings that version runs on.
+    bindings: wit::Version,
 }
 
 /// What a guest's store carries: the WASI context (empty), limits, and the graph
@@ -346,7 +356,7 @@ impl WasiView for GuestState {
 pub struct GuestInstance {
     guest: String,
     store: Store<GuestState>,
-    bindings: Option<bindings::Guest>,
+    bindings: Option<wit::GuestApi>,
     stderr: MemoryOutputPipe,
     timeout: Duration,
 }
@@ -355,13 +365,6 @@ impl GuestInstance {
     fn arm_deadline(&mut self) {
         let ticks = (self.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
         self.store.set_epoch_deadline(ticks);
-    }
-
-    fn api(&self) -> &exports::Blueprint {
-        self.bindings
-            .as_ref()
-            .expect("instantiated")
-            .blueprint_cloud_blueprint()
     }
 
     /// The epoch deadline only fires while guest code runs; a guest blocked in a
@@ -392,17 +395,18 @@ impl GuestInstance {
 
     pub async fn info(&mut self) -> Result<GuestInfo, GuestError> {
         self.arm_deadline();
-        let api = self.api().clone();
-        let outcome = tokio::time::timeout(self.wall_limit(), api.call_info(&mut self.store)).await;
+        let wall = self.wall_limit();
+        let api = self.bindings.as_ref().expect("instantiated");
+        let outcome = tokio::time::timeout(wall, api.info(&mut self.store)).await;
         self.settle(outcome, "failed in info()")
     }
 
     /// The guest's params schema, parsed.
     pub async fn params_schema(&mut self) -> Result<Value, GuestError> {
         self.arm_deadline();
-        let api = self.api().clone();
-        let outcome =
-            tokio::time::timeout(self.wall_limit(), api.call_params_schema(&mut self.store)).await;
+        let wall = self.wall_limit();
+        let api = self.bindings.as_ref().expect("instantiated");
+        let outcome = tokio::time::timeout(wall, api.params_schema(&mut self.store)).await;
         let text = self.settle(outcome, "failed in params-schema()")?;
         serde_json::from_str(&text).map_err(|e| GuestError {
             guest: self.guest.clone(),
@@ -414,10 +418,10 @@ impl GuestInstance {
     /// Run the guest with these params and take the graph it declared.
     pub async fn run(mut self, params: &Value) -> Result<Graph, GuestError> {
         self.arm_deadline();
-        let api = self.api().clone();
+        let wall = self.wall_limit();
+        let api = self.bindings.as_ref().expect("instantiated");
         let params = params.to_string();
-        let outcome =
-            tokio::time::timeout(self.wall_limit(), api.call_run(&mut self.store, &params)).await;
+        let outcome = tokio::time::timeout(wall, api.run(&mut self.store, &params)).await;
         match self.settle(outcome, "failed")? {
             Err(message) => Err(GuestError {
                 guest: self.guest.clone(),
@@ -429,7 +433,7 @@ impl GuestInstance {
                 kind: GuestErrorKind::TooManyNodes,
                 message: format!(
                     "declared more than {} nodes; is it stuck in a loop?",
-                    bindings::MAX_NODES
+                    declare::MAX_NODES
                 ),
             }),
             Ok(()) => Ok(std::mem::take(&mut self.store.data_mut().graph)),
@@ -499,8 +503,4 @@ fn panic_message(stderr: &MemoryOutputPipe) -> Option<String> {
 
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or("").to_owned()
-}
-
-mod exports {
-    pub use super::bindings::exports::blueprint::cloud::blueprint::Guest as Blueprint;
 }
