@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub mod fault_proxy;
 pub mod moto;
 pub mod pagerduty;
-pub mod throttle;
 pub mod world;
 
 use blueprint::runtime::{Limits, Runtime};
