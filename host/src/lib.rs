@@ -14,6 +14,7 @@ pub mod evaluate;
 pub mod export;
 pub mod graph;
 pub mod guest_source;
+pub mod oci;
 pub mod params;
 pub mod providers;
 pub mod runtime;

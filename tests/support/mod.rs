@@ -6,6 +6,7 @@ use std::time::Duration;
 
 pub mod moto;
 pub mod pagerduty;
+pub mod registry;
 pub mod throttle;
 pub mod world;
 

@@ -64,17 +64,25 @@ async fn connect(
     providers::connect(&blueprint.providers, kinds).await
 }
 
-/// `check`'s warnings and errors, on stderr so `--json` output stays clean.
-pub(super) fn show_findings(evaluated: &crate::evaluate::Evaluated) -> anyhow::Result<()> {
-    let report = super::check::report(&evaluated.blueprint, &evaluated.graph)?;
+/// `check`'s warnings and errors, on stderr so `--json` output stays clean. With
+/// `stop_on_policy_errors` (`run`), a policy's error stops here, before any write.
+pub(super) async fn show_findings(
+    runtime: &crate::runtime::Runtime,
+    evaluated: &crate::evaluate::Evaluated,
+    stop_on_policy_errors: bool,
+) -> anyhow::Result<()> {
+    let report = super::check::report(runtime, &evaluated.blueprint, &evaluated.graph).await?;
     eprint!("{}", crate::check::render_summary(&report));
+    if stop_on_policy_errors && let Some(refusal) = crate::check::policies::blocking(&report) {
+        anyhow::bail!(refusal);
+    }
     Ok(())
 }
 
 pub async fn plan_command(global: &GlobalArgs, args: &PlanArgs) -> CliResult {
     let runtime = global.runtime()?;
     let evaluated = args.eval.evaluate(&runtime).await?;
-    show_findings(&evaluated)?;
+    show_findings(&runtime, &evaluated, false).await?;
     let store = store_for(&evaluated.blueprint, args.state.as_deref()).await?;
     let _lock = lock(
         store.as_ref(),
@@ -108,7 +116,7 @@ pub async fn plan_command(global: &GlobalArgs, args: &PlanArgs) -> CliResult {
 pub async fn run_command(global: &GlobalArgs, args: &ApplyArgs) -> CliResult {
     let runtime = global.runtime()?;
     let evaluated = args.eval.evaluate(&runtime).await?;
-    show_findings(&evaluated)?;
+    show_findings(&runtime, &evaluated, true).await?;
     let store = store_for(&evaluated.blueprint, args.state.as_deref()).await?;
     let _lock = lock(
         store.as_ref(),

@@ -11,7 +11,7 @@ use crate::graph::Graph;
 pub async fn run(global: &GlobalArgs, args: &CheckArgs) -> CliResult {
     let runtime = global.runtime()?;
     let evaluated = args.eval.evaluate(&runtime).await?;
-    let report = report(&evaluated.blueprint, &evaluated.graph)?;
+    let report = report(&runtime, &evaluated.blueprint, &evaluated.graph).await?;
     if args.json {
         let out = serde_json::json!({
             "passed": !report.fails(args.strict),
@@ -31,8 +31,23 @@ pub async fn run(global: &GlobalArgs, args: &CheckArgs) -> CliResult {
     })
 }
 
-/// The findings for an evaluated blueprint (also shown by `plan` and `run`).
-pub fn report(blueprint: &Blueprint, graph: &Graph) -> anyhow::Result<Report> {
+/// The findings for an evaluated blueprint (also shown by `plan` and `run`): the
+/// built-in rules, then the blueprint's and the organisation's policy guests.
+pub async fn report(
+    runtime: &crate::runtime::Runtime,
+    blueprint: &Blueprint,
+    graph: &Graph,
+) -> anyhow::Result<Report> {
     let region = crate::providers::pagerduty::service_region(&blueprint.providers.pagerduty);
-    check::check(graph, &region, &blueprint.silences).map_err(anyhow::Error::msg)
+    let policies = check::policies::run(runtime, blueprint, graph)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    check::check_with(
+        graph,
+        &region,
+        &blueprint.silences,
+        &policies.rules,
+        policies.findings,
+    )
+    .map_err(anyhow::Error::msg)
 }

@@ -71,9 +71,12 @@ pub async fn run(global: &GlobalArgs, args: &RunArgs) -> CliResult {
     let prepared: Vec<Result<Prepared<'_>, String>> =
         join_all(files.iter().zip(&evaluated).map(|(file, evaluated)| {
             let sets = &sets;
+            let runtime = &runtime;
             async move {
                 let evaluated = evaluated.as_ref().map_err(Clone::clone)?;
-                show_findings(evaluated).map_err(|e| e.to_string())?;
+                show_findings(runtime, evaluated, true)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let providers = sets[&format!("{:?}", evaluated.blueprint.providers)]
                     .as_ref()
                     .map_err(Clone::clone)?;

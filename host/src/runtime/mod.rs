@@ -22,7 +22,7 @@ pub use bindings::{GuestInfo, WIT_PACKAGE, WIT_VERSION};
 pub use sandbox::Limits;
 
 /// How often the epoch advances; the time limit is enforced at this granularity.
-const EPOCH_TICK: Duration = Duration::from_millis(10);
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Why a guest could not be loaded or run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +119,11 @@ impl Runtime {
 
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    /// The engine (epoch ticker, compiled-code cache), shared with policy guests.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
     }
 
     /// Read and compile a guest, refusing components for another WIT version
@@ -274,7 +279,7 @@ impl Runtime {
 
 /// `0.1.x` guests run on a `0.1.y` host (for 0.x, the minor version is the
 /// breaking one, as in Cargo's semver).
-fn compatible(guest: &str, host: &str) -> bool {
+pub(crate) fn compatible(guest: &str, host: &str) -> bool {
     let parse = |v: &str| -> Option<(u64, u64)> {
         let mut it = v.split(['.', '-', '+']);
         Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
@@ -483,7 +488,7 @@ impl GuestState {
 }
 
 /// The message of a Rust-style panic written to stderr, if any.
-fn panic_message(stderr: &MemoryOutputPipe) -> Option<String> {
+pub(crate) fn panic_message(stderr: &MemoryOutputPipe) -> Option<String> {
     let text = String::from_utf8_lossy(&stderr.contents()).into_owned();
     let at = text.rfind("panicked at")?;
     let rest = &text[at..];
