@@ -45,7 +45,10 @@ impl Guest for Hostile {
                 }
             }
             "panic" => panic!("the policy gave up on purpose"),
-            "sleep" => std::thread::sleep(std::time::Duration::from_secs(3600)),
+            "sleep" => {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+                Ok(Vec::new())
+            }
             "error" => Err("the policy refused on purpose".into()),
             "undeclared-rule" => Ok(vec![Finding {
                 rule: "not-in-rules".into(),
