@@ -66,7 +66,10 @@ impl Env {
             .unwrap_or_else(|| panic!("no digest printed: {stdout}"))
             .trim()
             .to_owned();
-        assert!(digest.starts_with("sha256:") && digest.len() == 71, "{digest}");
+        assert!(
+            digest.starts_with("sha256:") && digest.len() == 71,
+            "{digest}"
+        );
         digest
     }
 
@@ -80,7 +83,11 @@ impl Env {
         let local = "path = \"../target/wasm32-wasip2/guest/lambda_error_pagerduty.wasm\"";
         assert!(seed.contains(local), "the seed's guest line moved");
         let file = dir.join("seed.toml");
-        std::fs::write(&file, format!("{}\n{extra}", seed.replace(local, guest_line))).unwrap();
+        std::fs::write(
+            &file,
+            format!("{}\n{extra}", seed.replace(local, guest_line)),
+        )
+        .unwrap();
         file
     }
 }
@@ -127,39 +134,69 @@ fn publish_then_pull_by_tag_and_by_digest_on_a_clean_cache() {
     assert!(out.status.success(), "{}", text(&out));
     let shown = String::from_utf8_lossy(&out.stdout);
     assert!(shown.starts_with("lambda-error-pagerduty 0.1.0"), "{shown}");
-    assert!(shown.contains("wit        blueprint:cloud@0.1.0"), "{shown}");
+    assert!(
+        shown.contains("wit        blueprint:cloud@0.1.0"),
+        "{shown}"
+    );
     assert!(shown.contains(&format!("digest     {digest}")), "{shown}");
     assert!(shown.contains("schedule.time_zone"), "{shown}");
     assert!(shown.contains("default \"Asia/Tokyo\""), "{shown}");
-    assert_eq!(cached_components(&cache), 0, "inspect downloaded the component");
+    assert_eq!(
+        cached_components(&cache),
+        0,
+        "inspect downloaded the component"
+    );
 
     // By tag, on a clean cache: the same graph as from the local file; the tag's
     // digest is locked beside the file.
     let local = graph_json(&env.run(&env.clean_cache("local"), &["graph", support::world::SEED]));
     let by_tag = env.seed_file("tag", &format!("oci = \"{reference}\""), "");
     let cache = env.clean_cache("tag-cache");
-    assert_eq!(graph_json(&env.run(&cache, &["graph", by_tag.to_str().unwrap()])), local);
-    assert_eq!(lock_digest(by_tag.parent().unwrap(), &reference), Some(digest.clone()));
+    assert_eq!(
+        graph_json(&env.run(&cache, &["graph", by_tag.to_str().unwrap()])),
+        local
+    );
+    assert_eq!(
+        lock_digest(by_tag.parent().unwrap(), &reference),
+        Some(digest.clone())
+    );
     assert_eq!(cached_components(&cache), 1);
     let component = cache.join("guests").join(format!(
         "{}.wasm",
         blueprint::oci::sha256_digest(&std::fs::read(&seed).unwrap()).trim_start_matches("sha256:")
     ));
-    assert_eq!(std::fs::read(component).unwrap(), std::fs::read(&seed).unwrap());
+    assert_eq!(
+        std::fs::read(component).unwrap(),
+        std::fs::read(&seed).unwrap()
+    );
 
     // By digest: no lock file needed or written.
     let pinned = format!("{}/platform/lambda-error-pagerduty@{digest}", registry.host);
     let by_digest = env.seed_file("digest", &format!("oci = \"{pinned}\""), "");
-    let out = env.run(&env.clean_cache("digest-cache"), &["graph", by_digest.to_str().unwrap()]);
+    let out = env.run(
+        &env.clean_cache("digest-cache"),
+        &["graph", by_digest.to_str().unwrap()],
+    );
     assert_eq!(graph_json(&out), local);
     assert!(!by_digest.parent().unwrap().join("blueprint.lock").exists());
 
     // A digest the registry does not have: a clear error, nothing runs.
-    let missing = format!("{}/platform/lambda-error-pagerduty@sha256:{}", registry.host, "0".repeat(64));
+    let missing = format!(
+        "{}/platform/lambda-error-pagerduty@sha256:{}",
+        registry.host,
+        "0".repeat(64)
+    );
     let file = env.seed_file("missing", &format!("oci = \"{missing}\""), "");
-    let out = env.run(&env.clean_cache("missing-cache"), &["graph", file.to_str().unwrap()]);
+    let out = env.run(
+        &env.clean_cache("missing-cache"),
+        &["graph", file.to_str().unwrap()],
+    );
     assert!(!out.status.success());
-    assert!(text(&out).contains("cannot fetch the manifest"), "{}", text(&out));
+    assert!(
+        text(&out).contains("cannot fetch the manifest"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -187,7 +224,11 @@ fn a_tampered_blob_is_refused() {
     let said = text(&out);
     assert!(said.contains("refusing"), "{said}");
     assert!(said.contains(&layer), "{said}");
-    assert_eq!(cached_components(&cache), 0, "a tampered component was cached");
+    assert_eq!(
+        cached_components(&cache),
+        0,
+        "a tampered component was cached"
+    );
 }
 
 #[test]
@@ -199,7 +240,12 @@ fn the_lock_file_pins_a_tag_until_update() {
     let file = env.seed_file("lock", &format!("oci = \"{reference}\""), "");
     let path = file.to_str().unwrap();
     let dir = file.parent().unwrap();
-    let name = |out: &Output| graph_json(out)["guest"]["name"].as_str().unwrap().to_owned();
+    let name = |out: &Output| {
+        graph_json(out)["guest"]["name"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
 
     let out = env.run(&env.clean_cache("c1"), &["inspect", path, "--json"]);
     assert_eq!(name(&out), "lambda-error-pagerduty");
@@ -238,7 +284,11 @@ fn publish_refuses_what_is_not_a_guest_or_policy() {
         ],
     );
     assert!(!out.status.success());
-    assert!(text(&out).contains("is not a blueprint guest"), "{}", text(&out));
+    assert!(
+        text(&out).contains("is not a blueprint guest"),
+        "{}",
+        text(&out)
+    );
 }
 
 /// The issue's "done when": publish the seed, name it by tag in a blueprint file,
@@ -251,13 +301,23 @@ async fn the_seed_from_the_registry_blocked_by_a_policy_then_run() {
     let env = Env::new();
     let guest = format!("{}/platform/lambda-error-pagerduty:1.0.0", registry.host);
     env.publish(&support::guest("lambda-error-pagerduty"), &guest);
-    let policy = format!("{}/platform/policies/require-ok-action:0.1.0", registry.host);
+    let policy = format!(
+        "{}/platform/policies/require-ok-action:0.1.0",
+        registry.host
+    );
     env.publish(&support::guest("require-ok-action-policy"), &policy);
 
     // The policy's manifest documents its rules.
-    let out = env.run(&env.clean_cache("i"), &["inspect", &format!("oci://{policy}")]);
+    let out = env.run(
+        &env.clean_cache("i"),
+        &["inspect", &format!("oci://{policy}")],
+    );
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("alarm-requires-ok-action  error"), "{}", text(&out));
+    assert!(
+        text(&out).contains("alarm-requires-ok-action  error"),
+        "{}",
+        text(&out)
+    );
 
     let w = World::new().await;
     let file = env.seed_file(
@@ -280,8 +340,16 @@ async fn the_seed_from_the_registry_blocked_by_a_policy_then_run() {
     let out = blueprint(vec!["run".into(), path.clone(), "--yes".into()]);
     assert!(!out.status.success(), "{}", text(&out));
     let said = text(&out);
-    assert!(said.contains("refusing to run: 1 policy error(s)"), "{said}");
-    assert!(said.contains("policy require-ok-action@0.1.0 [alarm-requires-ok-action] on lambda-error-error-alarm"), "{said}");
+    assert!(
+        said.contains("refusing to run: 1 policy error(s)"),
+        "{said}"
+    );
+    assert!(
+        said.contains(
+            "policy require-ok-action@0.1.0 [alarm-requires-ok-action] on lambda-error-error-alarm"
+        ),
+        "{said}"
+    );
     assert!(said.contains("alarm_ok_action = true"), "{said}");
     assert_eq!(w.count("teams"), 0, "a blocked run wrote to PagerDuty");
     assert!(!w.state.exists(), "a blocked run wrote state");
@@ -293,9 +361,19 @@ async fn the_seed_from_the_registry_blocked_by_a_policy_then_run() {
 
     // The fix the finding names: the run goes through, from the registry's guest.
     let set = "services.0.alarm_ok_action=true".to_owned();
-    let out = blueprint(vec!["run".into(), path.clone(), "--yes".into(), "--set".into(), set.clone()]);
+    let out = blueprint(vec![
+        "run".into(),
+        path.clone(),
+        "--yes".into(),
+        "--set".into(),
+        set.clone(),
+    ]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("Apply complete: 19 created"), "{}", text(&out));
+    assert!(
+        text(&out).contains("Apply complete: 19 created"),
+        "{}",
+        text(&out)
+    );
     let out = blueprint(vec!["plan".into(), path.clone(), "--set".into(), set]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("No changes."), "{}", text(&out));
@@ -303,4 +381,65 @@ async fn the_seed_from_the_registry_blocked_by_a_policy_then_run() {
     // Both tags are locked beside the file.
     assert!(lock_digest(file.parent().unwrap(), &guest).is_some());
     assert!(lock_digest(file.parent().unwrap(), &policy).is_some());
+}
+
+/// `ci:s3cret`, bcrypt (cost 4) — distribution's htpasswd file takes bcrypt only.
+const HTPASSWD: &str = "ci:$2b$04$kGB4O.ADmERXilNOAvANOuoKVTD1kRvkOSFoQyiqu/GcqqNIlKsVe\n";
+
+#[test]
+fn credentials_come_from_the_docker_config() {
+    use base64::Engine as _;
+    use std::os::unix::fs::PermissionsExt;
+    let registry = Registry::start_with_users(Some(HTPASSWD));
+    let env = Env::new();
+    let seed = support::guest("lambda-error-pagerduty");
+    let reference = format!("{}/platform/private:1.0.0", registry.host);
+    let publish = |env: &Env| {
+        env.run(
+            &env.clean_cache("p"),
+            &["publish", seed.to_str().unwrap(), &reference],
+        )
+    };
+
+    // Anonymous: refused by the registry, and the error says where credentials go.
+    let out = publish(&env);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("401"), "{}", text(&out));
+    assert!(text(&out).contains("docker login"), "{}", text(&out));
+
+    // `auths` with base64 user:password.
+    let config = env.path().join("docker/config.json");
+    let encoded = base64::engine::general_purpose::STANDARD.encode("ci:s3cret");
+    std::fs::write(
+        &config,
+        serde_json::json!({"auths": {registry.host.clone(): {"auth": encoded}}}).to_string(),
+    )
+    .unwrap();
+    let out = publish(&env);
+    assert!(out.status.success(), "{}", text(&out));
+
+    // A credential helper (`credsStore`), run by the protocol: pull on a clean cache.
+    let helper = env.path().join("docker-credential-blueprinttest");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = get ] || exit 2\nread -r host\n[ \"$host\" = {} ] || {{ echo 'credentials not found in native keychain'; exit 1; }}\nprintf '{{\"ServerURL\":\"%s\",\"Username\":\"ci\",\"Secret\":\"s3cret\"}}' \"$host\"\n",
+            registry.host
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(&config, r#"{"credsStore": "blueprinttest"}"#).unwrap();
+    let file = env.seed_file("private", &format!("oci = \"{reference}\""), "");
+    let path = format!(
+        "{}:{}",
+        env.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = env
+        .command(&env.clean_cache("c"), &["graph", file.to_str().unwrap()])
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
 }

@@ -18,25 +18,40 @@ fn seed_with(dir: &Path, name: &str, extra: &str) -> PathBuf {
     support::copy_handler(dir, "lambda-error-pagerduty-handler");
     let seed = std::fs::read_to_string(support::root().join(support::world::SEED)).unwrap();
     let local = "\"../target/wasm32-wasip2/guest/lambda_error_pagerduty.wasm\"";
-    let guest = format!("{:?}", support::guest("lambda-error-pagerduty").display().to_string());
+    let guest = format!(
+        "{:?}",
+        support::guest("lambda-error-pagerduty")
+            .display()
+            .to_string()
+    );
     let file = dir.join(format!("{name}.toml"));
-    let text = seed
-        .replace(local, &guest)
-        .replace("name = \"lambda-error-pagerduty\"", &format!("name = \"{name}\""));
+    let text = seed.replace(local, &guest).replace(
+        "name = \"lambda-error-pagerduty\"",
+        &format!("name = \"{name}\""),
+    );
     std::fs::write(&file, format!("{text}\n{extra}")).unwrap();
     file
 }
 
 fn policy_line(crate_name: &str) -> String {
-    format!("[[policy]]\npath = {:?}\n", support::guest(crate_name).display().to_string())
+    format!(
+        "[[policy]]\npath = {:?}\n",
+        support::guest(crate_name).display().to_string()
+    )
 }
 
 fn blueprint(args: &[&str], org: Option<&Path>) -> Output {
     Command::new(env!("CARGO_BIN_EXE_blueprint"))
         .args(args)
         .current_dir(support::root())
-        .env("BLUEPRINT_CACHE_DIR", support::root().join("target/test-wasm-cache"))
-        .env("BLUEPRINT_POLICY_CONFIG", org.map(|p| p.as_os_str().to_owned()).unwrap_or_default())
+        .env(
+            "BLUEPRINT_CACHE_DIR",
+            support::root().join("target/test-wasm-cache"),
+        )
+        .env(
+            "BLUEPRINT_POLICY_CONFIG",
+            org.map(|p| p.as_os_str().to_owned()).unwrap_or_default(),
+        )
         .stdin(Stdio::null())
         .output()
         .expect("blueprint runs")
@@ -49,8 +64,8 @@ fn check(file: &Path, sets: &[&str], org: Option<&Path>) -> (bool, Value) {
         args.extend(["--set", s]);
     }
     let out = blueprint(&args, org);
-    let report: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    let report: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
     (out.status.success(), report)
 }
 
@@ -74,7 +89,12 @@ fn the_rust_policy_fails_the_seed_until_its_alarm_has_an_ok_action() {
     assert_eq!(found[0]["severity"], "error");
     assert_eq!(found[0]["node"], "lambda-error-error-alarm");
     assert_eq!(found[0]["policy"], "require-ok-action@0.1.0");
-    assert!(found[0]["why"].as_str().unwrap().contains("PagerDuty resolves"));
+    assert!(
+        found[0]["why"]
+            .as_str()
+            .unwrap()
+            .contains("PagerDuty resolves")
+    );
     // The built-in rules still ran, before it.
     assert_eq!(findings_of(&report, "alarm-no-ok-action").len(), 1);
 
@@ -125,7 +145,11 @@ fn policy_rules_can_be_silenced_and_unknown_ones_are_named() {
     let file = seed_with(dir.path(), "nopolicy", silence);
     let out = blueprint(&["check", file.to_str().unwrap()], None);
     assert!(!out.status.success());
-    assert!(text(&out).contains("names no rule \"alarm-requires-ok-action\""), "{}", text(&out));
+    assert!(
+        text(&out).contains("names no rule \"alarm-requires-ok-action\""),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]
@@ -136,7 +160,11 @@ fn the_organisation_policy_file_applies_to_every_blueprint() {
     let policy = support::guest("require-ok-action-policy");
     std::fs::copy(&policy, org_dir.join("ok.wasm")).unwrap();
     let org = org_dir.join("policies.toml");
-    std::fs::write(&org, "[[policy]]\npath = \"ok.wasm\"   # relative to this file\n").unwrap();
+    std::fs::write(
+        &org,
+        "[[policy]]\npath = \"ok.wasm\"   # relative to this file\n",
+    )
+    .unwrap();
     let file = seed_with(dir.path(), "seed", "");
 
     let (passed, report) = check(&file, &[], Some(&org));
@@ -150,15 +178,24 @@ fn the_organisation_policy_file_applies_to_every_blueprint() {
 fn a_policy_that_answers_wrongly_fails_the_check_by_name() {
     let dir = tempfile::tempdir().unwrap();
     for (mode, expected) in [
-        ("undeclared-rule", "reported rule \"not-in-rules\", which its rules() does not declare"),
-        ("unknown-node", "on node \"no-such-node\", which the graph does not have"),
+        (
+            "undeclared-rule",
+            "reported rule \"not-in-rules\", which its rules() does not declare",
+        ),
+        (
+            "unknown-node",
+            "on node \"no-such-node\", which the graph does not have",
+        ),
         ("error", "returned an error: the policy refused on purpose"),
     ] {
         let file = seed_with(dir.path(), mode, &policy_line("hostile-policy"));
         let out = blueprint(&["check", file.to_str().unwrap()], None);
         assert!(!out.status.success(), "{mode}: {}", text(&out));
         let said = text(&out);
-        assert!(said.contains("policy guest 'hostile_policy'"), "{mode}: {said}");
+        assert!(
+            said.contains("policy guest 'hostile_policy'"),
+            "{mode}: {said}"
+        );
         assert!(said.contains(expected), "{mode}: {said}");
     }
 }
@@ -176,8 +213,16 @@ fn a_missing_or_wrong_policy_component_is_an_error() {
     assert!(!out.status.success());
     assert!(text(&out).contains("is not a policy"), "{}", text(&out));
 
-    let file = seed_with(dir.path(), "both", "[[policy]]\npath = \"a.wasm\"\noci = \"r.example/a/b:1\"\n");
+    let file = seed_with(
+        dir.path(),
+        "both",
+        "[[policy]]\npath = \"a.wasm\"\noci = \"r.example/a/b:1\"\n",
+    );
     let out = blueprint(&["check", file.to_str().unwrap()], None);
     assert!(!out.status.success());
-    assert!(text(&out).contains("exactly one of `path` or `oci`"), "{}", text(&out));
+    assert!(
+        text(&out).contains("exactly one of `path` or `oci`"),
+        "{}",
+        text(&out)
+    );
 }

@@ -259,17 +259,31 @@ fn expect_policy_error(
 async fn policy_endless_loop_times_out() {
     let runtime = support::runtime();
     let started = Instant::now();
-    let e = expect_policy_error(hostile_policy(&runtime, "loop").await, GuestErrorKind::Timeout);
+    let e = expect_policy_error(
+        hostile_policy(&runtime, "loop").await,
+        GuestErrorKind::Timeout,
+    );
     assert!(e.message.contains("ran out of time (limit 1.0 s)"), "{e}");
-    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn policy_blocking_sleep_times_out() {
     let runtime = support::runtime();
     let started = Instant::now();
-    expect_policy_error(hostile_policy(&runtime, "sleep").await, GuestErrorKind::Timeout);
-    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    expect_policy_error(
+        hostile_policy(&runtime, "sleep").await,
+        GuestErrorKind::Timeout,
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -279,20 +293,33 @@ async fn policy_memory_bomb_hits_the_limit() {
         hostile_policy(&runtime, "memory").await,
         GuestErrorKind::OutOfMemory,
     );
-    assert!(e.message.contains("ran out of memory (limit 64 MiB)"), "{e}");
+    assert!(
+        e.message.contains("ran out of memory (limit 64 MiB)"),
+        "{e}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn policy_panic_is_a_trap_with_its_message() {
     let runtime = support::runtime();
-    let e = expect_policy_error(hostile_policy(&runtime, "panic").await, GuestErrorKind::Trap);
-    assert!(e.message.contains("panicked: the policy gave up on purpose"), "{e}");
+    let e = expect_policy_error(
+        hostile_policy(&runtime, "panic").await,
+        GuestErrorKind::Trap,
+    );
+    assert!(
+        e.message
+            .contains("panicked: the policy gave up on purpose"),
+        "{e}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn policy_error_is_passed_on_and_the_host_keeps_working() {
     let runtime = support::runtime();
-    let e = expect_policy_error(hostile_policy(&runtime, "error").await, GuestErrorKind::Failed);
+    let e = expect_policy_error(
+        hostile_policy(&runtime, "error").await,
+        GuestErrorKind::Failed,
+    );
     assert!(e.message.contains("the policy refused on purpose"), "{e}");
     for mode in ["loop", "memory", "panic"] {
         assert!(hostile_policy(&runtime, mode).await.is_err());

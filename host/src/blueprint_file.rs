@@ -42,7 +42,8 @@ impl PolicyRef {
         match (&self.path, &self.oci) {
             (Some(path), None) => Ok(GuestLocation::Path(dir.join(path))),
             (None, Some(oci)) => {
-                crate::oci::parse(oci).map_err(|e| format!("{}: [[policy]] {e}", file.display()))?;
+                crate::oci::parse(oci)
+                    .map_err(|e| format!("{}: [[policy]] {e}", file.display()))?;
                 Ok(GuestLocation::Oci(oci.clone()))
             }
             _ => Err(format!(
@@ -98,7 +99,10 @@ pub struct GuestRef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GuestLocation {
     Path(PathBuf),
-    S3 { bucket: String, key: String },
+    S3 {
+        bucket: String,
+        key: String,
+    },
     /// An OCI reference as written (a tag or a digest).
     Oci(String),
 }

@@ -25,7 +25,24 @@ fn binary() -> PathBuf {
 
 impl Registry {
     pub fn start() -> Registry {
+        Self::start_with_users(None)
+    }
+
+    /// With `htpasswd` (`user:bcrypt-hash` lines), every request needs basic
+    /// credentials (distribution's htpasswd access controller).
+    pub fn start_with_users(htpasswd: Option<&str>) -> Registry {
         let store = tempfile::tempdir().unwrap();
+        let auth = match htpasswd {
+            Some(lines) => {
+                let file = store.path().join("htpasswd");
+                std::fs::write(&file, lines).unwrap();
+                format!(
+                    "auth:\n  htpasswd:\n    realm: blueprint-test\n    path: {}\n",
+                    file.display()
+                )
+            }
+            None => String::new(),
+        };
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -36,7 +53,7 @@ impl Registry {
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n{auth}http:\n  addr: 127.0.0.1:{port}\n",
                 store.path().join("data").display()
             ),
         )

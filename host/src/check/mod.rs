@@ -135,9 +135,10 @@ pub fn check_with(
     extra_rules: &[String],
     extra_findings: Vec<Finding>,
 ) -> Result<Report, String> {
-    if let Some(s) = silences.iter().find(|s| {
-        !rules::ALL.iter().any(|r| r.id == s.rule) && !extra_rules.contains(&s.rule)
-    }) {
+    if let Some(s) = silences
+        .iter()
+        .find(|s| !rules::ALL.iter().any(|r| r.id == s.rule) && !extra_rules.contains(&s.rule))
+    {
         let ids: Vec<&str> = rules::ALL
             .iter()
             .map(|r| r.id)

@@ -107,7 +107,13 @@ pub async fn run(
     for policy in &named {
         let path = component(&policy.location, &blueprint.dir)
             .await
-            .map_err(|e| format!("policy {} (named in {}): {e}", describe(&policy.location), policy.named_in.display()))?;
+            .map_err(|e| {
+                format!(
+                    "policy {} (named in {}): {e}",
+                    describe(&policy.location),
+                    policy.named_in.display()
+                )
+            })?;
         let loaded = policies.load(&path).map_err(|e| format!("policy {e}"))?;
         judge(&policies, &loaded, &blueprint.name, graph, &mut out)
             .await

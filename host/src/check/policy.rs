@@ -104,7 +104,8 @@ impl<'r> PolicyRuntime<'r> {
                 format!("is not a valid component: {e}"),
             )
         })?;
-        let wit_version = policy_world(self.runtime.engine(), &component).map_err(|(k, m)| fail(k, m))?;
+        let wit_version =
+            policy_world(self.runtime.engine(), &component).map_err(|(k, m)| fail(k, m))?;
         Ok(LoadedPolicy {
             name,
             component,
@@ -158,7 +159,9 @@ fn policy_world(
         if !name.starts_with("wasi:") {
             return Err((
                 GuestErrorKind::NotABlueprint,
-                format!("imports {name}, which a policy host does not provide (a policy imports nothing but WASI)"),
+                format!(
+                    "imports {name}, which a policy host does not provide (a policy imports nothing but WASI)"
+                ),
             ));
         }
     }
@@ -176,7 +179,11 @@ fn policy_world(
                     },
                     format!(
                         "was built for {POLICY_PACKAGE}@{} but this host implements {POLICY_PACKAGE}@{POLICY_VERSION}; rebuild the policy against this host's wit/policy/",
-                        if version.is_empty() { "(unversioned)" } else { version }
+                        if version.is_empty() {
+                            "(unversioned)"
+                        } else {
+                            version
+                        }
                     ),
                 ));
             }

@@ -65,7 +65,9 @@ pub async fn run(global: &GlobalArgs, args: &InspectArgs) -> CliResult {
 async fn inspect_oci(text: &str, json: bool) -> CliResult {
     use crate::oci;
     let reference = oci::parse(text).map_err(anyhow::Error::msg)?;
-    let d = oci::describe(&reference).await.map_err(anyhow::Error::msg)?;
+    let d = oci::describe(&reference)
+        .await
+        .map_err(anyhow::Error::msg)?;
     let get = |key| d.annotation(key).unwrap_or_default().to_owned();
     let kind = get(oci::ANNOTATION_KIND);
     if kind.is_empty() {
@@ -95,7 +97,11 @@ async fn inspect_oci(text: &str, json: bool) -> CliResult {
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("{} {}", get(oci::ANNOTATION_TITLE), get(oci::ANNOTATION_VERSION));
+    println!(
+        "{} {}",
+        get(oci::ANNOTATION_TITLE),
+        get(oci::ANNOTATION_VERSION)
+    );
     println!("  {}", get(oci::ANNOTATION_DESCRIPTION));
     println!();
     println!("{kind:10} oci://{text} ({} KiB)", d.layer.size / 1024);

@@ -16,7 +16,9 @@ use crate::oci::{self, ComponentInfo, WasmConfig};
 pub async fn run(global: &GlobalArgs, args: &PublishArgs) -> CliResult {
     let reference = oci::parse(&args.reference).map_err(anyhow::Error::msg)?;
     if reference.tag().is_none() {
-        anyhow::bail!("publish to a tag (REGISTRY/NAMESPACE/NAME:TAG); the digest is printed after the push");
+        anyhow::bail!(
+            "publish to a tag (REGISTRY/NAMESPACE/NAME:TAG); the digest is printed after the push"
+        );
     }
     let bytes = std::fs::read(&args.component)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", args.component.display()))?;
@@ -52,10 +54,7 @@ pub async fn run(global: &GlobalArgs, args: &PublishArgs) -> CliResult {
         annotations.insert(oci::ANNOTATION_KIND.into(), "policy".into());
         let wit = format!("{POLICY_PACKAGE}@{}", loaded.wit_version);
         annotations.insert(oci::ANNOTATION_WIT.into(), wit);
-        annotations.insert(
-            oci::ANNOTATION_RULES.into(),
-            serde_json::to_string(&rules)?,
-        );
+        annotations.insert(oci::ANNOTATION_RULES.into(), serde_json::to_string(&rules)?);
         let target = format!("{POLICY_PACKAGE}/policy-guest@{}", loaded.wit_version);
         (info.name, info.version, info.description, target)
     } else {
@@ -96,13 +95,20 @@ pub async fn run(global: &GlobalArgs, args: &PublishArgs) -> CliResult {
     let digest = oci::push(&reference, &bytes, &config, annotations)
         .await
         .map_err(anyhow::Error::msg)?;
-    let repository = format!("{}/{}", reference.resolve_registry(), reference.repository());
+    let repository = format!(
+        "{}/{}",
+        reference.resolve_registry(),
+        reference.repository()
+    );
     println!(
         "Published {name} {version} ({} KiB) to {}",
         bytes.len() / 1024,
         args.reference
     );
     println!("digest {digest}");
-    println!("use it: [guest] oci = \"{}\"  (or pinned: \"{repository}@{digest}\")", args.reference);
+    println!(
+        "use it: [guest] oci = \"{}\"  (or pinned: \"{repository}@{digest}\")",
+        args.reference
+    );
     Ok(ExitCode::SUCCESS)
 }

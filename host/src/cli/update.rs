@@ -12,7 +12,9 @@ pub async fn run(args: &UpdateArgs) -> CliResult {
     let blueprint = Blueprint::load(&args.file).map_err(anyhow::Error::msg)?;
     let mut references: Vec<String> = Vec::new();
     let policies = crate::check::policies::named(&blueprint).map_err(anyhow::Error::msg)?;
-    for location in std::iter::once(&blueprint.guest.location).chain(policies.iter().map(|p| &p.location)) {
+    for location in
+        std::iter::once(&blueprint.guest.location).chain(policies.iter().map(|p| &p.location))
+    {
         if let GuestLocation::Oci(reference) = location
             && !references.contains(reference)
         {
@@ -20,7 +22,10 @@ pub async fn run(args: &UpdateArgs) -> CliResult {
         }
     }
     if references.is_empty() {
-        println!("{} names no OCI artifact: nothing to update.", args.file.display());
+        println!(
+            "{} names no OCI artifact: nothing to update.",
+            args.file.display()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let mut lock = Lock::load(&blueprint.dir).map_err(anyhow::Error::msg)?;
@@ -32,7 +37,9 @@ pub async fn run(args: &UpdateArgs) -> CliResult {
             continue;
         }
         let digest = oci::resolve(&reference).await.map_err(anyhow::Error::msg)?;
-        oci::pull(&reference, &digest).await.map_err(anyhow::Error::msg)?;
+        oci::pull(&reference, &digest)
+            .await
+            .map_err(anyhow::Error::msg)?;
         match lock.set(text, &digest) {
             Some(old) if old == digest => println!("  {text}: unchanged ({digest})"),
             Some(old) => {
@@ -46,6 +53,9 @@ pub async fn run(args: &UpdateArgs) -> CliResult {
         }
     }
     lock.save().map_err(anyhow::Error::msg)?;
-    println!("{} updated: {moved} digest(s) moved.", lock.path().display());
+    println!(
+        "{} updated: {moved} digest(s) moved.",
+        lock.path().display()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -72,7 +72,12 @@ fn credentials_with(
     if let Some(encoded) = entry["auth"].as_str().filter(|s| !s.is_empty()) {
         let decoded = base64::engine::general_purpose::STANDARD
             .decode(encoded.trim())
-            .map_err(|e| format!("{}: auths.{registry}.auth is not base64: {e}", file.display()))?;
+            .map_err(|e| {
+                format!(
+                    "{}: auths.{registry}.auth is not base64: {e}",
+                    file.display()
+                )
+            })?;
         let decoded = String::from_utf8(decoded)
             .map_err(|_| format!("{}: auths.{registry}.auth is not UTF-8", file.display()))?;
         let Some((user, password)) = decoded.split_once(':') else {
@@ -84,7 +89,9 @@ fn credentials_with(
         return Ok(RegistryAuth::Basic(user.to_owned(), password.to_owned()));
     }
     match (entry["username"].as_str(), entry["password"].as_str()) {
-        (Some(user), Some(password)) => Ok(RegistryAuth::Basic(user.to_owned(), password.to_owned())),
+        (Some(user), Some(password)) => {
+            Ok(RegistryAuth::Basic(user.to_owned(), password.to_owned()))
+        }
         _ => Ok(RegistryAuth::Anonymous),
     }
 }
@@ -92,7 +99,10 @@ fn credentials_with(
 /// An entry keyed by the registry, spelled as docker writes keys (bare
 /// `host:port`, or a URL such as `https://host/v1/`).
 fn find<'a>(map: &'a serde_json::Map<String, Value>, registry: &str) -> Option<&'a Value> {
-    let hub = matches!(registry, "docker.io" | "index.docker.io" | "registry-1.docker.io");
+    let hub = matches!(
+        registry,
+        "docker.io" | "index.docker.io" | "registry-1.docker.io"
+    );
     map.iter().find_map(|(key, value)| {
         let host = key
             .trim_start_matches("https://")
@@ -123,7 +133,9 @@ fn from_helper(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| format!("the Docker config names credential helper {program}, which cannot be run: {e}"))?;
+        .map_err(|e| {
+            format!("the Docker config names credential helper {program}, which cannot be run: {e}")
+        })?;
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(registry.as_bytes());
     }
@@ -131,17 +143,26 @@ fn from_helper(
         .wait_with_output()
         .map_err(|e| format!("{program} get: {e}"))?;
     if !out.status.success() {
-        let said = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+        let said = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
         if said.to_lowercase().contains("credentials not found") {
             return Ok(None);
         }
-        return Err(format!("{program} get failed for {registry}: {}", said.trim()));
+        return Err(format!(
+            "{program} get failed for {registry}: {}",
+            said.trim()
+        ));
     }
     let answer: Value = serde_json::from_slice(&out.stdout)
         .map_err(|e| format!("{program} get answered something that is not JSON: {e}"))?;
     match (answer["Username"].as_str(), answer["Secret"].as_str()) {
-        (Some(user), Some(secret)) => Ok(Some(RegistryAuth::Basic(user.to_owned(), secret.to_owned()))),
-        _ => Err(format!("{program} get answered without Username and Secret")),
+        (Some(user), Some(secret)) => Ok(Some(RegistryAuth::Basic(
+            user.to_owned(),
+            secret.to_owned(),
+        ))),
+        _ => Err(format!(
+            "{program} get answered without Username and Secret"
+        )),
     }
 }
 
@@ -170,16 +191,31 @@ mod tests {
             .to_string(),
         )
         .unwrap();
-        assert_eq!(basic(credentials_in(dir.path(), "registry.example:5000").unwrap()), ("ci".into(), "s3cret".into()));
-        assert_eq!(basic(credentials_in(dir.path(), "other.example").unwrap()), ("u".into(), "p".into()));
-        assert_eq!(basic(credentials_in(dir.path(), "docker.io").unwrap()).0, "hub");
-        assert!(matches!(credentials_in(dir.path(), "ghcr.io").unwrap(), RegistryAuth::Anonymous));
+        assert_eq!(
+            basic(credentials_in(dir.path(), "registry.example:5000").unwrap()),
+            ("ci".into(), "s3cret".into())
+        );
+        assert_eq!(
+            basic(credentials_in(dir.path(), "other.example").unwrap()),
+            ("u".into(), "p".into())
+        );
+        assert_eq!(
+            basic(credentials_in(dir.path(), "docker.io").unwrap()).0,
+            "hub"
+        );
+        assert!(matches!(
+            credentials_in(dir.path(), "ghcr.io").unwrap(),
+            RegistryAuth::Anonymous
+        ));
     }
 
     #[test]
     fn no_config_is_anonymous() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(matches!(credentials_in(dir.path(), "ghcr.io").unwrap(), RegistryAuth::Anonymous));
+        assert!(matches!(
+            credentials_in(dir.path(), "ghcr.io").unwrap(),
+            RegistryAuth::Anonymous
+        ));
     }
 
     /// A real helper process speaking the protocol: registry on stdin, JSON out;
@@ -198,7 +234,8 @@ mod tests {
         let encoded = base64::engine::general_purpose::STANDARD.encode("a:b");
         std::fs::write(
             dir.path().join("config.json"),
-            serde_json::json!({"credsStore": "fake", "auths": {"quay.io": {"auth": encoded}}}).to_string(),
+            serde_json::json!({"credsStore": "fake", "auths": {"quay.io": {"auth": encoded}}})
+                .to_string(),
         )
         .unwrap();
         let got = |r| credentials_with(dir.path(), r, Some(dir.path())).unwrap();
@@ -216,6 +253,9 @@ mod tests {
         )
         .unwrap();
         let e = credentials_in(dir.path(), "ghcr.io").unwrap_err();
-        assert!(e.contains("docker-credential-blueprint-test-no-such-helper"), "{e}");
+        assert!(
+            e.contains("docker-credential-blueprint-test-no-such-helper"),
+            "{e}"
+        );
     }
 }

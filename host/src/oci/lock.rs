@@ -145,7 +145,10 @@ mod tests {
         assert_eq!(lock.get("r.example/z/x:1"), Some(a.as_str()));
         assert_eq!(lock.get("r.example/a/x:1"), Some(b.as_str()));
         let text = std::fs::read_to_string(dir.path().join(FILE_NAME)).unwrap();
-        assert!(text.find("r.example/a/x:1") < text.find("r.example/z/x:1"), "{text}");
+        assert!(
+            text.find("r.example/a/x:1") < text.find("r.example/z/x:1"),
+            "{text}"
+        );
         assert!(text.starts_with("# The digest"), "{text}");
 
         std::fs::write(

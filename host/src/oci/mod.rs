@@ -82,8 +82,8 @@ pub fn plain_http(registry: &str) -> bool {
 pub fn parse(text: &str) -> Result<Reference, String> {
     let text = text.strip_prefix("oci://").unwrap_or(text);
     let first = text.split('/').next().unwrap_or("");
-    let explicit_registry = text.contains('/')
-        && (first.contains('.') || first.contains(':') || first == "localhost");
+    let explicit_registry =
+        text.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
     if !explicit_registry {
         return Err(format!(
             "OCI reference {text:?} must name its registry: REGISTRY/NAMESPACE/NAME:TAG (e.g. ghcr.io/acme/alerting:1.4.0)"
@@ -108,9 +108,9 @@ pub fn parse(text: &str) -> Result<Reference, String> {
 }
 
 pub fn is_sha256_digest(digest: &str) -> bool {
-    digest
-        .strip_prefix("sha256:")
-        .is_some_and(|hex| hex.len() == 64 && hex.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')))
+    digest.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64 && hex.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f'))
+    })
 }
 
 pub fn sha256_digest(bytes: &[u8]) -> String {
@@ -121,11 +121,24 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
     out
 }
 
+/// An error from the registry, with where credentials come from when it refused
+/// them.
+fn registry_error(context: String, error: impl std::fmt::Display) -> String {
+    let text = error.to_string();
+    let refused = ["401", "403", "Not authorized", "UNAUTHORIZED", "DENIED"]
+        .iter()
+        .any(|s| text.contains(s));
+    if refused {
+        format!(
+            "{context}: {text} (registry credentials come from $DOCKER_CONFIG/config.json or ~/.docker/config.json: `docker login REGISTRY`)"
+        )
+    } else {
+        format!("{context}: {text}")
+    }
+}
+
 /// A client for the reference's registry with its credentials.
-async fn connect(
-    reference: &Reference,
-    operation: RegistryOperation,
-) -> Result<Client, String> {
+async fn connect(reference: &Reference, operation: RegistryOperation) -> Result<Client, String> {
     let registry = reference.resolve_registry().to_owned();
     let protocol = if plain_http(&registry) {
         ClientProtocol::HttpsExcept(vec![registry.clone()])
@@ -140,7 +153,7 @@ async fn connect(
     client
         .auth(reference, &credentials, operation)
         .await
-        .map_err(|e| format!("{}: authentication failed: {e}", reference.whole()))?;
+        .map_err(|e| registry_error(format!("{}: authentication failed", reference.whole()), e))?;
     Ok(client)
 }
 
@@ -153,11 +166,19 @@ pub async fn resolve(reference: &Reference) -> Result<String, String> {
 
 /// The raw manifest and its digest, checked: the digest is the SHA-256 of the
 /// bytes (and the reference's digest, when it has one).
-async fn fetch_manifest(client: &Client, reference: &Reference) -> Result<(Vec<u8>, String), String> {
+async fn fetch_manifest(
+    client: &Client,
+    reference: &Reference,
+) -> Result<(Vec<u8>, String), String> {
     let (bytes, digest) = client
         .pull_manifest_raw(reference, &RegistryAuth::Anonymous, &[MANIFEST_MEDIA_TYPE])
         .await
-        .map_err(|e| format!("{}: cannot fetch the manifest: {e}", reference.whole()))?;
+        .map_err(|e| {
+            registry_error(
+                format!("{}: cannot fetch the manifest", reference.whole()),
+                e,
+            )
+        })?;
     let actual = sha256_digest(&bytes);
     if let Some(pinned) = reference.digest()
         && pinned != actual
@@ -192,7 +213,9 @@ pub fn wasm_layer(manifest: &OciImageManifest, what: &str) -> Result<OciDescript
         .collect();
     match wasm.as_slice() {
         [layer] if is_sha256_digest(&layer.digest) => Ok((*layer).clone()),
-        [_] => Err(format!("{what}: the component layer's digest is not sha256")),
+        [_] => Err(format!(
+            "{what}: the component layer's digest is not sha256"
+        )),
         _ => Err(format!(
             "{what} must have exactly one {LAYER_MEDIA_TYPE} layer, it has {}",
             wasm.len()
@@ -271,7 +294,7 @@ pub async fn pull(reference: &Reference, digest: &str) -> Result<PathBuf, String
     let mut stream = client
         .pull_blob_stream(&pinned, &layer)
         .await
-        .map_err(|e| format!("{what}: cannot download the component: {e}"))?;
+        .map_err(|e| registry_error(format!("{what}: cannot download the component"), e))?;
     let mut component = Vec::with_capacity(layer.size as usize);
     while let Some(chunk) = stream
         .try_next()
@@ -279,13 +302,21 @@ pub async fn pull(reference: &Reference, digest: &str) -> Result<PathBuf, String
         .map_err(|e| refusal(&what, &layer.digest, &e.to_string()))?
     {
         if component.len() + chunk.len() > layer.size as usize {
-            return Err(refusal(&what, &layer.digest, "the registry sent more bytes than the manifest declares"));
+            return Err(refusal(
+                &what,
+                &layer.digest,
+                "the registry sent more bytes than the manifest declares",
+            ));
         }
         component.extend_from_slice(&chunk);
     }
     let actual = sha256_digest(&component);
     if actual != layer.digest {
-        return Err(refusal(&what, &layer.digest, &format!("the bytes hash to {actual}")));
+        return Err(refusal(
+            &what,
+            &layer.digest,
+            &format!("the bytes hash to {actual}"),
+        ));
     }
     let path = dir.join(format!("{}.wasm", hex_of(&layer.digest)));
     store(&path, &component).map_err(|e| format!("caching {what} at {}: {e}", path.display()))?;
@@ -335,7 +366,14 @@ pub async fn locate(text: &str, blueprint_dir: &Path) -> Result<PathBuf, String>
     let lock = lock::Lock::load(blueprint_dir)?;
     if let Some(digest) = lock.get(text) {
         return pull(&reference, digest).await.map_err(|e| {
-            format!("{e} (pinned by {}; `blueprint update` re-resolves the tag)", lock.path().display())
+            if e.contains("cannot fetch the manifest") {
+                format!(
+                    "{e} (the digest {} pins for this tag; `blueprint update FILE` re-resolves it)",
+                    lock.path().display()
+                )
+            } else {
+                e
+            }
         });
     }
     let digest = resolve(&reference).await?;
@@ -381,11 +419,14 @@ pub async fn push(
     let layer_digest = sha256_digest(component);
     let config_bytes = serde_json::to_vec(config).map_err(|e| e.to_string())?;
     let config_digest = sha256_digest(&config_bytes);
-    for (bytes, digest) in [(component.to_vec(), &layer_digest), (config_bytes.clone(), &config_digest)] {
+    for (bytes, digest) in [
+        (component.to_vec(), &layer_digest),
+        (config_bytes.clone(), &config_digest),
+    ] {
         client
             .push_blob(reference, bytes, digest)
             .await
-            .map_err(|e| format!("pushing to {what}: {e}"))?;
+            .map_err(|e| registry_error(format!("pushing to {what}"), e))?;
     }
     let manifest = serde_json::json!({
         "schemaVersion": 2,
@@ -403,7 +444,7 @@ pub async fn push(
             reqwest::header::HeaderValue::from_static(MANIFEST_MEDIA_TYPE),
         )
         .await
-        .map_err(|e| format!("pushing the manifest of {what}: {e}"))?;
+        .map_err(|e| registry_error(format!("pushing the manifest of {what}"), e))?;
     Ok(digest)
 }
 
@@ -420,8 +461,15 @@ mod tests {
         let hex = "a".repeat(64);
         let r = parse(&format!("oci://ghcr.io/acme/seed@sha256:{hex}")).unwrap();
         assert_eq!(r.digest(), Some(format!("sha256:{hex}").as_str()));
-        assert!(parse("acme/seed:1.0").unwrap_err().contains("must name its registry"));
-        assert!(parse("ghcr.io/acme/seed").is_err() || parse("ghcr.io/acme/seed").unwrap().tag().is_some());
+        assert!(
+            parse("acme/seed:1.0")
+                .unwrap_err()
+                .contains("must name its registry")
+        );
+        assert!(
+            parse("ghcr.io/acme/seed").is_err()
+                || parse("ghcr.io/acme/seed").unwrap().tag().is_some()
+        );
     }
 
     #[test]
@@ -449,9 +497,18 @@ mod tests {
             layers,
             ..Default::default()
         };
-        assert!(wasm_layer(&manifest(CONFIG_MEDIA_TYPE, vec![layer(LAYER_MEDIA_TYPE)]), "x").is_ok());
+        assert!(
+            wasm_layer(
+                &manifest(CONFIG_MEDIA_TYPE, vec![layer(LAYER_MEDIA_TYPE)]),
+                "x"
+            )
+            .is_ok()
+        );
         let e = wasm_layer(
-            &manifest("application/vnd.oci.image.config.v1+json", vec![layer(LAYER_MEDIA_TYPE)]),
+            &manifest(
+                "application/vnd.oci.image.config.v1+json",
+                vec![layer(LAYER_MEDIA_TYPE)],
+            ),
             "x",
         )
         .unwrap_err();

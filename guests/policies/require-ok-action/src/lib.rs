@@ -14,9 +14,7 @@ wit_bindgen::generate!({
     path: "../../../wit/policy",
 });
 
-use exports::blueprint::policy::policy::{
-    Finding, Graph, Guest, PolicyInfo, Rule, Severity,
-};
+use exports::blueprint::policy::policy::{Finding, Graph, Guest, PolicyInfo, Rule, Severity};
 use serde_json::Value;
 
 pub const RULE: &str = "alarm-requires-ok-action";
@@ -28,7 +26,9 @@ impl Guest for RequireOkAction {
         PolicyInfo {
             name: "require-ok-action".into(),
             version: env!("CARGO_PKG_VERSION").into(),
-            description: "Alarms that notify on ALARM must notify on OK, so PagerDuty incidents resolve".into(),
+            description:
+                "Alarms that notify on ALARM must notify on OK, so PagerDuty incidents resolve"
+                    .into(),
         }
     }
 
@@ -42,7 +42,11 @@ impl Guest for RequireOkAction {
 
     fn check(graph: Graph) -> Result<Vec<Finding>, String> {
         let mut findings = Vec::new();
-        for node in graph.nodes.iter().filter(|n| n.kind == "aws.cloudwatch_metric_alarm") {
+        for node in graph
+            .nodes
+            .iter()
+            .filter(|n| n.kind == "aws.cloudwatch_metric_alarm")
+        {
             let props: Value = serde_json::from_str(&node.props)
                 .map_err(|e| format!("props of {} are not JSON: {e}", node.id))?;
             if let Some(finding) = judge(&node.id, &props) {
@@ -65,7 +69,9 @@ pub fn judge(id: &str, props: &Value) -> Option<Finding> {
         severity: Severity::Error,
         node: id.into(),
         message: format!("alarm \"{name}\" notifies on ALARM but has no OK action"),
-        fix: "ok_actions = the same topic as alarm_actions (the seed guest: alarm_ok_action = true)".into(),
+        fix:
+            "ok_actions = the same topic as alarm_actions (the seed guest: alarm_ok_action = true)"
+                .into(),
     })
 }
 
@@ -78,7 +84,11 @@ mod tests {
 
     #[test]
     fn alarm_without_ok_action_is_an_error() {
-        let f = judge("a", &json!({"alarm_name": "errors", "alarm_actions": ["${topic.arn}"]})).unwrap();
+        let f = judge(
+            "a",
+            &json!({"alarm_name": "errors", "alarm_actions": ["${topic.arn}"]}),
+        )
+        .unwrap();
         assert_eq!(f.rule, RULE);
         assert!(matches!(f.severity, Severity::Error));
         assert!(f.message.contains("\"errors\""), "{}", f.message);
@@ -86,7 +96,13 @@ mod tests {
 
     #[test]
     fn ok_action_or_no_actions_pass() {
-        assert!(judge("a", &json!({"alarm_actions": ["${t.arn}"], "ok_actions": ["${t.arn}"]})).is_none());
+        assert!(
+            judge(
+                "a",
+                &json!({"alarm_actions": ["${t.arn}"], "ok_actions": ["${t.arn}"]})
+            )
+            .is_none()
+        );
         assert!(judge("a", &json!({"alarm_name": "quiet"})).is_none());
         assert!(judge("a", &json!({"alarm_actions": []})).is_none());
     }

@@ -29,7 +29,11 @@ impl Guest for Hostile {
     }
 
     fn check(graph: Graph) -> Result<Vec<Finding>, String> {
-        let first = graph.nodes.first().map(|n| n.id.clone()).unwrap_or_default();
+        let first = graph
+            .nodes
+            .first()
+            .map(|n| n.id.clone())
+            .unwrap_or_default();
         match graph.blueprint.as_str() {
             "loop" => {
                 let mut n: u64 = 0;
