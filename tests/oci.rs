@@ -279,7 +279,10 @@ fn publish_refuses_what_is_not_a_guest_or_policy() {
         &env.clean_cache("c"),
         &[
             "publish",
-            support::guest("not-a-blueprint").to_str().unwrap(),
+            support::root()
+                .join("target/wasm32-wasip2/guest/not-a-blueprint.wasm")
+                .to_str()
+                .unwrap(),
             &format!("{}/platform/nope:1.0.0", registry.host),
         ],
     );

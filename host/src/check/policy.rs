@@ -155,6 +155,35 @@ fn policy_world(
 ) -> Result<String, (GuestErrorKind, String)> {
     let ty = component.component_type();
     let prefix = format!("{POLICY_PACKAGE}/");
+    let exports: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_owned()).collect();
+    let Some(version) = exports.iter().find_map(|name| {
+        let rest = name.strip_prefix(&prefix)?;
+        let (interface, version) = rest.split_once('@').unwrap_or((rest, ""));
+        (interface == "policy").then_some(version)
+    }) else {
+        return Err((
+            GuestErrorKind::NotABlueprint,
+            format!(
+                "is not a policy: it exports [{}], not {POLICY_PACKAGE}/policy@{POLICY_VERSION}",
+                exports.join(", ")
+            ),
+        ));
+    };
+    if !crate::runtime::compatible(version, POLICY_VERSION) {
+        return Err((
+            GuestErrorKind::IncompatibleVersion {
+                wanted: version.to_owned(),
+            },
+            format!(
+                "was built for {POLICY_PACKAGE}@{} but this host implements {POLICY_PACKAGE}@{POLICY_VERSION}; rebuild the policy against this host's wit/policy/",
+                if version.is_empty() {
+                    "(unversioned)"
+                } else {
+                    version
+                }
+            ),
+        ));
+    }
     for (name, _) in ty.imports(engine) {
         if !name.starts_with("wasi:") {
             return Err((
@@ -165,38 +194,7 @@ fn policy_world(
             ));
         }
     }
-    let exports: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_owned()).collect();
-    for name in &exports {
-        if let Some(rest) = name.strip_prefix(&prefix) {
-            let (interface, version) = rest.split_once('@').unwrap_or((rest, ""));
-            if interface != "policy" {
-                continue;
-            }
-            if !crate::runtime::compatible(version, POLICY_VERSION) {
-                return Err((
-                    GuestErrorKind::IncompatibleVersion {
-                        wanted: version.to_owned(),
-                    },
-                    format!(
-                        "was built for {POLICY_PACKAGE}@{} but this host implements {POLICY_PACKAGE}@{POLICY_VERSION}; rebuild the policy against this host's wit/policy/",
-                        if version.is_empty() {
-                            "(unversioned)"
-                        } else {
-                            version
-                        }
-                    ),
-                ));
-            }
-            return Ok(version.to_owned());
-        }
-    }
-    Err((
-        GuestErrorKind::NotABlueprint,
-        format!(
-            "is not a policy: it exports [{}], not {POLICY_PACKAGE}/policy@{POLICY_VERSION}",
-            exports.join(", ")
-        ),
-    ))
+    Ok(version.to_owned())
 }
 
 /// Whether a component is a policy (for `publish` and `inspect`).
