@@ -42,7 +42,7 @@ impl PolicyRef {
         match (&self.path, &self.oci) {
             (Some(path), None) => Ok(GuestLocation::Path(dir.join(path))),
             (None, Some(oci)) => {
-                crate::oci::parse(oci)
+                crate::oci::check_syntax(oci)
                     .map_err(|e| format!("{}: [[policy]] {e}", file.display()))?;
                 Ok(GuestLocation::Oci(oci.clone()))
             }
@@ -127,7 +127,7 @@ impl GuestSource {
         let location = match (&guest.path, &guest.url) {
             (None, None) if guest.oci.is_some() => {
                 let oci = guest.oci.clone().unwrap_or_default();
-                crate::oci::parse(&oci).map_err(|e| format!("{at}: guest.oci: {e}"))?;
+                crate::oci::check_syntax(&oci).map_err(|e| format!("{at}: guest.oci: {e}"))?;
                 if guest.sha256.is_some() {
                     return Err(format!(
                         "{at}: guest.sha256 does not apply to an OCI guest: pin it with @sha256:... in the reference (or let blueprint.lock pin the tag)"
