@@ -18,6 +18,7 @@ pub mod export;
 pub mod graph;
 pub mod guest_source;
 pub mod kind;
+pub mod oci;
 pub mod params;
 pub mod providers;
 pub mod run;

@@ -7,6 +7,7 @@ use std::time::Duration;
 pub mod fault_proxy;
 pub mod moto;
 pub mod pagerduty;
+pub mod registry;
 pub mod world;
 
 use blueprint::runtime::{Limits, Runtime};

@@ -9,7 +9,7 @@ use crate::check;
 pub async fn run(global: &GlobalArgs, args: &CheckArgs) -> CliResult {
     let runtime = global.runtime()?;
     let evaluated = args.eval.evaluate(&runtime).await?;
-    let report = crate::run::findings(&evaluated)?;
+    let report = crate::run::findings(&runtime, &evaluated).await?;
     if args.json {
         let out = serde_json::json!({
             "passed": !report.fails(args.strict),

@@ -9,6 +9,8 @@ mod export;
 mod graph;
 mod inspect;
 mod new;
+mod publish;
+mod update;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,6 +49,9 @@ pub struct GlobalArgs {
     /// Compile guests every time instead of using the compiled-code cache.
     #[arg(long, global = true)]
     pub no_cache: bool,
+    /// Speak plain HTTP to this OCI registry (loopback registries always are).
+    #[arg(long, global = true, value_name = "HOST[:PORT]")]
+    pub insecure_registry: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -76,6 +81,26 @@ pub enum Command {
     /// Create a guest project (Rust, TypeScript or Python) that builds and passes
     /// `blueprint graph` as created.
     New(NewArgs),
+    /// Push a guest or policy component to an OCI registry (Wasm OCI artifact
+    /// layout), with its info, WIT version and params schema as annotations.
+    Publish(PublishArgs),
+    /// Re-resolve the OCI tags a blueprint file names (its guest and policies) and
+    /// move their digests in blueprint.lock.
+    Update(UpdateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The component (.wasm): a blueprint guest or a policy.
+    pub component: PathBuf,
+    /// Where to push it: REGISTRY/NAMESPACE/NAME:TAG.
+    pub reference: String,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The blueprint file (TOML); its folder's blueprint.lock is updated.
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -255,7 +280,8 @@ pub enum GraphFormat {
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// A guest component (.wasm) or a blueprint file (.toml).
+    /// A guest component (.wasm), a blueprint file (.toml), or
+    /// oci://REGISTRY/NAMESPACE/NAME:TAG (read from the manifest, nothing runs).
     pub target: PathBuf,
     /// Machine-readable output.
     #[arg(long)]
@@ -266,6 +292,7 @@ pub struct InspectArgs {
 pub type CliResult = Result<ExitCode, anyhow::Error>;
 
 pub async fn run(cli: Cli) -> CliResult {
+    crate::oci::set_insecure_registries(&cli.global.insecure_registry);
     match &cli.command {
         Command::Graph(args) => graph::run(&cli.global, args).await,
         Command::Inspect(args) => inspect::run(&cli.global, args).await,
@@ -277,6 +304,8 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Check(args) => check::run(&cli.global, args).await,
         Command::Export(args) => export::run(&cli.global, args).await,
         Command::New(args) => new::run(args),
+        Command::Publish(args) => publish::run(&cli.global, args).await,
+        Command::Update(args) => update::run(args).await,
     }
 }
 

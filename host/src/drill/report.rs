@@ -109,7 +109,6 @@ impl Default for Links {
 }
 
 impl Links {
-
     pub fn failed(&self) -> bool {
         self.links.iter().any(|l| l.outcome == Outcome::Failed)
     }

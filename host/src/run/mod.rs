@@ -94,7 +94,7 @@ impl Context {
             (None, Graph::default(), None)
         } else {
             let evaluated = evaluate(&self.runtime, blueprint.clone(), &target.sets).await?;
-            let findings = findings(&evaluated)?;
+            let findings = findings(&self.runtime, &evaluated).await?;
             if verb == Verb::Run {
                 refuse_on_errors(&findings)?;
             }
@@ -169,11 +169,23 @@ impl Context {
 }
 
 /// `check`'s findings for an evaluated blueprint (what `check`, `plan` and `run`
-/// show).
-pub fn findings(evaluated: &Evaluated) -> anyhow::Result<Findings> {
+/// show): the built-in rules, then the blueprint's and the organisation's policy
+/// guests.
+pub async fn findings(runtime: &Runtime, evaluated: &Evaluated) -> anyhow::Result<Findings> {
     let blueprint = &evaluated.blueprint;
+    let graph = &evaluated.graph;
     let region = crate::providers::pagerduty::service_region(&blueprint.providers.pagerduty);
-    check::check(&evaluated.graph, &region, &blueprint.silences).map_err(anyhow::Error::msg)
+    let policies = check::policies::run(runtime, blueprint, graph)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    check::check_with(
+        graph,
+        &region,
+        &blueprint.silences,
+        &policies.rules,
+        policies.findings,
+    )
+    .map_err(anyhow::Error::msg)
 }
 
 /// `run` applies nothing while `check` reports an error (a chain that can
@@ -183,7 +195,10 @@ fn refuse_on_errors(findings: &Findings) -> anyhow::Result<()> {
         .findings
         .iter()
         .filter(|f| f.severity == check::Severity::Error && f.silenced.is_none())
-        .map(|f| format!("  - {} [{}] {}", f.node, f.rule, f.message))
+        .map(|f| match &f.policy {
+            Some(policy) => format!("  - {} [{}, policy {policy}] {}", f.node, f.rule, f.message),
+            None => format!("  - {} [{}] {}", f.node, f.rule, f.message),
+        })
         .collect();
     if errors.is_empty() {
         return Ok(());

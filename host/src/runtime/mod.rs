@@ -23,7 +23,7 @@ pub use sandbox::Limits;
 pub use wit::{GuestInfo, VERSIONS, WIT_PACKAGE, WIT_VERSION};
 
 /// How often the epoch advances; the time limit is enforced at this granularity.
-const EPOCH_TICK: Duration = Duration::from_millis(10);
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Why a guest could not be loaded or run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,6 +120,11 @@ impl Runtime {
 
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    /// The engine (epoch ticker, compiled-code cache), shared with policy guests.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
     }
 
     /// Read and compile a guest, refusing components for another WIT version
@@ -296,6 +301,26 @@ impl Runtime {
         .await;
         instance.bindings = Some(instance.settle(linked, "failed to start")?);
         Ok(instance)
+    }
+}
+
+/// A guest of version `guest` runs on bindings of version `host` (for 0.x the
+/// minor version is the breaking one, as in Cargo's semver). The policy world
+/// checks its guests with it.
+pub(crate) fn compatible(guest: &str, host: &str) -> bool {
+    let parse = |v: &str| -> Option<(u64, u64)> {
+        let mut it = v.split(['.', '-', '+']);
+        Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
+    };
+    match (parse(guest), parse(host)) {
+        (Some((gmaj, gmin)), Some((hmaj, hmin))) => {
+            if gmaj == 0 && hmaj == 0 {
+                gmin == hmin
+            } else {
+                gmaj == hmaj && gmin <= hmin
+            }
+        }
+        _ => false,
     }
 }
 
@@ -487,7 +512,7 @@ impl GuestState {
 }
 
 /// The message of a Rust-style panic written to stderr, if any.
-fn panic_message(stderr: &MemoryOutputPipe) -> Option<String> {
+pub(crate) fn panic_message(stderr: &MemoryOutputPipe) -> Option<String> {
     let text = String::from_utf8_lossy(&stderr.contents()).into_owned();
     let at = text.rfind("panicked at")?;
     let rest = &text[at..];
