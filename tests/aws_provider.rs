@@ -165,7 +165,7 @@ async fn every_kind_round_trips() {
             .unwrap()
             .unwrap_or_else(|| panic!("{} readable", n.kind));
         assert_reads_back(&aws, n, &read);
-        let kind = blueprint::graph::kinds::lookup(n.kind).unwrap();
+        let kind = blueprint::kind::lookup(n.kind).unwrap();
         for output in kind.outputs {
             assert!(
                 read.outputs.contains_key(output.name),
@@ -554,10 +554,10 @@ async fn sns_delivers_an_alarm_to_pagerduty_over_https() {
 /// never ends gives up within the policy's bound with an error naming the resource.
 #[tokio::test(flavor = "multi_thread")]
 async fn throttling_is_retried_with_backoff() {
-    use support::throttle::ThrottlingProxy;
+    use support::fault_proxy::{self, Faults};
     let moto = Moto::start();
-    let proxy = ThrottlingProxy::start(&moto).await;
-    let aws = AwsProvider::with_config(&proxy.sdk_config().await).with_policies(
+    let proxy = fault_proxy::start(&moto, Faults::default()).await;
+    let aws = AwsProvider::with_config(&fault_proxy::sdk_config(&proxy).await).with_policies(
         Policy::quick(Duration::from_secs(10)),
         Policy::quick(Duration::from_secs(10)),
     );
@@ -593,7 +593,7 @@ async fn throttling_is_retried_with_backoff() {
     assert_eq!(proxy.throttled(), 5);
 
     // Throttled for good: bounded, classified, named.
-    let aws = AwsProvider::with_config(&proxy.sdk_config().await).with_policies(
+    let aws = AwsProvider::with_config(&fault_proxy::sdk_config(&proxy).await).with_policies(
         Policy::quick(Duration::from_secs(1)),
         Policy::quick(Duration::from_secs(1)),
     );

@@ -90,7 +90,13 @@ fn inspect_shows_version_and_defaults() {
     assert!(o.status.success(), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("lambda-error-pagerduty 0.1.0"), "{out}");
-    assert!(out.contains("wit        blueprint:cloud@0.1.0"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "wit        blueprint:cloud@{}",
+            blueprint::runtime::WIT_VERSION
+        )),
+        "{out}"
+    );
     assert!(out.contains("Asia/Tokyo"), "{out}");
 
     let o = blueprint(&[
@@ -100,7 +106,10 @@ fn inspect_shows_version_and_defaults() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(v["wit"], "blueprint:cloud@0.1.0");
+    assert_eq!(
+        v["wit"],
+        format!("blueprint:cloud@{}", blueprint::runtime::WIT_VERSION)
+    );
     assert_eq!(v["defaults"]["team_name"], "teamOnCall");
     assert_eq!(v["params_schema"]["type"], "object");
 }

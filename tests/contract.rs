@@ -150,3 +150,189 @@ async fn provider_and_emulator_keep_to_the_openapi_document() {
     );
     assert!(report.contains("request POST /teams"), "{report}");
 }
+
+/// Strict mode's answers — its refusals (duplicate names, a member still on a
+/// policy, a team with associations, a schedule or policy in use), the 500 for
+/// an overlapping association, ended and reordered schedule layers — and the
+/// 500 of an ambiguous failure keep to the document too; statuses it omits for
+/// an operation are held to its generic error shape (validate.py,
+/// UNDOCUMENTED_STATUS).
+#[tokio::test(flavor = "multi_thread")]
+async fn strict_answers_keep_to_the_openapi_document() {
+    use serde_json::{Value, json};
+    let dir = tempfile::tempdir().unwrap();
+    let record: PathBuf = dir.path().join("strict.jsonl");
+    let strict = support::pagerduty::emulator(Config {
+        record: Some(record.clone()),
+        // Makes the association in flight long enough to overlap.
+        latency: std::time::Duration::from_millis(150),
+        ..Config::strict()
+    })
+    .await;
+    let http = reqwest::Client::new();
+    let send = |base: String, method: reqwest::Method, path: String, body: Option<Value>| {
+        let http = http.clone();
+        async move {
+            let mut request = http
+                .request(method, format!("{base}{path}"))
+                .header(
+                    "Authorization",
+                    format!("Token token={}", support::pagerduty::TOKEN),
+                )
+                .header("Accept", "application/vnd.pagerduty+json;version=2")
+                .header("Content-Type", "application/json");
+            if let Some(body) = body {
+                request = request.body(body.to_string());
+            }
+            let response = request.send().await.ok()?;
+            let status = response.status().as_u16();
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            Some((status, body))
+        }
+    };
+    let base = strict.base_url();
+    let call = |method: reqwest::Method, path: String, body: Option<Value>| {
+        send(base.clone(), method, path, body)
+    };
+    let post = |path: &str, body: Value| call(reqwest::Method::POST, path.to_owned(), Some(body));
+    let id = |answer: Option<(u16, Value)>| {
+        let (status, body) = answer.unwrap();
+        assert!(status < 300, "{status} {body}");
+        body.as_object().unwrap().values().next().unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (_, users) = call(reqwest::Method::GET, "/users".into(), None)
+        .await
+        .unwrap();
+    let user = users["users"][0]["id"].as_str().unwrap().to_owned();
+    let other = users["users"][1]["id"].as_str().unwrap().to_owned();
+
+    let team_body = json!({"team": {"type": "team", "name": "contract-team"}});
+    let team = id(post("/teams", team_body.clone()).await);
+    let (status, _) = call(
+        reqwest::Method::PUT,
+        format!("/teams/{team}/users/{user}"),
+        Some(json!({"role": "responder"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 204);
+    let layer = |name: &str, who: &str| {
+        json!({"name": name, "start": "2024-01-01T00:00:00Z", "rotation_virtual_start": "2024-01-01T00:00:00Z",
+               "rotation_turn_length_seconds": 3600, "users": [{"user": {"id": who, "type": "user_reference"}}]})
+    };
+    let schedule = id(post(
+        "/schedules",
+        json!({"schedule": {"type": "schedule", "name": "contract", "time_zone": "Asia/Tokyo",
+            "schedule_layers": [layer("first", &user), layer("second", &other)]}}),
+    )
+    .await);
+    let policy_body = json!({"escalation_policy": {"type": "escalation_policy", "name": "contract-policy",
+        "teams": [{"id": team, "type": "team_reference"}],
+        "escalation_rules": [{"escalation_delay_in_minutes": 30, "targets": [
+            {"id": user, "type": "user_reference"}, {"id": schedule, "type": "schedule_reference"}]}]}});
+    let policy = id(post("/escalation_policies", policy_body.clone()).await);
+    let service_body = json!({"service": {"type": "service", "name": "contract-service",
+        "escalation_policy": {"id": policy, "type": "escalation_policy_reference"}}});
+    let service = id(post("/services", service_body.clone()).await);
+    let other_service = id(post(
+        "/services",
+        json!({"service": {"type": "service", "name": "contract-service-2",
+            "escalation_policy": {"id": policy, "type": "escalation_policy_reference"}}}),
+    )
+    .await);
+    let business_body = json!({"business_service": {"name": "contract-business"}});
+    let business = id(post("/business_services", business_body.clone()).await);
+
+    // Duplicate names.
+    for (path, body) in [
+        ("/teams", team_body),
+        ("/escalation_policies", policy_body),
+        ("/services", service_body),
+        ("/business_services", business_body),
+    ] {
+        let (status, body) = post(path, body).await.unwrap();
+        assert_eq!(status, 400, "{path}: {body}");
+    }
+    // Still in use.
+    for path in [
+        format!("/teams/{team}/users/{user}"),
+        format!("/teams/{team}"),
+        format!("/schedules/{schedule}"),
+        format!("/escalation_policies/{policy}"),
+    ] {
+        let (status, body) = call(reqwest::Method::DELETE, path.clone(), None)
+            .await
+            .unwrap();
+        assert_eq!(status, 400, "{path}: {body}");
+    }
+    // Overlapping associations.
+    let associate = |supporting: String| {
+        post(
+            "/service_dependencies/associate",
+            json!({"relationships": [{
+                "supporting_service": {"id": supporting, "type": "service"},
+                "dependent_service": {"id": business, "type": "business_service"}}]}),
+        )
+    };
+    let (a, b) = tokio::join!(associate(service.clone()), associate(other_service));
+    let mut statuses = [a.unwrap().0, b.unwrap().0];
+    statuses.sort();
+    assert_eq!(statuses, [200, 500]);
+    // Layers: reversed, a past start moved to now, a left-out layer ended.
+    let (_, read) = call(reqwest::Method::GET, format!("/schedules/{schedule}"), None)
+        .await
+        .unwrap();
+    let kept = read["schedule"]["schedule_layers"][1].clone();
+    assert_eq!(kept["name"], "first");
+    let (status, updated) = call(
+        reqwest::Method::PUT,
+        format!("/schedules/{schedule}"),
+        Some(
+            json!({"schedule": {"type": "schedule", "name": "contract", "time_zone": "Asia/Tokyo",
+            "schedule_layers": [kept]}}),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 200, "{updated}");
+    assert!(updated["schedule"]["schedule_layers"][1]["end"].is_string());
+
+    // Ambiguous failures: carried out, answered 500 (or cut off, unrecorded).
+    let ambiguous = support::pagerduty::emulator(Config {
+        record: Some(record.clone()),
+        ambiguous_rate: 1.0,
+        ..Config::default()
+    })
+    .await;
+    let mut answered_500 = 0;
+    for i in 0..8 {
+        if let Some((status, _)) = send(
+            ambiguous.base_url(),
+            reqwest::Method::POST,
+            "/teams".into(),
+            Some(json!({"team": {"type": "team", "name": format!("ambiguous-{i}")}})),
+        )
+        .await
+        {
+            assert_eq!(status, 500);
+            answered_500 += 1;
+        }
+    }
+    assert!(answered_500 > 0);
+    assert_eq!(ambiguous.with_db(|db| db.list("teams").len()), 8);
+
+    let recorded = std::fs::read_to_string(&record).unwrap();
+    assert!(
+        recorded.contains("\"code\":6006"),
+        "the team refusal was recorded"
+    );
+    let (ok, report) = validate(&record);
+    assert!(ok, "contract violations:\n{report}");
+    assert!(
+        report.contains("with a status the document omits"),
+        "{report}"
+    );
+}

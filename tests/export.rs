@@ -12,7 +12,8 @@ use blueprint::assets::Asset;
 use blueprint::blueprint_file::Blueprint;
 use blueprint::evaluate::{Evaluated, evaluate};
 use blueprint::export::{self, Block, ExportError};
-use blueprint::graph::{Graph, kinds, token};
+use blueprint::graph::{Graph, token};
+use blueprint::kind as kinds;
 use serde_json::{Map, Value, json};
 
 /// Every kind and the official Terraform type it must become. Adding a kind
@@ -112,7 +113,7 @@ const OFFICIAL_DATA: &[&str] = &["pagerduty_user", "pagerduty_vendor"];
 
 #[test]
 fn every_kind_has_its_official_type() {
-    let all: Vec<&str> = kinds::all().iter().map(|k| k.name).collect();
+    let all: Vec<&str> = kinds::all().map(|k| k.name).collect();
     for kind in &all {
         let expected = EXPECTED_TYPES
             .iter()
@@ -241,7 +242,7 @@ async fn the_seed_exports_a_consistent_configuration() {
                 blocks.contains(&(section.to_owned(), tf_type.to_owned(), name.to_owned())),
                 "{body:?} refers to a block that is not in the output"
             );
-            let map = export::mapping_for_type(tf_type).unwrap();
+            let (_, map) = export::mapping_for_type(tf_type).unwrap();
             assert!(
                 map.attributes.contains(&attr),
                 "{body:?}: {attr} is not an attribute the mapping declares for {tf_type}"

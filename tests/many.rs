@@ -113,3 +113,51 @@ async fn one_failing_blueprint_does_not_stop_the_others() {
     assert!(shown.contains("nobody@example.com"), "{shown}");
     assert_eq!(w.count("teams"), 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_blueprint_that_dropped_a_provider_still_deletes_its_resources() {
+    let w = World::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_blueprints(dir.path(), 2);
+    let out = w
+        .blueprint_without_state(&["run", dir.path().to_str().unwrap(), "--yes"])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+    // team-01 now declares one PagerDuty team and nothing of AWS: its state
+    // still records the AWS resources, which must be refreshed and deleted. Its
+    // provider settings differ from team-00's (one more key), so it gets clients
+    // of its own: the AWS one only because its state needs it.
+    let guest = support::guest("hostile-guest");
+    std::fs::write(
+        dir.path().join("team-01.toml"),
+        format!(
+            "name = \"team-01\"\n[guest]\npath = {:?}\n[params]\nmode = \"ok\"\n\
+             [providers.aws]\nregion = \"ap-northeast-1\"\n[providers.pagerduty]\nregion = \"us\"\n",
+            guest.display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = w
+        .blueprint_without_state(&["run", dir.path().to_str().unwrap(), "--yes"])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("Summary: 2 blueprints, 2 ok, 0 failed"),
+        "{}",
+        text(&out)
+    );
+    let aws = blueprint::providers::aws::AwsProvider::with_config(&w.moto.sdk_config().await);
+    let functions = aws.lambda.list_functions().send().await.unwrap();
+    let names: Vec<&str> = functions
+        .functions()
+        .iter()
+        .filter_map(|f| f.function_name())
+        .collect();
+    assert_eq!(
+        names,
+        ["fn-00"],
+        "team-01's function is gone, team-00's stays"
+    );
+    // team-00's team and team-01's new one; team-01's old team was deleted.
+    assert_eq!(w.count("teams"), 2);
+}

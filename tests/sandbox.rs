@@ -163,13 +163,16 @@ async fn another_wit_version_is_refused_by_name() {
     assert_eq!(
         e.kind,
         GuestErrorKind::IncompatibleVersion {
-            wanted: "0.2.0".into()
+            wanted: "0.9.0".into()
         },
         "{e}"
     );
+    // Names the guest's version and every version this host runs.
     let text = e.to_string();
     assert!(
-        text.contains("blueprint:cloud@0.2.0") && text.contains("blueprint:cloud@0.1.0"),
+        text.contains("blueprint:cloud@0.9.0")
+            && text.contains("blueprint:cloud@0.1.0")
+            && text.contains("blueprint:cloud@0.2.0"),
         "{text}"
     );
 }
@@ -186,7 +189,10 @@ async fn another_world_is_refused() {
     let e = runtime.load(&path).err().expect("refused");
     assert_eq!(e.kind, GuestErrorKind::NotABlueprint, "{e}");
     assert!(
-        e.to_string().contains("blueprint:cloud/blueprint@0.1.0"),
+        e.to_string().contains(&format!(
+            "blueprint:cloud/blueprint@{}",
+            blueprint::runtime::WIT_VERSION
+        )),
         "{e}"
     );
 }
@@ -219,4 +225,135 @@ async fn files_that_are_not_components_are_refused() {
         .err()
         .expect("refused");
     assert_eq!(e.kind, GuestErrorKind::Unreadable, "{e}");
+}
+
+// ---- The same checks against the policy world (wit/policy/) -----------------
+
+/// Run the hostile policy over a one-node graph; the blueprint's name is its mode.
+async fn hostile_policy(
+    runtime: &Runtime,
+    mode: &str,
+) -> Result<Vec<blueprint::check::policy::WitFinding>, GuestError> {
+    use blueprint::check::policy::PolicyRuntime;
+    let policies = PolicyRuntime::new(runtime).unwrap();
+    let policy = policies.load(&support::guest("hostile-policy"))?;
+    let mut instance = policies.instantiate(&policy).await?;
+    let mut graph = blueprint::graph::Graph::default();
+    graph.declare(
+        "pagerduty.team",
+        "a",
+        json!({"name": "a"}).as_object().unwrap().clone(),
+    );
+    instance.check(mode, &graph).await
+}
+
+fn expect_policy_error(
+    result: Result<Vec<blueprint::check::policy::WitFinding>, GuestError>,
+    kind: GuestErrorKind,
+) -> GuestError {
+    let error = result
+        .err()
+        .unwrap_or_else(|| panic!("expected {kind:?}, the policy succeeded"));
+    assert_eq!(error.kind, kind, "{error}");
+    let text = error.to_string();
+    assert!(text.starts_with("guest 'hostile_policy' "), "{text}");
+    assert!(!text.contains('\n'), "one line: {text}");
+    error
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn policy_endless_loop_times_out() {
+    let runtime = support::runtime();
+    let started = Instant::now();
+    let e = expect_policy_error(
+        hostile_policy(&runtime, "loop").await,
+        GuestErrorKind::Timeout,
+    );
+    assert!(e.message.contains("ran out of time (limit 1.0 s)"), "{e}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn policy_blocking_sleep_times_out() {
+    let runtime = support::runtime();
+    let started = Instant::now();
+    expect_policy_error(
+        hostile_policy(&runtime, "sleep").await,
+        GuestErrorKind::Timeout,
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn policy_memory_bomb_hits_the_limit() {
+    let runtime = support::runtime();
+    let e = expect_policy_error(
+        hostile_policy(&runtime, "memory").await,
+        GuestErrorKind::OutOfMemory,
+    );
+    assert!(
+        e.message.contains("ran out of memory (limit 64 MiB)"),
+        "{e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn policy_panic_is_a_trap_with_its_message() {
+    let runtime = support::runtime();
+    let e = expect_policy_error(
+        hostile_policy(&runtime, "panic").await,
+        GuestErrorKind::Trap,
+    );
+    assert!(
+        e.message
+            .contains("panicked: the policy gave up on purpose"),
+        "{e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn policy_error_is_passed_on_and_the_host_keeps_working() {
+    let runtime = support::runtime();
+    let e = expect_policy_error(
+        hostile_policy(&runtime, "error").await,
+        GuestErrorKind::Failed,
+    );
+    assert!(e.message.contains("the policy refused on purpose"), "{e}");
+    for mode in ["loop", "memory", "panic"] {
+        assert!(hostile_policy(&runtime, mode).await.is_err());
+    }
+    assert!(hostile_policy(&runtime, "fine").await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn policy_gets_no_ambient_authority() {
+    let runtime = support::runtime();
+    let findings = hostile_policy(&runtime, "env").await.unwrap();
+    assert_eq!(findings[0].message, "env=0 files=0 now=0");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_blueprint_guest_is_not_a_policy_and_back() {
+    use blueprint::check::policy::PolicyRuntime;
+    let runtime = support::runtime();
+    let policies = PolicyRuntime::new(&runtime).unwrap();
+    let e = policies
+        .load(&support::guest("lambda-error-pagerduty"))
+        .err()
+        .expect("refused");
+    assert_eq!(e.kind, GuestErrorKind::NotABlueprint, "{e}");
+    assert!(e.to_string().contains("is not a policy"), "{e}");
+    let e = runtime
+        .load(&support::guest("hostile-policy"))
+        .err()
+        .expect("refused");
+    assert_eq!(e.kind, GuestErrorKind::NotABlueprint, "{e}");
 }

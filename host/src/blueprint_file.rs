@@ -23,6 +23,37 @@ pub struct BlueprintFile {
     pub state: StateSettings,
     /// `[dev]`: how `blueprint dev` runs the guest from its source.
     pub dev: Option<crate::dev::DevSettings>,
+    /// `[[policy]]`: policy guests this blueprint's graph must pass.
+    #[serde(default)]
+    pub policy: Vec<PolicyRef>,
+}
+
+/// `[[policy]]`: one policy component, from a file or an OCI registry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyRef {
+    /// A component file, relative to the file naming it.
+    pub path: Option<PathBuf>,
+    /// `REGISTRY/NAMESPACE/NAME:TAG` or `...@sha256:HEX`.
+    pub oci: Option<String>,
+}
+
+impl PolicyRef {
+    /// Where the policy comes from; `file` names the file for messages.
+    pub fn locate(&self, dir: &Path, file: &Path) -> Result<GuestLocation, String> {
+        match (&self.path, &self.oci) {
+            (Some(path), None) => Ok(GuestLocation::Path(dir.join(path))),
+            (None, Some(oci)) => {
+                crate::oci::check_syntax(oci)
+                    .map_err(|e| format!("{}: [[policy]] {e}", file.display()))?;
+                Ok(GuestLocation::Oci(oci.clone()))
+            }
+            _ => Err(format!(
+                "{}: each [[policy]] needs exactly one of `path` or `oci`",
+                file.display()
+            )),
+        }
+    }
 }
 
 /// `[state]`: where the blueprint's state lives.
@@ -61,13 +92,21 @@ pub struct GuestRef {
     pub url: Option<String>,
     /// Lowercase hex SHA-256 of the component: it must match or nothing runs.
     pub sha256: Option<String>,
+    /// A component in an OCI registry: `REGISTRY/NAMESPACE/NAME:TAG` (pinned in
+    /// `blueprint.lock`) or `...@sha256:HEX`.
+    pub oci: Option<String>,
 }
 
 /// Where a blueprint's guest comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GuestLocation {
     Path(PathBuf),
-    S3 { bucket: String, key: String },
+    S3 {
+        bucket: String,
+        key: String,
+    },
+    /// An OCI reference as written (a tag or a digest).
+    Oci(String),
 }
 
 /// The guest as the blueprint pins it.
@@ -88,6 +127,21 @@ impl GuestSource {
             ));
         }
         let location = match (&guest.path, &guest.url) {
+            (None, None) if guest.oci.is_some() => {
+                let oci = guest.oci.clone().unwrap_or_default();
+                crate::oci::check_syntax(&oci).map_err(|e| format!("{at}: guest.oci: {e}"))?;
+                if guest.sha256.is_some() {
+                    return Err(format!(
+                        "{at}: guest.sha256 does not apply to an OCI guest: pin it with @sha256:... in the reference (or let blueprint.lock pin the tag)"
+                    ));
+                }
+                GuestLocation::Oci(oci)
+            }
+            _ if guest.oci.is_some() => {
+                return Err(format!(
+                    "{at}: [guest] needs exactly one of `path`, `url` or `oci`"
+                ));
+            }
             (Some(path), None) => GuestLocation::Path(dir.join(path)),
             (None, Some(url)) => {
                 let Some((bucket, key)) = url
@@ -126,11 +180,12 @@ impl GuestSource {
         match &self.location {
             GuestLocation::Path(path) => path.display().to_string(),
             GuestLocation::S3 { bucket, key } => format!("s3://{bucket}/{key}"),
+            GuestLocation::Oci(reference) => format!("oci://{reference}"),
         }
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Providers {
     #[serde(default)]
@@ -139,7 +194,7 @@ pub struct Providers {
     pub pagerduty: PagerDutySettings,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AwsSettings {
     /// Overrides `AWS_REGION` and the profile's region.
@@ -148,7 +203,7 @@ pub struct AwsSettings {
     pub profile: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PagerDutySettings {
     /// `us` or `eu`; `PAGERDUTY_SERVICE_REGION` overrides it.
@@ -170,6 +225,8 @@ pub struct Blueprint {
     pub state_url: Option<String>,
     /// `[dev]`, as written (paths relative to `dir`).
     pub dev: Option<crate::dev::DevSettings>,
+    /// `[[policy]]` entries, paths resolved against this file's folder.
+    pub policies: Vec<GuestLocation>,
 }
 
 impl Blueprint {
@@ -227,7 +284,13 @@ impl Blueprint {
                 s.node
             ));
         }
+        let policies = file
+            .policy
+            .iter()
+            .map(|p| p.locate(&dir, path))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Blueprint {
+            policies,
             silences: file.check.silence,
             state_url: file.state.url,
             dev: file.dev,

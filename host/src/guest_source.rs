@@ -60,6 +60,7 @@ pub async fn local_path(blueprint: &Blueprint) -> Result<PathBuf, String> {
                 .map_err(|e| format!("caching guest {what} at {}: {e}", cached.display()))?;
             Ok(cached)
         }
+        GuestLocation::Oci(reference) => crate::oci::locate(reference, &blueprint.dir).await,
     }
 }
 

@@ -1,8 +1,11 @@
 //! `blueprint`: provision cloud alerting from sandboxed WebAssembly blueprints.
 //!
 //! The data flow of one command, module by module:
-//! [`blueprint_file`] (TOML) -> [`runtime`] (run the guest in a sandbox) ->
-//! [`graph`] (the nodes it declared, validated) -> [`cli`] (render / act).
+//! [`blueprint_file`] (TOML) -> [`runtime`] (run the guest in a sandbox; its
+//! versioned WIT in `runtime::wit`) -> [`graph`] (the nodes it declared,
+//! validated against the [`kind`] descriptors) -> [`run`] (check, state, lock,
+//! providers, [`engine`] plan/apply) -> [`cli`] (parse and render).
+//! Each resource kind lives in one file under `providers/<provider>/kinds/`.
 
 pub mod assets;
 pub mod blueprint_file;
@@ -15,8 +18,11 @@ pub mod evaluate;
 pub mod export;
 pub mod graph;
 pub mod guest_source;
+pub mod kind;
+pub mod oci;
 pub mod params;
 pub mod providers;
+pub mod run;
 pub mod runtime;
 pub mod scaffold;
 pub mod state;

@@ -4,9 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub mod fault_proxy;
 pub mod moto;
 pub mod pagerduty;
-pub mod throttle;
+pub mod registry;
 pub mod world;
 
 use blueprint::runtime::{Limits, Runtime};

@@ -4,6 +4,8 @@
 //! graph to findings); `rules::ALL` lists them. `plan` and `run` show the findings
 //! too. A finding can be silenced per node in the blueprint file, with a reason.
 
+pub mod policies;
+pub mod policy;
 pub mod rules;
 
 use std::fmt::Write as _;
@@ -69,20 +71,29 @@ impl<'g> Context<'g> {
         }
     }
 
-    /// Nodes of one kind, in declaration order.
-    pub fn nodes_of(&self, kind: &'static str) -> impl Iterator<Item = &'g crate::graph::Node> {
-        self.graph.nodes().iter().filter(move |n| n.kind == kind)
+    /// Nodes whose kind plays `role`, in declaration order.
+    pub fn nodes_with(
+        &self,
+        role: crate::kind::Role,
+    ) -> impl Iterator<Item = &'g crate::graph::Node> {
+        self.graph
+            .nodes()
+            .iter()
+            .filter(move |n| n.role() == Some(role))
     }
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
-    pub rule: &'static str,
+    pub rule: String,
     pub severity: Severity,
     pub node: String,
     pub message: String,
-    pub why: &'static str,
+    pub why: String,
     pub fix: String,
+    /// `name@version` of the policy guest that reported it; none for built-in rules.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
     /// The blueprint file's reason, when silenced.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub silenced: Option<String>,
@@ -118,11 +129,27 @@ pub fn check(
     pagerduty_region: &str,
     silences: &[Silence],
 ) -> Result<Report, String> {
+    check_with(graph, pagerduty_region, silences, &[], Vec::new())
+}
+
+/// [`check`], plus rules and findings from elsewhere (policy guests): their rule
+/// ids can be silenced, their findings are silenced and sorted with the rest.
+pub fn check_with(
+    graph: &Graph,
+    pagerduty_region: &str,
+    silences: &[Silence],
+    extra_rules: &[String],
+    extra_findings: Vec<Finding>,
+) -> Result<Report, String> {
     if let Some(s) = silences
         .iter()
-        .find(|s| !rules::ALL.iter().any(|r| r.id == s.rule))
+        .find(|s| !rules::ALL.iter().any(|r| r.id == s.rule) && !extra_rules.contains(&s.rule))
     {
-        let ids: Vec<&str> = rules::ALL.iter().map(|r| r.id).collect();
+        let ids: Vec<&str> = rules::ALL
+            .iter()
+            .map(|r| r.id)
+            .chain(extra_rules.iter().map(String::as_str))
+            .collect();
         return Err(format!(
             "[[check.silence]] names no rule {:?}; the rules are: {}",
             s.rule,
@@ -134,16 +161,18 @@ pub fn check(
     for rule in rules::ALL {
         for hit in (rule.check)(&context) {
             findings.push(Finding {
-                rule: rule.id,
+                rule: rule.id.to_owned(),
                 severity: rule.severity,
                 node: hit.node,
                 message: hit.message,
-                why: rule.why,
+                why: rule.why.to_owned(),
                 fix: hit.fix,
+                policy: None,
                 silenced: None,
             });
         }
     }
+    findings.extend(extra_findings);
     let mut used = vec![false; silences.len()];
     for finding in &mut findings {
         if let Some(i) = silences
@@ -154,7 +183,7 @@ pub fn check(
             finding.silenced = Some(silences[i].reason.clone());
         }
     }
-    findings.sort_by(|a, b| (a.severity, a.rule, &a.node).cmp(&(b.severity, b.rule, &b.node)));
+    findings.sort_by(|a, b| (a.severity, &a.rule, &a.node).cmp(&(b.severity, &b.rule, &b.node)));
     Ok(Report {
         findings,
         unused_silences: silences
@@ -176,7 +205,7 @@ pub fn render_text(report: &Report) -> String {
         }
         let _ = writeln!(out, "{} ({}):", heading(severity), findings.len());
         for f in findings {
-            let _ = writeln!(out, "  {} [{}] {}", f.node, f.rule, f.message);
+            let _ = writeln!(out, "  {} [{}] {}", f.node, rule_label(f), f.message);
             let _ = writeln!(out, "      why: {}", f.why);
             let _ = writeln!(out, "      fix: {}", f.fix);
         }
@@ -228,7 +257,7 @@ pub fn render_summary(report: &Report) -> String {
             "{}: {} [{}] {} (fix: {})",
             f.severity.as_str(),
             f.node,
-            f.rule,
+            rule_label(f),
             f.message,
             f.fix
         );
@@ -237,6 +266,14 @@ pub fn render_summary(report: &Report) -> String {
         out.push_str("(`blueprint check` explains each; silence one in the blueprint file's [[check.silence]])\n");
     }
     out
+}
+
+/// `rule`, or `rule, policy name@version` for a policy guest's finding.
+fn rule_label(f: &Finding) -> String {
+    match &f.policy {
+        Some(policy) => format!("{}, policy {policy}", f.rule),
+        None => f.rule.clone(),
+    }
 }
 
 fn heading(severity: Severity) -> &'static str {

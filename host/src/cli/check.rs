@@ -4,14 +4,12 @@
 use std::process::ExitCode;
 
 use super::{CheckArgs, CliResult, GlobalArgs};
-use crate::blueprint_file::Blueprint;
-use crate::check::{self, Report};
-use crate::graph::Graph;
+use crate::check;
 
 pub async fn run(global: &GlobalArgs, args: &CheckArgs) -> CliResult {
     let runtime = global.runtime()?;
     let evaluated = args.eval.evaluate(&runtime).await?;
-    let report = report(&evaluated.blueprint, &evaluated.graph)?;
+    let report = crate::run::findings(&runtime, &evaluated).await?;
     if args.json {
         let out = serde_json::json!({
             "passed": !report.fails(args.strict),
@@ -29,10 +27,4 @@ pub async fn run(global: &GlobalArgs, args: &CheckArgs) -> CliResult {
     } else {
         ExitCode::SUCCESS
     })
-}
-
-/// The findings for an evaluated blueprint (also shown by `plan` and `run`).
-pub fn report(blueprint: &Blueprint, graph: &Graph) -> anyhow::Result<Report> {
-    let region = crate::providers::pagerduty::service_region(&blueprint.providers.pagerduty);
-    check::check(graph, &region, &blueprint.silences).map_err(anyhow::Error::msg)
 }

@@ -6,39 +6,30 @@ use std::time::Duration;
 
 use super::{CliResult, DrillArgs, GlobalArgs};
 use crate::drill::{ChainReport, Drill, Options, Outcome};
-use crate::providers::aws::AwsProvider;
-use crate::providers::pagerduty::PagerDutyProvider;
-use crate::state::LockInfo;
+use crate::run::{Target, Verb};
 
 pub async fn run(global: &GlobalArgs, args: &DrillArgs) -> CliResult {
-    let runtime = global.runtime()?;
-    let evaluated = args.eval.evaluate(&runtime).await?;
-    let blueprint = &evaluated.blueprint;
+    let context = global.context(1)?;
+    let target = Target {
+        file: args.eval.file.clone(),
+        sets: args.eval.sets.clone(),
+        state: args.state.clone(),
+    };
+    // Holds the lock: a drill reads what an apply would be rewriting.
+    let opened = context.open(&target, Verb::Drill).await?;
     // Fail before touching any API when there is nothing to drill.
-    crate::drill::chains(&evaluated.graph)?;
-    let store = crate::state::open(blueprint, args.state.as_deref()).await?;
-    // Hold the lock: a drill reads what an apply would be rewriting.
-    let _lock = store
-        .lock(&LockInfo::current(&format!(
-            "blueprint drill {}",
-            args.eval.file.display()
-        )))
-        .await?;
-    let state = store.load(&blueprint.name).await?;
-    if state.resources.is_empty() {
+    crate::drill::chains(&opened.graph)?;
+    if opened.state.resources.is_empty() {
         anyhow::bail!(
             "{} has not been applied (its state is empty): run `blueprint run {}` first",
-            blueprint.name,
+            opened.blueprint.name,
             args.eval.file.display()
         );
     }
-    let aws = AwsProvider::new(&blueprint.providers.aws).await?;
-    let pagerduty = PagerDutyProvider::new(&blueprint.providers.pagerduty)?;
     let drill = Drill {
-        graph: &evaluated.graph,
-        state: &state,
-        aws: &aws,
-        pagerduty: &pagerduty,
+        graph: &opened.graph,
+        state: &opened.state,
+        providers: &opened.providers,
         options: Options {
             inject: args.from,
             timeout: Duration::from_secs_f64(args.timeout.max(0.0)),

@@ -10,6 +10,9 @@ use super::{CliResult, GlobalArgs, InspectArgs};
 use crate::blueprint_file::Blueprint;
 
 pub async fn run(global: &GlobalArgs, args: &InspectArgs) -> CliResult {
+    if let Some(reference) = args.target.to_str().and_then(|t| t.strip_prefix("oci://")) {
+        return inspect_oci(reference, args.json).await;
+    }
     let runtime = global.runtime()?;
     let is_blueprint = args.target.extension().is_some_and(|e| e == "toml");
     let (guest_path, dir, file_params) = if is_blueprint {
@@ -53,10 +56,81 @@ pub async fn run(global: &GlobalArgs, args: &InspectArgs) -> CliResult {
         crate::runtime::WIT_PACKAGE,
         guest.wit_version
     );
+    print_params(&params, file_params.as_ref());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `inspect oci://...`: what the manifest's annotations say; nothing is
+/// downloaded but the manifest, nothing runs.
+async fn inspect_oci(text: &str, json: bool) -> CliResult {
+    use crate::oci;
+    let reference = oci::parse(text).map_err(anyhow::Error::msg)?;
+    let d = oci::describe(&reference)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let get = |key| d.annotation(key).unwrap_or_default().to_owned();
+    let kind = get(oci::ANNOTATION_KIND);
+    if kind.is_empty() {
+        anyhow::bail!(
+            "oci://{text} is a Wasm component but was not published by `blueprint publish` (no {} annotation): pull it with [guest] oci = \"{text}\" and inspect the blueprint file",
+            oci::ANNOTATION_KIND
+        );
+    }
+    let schema: Option<Value> = d
+        .annotation(oci::ANNOTATION_PARAMS_SCHEMA)
+        .map(serde_json::from_str)
+        .transpose()?;
+    let rules: Option<Value> = d
+        .annotation(oci::ANNOTATION_RULES)
+        .map(serde_json::from_str)
+        .transpose()?;
+    if json {
+        let out = json!({
+            "kind": kind,
+            "guest": {"name": get(oci::ANNOTATION_TITLE), "version": get(oci::ANNOTATION_VERSION), "description": get(oci::ANNOTATION_DESCRIPTION)},
+            "component": {"reference": text, "digest": d.digest, "layer": d.layer.digest, "bytes": d.layer.size},
+            "wit": get(oci::ANNOTATION_WIT),
+            "created": get(oci::ANNOTATION_CREATED),
+            "params_schema": schema,
+            "rules": rules,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{} {}",
+        get(oci::ANNOTATION_TITLE),
+        get(oci::ANNOTATION_VERSION)
+    );
+    println!("  {}", get(oci::ANNOTATION_DESCRIPTION));
+    println!();
+    println!("{kind:10} oci://{text} ({} KiB)", d.layer.size / 1024);
+    println!("digest     {}", d.digest);
+    println!("wit        {}", get(oci::ANNOTATION_WIT));
+    println!("created    {}", get(oci::ANNOTATION_CREATED));
+    if let Some(schema) = &schema {
+        print_params(&param_rows(schema), None);
+    }
+    if let Some(rules) = rules.as_ref().and_then(Value::as_array) {
+        println!();
+        println!("rules:");
+        for r in rules {
+            println!(
+                "  {}  {}",
+                r["id"].as_str().unwrap_or_default(),
+                r["severity"].as_str().unwrap_or_default()
+            );
+            println!("      {}", r["why"].as_str().unwrap_or_default());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_params(params: &[ParamRow], file_params: Option<&serde_json::Map<String, Value>>) {
     println!();
     println!("params:");
     let width = params.iter().map(|p| p.name.len()).max().unwrap_or(0);
-    for p in &params {
+    for p in params {
         let default = match &p.default {
             Some(d) => format!("default {}", short(d)),
             None if p.required => "(required)".to_owned(),
@@ -66,7 +140,7 @@ pub async fn run(global: &GlobalArgs, args: &InspectArgs) -> CliResult {
         if let Some(description) = &p.description {
             println!("  {:width$}  {}", "", description.replace('\n', " "));
         }
-        let given = file_params.as_ref().and_then(|f| {
+        let given = file_params.and_then(|f| {
             let pointer = format!("/{}", p.name.replace('.', "/"));
             Value::Object(f.clone()).pointer(&pointer).cloned()
         });
@@ -78,7 +152,6 @@ pub async fn run(global: &GlobalArgs, args: &InspectArgs) -> CliResult {
             );
         }
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 struct ParamRow {

@@ -10,7 +10,8 @@ mod export;
 mod graph;
 mod inspect;
 mod new;
-mod run_many;
+mod publish;
+mod update;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,8 +19,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::blueprint_file::Blueprint;
-use crate::evaluate::{EvalError, Evaluated, evaluate};
+use crate::evaluate::{EvalError, Evaluated};
 use crate::runtime::{Limits, Runtime, default_cache_dir};
 
 #[derive(Debug, Parser)]
@@ -50,6 +50,9 @@ pub struct GlobalArgs {
     /// Compile guests every time instead of using the compiled-code cache.
     #[arg(long, global = true)]
     pub no_cache: bool,
+    /// Speak plain HTTP to this OCI registry (loopback registries always are).
+    #[arg(long, global = true, value_name = "HOST[:PORT]")]
+    pub insecure_registry: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,6 +85,26 @@ pub enum Command {
     /// The authoring loop: re-evaluate on every change of the guest's sources and
     /// print what changed in the graph (TypeScript/Python run from source).
     Dev(dev::DevArgs),
+    /// Push a guest or policy component to an OCI registry (Wasm OCI artifact
+    /// layout), with its info, WIT version and params schema as annotations.
+    Publish(PublishArgs),
+    /// Re-resolve the OCI tags a blueprint file names (its guest and policies) and
+    /// move their digests in blueprint.lock.
+    Update(UpdateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The component (.wasm): a blueprint guest or a policy.
+    pub component: PathBuf,
+    /// Where to push it: REGISTRY/NAMESPACE/NAME:TAG.
+    pub reference: String,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The blueprint file (TOML); its folder's blueprint.lock is updated.
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -100,17 +123,6 @@ pub struct PlanArgs {
     /// Exit 0 with no changes, 2 with changes, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct ApplyArgs {
-    #[command(flatten)]
-    pub eval: EvalArgs,
-    /// State file; default `.blueprint/<name>.json` beside the blueprint file.
-    #[arg(long, value_name = "PATH")]
-    pub state: Option<PathBuf>,
-    #[command(flatten)]
-    pub options: ApplyOptions,
 }
 
 #[derive(Debug, Args)]
@@ -272,7 +284,8 @@ pub enum GraphFormat {
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// A guest component (.wasm) or a blueprint file (.toml).
+    /// A guest component (.wasm), a blueprint file (.toml), or
+    /// oci://REGISTRY/NAMESPACE/NAME:TAG (read from the manifest, nothing runs).
     pub target: PathBuf,
     /// Machine-readable output.
     #[arg(long)]
@@ -283,11 +296,12 @@ pub struct InspectArgs {
 pub type CliResult = Result<ExitCode, anyhow::Error>;
 
 pub async fn run(cli: Cli) -> CliResult {
+    crate::oci::set_insecure_registries(&cli.global.insecure_registry);
     match &cli.command {
         Command::Graph(args) => graph::run(&cli.global, args).await,
         Command::Inspect(args) => inspect::run(&cli.global, args).await,
         Command::Plan(args) => apply::plan_command(&cli.global, args).await,
-        Command::Run(args) => run_many::run(&cli.global, args).await,
+        Command::Run(args) => apply::run_command(&cli.global, args).await,
         Command::Destroy(args) => apply::destroy_command(&cli.global, args).await,
         Command::State(args) => apply::state_command(args).await,
         Command::Drill(args) => drill::run(&cli.global, args).await,
@@ -295,6 +309,8 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Export(args) => export::run(&cli.global, args).await,
         Command::New(args) => new::run(args),
         Command::Dev(args) => dev::run(&cli.global, args).await,
+        Command::Publish(args) => publish::run(&cli.global, args).await,
+        Command::Update(args) => update::run(args).await,
     }
 }
 
@@ -316,9 +332,19 @@ impl GlobalArgs {
     }
 }
 
+impl GlobalArgs {
+    /// What a run shares: the guest runtime and the provider clients.
+    pub fn context(&self, parallelism: usize) -> anyhow::Result<crate::run::Context> {
+        Ok(crate::run::Context {
+            runtime: self.runtime()?,
+            providers: Default::default(),
+            parallelism: parallelism.max(1),
+        })
+    }
+}
+
 impl EvalArgs {
     pub async fn evaluate(&self, runtime: &Runtime) -> Result<Evaluated, EvalError> {
-        let blueprint = Blueprint::load(&self.file).map_err(EvalError::File)?;
-        evaluate(runtime, blueprint, &self.sets).await
+        crate::run::evaluate_file(runtime, &self.file, &self.sets).await
     }
 }

@@ -11,7 +11,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::resolve::{self, Known, same};
-use crate::graph::{Graph, Node, kinds};
+use crate::graph::{Graph, Node};
+use crate::kind as kinds;
 use crate::providers::{Desired, Provider, ProviderError, ProviderSet, Resource};
 use crate::state::{State, Status};
 
@@ -69,8 +70,6 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// The state as refreshed (resources gone out of band dropped).
     pub state: State,
-    /// Outputs known at plan time (unchanged resources, lookups).
-    pub known: Known,
     /// Lookup results by node.
     pub lookups: BTreeMap<String, Resource>,
     /// Resources that had disappeared out of band.
@@ -236,7 +235,6 @@ impl Planner<'_> {
             blueprint: self.blueprint.to_owned(),
             changes,
             state,
-            known,
             lookups,
             vanished,
         })
@@ -399,7 +397,7 @@ fn diff(
             .filter(|v| !v.is_null())
             .cloned()
     };
-    let replace = provider.replace_on_change(&node.kind);
+    let replace = kinds::lookup(&node.kind).map_or(&[][..], |k| k.replace_on_change);
     let mut changes = Vec::new();
     let names: BTreeSet<&String> = resolved
         .props

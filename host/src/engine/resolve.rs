@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Map, Value};
 
-use crate::graph::kinds::{self, get_path, lit};
 use crate::graph::{Node, Part, token};
+use crate::kind::{self as kinds, get_path, lit};
 
 /// Outputs known so far, by node.
 #[derive(Debug, Clone, Default)]
@@ -130,21 +130,4 @@ pub fn sensitive_props(node: &Node, kind_of: impl Fn(&str) -> Option<String>) ->
 
 /// Structural equality where numbers compare by value (`1` == `1.0`) and a
 /// missing key equals `null`.
-pub fn same(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
-            keys.into_iter().all(|k| {
-                same(
-                    x.get(k).unwrap_or(&Value::Null),
-                    y.get(k).unwrap_or(&Value::Null),
-                )
-            })
-        }
-        _ => a == b,
-    }
-}
+pub use crate::kind::same_value as same;

@@ -12,7 +12,8 @@ use serde_json::{Map, Value, json};
 
 use super::progress::Silent;
 use super::*;
-use crate::graph::{Graph, kinds, token, validate};
+use crate::graph::{Graph, token, validate};
+use crate::kind as kinds;
 use crate::providers::{
     Desired, ErrorClass, Provider, ProviderError, ProviderResult, ProviderSet, Resource,
 };
@@ -20,6 +21,8 @@ use crate::state::{LocalStore, State, StateStore, Status};
 
 #[derive(Default)]
 struct Memory {
+    /// The provider it stands for (`pagerduty` when empty).
+    name: &'static str,
     resources: Mutex<HashMap<String, Resource>>,
     mutations: AtomicUsize,
     in_flight: AtomicUsize,
@@ -71,10 +74,14 @@ impl Memory {
 #[async_trait]
 impl Provider for Memory {
     fn name(&self) -> &'static str {
-        "pagerduty"
+        if self.name.is_empty() {
+            "pagerduty"
+        } else {
+            self.name
+        }
     }
-    fn replace_on_change(&self, _kind: &str) -> &'static [&'static str] {
-        &["time_zone"]
+    fn equivalent(&self, _kind: &str, _prop: &str, desired: &Value, observed: &Value) -> bool {
+        desired == observed
     }
     async fn create(&self, d: &Desired<'_>) -> ProviderResult<Resource> {
         if kinds::lookup(d.kind).unwrap().lookup {
@@ -305,21 +312,57 @@ async fn one_changed_param_is_one_update() {
     assert_eq!(f.mutations(), before + 1);
 }
 
+/// The seed's paging link: vendor lookup → service → integration, whose
+/// CloudWatch endpoint an SNS subscription delivers to.
+fn paging_graph(vendor: &str) -> Graph {
+    let mut g = graph(3600, "Asia/Tokyo", 0);
+    for v in ["cloudwatch", "other"] {
+        g.declare("pagerduty.vendor", v, props(json!({"vendor_name": v})));
+    }
+    g.declare(
+        "pagerduty.service",
+        "service",
+        props(json!({"name": "api", "escalation_policy": t("policy", "id")})),
+    );
+    g.declare(
+        "pagerduty.service_integration",
+        "integration",
+        props(json!({"service": t("service", "id"), "vendor": t(vendor, "id")})),
+    );
+    g.declare("aws.sns_topic", "topic", props(json!({"name": "alarms"})));
+    g.declare(
+        "aws.sns_topic_subscription",
+        "subscription",
+        props(json!({
+            "topic": t("topic", "arn"),
+            "protocol": "https",
+            "endpoint": t("integration", "cloudwatch_endpoint"),
+        })),
+    );
+    validate::validate(&g).expect("valid test graph");
+    g
+}
+
 #[tokio::test]
 async fn a_forcing_prop_replaces_and_dependents_follow() {
-    let f = fixture();
-    f.apply(&graph(3600, "Asia/Tokyo", 0), 10).await;
-    let g = graph(3600, "Europe/Berlin", 0);
+    let mut f = fixture();
+    let aws = std::sync::Arc::new(Memory {
+        name: "aws",
+        ..Memory::default()
+    });
+    f.providers.insert(aws.clone());
+    f.apply(&paging_graph("cloudwatch"), 10).await;
+    let g = paging_graph("other");
     let plan = f.plan(&g).await;
-    let schedule = plan.changes.iter().find(|c| c.node == "schedule").unwrap();
-    assert_eq!(schedule.action, Action::Replace);
-    // The policy references the schedule's id, unknown until the new one exists.
-    let policy = plan.changes.iter().find(|c| c.node == "policy").unwrap();
-    assert_eq!(policy.action, Action::Update);
+    let action = |node: &str| plan.changes.iter().find(|c| c.node == node).unwrap().action;
+    assert_eq!(action("integration"), Action::Replace);
+    // The subscription's endpoint embeds the new key, unknown until it exists,
+    // and the endpoint forces replacement too.
+    assert_eq!(action("subscription"), Action::Replace);
     let text = render::plan_text(&plan);
     assert!(
         text.contains(
-            "-/+ schedule (pagerduty.schedule)  must be replaced (time_zone forces replacement)"
+            "-/+ integration (pagerduty.service_integration)  must be replaced (vendor forces replacement)"
         ),
         "{text}"
     );
@@ -327,10 +370,19 @@ async fn a_forcing_prop_replaces_and_dependents_follow() {
     let report = f.apply(&g, 10).await;
     assert!(report.ok(), "{report:?}");
     assert!(!f.plan(&g).await.has_changes());
+    let integrations = f
+        .provider
+        .resources
+        .lock()
+        .unwrap()
+        .keys()
+        .filter(|id| id.starts_with("integration#"))
+        .count();
+    assert_eq!(integrations, 1, "the old integration is gone");
     assert_eq!(
-        f.provider.resources.lock().unwrap().len(),
-        4,
-        "the old schedule is gone"
+        aws.resources.lock().unwrap().len(),
+        2,
+        "one topic, one subscription"
     );
 }
 
@@ -378,15 +430,17 @@ async fn an_interrupted_create_is_adopted_not_duplicated() {
     let f = fixture();
     let g = graph(3600, "Asia/Tokyo", 0);
     f.apply(&g, 10).await;
-    // Simulate a crash right after the team was created: state holds only intent.
+    // Simulate a crash right after the schedule was created: state holds only
+    // intent. (Its dependent, the policy, refers to it by a prop that does not
+    // force replacement.)
     let mut state = f.store.load("test").await.unwrap();
-    state.resources.get_mut("team").unwrap().status = Status::Creating;
-    state.resources.get_mut("team").unwrap().resource = None;
+    state.resources.get_mut("schedule").unwrap().status = Status::Creating;
+    state.resources.get_mut("schedule").unwrap().resource = None;
     f.store.save(&state).await.unwrap();
 
     let plan = f.plan(&g).await;
-    let team = plan.changes.iter().find(|c| c.node == "team").unwrap();
-    assert!(team.action == Action::Create && team.adopt);
+    let schedule = plan.changes.iter().find(|c| c.node == "schedule").unwrap();
+    assert!(schedule.action == Action::Create && schedule.adopt);
     let before = f.mutations();
     f.apply(&g, 10).await;
     assert_eq!(f.mutations(), before, "adopted, not created again");
@@ -396,7 +450,7 @@ async fn an_interrupted_create_is_adopted_not_duplicated() {
         .lock()
         .unwrap()
         .keys()
-        .filter(|k| k.starts_with("team#"))
+        .filter(|k| k.starts_with("schedule#"))
         .count();
     assert_eq!(teams, 1);
 }
@@ -407,18 +461,18 @@ async fn a_late_landing_interrupted_create_is_adopted_on_conflict() {
     let g = graph(3600, "Asia/Tokyo", 0);
     f.apply(&g, 10).await;
     let mut state = f.store.load("test").await.unwrap();
-    state.resources.get_mut("team").unwrap().status = Status::Creating;
-    state.resources.get_mut("team").unwrap().resource = None;
+    state.resources.get_mut("schedule").unwrap().status = Status::Creating;
+    state.resources.get_mut("schedule").unwrap().resource = None;
     f.store.save(&state).await.unwrap();
     // The killed run's create lands after this run's first look.
-    f.provider.late.lock().unwrap().insert("team".into());
+    f.provider.late.lock().unwrap().insert("schedule".into());
     let before = f.mutations();
     let report = f.apply(&g, 10).await;
     assert!(report.ok(), "{}", render::report_text(&report));
     assert_eq!(f.mutations(), before, "adopted, not created again");
     // A conflict without an interrupted intent is an error, not an adoption.
     let f = fixture();
-    f.provider.late.lock().unwrap().insert("team".into());
+    f.provider.late.lock().unwrap().insert("schedule".into());
     let report = f.apply(&g, 10).await;
     assert!(!report.ok());
 }

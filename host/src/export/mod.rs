@@ -2,8 +2,9 @@
 //! configuration (<https://developer.hashicorp.com/terraform/language/syntax/json>)
 //! for the official `hashicorp/aws` and `PagerDuty/pagerduty` providers.
 //!
-//! The mapping is data: one [`KindMap`] per kind (`aws.rs`, `pagerduty.rs`) names
-//! the Terraform type, where each prop goes and which expression stands for each
+//! The mapping is data: one [`TerraformMap`] per kind, in the kind's descriptor
+//! (`KindInfo::terraform`, in `providers/<provider>/kinds/<kind>.rs`), names the
+//! Terraform type, where each prop goes and which expression stands for each
 //! output. This module only interprets the tables: every node becomes one
 //! `resource` or `data` block, every reference token a Terraform expression, and
 //! anything the tables do not cover is an [`ExportError`] — a prop is never
@@ -13,8 +14,6 @@
 //! [`ASSET_DIR`] beside the configuration; [`write_assets`] puts the exact zips
 //! there. See docs/export.md.
 
-mod aws;
-mod pagerduty;
 pub mod table;
 
 use std::collections::{BTreeMap, HashSet};
@@ -22,12 +21,13 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-pub use table::{AssetHash, Block, KindMap, OutputMap, PropMap, Target};
+pub use table::{AssetHash, Block, OutputMap, PropMap, Target, TerraformMap};
 
 use crate::assets::Asset;
 use crate::blueprint_file::Blueprint;
 use crate::graph::token::{self, Part, Reference};
 use crate::graph::{Graph, Node};
+use crate::kind::KindInfo;
 use crate::providers::{TAG_BLUEPRINT, TAG_NODE};
 
 /// The `hashicorp/aws` versions the mapping is written for (Lambda's
@@ -60,19 +60,19 @@ pub enum ExportError {
     },
 }
 
-/// Every kind mapping, AWS first.
-pub fn mappings() -> impl Iterator<Item = &'static KindMap> {
-    aws::KINDS.iter().chain(pagerduty::KINDS)
+/// Every kind with its mapping, in registration order.
+pub fn mappings() -> impl Iterator<Item = (&'static KindInfo, &'static TerraformMap)> {
+    crate::kind::all().map(|k| (k, &k.terraform))
 }
 
-/// The mapping of one of our kinds (`aws.sns_topic`).
-pub fn mapping(kind: &str) -> Option<&'static KindMap> {
-    mappings().find(|m| m.kind == kind)
+/// The mapping of one of our kinds.
+pub fn mapping(kind: &str) -> Option<&'static TerraformMap> {
+    crate::kind::lookup(kind).map(|k| &k.terraform)
 }
 
-/// The mapping that produces a Terraform type (`aws_sns_topic`).
-pub fn mapping_for_type(tf_type: &str) -> Option<&'static KindMap> {
-    mappings().find(|m| m.tf_type == tf_type)
+/// The kind (and its mapping) that produces a Terraform type (`aws_sns_topic`).
+pub fn mapping_for_type(tf_type: &str) -> Option<(&'static KindInfo, &'static TerraformMap)> {
+    mappings().find(|(_, m)| m.tf_type == tf_type)
 }
 
 /// Where an asset's zip is expected, relative to the configuration.
@@ -150,15 +150,12 @@ fn sanitize(id: &str) -> String {
 /// `resource` or `data` block per node. Keys are sorted, so the same graph always
 /// gives the same bytes.
 pub fn terraform_json(graph: &Graph, blueprint: &Blueprint) -> Result<Value, ExportError> {
-    let eu = blueprint.providers.pagerduty.region.as_deref() == Some("eu");
+    let settings = &blueprint.providers.pagerduty;
+    let eu = crate::providers::pagerduty::service_region(settings) == "eu";
     let exporter = Exporter {
         graph,
         names: terraform_names(graph),
-        events_host: if eu {
-            "events.eu.pagerduty.com"
-        } else {
-            "events.pagerduty.com"
-        },
+        events_host: crate::providers::pagerduty::events_host(settings),
         blueprint_name: &blueprint.name,
     };
 
@@ -332,7 +329,7 @@ struct Exporter<'a> {
 
 impl Exporter<'_> {
     /// One node's block body.
-    fn block(&self, node: &Node, map: &KindMap) -> Result<Map<String, Value>, ExportError> {
+    fn block(&self, node: &Node, map: &TerraformMap) -> Result<Map<String, Value>, ExportError> {
         let mut body = Map::new();
         let at = At {
             node,
@@ -657,7 +654,7 @@ fn number_text(n: &serde_json::Number) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::kinds;
+    use crate::kind as kinds;
 
     #[test]
     fn every_kind_is_mapped_with_every_output() {
@@ -692,20 +689,18 @@ mod tests {
                 );
             }
         }
-        for map in mappings() {
-            assert!(
-                kinds::lookup(map.kind).is_some(),
-                "{} is not a kind",
-                map.kind
-            );
-        }
+        let mut types: Vec<&str> = mappings().map(|(_, m)| m.tf_type).collect();
+        types.sort_unstable();
+        let count = types.len();
+        types.dedup();
+        assert_eq!(types.len(), count, "two kinds map to one Terraform type");
     }
 
     #[test]
     fn names_are_safe_and_unique() {
         let mut graph = Graph::default();
         for id in ["a.b", "a@b", "a_b", "9lives", "-x", "ok-name_1"] {
-            graph.declare("pagerduty.team", id, Map::new());
+            graph.declare("test.kind", id, Map::new());
         }
         let names = terraform_names(&graph);
         assert_eq!(names["a_b"], "a_b");

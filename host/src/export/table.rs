@@ -1,7 +1,7 @@
-//! The shape of a mapping: one [`KindMap`] per kind says which Terraform type the
-//! kind becomes, how each prop lands in the Terraform body, and which Terraform
-//! expression stands for each of the kind's outputs. The per-provider tables
-//! (`aws.rs`, `pagerduty.rs`) are plain data in this shape; `mod.rs` interprets it.
+//! The shape of a mapping: one [`TerraformMap`] per kind (in the kind's
+//! descriptor, `KindInfo::terraform`) says which Terraform type the kind becomes,
+//! how each prop lands in the Terraform body, and which Terraform expression
+//! stands for each of the kind's outputs. `mod.rs` interprets it.
 
 use serde_json::{Map, Value};
 
@@ -16,9 +16,7 @@ pub enum Block {
 
 /// One kind's mapping to one Terraform type.
 #[derive(Debug)]
-pub struct KindMap {
-    /// Our kind, e.g. `aws.sns_topic`.
-    pub kind: &'static str,
+pub struct TerraformMap {
     /// The official provider's type name, e.g. `aws_sns_topic`.
     pub tf_type: &'static str,
     pub block: Block,
@@ -35,7 +33,7 @@ pub struct KindMap {
     pub finish: Option<fn(&mut Map<String, Value>)>,
 }
 
-impl KindMap {
+impl TerraformMap {
     /// What stands for `output`, if the kind has it.
     pub fn output(&self, output: &str) -> Option<&'static OutputMap> {
         self.outputs

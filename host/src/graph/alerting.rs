@@ -4,6 +4,7 @@
 //! matching them), never by node names, so it works for any guest's shape.
 //! `blueprint drill` fires these chains; `blueprint check` lints them.
 
+use crate::kind::Role;
 use serde_json::Value;
 
 use super::token::{self, Part};
@@ -47,12 +48,12 @@ pub fn chains(graph: &Graph) -> Vec<AlertChain<'_>> {
     graph
         .nodes()
         .iter()
-        .filter(|n| n.kind == "aws.cloudwatch_metric_alarm")
+        .filter(|n| n.role() == Some(Role::Alarm))
         .map(|alarm| {
             let filter = filter_of(graph, alarm);
             let log_group = filter.and_then(|f| referenced(graph, f.props.get("log_group")).next());
-            let topics = of_kind(graph, alarm.props.get("alarm_actions"), "aws.sns_topic");
-            let ok_topics = of_kind(graph, alarm.props.get("ok_actions"), "aws.sns_topic");
+            let topics = with_role(graph, alarm.props.get("alarm_actions"), Role::Topic);
+            let ok_topics = with_role(graph, alarm.props.get("ok_actions"), Role::Topic);
             let pages = topics
                 .iter()
                 .flat_map(|topic| pages_from(graph, topic))
@@ -60,7 +61,7 @@ pub fn chains(graph: &Graph) -> Vec<AlertChain<'_>> {
             AlertChain {
                 alarm,
                 filter,
-                log_group: log_group.filter(|g| g.kind == "aws.cloudwatch_log_group"),
+                log_group: log_group.filter(|g| g.role() == Some(Role::LogGroup)),
                 topics,
                 ok_topics,
                 pages,
@@ -74,16 +75,16 @@ pub fn pages_from<'g>(graph: &'g Graph, topic: &'g Node) -> Vec<PagePath<'g>> {
     graph
         .nodes()
         .iter()
-        .filter(|s| s.kind == "aws.sns_topic_subscription")
+        .filter(|s| s.role() == Some(Role::Subscription))
         .filter(|s| referenced(graph, s.props.get("topic")).any(|t| t.id == topic.id))
         .filter_map(|subscription| {
             let integration = referenced(graph, subscription.props.get("endpoint"))
-                .find(|n| n.kind == "pagerduty.service_integration")?;
+                .find(|n| n.role() == Some(Role::Integration))?;
             let service = referenced(graph, integration.props.get("service"))
-                .find(|n| n.kind == "pagerduty.service");
+                .find(|n| n.role() == Some(Role::PagedService));
             let escalation_policy = service.and_then(|s| {
                 referenced(graph, s.props.get("escalation_policy"))
-                    .find(|n| n.kind == "pagerduty.escalation_policy")
+                    .find(|n| n.role() == Some(Role::EscalationPolicy))
             });
             Some(PagePath {
                 topic,
@@ -100,14 +101,14 @@ pub fn pages_from<'g>(graph: &'g Graph, topic: &'g Node) -> Vec<PagePath<'g>> {
 /// with the same literal metric name and namespace.
 fn filter_of<'g>(graph: &'g Graph, alarm: &'g Node) -> Option<&'g Node> {
     if let Some(f) = referenced(graph, alarm.props.get("metric_name"))
-        .find(|n| n.kind == "aws.cloudwatch_log_metric_filter")
+        .find(|n| n.role() == Some(Role::MetricFilter))
     {
         return Some(f);
     }
     let name = literal(alarm.props.get("metric_name"))?;
     let namespace = literal(alarm.props.get("namespace"))?;
     graph.nodes().iter().find(|f| {
-        f.kind == "aws.cloudwatch_log_metric_filter"
+        f.role() == Some(Role::MetricFilter)
             && literal(
                 f.props
                     .get("metric_transformation")
@@ -142,9 +143,9 @@ pub fn referenced<'g>(graph: &'g Graph, value: Option<&Value>) -> impl Iterator<
     ids.into_iter().filter_map(|id| graph.node(&id))
 }
 
-fn of_kind<'g>(graph: &'g Graph, value: Option<&Value>, kind: &str) -> Vec<&'g Node> {
+fn with_role<'g>(graph: &'g Graph, value: Option<&Value>, role: Role) -> Vec<&'g Node> {
     referenced(graph, value)
-        .filter(|n| n.kind == kind)
+        .filter(|n| n.role() == Some(role))
         .collect()
 }
 

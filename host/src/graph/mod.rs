@@ -3,7 +3,6 @@
 //! API is touched until the graph has validated.
 
 pub mod alerting;
-pub mod kinds;
 pub mod render;
 pub mod token;
 pub mod validate;
@@ -42,6 +41,11 @@ impl Node {
             }
         }
         refs
+    }
+
+    /// What the node's kind is in the alerting pattern, if anything.
+    pub fn role(&self) -> Option<crate::kind::Role> {
+        crate::kind::role_of(&self.kind)
     }
 
     /// The nodes this node depends on (references), without itself.

@@ -5,9 +5,9 @@ use petgraph::algo::tarjan_scc;
 use petgraph::graphmap::DiGraphMap;
 use serde_json::Value;
 
-use super::kinds::{self, Checker};
 use super::token::{self, Part};
 use super::{Graph, InvalidGraph, Problem, ProblemClass, string_leaves};
+use crate::kind::{self as kinds, Checker};
 
 /// Check a graph; `Ok` means it is safe to plan.
 pub fn validate(graph: &Graph) -> Result<(), InvalidGraph> {

@@ -1,14 +1,16 @@
-//! Providers: the only code that talks to a cloud API. The engine knows nothing
-//! provider-specific; it drives every kind through the one [`Provider`] trait.
+//! Providers: the code that talks to the cloud APIs, one folder per provider and
+//! one file per kind (`<provider>/kinds/<kind>.rs`). The engine knows nothing
+//! provider-specific; it drives every kind through the one [`Provider`] trait,
+//! which each provider gets by listing its kinds ([`KindProvider`]).
 //!
-//! Contract, for implementers:
-//! - `props` handed to a provider are *resolved*: every reference token has been
-//!   replaced by its value. Props use the snake_case names of the WIT records
-//!   (see `graph::kinds` and wit/*.wit); an absent optional prop is `null` or missing.
+//! Contract, for implementers of a [`ResourceKind`]:
+//! - `props` handed to a kind are *resolved*: every reference token has been
+//!   replaced by its value. Read them typed, as the kind's WIT record
+//!   ([`Desired::typed`]); an absent optional prop is `None`.
 //! - A [`Resource`] is what the provider observed: its physical `id`, the
 //!   `props` it could read back *in the same shape as the desired props* (only
 //!   those it can observe — the engine diffs exactly those), and every output the
-//!   kind declares in `graph::kinds` (as strings).
+//!   kind's descriptor declares (as strings).
 //! - Lookups (`KindInfo::lookup`) are read-only: `create` performs the lookup,
 //!   `read` repeats it, `delete` is never called.
 //! - Errors name the resource, the service's status/code and its own message, and
@@ -17,6 +19,7 @@
 
 pub mod aws;
 pub mod pagerduty;
+pub mod probe;
 pub mod retry;
 
 use std::collections::BTreeMap;
@@ -27,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::assets::Asset;
+use crate::kind::KindInfo;
 
 /// Tag keys every taggable resource gets, so orphans can be found and adopted.
 pub const TAG_BLUEPRINT: &str = "blueprint:name";
@@ -69,6 +73,20 @@ impl Desired<'_> {
 
     pub fn str(&self, prop: &str) -> Option<&str> {
         self.props.get(prop).and_then(Value::as_str)
+    }
+
+    /// The props as the kind's WIT record (`P`): validated graphs always fit, so
+    /// a mismatch is a bug reported as an invalid request, never a panic.
+    pub fn typed<P: serde::de::DeserializeOwned>(&self) -> ProviderResult<P> {
+        serde_json::from_value(Value::Object(self.props.clone())).map_err(|e| {
+            ProviderError::new(
+                ErrorClass::Invalid,
+                format!(
+                    "{}: props do not fit the kind's record: {e}",
+                    self.address()
+                ),
+            )
+        })
     }
 }
 
@@ -116,26 +134,17 @@ impl std::error::Error for ProviderError {}
 
 pub type ProviderResult<T> = Result<T, ProviderError>;
 
+/// The one interface the engine drives every provider through. Implemented for
+/// every [`KindProvider`] by dispatching to the kind's [`ResourceKind`]; nothing
+/// here names a kind.
 #[async_trait]
 pub trait Provider: Send + Sync {
     /// `aws` or `pagerduty`: the prefix of the kinds it serves.
     fn name(&self) -> &'static str;
 
-    /// Props of `kind` whose change cannot be applied in place: the resource is
-    /// replaced (created anew, then the old one deleted).
-    fn replace_on_change(&self, kind: &str) -> &'static [&'static str];
-
-    /// Whether a replacement may create the new resource before deleting the old
-    /// one: only when the kind's names need not be unique. Default: delete first.
-    fn create_before_destroy(&self, _kind: &str) -> bool {
-        false
-    }
-
     /// Whether an observed prop value already satisfies the desired one (for
     /// props the service normalises, such as JSON policies or tag order).
-    fn equivalent(&self, _kind: &str, _prop: &str, desired: &Value, observed: &Value) -> bool {
-        desired == observed
-    }
+    fn equivalent(&self, kind: &str, prop: &str, desired: &Value, observed: &Value) -> bool;
 
     /// Create the resource (or, for a lookup, find it).
     async fn create(&self, desired: &Desired<'_>) -> ProviderResult<Resource>;
@@ -154,10 +163,150 @@ pub trait Provider: Send + Sync {
     /// Delete it; a resource that is already gone is not an error.
     async fn delete(&self, kind: &str, prior: &Resource) -> ProviderResult<()>;
 
-    /// After an interrupted apply: find the resource this blueprint may have
-    /// created for `desired` (by its tags or its unique name), to adopt it rather
-    /// than create a duplicate. `Ok(None)` when there is none.
+    /// Find the resource this blueprint may have created for `desired` (by its
+    /// tags or its unique name), to adopt it rather than create a duplicate (after
+    /// an interrupted apply). `Ok(None)` when there is none.
     async fn find(&self, desired: &Desired<'_>) -> ProviderResult<Option<Resource>>;
+
+    /// What `drill` uses to fire and watch alarms, if this provider runs them.
+    fn alarm_probe(&self) -> Option<&dyn probe::AlarmProbe> {
+        None
+    }
+
+    /// What `drill` uses to follow incidents, if this provider pages people.
+    fn paging_probe(&self) -> Option<&dyn probe::PagingProbe> {
+        None
+    }
+}
+
+/// One kind's API calls, for the provider `P` that serves it. Lives in the
+/// kind's own file beside its descriptor ([`ResourceKind::info`]).
+#[async_trait]
+pub trait ResourceKind<P: Sync + ?Sized>: Send + Sync {
+    fn info(&self) -> &'static KindInfo;
+
+    /// Create it (for a lookup: find it, or fail naming what is missing).
+    async fn create(&self, provider: &P, desired: &Desired<'_>) -> ProviderResult<Resource>;
+
+    /// Read it back; `Ok(None)` when it no longer exists.
+    async fn read(&self, provider: &P, prior: &Resource) -> ProviderResult<Option<Resource>>;
+
+    /// Change the props named in `changed` in place. Kinds whose every prop
+    /// forces replacement keep the default.
+    async fn update(
+        &self,
+        _provider: &P,
+        desired: &Desired<'_>,
+        _prior: &Resource,
+        changed: &[String],
+    ) -> ProviderResult<Resource> {
+        Err(ProviderError::new(
+            ErrorClass::Invalid,
+            format!(
+                "{}: {} cannot be changed in place ({})",
+                desired.address(),
+                desired.kind,
+                changed.join(", ")
+            ),
+        ))
+    }
+
+    /// Delete it; gone already is not an error.
+    async fn delete(&self, provider: &P, prior: &Resource) -> ProviderResult<()>;
+
+    /// The existing resource `desired` stands for, if it can be identified.
+    async fn find(&self, provider: &P, desired: &Desired<'_>) -> ProviderResult<Option<Resource>>;
+
+    /// Whether an observed value satisfies the desired one beyond equality.
+    fn equivalent(&self, _prop: &str, _desired: &Value, _observed: &Value) -> bool {
+        false
+    }
+}
+
+/// A provider made of kinds: it names itself and lists its kinds; [`Provider`]
+/// follows.
+pub trait KindProvider: Send + Sync + 'static {
+    const NAME: &'static str;
+
+    /// Every kind it serves (its `kinds/mod.rs` list).
+    fn kinds() -> &'static [&'static dyn ResourceKind<Self>];
+
+    fn alarm_probe(&self) -> Option<&dyn probe::AlarmProbe> {
+        None
+    }
+
+    fn paging_probe(&self) -> Option<&dyn probe::PagingProbe> {
+        None
+    }
+}
+
+fn kind_of<P: KindProvider>(kind: &str) -> ProviderResult<&'static dyn ResourceKind<P>> {
+    P::kinds()
+        .iter()
+        .copied()
+        .find(|k| k.info().name == kind)
+        .ok_or_else(|| {
+            ProviderError::new(
+                ErrorClass::Invalid,
+                format!("the {} provider has no kind {kind}", P::NAME),
+            )
+        })
+}
+
+#[async_trait]
+impl<P: KindProvider> Provider for P {
+    fn name(&self) -> &'static str {
+        P::NAME
+    }
+
+    fn equivalent(&self, kind: &str, prop: &str, desired: &Value, observed: &Value) -> bool {
+        desired == observed
+            || kind_of::<P>(kind).is_ok_and(|k| k.equivalent(prop, desired, observed))
+    }
+
+    async fn create(&self, desired: &Desired<'_>) -> ProviderResult<Resource> {
+        kind_of::<P>(desired.kind)?.create(self, desired).await
+    }
+
+    async fn read(&self, kind: &str, prior: &Resource) -> ProviderResult<Option<Resource>> {
+        kind_of::<P>(kind)?.read(self, prior).await
+    }
+
+    async fn update(
+        &self,
+        desired: &Desired<'_>,
+        prior: &Resource,
+        changed: &[String],
+    ) -> ProviderResult<Resource> {
+        kind_of::<P>(desired.kind)?
+            .update(self, desired, prior, changed)
+            .await
+    }
+
+    async fn delete(&self, kind: &str, prior: &Resource) -> ProviderResult<()> {
+        kind_of::<P>(kind)?.delete(self, prior).await
+    }
+
+    async fn find(&self, desired: &Desired<'_>) -> ProviderResult<Option<Resource>> {
+        kind_of::<P>(desired.kind)?.find(self, desired).await
+    }
+
+    fn alarm_probe(&self) -> Option<&dyn probe::AlarmProbe> {
+        KindProvider::alarm_probe(self)
+    }
+
+    fn paging_probe(&self) -> Option<&dyn probe::PagingProbe> {
+        KindProvider::paging_probe(self)
+    }
+}
+
+/// Every registered kind's descriptor: one line per provider.
+pub fn registered_kinds() -> impl Iterator<Item = &'static KindInfo> {
+    let aws = aws::AwsProvider::kinds().iter().map(|k| k.info());
+    let pagerduty = pagerduty::PagerDutyProvider::kinds()
+        .iter()
+        .map(|k| k.info());
+    aws.chain(pagerduty)
 }
 
 /// The providers one run uses, by name. Built once per process and shared by
@@ -185,9 +334,14 @@ impl ProviderSet {
         self.providers.contains_key(name)
     }
 
+    /// The provider named `name` (`aws`), if connected.
+    pub fn get(&self, name: &str) -> Option<std::sync::Arc<dyn Provider>> {
+        self.providers.get(name).cloned()
+    }
+
     /// The provider serving `kind` (`aws.sns_topic` -> `aws`).
     pub fn for_kind(&self, kind: &str) -> ProviderResult<std::sync::Arc<dyn Provider>> {
-        let name = kind.split_once('.').map_or(kind, |(p, _)| p);
+        let name = crate::kind::provider_of(kind);
         self.providers.get(name).cloned().ok_or_else(|| {
             ProviderError::new(
                 ErrorClass::Invalid,
@@ -205,18 +359,25 @@ pub async fn connect(
 ) -> anyhow::Result<ProviderSet> {
     let needed: std::collections::BTreeSet<String> = kinds
         .into_iter()
-        .map(|k| k.split_once('.').map_or(k.clone(), |(p, _)| p.to_owned()))
+        .map(|k| crate::kind::provider_of(&k).to_owned())
         .collect();
     let mut set = ProviderSet::new();
     for name in needed {
-        let provider: std::sync::Arc<dyn Provider> = match name.as_str() {
-            "aws" => std::sync::Arc::new(aws::AwsProvider::new(&settings.aws).await?),
-            "pagerduty" => {
-                std::sync::Arc::new(pagerduty::PagerDutyProvider::new(&settings.pagerduty)?)
-            }
-            other => anyhow::bail!("no provider named '{other}'"),
-        };
-        set.insert(provider);
+        set.insert(connect_one(settings, &name).await?);
     }
     Ok(set)
+}
+
+/// Connect one provider by name.
+pub async fn connect_one(
+    settings: &crate::blueprint_file::Providers,
+    name: &str,
+) -> anyhow::Result<std::sync::Arc<dyn Provider>> {
+    Ok(match name {
+        aws::AwsProvider::NAME => std::sync::Arc::new(aws::AwsProvider::new(&settings.aws).await?),
+        pagerduty::PagerDutyProvider::NAME => {
+            std::sync::Arc::new(pagerduty::PagerDutyProvider::new(&settings.pagerduty)?)
+        }
+        other => anyhow::bail!("no provider named '{other}'"),
+    })
 }

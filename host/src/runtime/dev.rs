@@ -114,8 +114,11 @@ impl Runtime {
             size,
             wit_version: String::new(),
             dev: Some(modules),
+            bindings: super::wit::Version::Latest,
         };
         guest.wit_version = self.check_world(&guest)?;
+        guest.bindings =
+            super::wit::Version::of(&guest.wit_version).expect("checked by check_world");
         Ok(guest)
     }
 

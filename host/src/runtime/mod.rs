@@ -3,10 +3,11 @@
 //! and time limits. Every failure becomes a [`GuestError`] that names the guest
 //! and the reason in one line.
 
-pub mod bindings;
 pub mod compile;
+pub mod declare;
 pub mod dev;
 pub mod sandbox;
+pub mod wit;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -14,17 +15,17 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Config, Engine, Store, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::graph::Graph;
-pub use bindings::{GuestInfo, WIT_PACKAGE, WIT_VERSION};
 pub use sandbox::Limits;
+pub use wit::{GuestInfo, VERSIONS, WIT_PACKAGE, WIT_VERSION};
 
 /// How often the epoch advances; the time limit is enforced at this granularity.
-const EPOCH_TICK: Duration = Duration::from_millis(10);
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// Why a guest could not be loaded or run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,13 +122,18 @@ impl Runtime {
         let mut linker = Linker::new(&self.engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| anyhow::anyhow!("linking WASI: {e}"))?;
-        bindings::Guest::add_to_linker::<_, HasSelf<GuestState>>(&mut linker, |s| s)
+        wit::add_to_linker(&mut linker)
             .map_err(|e| anyhow::anyhow!("linking the blueprint interfaces: {e}"))?;
         Ok(linker)
     }
 
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    /// The engine (epoch ticker, compiled-code cache), shared with policy guests.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
     }
 
     /// Read and compile a guest, refusing components for another WIT version
@@ -179,13 +185,15 @@ impl Runtime {
             size: bytes.len(),
             wit_version: String::new(),
             dev: None,
+            bindings: wit::Version::Latest,
         };
         guest.wit_version = self.check_world(&guest)?;
+        guest.bindings = wit::Version::of(&guest.wit_version).expect("checked by check_world");
         Ok(guest)
     }
 
     /// The guest must export our `blueprint` interface and import nothing but
-    /// our interfaces and WASI, all at a version this host implements.
+    /// our interfaces and WASI, all at one version this host implements.
     /// Returns the version of our package the guest was built against.
     fn check_world(&self, guest: &LoadedGuest) -> Result<String, GuestError> {
         let ty = guest.component.component_type();
@@ -195,7 +203,13 @@ impl Runtime {
             message,
         };
         let prefix = format!("{WIT_PACKAGE}/");
+        let supported = VERSIONS
+            .iter()
+            .map(|v| format!("{WIT_PACKAGE}@{v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut exports_blueprint = None;
+        let mut seen_version: Option<String> = None;
         let names: Vec<(bool, String)> = ty
             .imports(&self.engine)
             .map(|(n, _)| (true, n.to_owned()))
@@ -204,13 +218,13 @@ impl Runtime {
         for (is_import, name) in &names {
             if let Some(rest) = name.strip_prefix(&prefix) {
                 let (interface, version) = rest.split_once('@').unwrap_or((rest, ""));
-                if !compatible(version, WIT_VERSION) {
+                if wit::Version::of(version).is_none() {
                     return Err(fail(
                         GuestErrorKind::IncompatibleVersion {
                             wanted: version.to_owned(),
                         },
                         format!(
-                            "was built for {WIT_PACKAGE}@{} but this host implements {WIT_PACKAGE}@{WIT_VERSION}; rebuild the guest against this host's wit/ (or use a host that supports {})",
+                            "was built for {WIT_PACKAGE}@{} but this host implements {supported}; rebuild the guest against this host's wit/ (or use a host that supports {})",
                             if version.is_empty() {
                                 "(unversioned)"
                             } else {
@@ -219,6 +233,19 @@ impl Runtime {
                             if version.is_empty() { "it" } else { version },
                         ),
                     ));
+                }
+                match &seen_version {
+                    Some(v) if wit::Version::of(v) != wit::Version::of(version) => {
+                        return Err(fail(
+                            GuestErrorKind::IncompatibleVersion {
+                                wanted: version.to_owned(),
+                            },
+                            format!(
+                                "mixes {WIT_PACKAGE}@{v} and @{version}: a guest is built against one version"
+                            ),
+                        ));
+                    }
+                    _ => seen_version = Some(version.to_owned()),
                 }
                 if !is_import && interface == "blueprint" {
                     exports_blueprint = Some(version.to_owned());
@@ -293,7 +320,12 @@ impl Runtime {
         };
         let linked = tokio::time::timeout(
             instance.wall_limit(),
-            bindings::Guest::instantiate_async(&mut instance.store, &guest.component, linker),
+            wit::GuestApi::instantiate(
+                guest.bindings,
+                &mut instance.store,
+                &guest.component,
+                linker,
+            ),
         )
         .await;
         instance.bindings = Some(instance.settle(linked, "failed to start")?);
@@ -301,9 +333,10 @@ impl Runtime {
     }
 }
 
-/// `0.1.x` guests run on a `0.1.y` host (for 0.x, the minor version is the
-/// breaking one, as in Cargo's semver).
-fn compatible(guest: &str, host: &str) -> bool {
+/// A guest of version `guest` runs on bindings of version `host` (for 0.x the
+/// minor version is the breaking one, as in Cargo's semver). The policy world
+/// checks its guests with it.
+pub(crate) fn compatible(guest: &str, host: &str) -> bool {
     let parse = |v: &str| -> Option<(u64, u64)> {
         let mut it = v.split(['.', '-', '+']);
         Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
@@ -348,6 +381,8 @@ pub struct LoadedGuest {
     pub wit_version: String,
     /// Development mode: this is a language runtime, to run these source modules.
     pub dev: Option<dev::Modules>,
+    /// The bindings that version runs on.
+    bindings: wit::Version,
 }
 
 /// What a guest's store carries: the WASI context (empty), limits, and the graph
@@ -379,7 +414,7 @@ impl WasiView for GuestState {
 pub struct GuestInstance {
     guest: String,
     store: Store<GuestState>,
-    bindings: Option<bindings::Guest>,
+    bindings: Option<wit::GuestApi>,
     stderr: MemoryOutputPipe,
     timeout: Duration,
 }
@@ -388,13 +423,6 @@ impl GuestInstance {
     fn arm_deadline(&mut self) {
         let ticks = (self.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
         self.store.set_epoch_deadline(ticks);
-    }
-
-    fn api(&self) -> &exports::Blueprint {
-        self.bindings
-            .as_ref()
-            .expect("instantiated")
-            .blueprint_cloud_blueprint()
     }
 
     /// The epoch deadline only fires while guest code runs; a guest blocked in a
@@ -425,17 +453,18 @@ impl GuestInstance {
 
     pub async fn info(&mut self) -> Result<GuestInfo, GuestError> {
         self.arm_deadline();
-        let api = self.api().clone();
-        let outcome = tokio::time::timeout(self.wall_limit(), api.call_info(&mut self.store)).await;
+        let wall = self.wall_limit();
+        let api = self.bindings.as_ref().expect("instantiated");
+        let outcome = tokio::time::timeout(wall, api.info(&mut self.store)).await;
         self.settle(outcome, "failed in info()")
     }
 
     /// The guest's params schema, parsed.
     pub async fn params_schema(&mut self) -> Result<Value, GuestError> {
         self.arm_deadline();
-        let api = self.api().clone();
-        let outcome =
-            tokio::time::timeout(self.wall_limit(), api.call_params_schema(&mut self.store)).await;
+        let wall = self.wall_limit();
+        let api = self.bindings.as_ref().expect("instantiated");
+        let outcome = tokio::time::timeout(wall, api.params_schema(&mut self.store)).await;
         let text = self.settle(outcome, "failed in params-schema()")?;
         serde_json::from_str(&text).map_err(|e| GuestError {
             guest: self.guest.clone(),
@@ -447,10 +476,10 @@ impl GuestInstance {
     /// Run the guest with these params and take the graph it declared.
     pub async fn run(mut self, params: &Value) -> Result<Graph, GuestError> {
         self.arm_deadline();
-        let api = self.api().clone();
+        let wall = self.wall_limit();
+        let api = self.bindings.as_ref().expect("instantiated");
         let params = params.to_string();
-        let outcome =
-            tokio::time::timeout(self.wall_limit(), api.call_run(&mut self.store, &params)).await;
+        let outcome = tokio::time::timeout(wall, api.run(&mut self.store, &params)).await;
         match self.settle(outcome, "failed")? {
             Err(message) => Err(GuestError {
                 guest: self.guest.clone(),
@@ -462,7 +491,7 @@ impl GuestInstance {
                 kind: GuestErrorKind::TooManyNodes,
                 message: format!(
                     "declared more than {} nodes; is it stuck in a loop?",
-                    bindings::MAX_NODES
+                    declare::MAX_NODES
                 ),
             }),
             Ok(()) => Ok(std::mem::take(&mut self.store.data_mut().graph)),
@@ -530,7 +559,7 @@ impl GuestState {
 }
 
 /// The message of a Rust-style panic written to stderr, if any.
-fn panic_message(stderr: &MemoryOutputPipe) -> Option<String> {
+pub(crate) fn panic_message(stderr: &MemoryOutputPipe) -> Option<String> {
     let text = String::from_utf8_lossy(&stderr.contents()).into_owned();
     let at = text.rfind("panicked at")?;
     let rest = &text[at..];
@@ -546,8 +575,4 @@ fn panic_message(stderr: &MemoryOutputPipe) -> Option<String> {
 
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or("").to_owned()
-}
-
-mod exports {
-    pub use super::bindings::exports::blueprint::cloud::blueprint::Guest as Blueprint;
 }

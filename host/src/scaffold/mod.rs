@@ -18,7 +18,8 @@ const WIT: &[(&str, &str)] = &[
     ("pagerduty.wit", include_str!("../../../wit/pagerduty.wit")),
 ];
 
-/// File path in the project → template (`{{name}}` is replaced).
+/// File path in the project → template (`{{name}}` and `{{wit_version}}` are
+/// replaced).
 fn templates(lang: Lang) -> Vec<(&'static str, String)> {
     match lang {
         Lang::Rust => vec![
@@ -175,14 +176,20 @@ pub fn create(name: &str, lang: Lang, parent: &Path) -> anyhow::Result<PathBuf> 
          `blueprint plan {name}.toml`, `blueprint run {name}.toml`.\n\n\
          While editing: `blueprint dev {name}.toml` re-evaluates on every save and prints what changed\n\
          in the graph (the `[dev]` table of {name}.toml says how).\n\n\
-         `wit/` is the contract (blueprint:cloud@0.1.0) the host implements; the guest gets no\n\
+         `wit/` is the contract (blueprint:cloud@{wit}) the host implements; the guest gets no\n\
          filesystem, network, environment or clock — only the `host`, `pagerduty` and `aws`\n\
          imports. Constructor outputs are reference tokens: pass them on as strings.\n",
-        build.join("\n")
+        build.join("\n"),
+        wit = crate::runtime::WIT_VERSION,
     );
     let mut all: Vec<(String, String)> = files
         .into_iter()
-        .map(|(f, t)| (f.to_owned(), t.replace("{{name}}", name)))
+        .map(|(f, t)| {
+            let text = t
+                .replace("{{name}}", name)
+                .replace("{{wit_version}}", crate::runtime::WIT_VERSION);
+            (f.to_owned(), text)
+        })
         .collect();
     all.extend(wit_files);
     all.push((format!("{name}.toml"), blueprint_file));

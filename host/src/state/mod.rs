@@ -16,7 +16,6 @@ use serde_json::{Map, Value};
 pub use local::LocalStore;
 pub use s3::S3Store;
 
-use crate::graph::kinds;
 use crate::providers::Resource;
 
 /// The version of the state format this build reads and writes.
@@ -92,7 +91,7 @@ impl State {
 
 impl Entry {
     pub fn redact(&mut self) {
-        let sensitive_outputs: Vec<&str> = kinds::lookup(&self.kind)
+        let sensitive_outputs: Vec<&str> = crate::kind::lookup(&self.kind)
             .map(|k| {
                 k.outputs
                     .iter()

@@ -35,6 +35,22 @@ pub struct Integration {
     pub created_at: String,
 }
 
+/// Which of PagerDuty's stricter behaviours are on (from `Config`).
+#[derive(Debug, Default, Clone)]
+pub struct Rules {
+    pub strict: bool,
+    pub consistency_delay: std::time::Duration,
+}
+
+/// An object as it was before it was deleted or changed: for the consistency
+/// delay it still counts as using what it used (`strict::in_use`).
+#[derive(Debug, Clone)]
+pub struct Ghost {
+    pub collection: &'static str,
+    pub object: Value,
+    pub until: std::time::Instant,
+}
+
 #[derive(Debug, Default)]
 pub struct Db {
     pub objects: BTreeMap<&'static str, BTreeMap<String, Value>>,
@@ -52,6 +68,12 @@ pub struct Db {
     pub clock_offset: Duration,
     /// Base URL for `self`/`html_url` fields.
     pub base_url: String,
+    pub rules: Rules,
+    /// When each object (by id) or link (`team/user`, relationship id) was
+    /// created, for the consistency delay.
+    pub born: BTreeMap<String, std::time::Instant>,
+    /// Objects recently deleted or changed, still "in use" for the delay.
+    pub ghosts: Vec<Ghost>,
 }
 
 /// PagerDuty-looking ids: `P` + 6 of [A-Z0-9], deterministic per process.
@@ -149,18 +171,20 @@ impl Db {
         self.next_incident
     }
 
-    /// Who is on call now for a schedule: the last layer (highest precedence)
-    /// that covers now, at its rotation's current turn.
+    /// Who is on call now for a schedule: the layer of highest precedence that
+    /// covers now, at its rotation's current turn. Precedence grows with the
+    /// order layers were sent in; strict mode stores them as PagerDuty returns
+    /// them, highest precedence first (`strict::order_layers`).
     pub fn on_call_for_schedule(&self, schedule_id: &str, at: DateTime<Utc>) -> Option<OnCall> {
         let schedule = self.get("schedules", schedule_id)?;
         let tz: Tz = schedule["time_zone"].as_str()?.parse().ok()?;
-        let mut found = None;
-        for layer in schedule["schedule_layers"].as_array()? {
-            if let Some(entry) = layer_on_call(layer, at, tz) {
-                found = Some(entry);
-            }
+        let layers = schedule["schedule_layers"].as_array()?;
+        let mut covering = layers.iter().filter_map(|l| layer_on_call(l, at, tz));
+        if self.rules.strict {
+            covering.next()
+        } else {
+            covering.next_back()
         }
-        found
     }
 
     /// The user an incident on this service is assigned to now: the escalation

@@ -1,19 +1,25 @@
 //! What every request goes through, in PagerDuty's order: latency, the rate
 //! limit (429 + `ratelimit-*` headers), injected faults, token authentication;
-//! and, when asked, a record of the exchange for the contract check.
+//! then, for the requests they apply to, the strict mode's in-flight
+//! association slot and the ambiguous failures; and, when asked, a record of
+//! the exchange for the contract check.
 
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::sync::atomic::Ordering;
+
 use axum::body::{Body, to_bytes};
+use axum::extract::connect_info::ConnectInfo;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use crate::App;
+use crate::conn::Cutter;
 use crate::rest::error;
 
 /// A fixed one-minute window per token.
@@ -60,6 +66,69 @@ impl Faults {
     }
 }
 
+/// Ambiguous failures (`Config::ambiguous_rate`): a mutating REST request that
+/// is carried out, then answered 500 or not answered at all. This is what makes
+/// a blind retry of a create duplicate it — terraform-provider-pagerduty retries
+/// creates on any 5xx, and a timeout leaves a client just as unsure. Which
+/// requests fail, and how, follows a seeded sequence over the mutating requests
+/// in arrival order: the same seed and the same requests, the same failures.
+#[derive(Debug)]
+pub struct Ambiguous {
+    rate: f64,
+    rng: u64,
+    pub answered_500: u64,
+    pub cut_off: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Outcome {
+    Answer500,
+    CutOff,
+}
+
+impl Ambiguous {
+    pub fn new(rate: f64, seed: u64) -> Ambiguous {
+        Ambiguous {
+            rate,
+            // xorshift must not start at zero.
+            rng: seed.max(1),
+            answered_500: 0,
+            cut_off: 0,
+        }
+    }
+
+    fn next(&mut self) -> f64 {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        (self.rng >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Draw for one mutating request: fail it (and how) or not.
+    fn draw(&mut self) -> Option<Outcome> {
+        if self.rate <= 0.0 || self.next() >= self.rate {
+            return None;
+        }
+        if self.next() < 0.5 {
+            self.answered_500 += 1;
+            Some(Outcome::Answer500)
+        } else {
+            self.cut_off += 1;
+            Some(Outcome::CutOff)
+        }
+    }
+}
+
+/// Holds the account's association slot while a `POST
+/// /service_dependencies/associate` is processed; frees it when dropped.
+struct Associating<'a>(&'a std::sync::atomic::AtomicBool);
+
+impl Drop for Associating<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
+}
+
 const BODY_LIMIT: usize = 16 * 1024 * 1024;
 
 fn is_events(path: &str) -> bool {
@@ -68,6 +137,26 @@ fn is_events(path: &str) -> bool {
 
 pub async fn behave(State(app): State<Arc<App>>, request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
+    // Strict mode: associations are processed one at a time per account, for as
+    // long as a request takes (the latency below); one arriving meanwhile fails
+    // with 500. PagerDuty's backend races on parallel calls to this endpoint
+    // ("failed: 500 Internal Server Error"), which is why
+    // terraform-provider-pagerduty serialises them behind a mutex (PR #724,
+    // `resourceServiceDependencyMu` in resource_pagerduty_service_dependency.go).
+    let associating = app.config.strict
+        && request.method() == Method::POST
+        && path == "/service_dependencies/associate";
+    let slot = if associating {
+        match app
+            .associating
+            .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            Ok(_) => Some(Associating(&app.associating)),
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
     let (latency, fail) = {
         let mut faults = app.faults.lock().expect("faults lock");
         faults.seen += 1;
@@ -128,14 +217,64 @@ pub async fn behave(State(app): State<Arc<App>>, request: Request, next: Next) -
         return error(StatusCode::UNAUTHORIZED, "Unauthorized", 2006, vec![]);
     }
 
-    let mut response = match &app.config.record {
-        Some(_) => record(&app, request, next).await,
-        None => next.run(request).await,
+    let (request, captured) = capture(&app, request).await;
+    let mut cut = false;
+    let mut response = if associating && slot.is_none() {
+        overlapping_association()
+    } else {
+        let mutating = !is_events(&path)
+            && !path.starts_with("/_emulator/")
+            && matches!(
+                *request.method(),
+                Method::POST | Method::PUT | Method::DELETE
+            );
+        let outcome = if mutating {
+            app.ambiguous.lock().expect("ambiguous lock").draw()
+        } else {
+            None
+        };
+        let cutter = request.extensions().get::<ConnectInfo<Cutter>>().cloned();
+        // Carried out in every case: an ambiguous failure happens after the fact.
+        let response = next.run(request).await;
+        drop(slot);
+        match (outcome, cutter) {
+            (None, _) => response,
+            (Some(Outcome::CutOff), Some(ConnectInfo(cutter))) => {
+                cutter.cut();
+                cut = true;
+                response
+            }
+            // Over TLS (no cut switch) a cut-off is answered 500 instead.
+            (Some(_), _) => ambiguous_500(),
+        }
     };
+    if let (Some(captured), false) = (captured, cut) {
+        response = record(&app, captured, response).await;
+    }
     if let Some((limit, remaining, reset)) = limit_headers {
         set_limit_headers(&mut response, limit, remaining, reset);
     }
     response
+}
+
+/// 500 for an association that overlaps one in flight.
+fn overlapping_association() -> Response {
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Internal Server Error",
+        2000,
+        vec![],
+    )
+}
+
+/// 500 for a request that was carried out (an ambiguous failure).
+fn ambiguous_500() -> Response {
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Internal Server Error",
+        2000,
+        vec![],
+    )
 }
 
 fn set_limit_headers(response: &mut Response, limit: u32, remaining: u32, reset: u64) {
@@ -151,33 +290,52 @@ fn set_limit_headers(response: &mut Response, limit: u32, remaining: u32, reset:
     }
 }
 
-/// Run the request and append `{method, path, query, request_headers,
-/// request_body, status, response_body}` to the record file.
-async fn record(app: &App, request: Request, next: Next) -> Response {
+/// A request as recorded: everything but the token.
+pub struct Captured {
+    method: String,
+    path: String,
+    query: String,
+    headers: serde_json::Map<String, Value>,
+    body: Value,
+}
+
+/// When recording, read the request's body (and give back an equal request).
+async fn capture(app: &App, request: Request) -> (Request, Option<Captured>) {
+    if app.config.record.is_none() {
+        return (request, None);
+    }
     let (parts, body) = request.into_parts();
     let bytes = to_bytes(body, BODY_LIMIT).await.unwrap_or_default();
-    let request_body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    let headers: serde_json::Map<String, Value> = parts
-        .headers
-        .iter()
-        .filter(|(name, _)| *name != "authorization")
-        .map(|(name, value)| (name.to_string(), json!(value.to_str().unwrap_or_default())))
-        .collect();
-    let method = parts.method.to_string();
-    let path = parts.uri.path().to_owned();
-    let query = parts.uri.query().unwrap_or_default().to_owned();
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
+    let captured = Captured {
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().unwrap_or_default().to_owned(),
+        headers: parts
+            .headers
+            .iter()
+            .filter(|(name, _)| *name != "authorization")
+            .map(|(name, value)| (name.to_string(), json!(value.to_str().unwrap_or_default())))
+            .collect(),
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    };
+    (
+        Request::from_parts(parts, Body::from(bytes)),
+        Some(captured),
+    )
+}
+
+/// Append `{method, path, query, request_headers, request_body, status,
+/// response_body}` for the answer the client got to the record file.
+async fn record(app: &App, request: Captured, response: Response) -> Response {
     let (parts, body) = response.into_parts();
     let bytes = to_bytes(body, BODY_LIMIT).await.unwrap_or_default();
     let response_body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     let line = json!({
-        "method": method,
-        "path": path,
-        "query": query,
-        "request_headers": headers,
-        "request_body": request_body,
+        "method": request.method,
+        "path": request.path,
+        "query": request.query,
+        "request_headers": request.headers,
+        "request_body": request.body,
         "status": parts.status.as_u16(),
         "response_content_type": parts.headers.get("content-type").and_then(|v| v.to_str().ok()),
         "response_body": response_body,

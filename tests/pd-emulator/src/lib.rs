@@ -6,10 +6,12 @@
 //! Start it in-process with [`Emulator::start`] or as the `pagerduty-emulator`
 //! binary. See README.md for the endpoints and the admin API.
 
+mod conn;
 mod db;
 mod events;
 mod layer;
 mod rest;
+mod strict;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -46,6 +48,32 @@ pub struct Config {
     /// Also serve HTTPS on a second port, with a certificate from a fresh test CA
     /// (`Emulator::https_url`, `Emulator::ca_pem`).
     pub tls: bool,
+    /// PagerDuty's own rules where the lenient default forgives (README, "Strict
+    /// mode"): past layer starts become the request time, layers come back in
+    /// PagerDuty's order and are ended rather than removed, unique names, the
+    /// membership/team/policy/schedule "still in use" refusals, overlapping
+    /// dependency associations answered 500.
+    pub strict: bool,
+    /// Eventual consistency: for this long after a create, reads of the new object
+    /// answer 404 (and lists leave it out); for this long after an object stops
+    /// using another, the other still counts as in use. Zero: none.
+    pub consistency_delay: Duration,
+    /// Fraction of mutating REST requests (POST/PUT/DELETE) that are carried out
+    /// but answered 500, or whose connection is cut with no answer.
+    pub ambiguous_rate: f64,
+    /// Seed of the ambiguous-failure sequence (the same seed, the same requests).
+    pub ambiguous_seed: u64,
+}
+
+impl Config {
+    /// Every strict rule on (`--strict`); no consistency delay and no ambiguous
+    /// failures unless set too (`--consistency-delay-ms`, `--ambiguous-rate`).
+    pub fn strict() -> Config {
+        Config {
+            strict: true,
+            ..Config::default()
+        }
+    }
 }
 
 impl Default for Config {
@@ -63,6 +91,10 @@ impl Default for Config {
             record: None,
             now: None,
             tls: false,
+            strict: false,
+            consistency_delay: Duration::ZERO,
+            ambiguous_rate: 0.0,
+            ambiguous_seed: 0x9E37_79B9_7F4A_7C15,
         }
     }
 }
@@ -79,11 +111,19 @@ pub struct App {
     /// REST requests (what the rate limit counts) and those answered 429.
     pub rest_requests: std::sync::atomic::AtomicU64,
     pub rate_limited: std::sync::atomic::AtomicU64,
+    /// The ambiguous-failure sequence and what it did.
+    pub ambiguous: Mutex<layer::Ambiguous>,
+    /// `POST /service_dependencies/associate` in flight (strict mode).
+    pub associating: std::sync::atomic::AtomicBool,
 }
 
 impl App {
     fn fresh_db(config: &Config, base_url: &str) -> Db {
         let mut db = Db::new(base_url, &config.users);
+        db.rules = db::Rules {
+            strict: config.strict,
+            consistency_delay: config.consistency_delay,
+        };
         if let Some(now) = config.now {
             db.clock_offset = now - Utc::now();
         }
@@ -113,6 +153,11 @@ impl Emulator {
             record_lock: Mutex::new(()),
             rest_requests: Default::default(),
             rate_limited: Default::default(),
+            ambiguous: Mutex::new(layer::Ambiguous::new(
+                config.ambiguous_rate,
+                config.ambiguous_seed,
+            )),
+            associating: Default::default(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()?,
@@ -128,8 +173,11 @@ impl Emulator {
         };
         let mut tasks = vec![tokio::spawn({
             let (router, until_stopped) = (router.clone(), until_stopped.clone());
+            // Plain HTTP connections can be cut by an ambiguous failure.
+            let listener = conn::CuttableListener::new(listener);
+            let service = router.into_make_service_with_connect_info::<conn::Cutter>();
             async move {
-                let _ = axum::serve(listener, router)
+                let _ = axum::serve(listener, service)
                     .with_graceful_shutdown(until_stopped())
                     .await;
             }
@@ -190,6 +238,13 @@ impl Emulator {
     /// Requests answered so far (all of them, including 429s and faults).
     pub fn request_count(&self) -> u64 {
         self.app.faults.lock().expect("faults lock").seen
+    }
+
+    /// Ambiguous failures so far: (carried out but answered 500, carried out
+    /// and cut off with no answer).
+    pub fn ambiguous_counts(&self) -> (u64, u64) {
+        let a = self.app.ambiguous.lock().expect("ambiguous lock");
+        (a.answered_500, a.cut_off)
     }
 
     /// REST requests so far (events excluded), and how many were answered 429.

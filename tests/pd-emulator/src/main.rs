@@ -33,6 +33,19 @@ struct Args {
     /// Start the clock at this RFC 3339 time.
     #[arg(long)]
     now: Option<String>,
+    /// PagerDuty's stricter rules (README, "Strict mode").
+    #[arg(long)]
+    strict: bool,
+    /// For this long after a create, reads of the new object answer 404; for this
+    /// long after an object stops using another, the other still counts as in use.
+    #[arg(long, default_value_t = 0)]
+    consistency_delay_ms: u64,
+    /// Fraction of mutating REST requests carried out but answered 500 or cut off.
+    #[arg(long, default_value_t = 0.0)]
+    ambiguous_rate: f64,
+    /// Seed of the ambiguous-failure sequence.
+    #[arg(long)]
+    ambiguous_seed: Option<u64>,
 }
 
 #[tokio::main]
@@ -43,8 +56,14 @@ async fn main() -> anyhow::Result<()> {
         latency: Duration::from_millis(args.latency_ms),
         fail_rate: args.fail_rate,
         record: args.record,
+        strict: args.strict,
+        consistency_delay: Duration::from_millis(args.consistency_delay_ms),
+        ambiguous_rate: args.ambiguous_rate,
         ..Config::default()
     };
+    if let Some(seed) = args.ambiguous_seed {
+        config.ambiguous_seed = seed;
+    }
     if let Some(path) = args.users {
         let users: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
         config.users = users

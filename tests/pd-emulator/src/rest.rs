@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use crate::App;
 use crate::db::{self, Db, Integration};
+use crate::strict;
 
 type Reply = Result<Response, Response>;
 
@@ -142,6 +143,7 @@ pub async fn list_objects(
     let items: Vec<Value> = db
         .list(&collection)
         .into_iter()
+        .filter(|o| !o["id"].as_str().is_some_and(|id| strict::hidden(&db, id)))
         .filter(|o| {
             needle.as_ref().is_none_or(|n| {
                 ["name", "email"]
@@ -168,6 +170,9 @@ pub async fn get_object(
         return Err(not_found_error());
     };
     let db = lock(&app);
+    if strict::hidden(&db, &id) {
+        return Err(not_found_error());
+    }
     let mut object = db
         .get(&collection, &id)
         .cloned()
@@ -217,6 +222,7 @@ pub async fn create_object(
         .map(|(c, _)| *c)
         .unwrap_or("teams");
     db.insert(collection, object);
+    strict::born(&mut db, id.clone());
     let stored = db.get(collection, &id).cloned().unwrap_or_default();
     // PagerDuty answers 201, except for business services (200), as documented.
     if collection == "business_services" {
@@ -247,12 +253,17 @@ pub async fn update_object(
             target.insert(k.clone(), v.clone());
         }
     }
-    let object = build(&mut db, &collection, &id, &merged, Some(&existing))?;
+    let mut object = build(&mut db, &collection, &id, &merged, Some(&existing))?;
+    if db.rules.strict && collection == "schedules" && input.get("schedule_layers").is_none() {
+        // Layers not sent are left as they are (and in PagerDuty's order).
+        object["schedule_layers"] = existing["schedule_layers"].clone();
+    }
     let key = db::COLLECTIONS
         .iter()
         .find(|(c, _)| *c == collection)
         .map(|(c, _)| *c)
         .unwrap_or("teams");
+    strict::remember(&mut db, key, existing);
     db.insert(key, object);
     let stored = db.get(key, &id).cloned().unwrap_or_default();
     ok(json!({ singular: stored }))
@@ -266,40 +277,23 @@ pub async fn delete_object(
         return Err(not_found_error());
     }
     let mut db = lock(&app);
-    if db.get(&collection, &id).is_none() {
+    let Some(existing) = db.get(&collection, &id).cloned() else {
         return Err(not_found_error());
-    }
+    };
     // PagerDuty refuses to delete what is in use.
     let in_use = match collection.as_str() {
-        "escalation_policies" => db
-            .list("services")
-            .iter()
-            .any(|s| s["escalation_policy"]["id"] == *id),
-        "schedules" => db.list("escalation_policies").iter().any(|p| {
-            p["escalation_rules"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|r| {
-                    r["targets"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .any(|t| t["id"] == *id)
-                })
-        }),
-        _ => false,
+        "escalation_policies" => strict::policy_in_use(&db, &id),
+        "schedules" => strict::schedule_in_use(&db, &id),
+        "teams" => strict::team_in_use(&db, &id),
+        _ => None,
     };
-    if in_use {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "Invalid Input Provided",
-            2001,
-            vec![format!("{collection} {id} is in use and cannot be deleted")],
-        ));
+    if let Some(refusal) = in_use {
+        return Err(refusal);
     }
-    if let Some(c) = db.objects.values_mut().find(|c| c.contains_key(&id)) {
+    if let Some((key, c)) = db.objects.iter_mut().find(|(_, c)| c.contains_key(&id)) {
         c.remove(&id);
+        let key = *key;
+        strict::remember(&mut db, key, existing);
     }
     match collection.as_str() {
         "services" => {
@@ -327,6 +321,9 @@ fn build(
     let name = input["name"].as_str().unwrap_or_default();
     if name.trim().is_empty() {
         errors.push("Name cannot be empty.".to_owned());
+    }
+    if let Some(taken) = strict::name_taken(db, collection, id, name) {
+        return Err(taken);
     }
     let mut object = input.clone();
     object["id"] = json!(id);
@@ -437,6 +434,12 @@ fn build(
                     layer.as_object_mut().map(|o| o.remove("end"));
                 }
                 normalised.push(layer);
+            }
+            if let (true, Ok(tz)) = (db.rules.strict, tz.parse::<chrono_tz::Tz>()) {
+                let stored = existing
+                    .and_then(|e| e["schedule_layers"].as_array().cloned())
+                    .unwrap_or_default();
+                normalised = strict::schedule_layers(db, tz, normalised, &stored);
             }
             object["schedule_layers"] = json!(normalised);
             team_refs(db, &mut object, &mut errors);
@@ -551,6 +554,7 @@ pub async fn list_members(
         .get(&id)
         .into_iter()
         .flatten()
+        .filter(|(user, _)| !strict::hidden(&db, &format!("{id}/{user}")))
         .map(|(user, role)| {
             json!({"user": reference(&db, "users", user, "user_reference"), "role": role})
         })
@@ -575,7 +579,16 @@ pub async fn put_member(
     if !matches!(role.as_str(), "observer" | "responder" | "manager") {
         return Err(invalid(vec![format!("Role {role:?} is not valid")]));
     }
-    db.members.entry(id).or_default().insert(user, role);
+    let key = format!("{id}/{user}");
+    if db
+        .members
+        .entry(id)
+        .or_default()
+        .insert(user, role)
+        .is_none()
+    {
+        strict::born(&mut db, key);
+    }
     no_content()
 }
 
@@ -586,6 +599,11 @@ pub async fn delete_member(
     let mut db = lock(&app);
     if db.get("teams", &id).is_none() {
         return Err(not_found_error());
+    }
+    if db.members.get(&id).is_some_and(|m| m.contains_key(&user))
+        && let Some(refusal) = strict::member_in_use(&db, &id, &user)
+    {
+        return Err(refusal);
     }
     match db.members.get_mut(&id).and_then(|m| m.remove(&user)) {
         Some(_) => no_content(),
@@ -676,6 +694,7 @@ pub async fn create_integration(
         created_at: db.now_text(),
     };
     let out = integration_json(&db, &integration);
+    strict::born(&mut db, id.clone());
     db.integrations.insert(id, integration);
     created(json!({ "integration": out }))
 }
@@ -685,6 +704,9 @@ pub async fn get_integration(
     Path((service, id)): Path<(String, String)>,
 ) -> Reply {
     let db = lock(&app);
+    if strict::hidden(&db, &id) {
+        return Err(not_found_error());
+    }
     match db.integrations.get(&id).filter(|i| i.service == service) {
         Some(i) => ok(json!({"integration": integration_json(&db, i)})),
         None => Err(not_found_error()),
@@ -782,6 +804,7 @@ pub async fn associate(State(app): State<Arc<App>>, Json(body): Json<Value>) -> 
                 let id = db.id();
                 db.dependencies
                     .insert(id.clone(), (business.clone(), supporting.clone()));
+                strict::born(&mut db, id.clone());
                 id
             }
         };
@@ -817,7 +840,7 @@ pub async fn business_dependencies(State(app): State<Arc<App>>, Path(id): Path<S
     let list: Vec<Value> = db
         .dependencies
         .iter()
-        .filter(|(_, (b, _))| *b == id)
+        .filter(|(rid, (b, _))| *b == id && !strict::hidden(&db, rid))
         .map(|(rid, (b, s))| relationship_json(&db, rid, b, s))
         .collect();
     ok(json!({ "relationships": list }))
@@ -831,7 +854,7 @@ pub async fn technical_dependencies(State(app): State<Arc<App>>, Path(id): Path<
     let list: Vec<Value> = db
         .dependencies
         .iter()
-        .filter(|(_, (_, s))| *s == id)
+        .filter(|(rid, (_, s))| *s == id && !strict::hidden(&db, rid))
         .map(|(rid, (b, s))| relationship_json(&db, rid, b, s))
         .collect();
     ok(json!({ "relationships": list }))

@@ -1,4 +1,5 @@
 use crate::check::{Context, Hit, Rule, Severity};
+use crate::kind::Role;
 use crate::graph::alerting::referenced;
 
 pub(super) static RULE: Rule = Rule {
@@ -9,9 +10,9 @@ pub(super) static RULE: Rule = Rule {
 };
 
 fn check(c: &Context<'_>) -> Vec<Hit> {
-    c.nodes_of("pagerduty.escalation_policy")
+    c.nodes_with(Role::EscalationPolicy)
         .filter(|policy| {
-            !c.nodes_of("pagerduty.service").any(|s| {
+            !c.nodes_with(Role::PagedService).any(|s| {
                 referenced(c.graph, s.props.get("escalation_policy")).any(|p| p.id == policy.id)
             })
         })

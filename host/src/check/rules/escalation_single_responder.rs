@@ -1,3 +1,4 @@
+use crate::kind::Role;
 use std::collections::BTreeSet;
 
 use crate::check::{Context, Hit, Rule, Severity};
@@ -11,17 +12,17 @@ pub(super) static RULE: Rule = Rule {
 };
 
 fn check(c: &Context<'_>) -> Vec<Hit> {
-    c.nodes_of("pagerduty.escalation_policy")
+    c.nodes_with(Role::EscalationPolicy)
         .filter_map(|policy| {
             let mut people = BTreeSet::new();
             let mut via = Vec::new();
             let targets = policy.props.get("rules");
             for target in referenced(c.graph, targets) {
-                match target.kind.as_str() {
-                    "pagerduty.user" => {
+                match target.role() {
+                    Some(Role::User) => {
                         people.insert(target.id.clone());
                     }
-                    "pagerduty.schedule" => {
+                    Some(Role::Schedule) => {
                         via.push(target.id.clone());
                         people.extend(
                             referenced(c.graph, target.props.get("layers")).map(|u| u.id.clone()),

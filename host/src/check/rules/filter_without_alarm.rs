@@ -1,3 +1,4 @@
+use crate::kind::Role;
 use crate::check::{Context, Hit, Rule, Severity};
 
 pub(super) static RULE: Rule = Rule {
@@ -8,7 +9,7 @@ pub(super) static RULE: Rule = Rule {
 };
 
 fn check(c: &Context<'_>) -> Vec<Hit> {
-    c.nodes_of("aws.cloudwatch_log_metric_filter")
+    c.nodes_with(Role::MetricFilter)
         .filter(|f| !c.chains.iter().any(|chain| chain.filter.is_some_and(|x| x.id == f.id)))
         .map(|f| Hit {
             node: f.id.clone(),

@@ -1,4 +1,5 @@
 use crate::check::{Context, Hit, Rule, Severity};
+use crate::kind::Role;
 use crate::graph::alerting::literal;
 
 pub(super) static RULE: Rule = Rule {
@@ -29,7 +30,7 @@ const DEPRECATED: &[(&str, &str, &str)] = &[
 ];
 
 fn check(c: &Context<'_>) -> Vec<Hit> {
-    c.nodes_of("aws.lambda_function")
+    c.nodes_with(Role::Function)
         .filter_map(|f| {
             let runtime = literal(f.props.get("runtime"))?;
             let (_, since, instead) = DEPRECATED.iter().find(|(r, _, _)| *r == runtime)?;

@@ -1,3 +1,4 @@
+use crate::kind::Role;
 use crate::check::{Context, Hit, Rule, Severity};
 
 pub(super) static RULE: Rule = Rule {
@@ -8,7 +9,7 @@ pub(super) static RULE: Rule = Rule {
 };
 
 fn check(c: &Context<'_>) -> Vec<Hit> {
-    c.nodes_of("aws.cloudwatch_log_group")
+    c.nodes_with(Role::LogGroup)
         .filter(|g| g.props.get("retention_in_days").is_none_or(|v| v.is_null()))
         .map(|g| Hit {
             node: g.id.clone(),

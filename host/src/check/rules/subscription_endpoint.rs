@@ -1,3 +1,4 @@
+use crate::kind::Role;
 use crate::check::{Context, Hit, Rule, Severity};
 use crate::graph::alerting::{literal, referenced};
 use crate::graph::token::{self, Part};
@@ -10,14 +11,11 @@ pub(super) static RULE: Rule = Rule {
 };
 
 fn check(c: &Context<'_>) -> Vec<Hit> {
-    let host = if c.pagerduty_region == "eu" {
-        "events.eu.pagerduty.com"
-    } else {
-        "events.pagerduty.com"
-    };
+    let host = crate::providers::pagerduty::hosts(&c.pagerduty_region)
+        .map_or("events.pagerduty.com", |(_, events)| events);
     let fix_ref = "set endpoint to the integration's `cloudwatch_endpoint` output (and protocol to its `cloudwatch_protocol`)";
     let mut hits = Vec::new();
-    for sub in c.nodes_of("aws.sns_topic_subscription") {
+    for sub in c.nodes_with(Role::Subscription) {
         let endpoint = sub.props.get("endpoint");
         // A reference to an integration: it must be the CloudWatch URL output.
         let parts = endpoint
@@ -33,7 +31,7 @@ fn check(c: &Context<'_>) -> Vec<Hit> {
             .filter(|r| {
                 c.graph
                     .node(&r.node)
-                    .is_some_and(|n| n.kind == "pagerduty.service_integration")
+                    .is_some_and(|n| n.role() == Some(Role::Integration))
             })
             .collect();
         if let Some(r) = integration_refs.first() {
@@ -80,7 +78,7 @@ fn check(c: &Context<'_>) -> Vec<Hit> {
 
 /// Never print a key someone pasted into a blueprint.
 fn redact(url: &str) -> String {
-    crate::drill::redact(url)
+    crate::providers::pagerduty::redact(url)
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
 use crate::check::{Context, Hit, Rule, Severity};
+use crate::kind::Role;
 use crate::graph::alerting::{literal, referenced};
 
 pub(super) static RULE: Rule = Rule {
@@ -10,7 +11,7 @@ pub(super) static RULE: Rule = Rule {
 
 fn check(c: &Context<'_>) -> Vec<Hit> {
     let mut hits = Vec::new();
-    for sub in c.nodes_of("aws.sns_topic_subscription") {
+    for sub in c.nodes_with(Role::Subscription) {
         let Some(protocol) = literal(sub.props.get("protocol")) else {
             continue; // a reference (e.g. the integration's cloudwatch_protocol)
         };
@@ -21,7 +22,7 @@ fn check(c: &Context<'_>) -> Vec<Hit> {
         let scheme = match literal(endpoint) {
             Some(url) => url.split("://").next().map(str::to_owned),
             // The integration's CloudWatch URL: https on PagerDuty.
-            None if referenced(c.graph, endpoint).any(|n| n.kind == "pagerduty.service_integration") => {
+            None if referenced(c.graph, endpoint).any(|n| n.role() == Some(Role::Integration)) => {
                 Some("https".to_owned())
             }
             None => None,

@@ -1,20 +1,16 @@
 //! The AWS provider: the official Rust SDK, the standard credential and region
 //! chain, `AWS_ENDPOINT_URL[_<SERVICE>]` honoured (how tests reach moto).
 //!
-//! One module per service; this file holds what they share: the clients, the one
-//! way every SDK call is made (retried while transient, errors mapped to
+//! One file per kind in `kinds/`; this file holds what they share: the clients,
+//! the one way every SDK call is made (retried while transient, errors mapped to
 //! `ProviderError` naming the resource, the AWS code and message), and tags.
+//! `probe.rs` is what `blueprint drill` uses.
 
-mod alarms;
-mod iam;
-mod lambda;
-mod logs;
-mod s3;
-mod sns;
+pub mod kinds;
+mod probe;
 
 use std::fmt::Display;
 
-use async_trait::async_trait;
 use aws_config::BehaviorVersion;
 use aws_sdk_iam::error::ProvideErrorMetadata;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
@@ -23,9 +19,11 @@ use serde_json::{Value, json};
 
 use super::retry::{self, Policy, Verdict};
 use super::{
-    Desired, ErrorClass, Provider, ProviderError, ProviderResult, Resource, TAG_BLUEPRINT, TAG_NODE,
+    Desired, ErrorClass, KindProvider, ProviderError, ProviderResult, Resource, ResourceKind,
+    TAG_BLUEPRINT, TAG_NODE,
 };
 use crate::blueprint_file::AwsSettings;
+use crate::runtime::wit::aws::Tag;
 
 pub struct AwsProvider {
     pub iam: aws_sdk_iam::Client,
@@ -81,12 +79,27 @@ impl AwsProvider {
         Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        self.call_retrying(address, self.transient, &[], op).await
+        self.call_with(address, self.transient, &[], op).await
     }
 
     /// Like `call`, and also retry errors whose code or message contains one of
-    /// `also` (eventual consistency, e.g. a fresh IAM role).
+    /// `also` (eventual consistency, e.g. a fresh IAM role), within the longer
+    /// propagation bound.
     async fn call_retrying<T, E, F, Fut>(
+        &self,
+        address: &str,
+        also: &[&str],
+        op: F,
+    ) -> ProviderResult<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        self.call_with(address, self.propagation, also, op).await
+    }
+
+    async fn call_with<T, E, F, Fut>(
         &self,
         address: &str,
         policy: Policy,
@@ -98,11 +111,6 @@ impl AwsProvider {
         Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        let policy = if also.is_empty() {
-            policy
-        } else {
-            self.propagation
-        };
         retry::retry(address, policy, op, |e: &SdkError<E, HttpResponse>| {
             let error = map_error(address, e);
             let text = error.message.as_str();
@@ -253,15 +261,6 @@ fn gone_ok(result: ProviderResult<()>) -> ProviderResult<()> {
     optional(result).map(|_| ())
 }
 
-fn required<'a>(desired: &'a Desired<'_>, prop: &str) -> ProviderResult<&'a str> {
-    desired.str(prop).ok_or_else(|| {
-        ProviderError::new(
-            ErrorClass::Invalid,
-            format!("{}: prop `{prop}` is required", desired.address()),
-        )
-    })
-}
-
 fn prior_str<'a>(prior: &'a Resource, prop: &str) -> ProviderResult<&'a str> {
     prior
         .props
@@ -276,19 +275,11 @@ fn prior_str<'a>(prior: &'a Resource, prop: &str) -> ProviderResult<&'a str> {
 }
 
 /// The user's tags plus ours (`blueprint:name`, `blueprint:node`).
-fn tags(desired: &Desired<'_>) -> Vec<(String, String)> {
-    let mut tags: Vec<(String, String)> = desired
-        .props
-        .get("tags")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|t| {
-            Some((
-                t["key"].as_str()?.to_owned(),
-                t["value"].as_str()?.to_owned(),
-            ))
-        })
+fn tags(desired: &Desired<'_>, user: Option<&[Tag]>) -> Vec<(String, String)> {
+    let mut tags: Vec<(String, String)> = user
+        .unwrap_or_default()
+        .iter()
+        .map(|t| (t.key.clone(), t.value.clone()))
         .collect();
     tags.push((TAG_BLUEPRINT.into(), desired.blueprint.into()));
     tags.push((TAG_NODE.into(), desired.node.into()));
@@ -315,13 +306,6 @@ fn tagged_for(pairs: &[(String, String)], desired: &Desired<'_>) -> bool {
     has(TAG_BLUEPRINT, desired.blueprint) && has(TAG_NODE, desired.node)
 }
 
-fn not_a_kind(kind: &str) -> ProviderError {
-    ProviderError::new(
-        ErrorClass::Invalid,
-        format!("the AWS provider has no kind {kind}"),
-    )
-}
-
 /// Keep only props AWS reported (null for what it did not), so the engine falls
 /// back to what was applied for anything AWS does not echo.
 fn props(pairs: Vec<(&str, Value)>) -> serde_json::Map<String, Value> {
@@ -336,142 +320,38 @@ fn opt<T: Display>(value: Option<T>) -> Value {
     value.map_or(Value::Null, |v| json!(v.to_string()))
 }
 
-#[async_trait]
-impl Provider for AwsProvider {
-    fn name(&self) -> &'static str {
-        "aws"
+impl KindProvider for AwsProvider {
+    const NAME: &'static str = "aws";
+
+    fn kinds() -> &'static [&'static dyn ResourceKind<Self>] {
+        kinds::KINDS
     }
 
-    fn replace_on_change(&self, kind: &str) -> &'static [&'static str] {
-        match kind {
-            "aws.iam_role" => &["name", "path"],
-            "aws.iam_role_policy_attachment" => &["role", "policy_arn"],
-            "aws.s3_bucket" => &["bucket"],
-            "aws.s3_object" => &["bucket", "key"],
-            "aws.cloudwatch_log_group" => &["name"],
-            "aws.cloudwatch_log_metric_filter" => &["name", "log_group"],
-            "aws.lambda_function" => &["function_name"],
-            "aws.sns_topic" => &["name"],
-            "aws.sns_topic_subscription" => &["topic", "protocol", "endpoint"],
-            "aws.cloudwatch_metric_alarm" => &["alarm_name"],
-            _ => &[],
-        }
+    fn alarm_probe(&self) -> Option<&dyn super::probe::AlarmProbe> {
+        Some(self)
     }
+}
 
-    fn equivalent(&self, kind: &str, prop: &str, desired: &Value, observed: &Value) -> bool {
-        let as_json = |v: &Value| {
-            v.as_str()
-                .and_then(|s| serde_json::from_str::<Value>(s).ok())
-        };
-        match (kind, prop) {
-            // IAM normalises policy documents; compare them as JSON.
-            (_, "assume_role_policy") => {
-                as_json(desired).is_some() && as_json(desired) == as_json(observed)
-            }
-            // Tags and environment are sets.
-            (_, "tags" | "environment") => {
-                let sorted = |v: &Value| {
-                    let mut items: Vec<String> = v
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .map(Value::to_string)
-                        .collect();
-                    items.sort();
-                    items
-                };
-                sorted(desired) == sorted(observed)
-            }
-            _ => false,
-        }
-    }
+/// Two strings holding the same JSON document (services normalise policies).
+fn same_json_text(desired: &Value, observed: &Value) -> bool {
+    let as_json = |v: &Value| {
+        v.as_str()
+            .and_then(|s| serde_json::from_str::<Value>(s).ok())
+    };
+    as_json(desired).is_some() && as_json(desired) == as_json(observed)
+}
 
-    async fn create(&self, desired: &Desired<'_>) -> ProviderResult<Resource> {
-        match desired.kind {
-            "aws.iam_role" => iam::create_role(self, desired).await,
-            "aws.iam_role_policy_attachment" => iam::attach(self, desired).await,
-            "aws.s3_bucket" => s3::create_bucket(self, desired).await,
-            "aws.s3_object" => s3::put_object(self, desired).await,
-            "aws.cloudwatch_log_group" => logs::create_group(self, desired).await,
-            "aws.cloudwatch_log_metric_filter" => logs::put_filter(self, desired).await,
-            "aws.lambda_function" => lambda::create(self, desired).await,
-            "aws.sns_topic" => sns::create_topic(self, desired).await,
-            "aws.sns_topic_subscription" => sns::subscribe(self, desired).await,
-            "aws.cloudwatch_metric_alarm" => alarms::put(self, desired).await,
-            kind => Err(not_a_kind(kind)),
-        }
-    }
-
-    async fn read(&self, kind: &str, prior: &Resource) -> ProviderResult<Option<Resource>> {
-        match kind {
-            "aws.iam_role" => iam::read_role(self, prior).await,
-            "aws.iam_role_policy_attachment" => iam::read_attachment(self, prior).await,
-            "aws.s3_bucket" => s3::read_bucket(self, prior).await,
-            "aws.s3_object" => s3::read_object(self, prior).await,
-            "aws.cloudwatch_log_group" => logs::read_group(self, prior).await,
-            "aws.cloudwatch_log_metric_filter" => logs::read_filter(self, prior).await,
-            "aws.lambda_function" => lambda::read(self, prior).await,
-            "aws.sns_topic" => sns::read_topic(self, prior).await,
-            "aws.sns_topic_subscription" => sns::read_subscription(self, prior).await,
-            "aws.cloudwatch_metric_alarm" => alarms::read(self, prior).await,
-            kind => Err(not_a_kind(kind)),
-        }
-    }
-
-    async fn update(
-        &self,
-        desired: &Desired<'_>,
-        prior: &Resource,
-        changed: &[String],
-    ) -> ProviderResult<Resource> {
-        match desired.kind {
-            "aws.iam_role" => iam::update_role(self, desired, changed).await,
-            "aws.s3_bucket" => s3::update_bucket(self, desired, prior).await,
-            "aws.s3_object" => s3::put_object(self, desired).await,
-            "aws.cloudwatch_log_group" => logs::update_group(self, desired, prior).await,
-            "aws.cloudwatch_log_metric_filter" => logs::put_filter(self, desired).await,
-            "aws.lambda_function" => lambda::update(self, desired, prior, changed).await,
-            "aws.sns_topic" => sns::update_topic(self, desired, prior).await,
-            "aws.sns_topic_subscription" => sns::update_subscription(self, desired, prior).await,
-            "aws.cloudwatch_metric_alarm" => alarms::put(self, desired).await,
-            // Every prop of an attachment forces replacement.
-            kind => Err(not_a_kind(kind)),
-        }
-    }
-
-    async fn delete(&self, kind: &str, prior: &Resource) -> ProviderResult<()> {
-        match kind {
-            "aws.iam_role" => iam::delete_role(self, prior).await,
-            "aws.iam_role_policy_attachment" => iam::detach(self, prior).await,
-            "aws.s3_bucket" => s3::delete_bucket(self, prior).await,
-            "aws.s3_object" => s3::delete_object(self, prior).await,
-            "aws.cloudwatch_log_group" => logs::delete_group(self, prior).await,
-            "aws.cloudwatch_log_metric_filter" => logs::delete_filter(self, prior).await,
-            "aws.lambda_function" => lambda::delete(self, prior).await,
-            "aws.sns_topic" => sns::delete_topic(self, prior).await,
-            "aws.sns_topic_subscription" => sns::unsubscribe(self, prior).await,
-            "aws.cloudwatch_metric_alarm" => alarms::delete(self, prior).await,
-            kind => Err(not_a_kind(kind)),
-        }
-    }
-
-    async fn find(&self, desired: &Desired<'_>) -> ProviderResult<Option<Resource>> {
-        match desired.kind {
-            "aws.iam_role" => iam::find_role(self, desired).await,
-            "aws.iam_role_policy_attachment" => {
-                iam::read_attachment(self, &iam::attachment_resource(desired)?).await
-            }
-            "aws.s3_bucket" => s3::find_bucket(self, desired).await,
-            "aws.s3_object" => s3::read_object(self, &s3::object_resource(desired)?).await,
-            "aws.cloudwatch_log_group" => logs::find_group(self, desired).await,
-            "aws.cloudwatch_log_metric_filter" => {
-                logs::read_filter(self, &logs::filter_resource(desired)?).await
-            }
-            "aws.lambda_function" => lambda::find(self, desired).await,
-            "aws.sns_topic" => sns::find_topic(self, desired).await,
-            "aws.sns_topic_subscription" => sns::find_subscription(self, desired).await,
-            "aws.cloudwatch_metric_alarm" => alarms::find(self, desired).await,
-            kind => Err(not_a_kind(kind)),
-        }
-    }
+/// Two lists with the same items in any order (tags, environment variables).
+fn same_set(desired: &Value, observed: &Value) -> bool {
+    let sorted = |v: &Value| {
+        let mut items: Vec<String> = v
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(Value::to_string)
+            .collect();
+        items.sort();
+        items
+    };
+    sorted(desired) == sorted(observed)
 }

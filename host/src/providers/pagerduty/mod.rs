@@ -1,25 +1,24 @@
-//! The PagerDuty provider: REST API v2 through reqwest.
-//!
-//! Plain objects (team, business service, schedule, escalation policy, service)
-//! share one create/read/update/delete path and differ only in their JSON
-//! mapping ([`objects`]); memberships, dependencies, integrations and lookups have
-//! their own endpoints ([`links`], [`lookups`]).
+//! The PagerDuty provider: REST API v2 through reqwest, one file per kind in
+//! `kinds/`. Plain objects (team, business service, schedule, escalation
+//! policy, service) share one create/read/update/delete path ([`object`]);
+//! memberships, dependencies, integrations and lookups have their own endpoints.
+//! `probe.rs` is what `blueprint drill` uses; [`redact`] hides integration keys
+//! wherever text may carry one.
 
 pub mod budget;
 mod client;
-mod links;
-mod lookups;
-mod objects;
+pub mod kinds;
+mod object;
+mod probe;
 
 use std::time::Duration;
 
-use async_trait::async_trait;
-use serde_json::Value;
-
 pub use client::{ApiError, Client};
 
+use serde_json::Map;
+
 use super::retry::Policy;
-use super::{Desired, ErrorClass, Provider, ProviderError, ProviderResult, Resource};
+use super::{ErrorClass, KindProvider, ProviderError, ProviderResult, Resource, ResourceKind};
 use crate::blueprint_file::PagerDutySettings;
 
 /// Where the provider talks to, and with what.
@@ -41,6 +40,20 @@ pub fn service_region(settings: &PagerDutySettings) -> String {
         .unwrap_or_else(|| "us".into())
 }
 
+/// The REST API and events hosts of a service region (`us` or `eu`).
+pub fn hosts(region: &str) -> Option<(&'static str, &'static str)> {
+    match region {
+        "us" => Some(("api.pagerduty.com", "events.pagerduty.com")),
+        "eu" => Some(("api.eu.pagerduty.com", "events.eu.pagerduty.com")),
+        _ => None,
+    }
+}
+
+/// The events host alarms post to, for these settings.
+pub fn events_host(settings: &PagerDutySettings) -> &'static str {
+    hosts(&service_region(settings)).map_or("events.pagerduty.com", |(_, events)| events)
+}
+
 impl PagerDutyConfig {
     /// From the environment: `PAGERDUTY_TOKEN`; the region from
     /// `PAGERDUTY_SERVICE_REGION`, else the blueprint file, else `us`;
@@ -55,18 +68,15 @@ impl PagerDutyConfig {
                 )
             })?;
         let region = service_region(settings);
-        let (api, events) = match region.as_str() {
-            "us" => ("https://api.pagerduty.com", "https://events.pagerduty.com"),
-            "eu" => (
-                "https://api.eu.pagerduty.com",
-                "https://events.eu.pagerduty.com",
-            ),
-            other => anyhow::bail!("PagerDuty region must be us or eu, not {other:?}"),
+        let Some((api, events)) = hosts(&region) else {
+            anyhow::bail!("PagerDuty region must be us or eu, not {region:?}");
         };
         Ok(PagerDutyConfig {
             token,
-            api_url: std::env::var("PAGERDUTY_API_URL").unwrap_or_else(|_| api.into()),
-            events_url: std::env::var("PAGERDUTY_EVENTS_URL").unwrap_or_else(|_| events.into()),
+            api_url: std::env::var("PAGERDUTY_API_URL")
+                .unwrap_or_else(|_| format!("https://{api}")),
+            events_url: std::env::var("PAGERDUTY_EVENTS_URL")
+                .unwrap_or_else(|_| format!("https://{events}")),
         })
     }
 }
@@ -98,7 +108,7 @@ impl PagerDutyProvider {
         self
     }
 
-    /// The REST client, for commands such as `drill` that read incidents.
+    /// The REST client (tests read the API through it).
     pub fn client(&self) -> &Client {
         &self.client
     }
@@ -106,130 +116,52 @@ impl PagerDutyProvider {
     pub fn events_url(&self) -> &str {
         &self.events_url
     }
+
+    /// Where CloudWatch (through SNS) posts for this key, and the SNS protocol
+    /// that matches the URL's scheme.
+    fn cloudwatch(&self, key: &str) -> (String, String) {
+        let endpoint = format!("{}/integration/{key}/enqueue", self.events_url);
+        let protocol = if self.events_url.starts_with("http://") {
+            "http"
+        } else {
+            "https"
+        };
+        (endpoint, protocol.to_owned())
+    }
 }
 
-/// A required string prop (validation guarantees it; this guards the contract).
-fn required<'a>(desired: &'a Desired<'_>, prop: &str) -> ProviderResult<&'a str> {
-    desired.str(prop).ok_or_else(|| {
-        ProviderError::new(
-            ErrorClass::Invalid,
-            format!("{}: prop `{prop}` is required", desired.address()),
-        )
-    })
+impl KindProvider for PagerDutyProvider {
+    const NAME: &'static str = "pagerduty";
+
+    fn kinds() -> &'static [&'static dyn ResourceKind<Self>] {
+        kinds::KINDS
+    }
+
+    fn paging_probe(&self) -> Option<&dyn super::probe::PagingProbe> {
+        Some(self)
+    }
 }
 
-fn not_a_kind(kind: &str) -> ProviderError {
-    ProviderError::new(
-        ErrorClass::Invalid,
-        format!("the PagerDuty provider has no kind {kind}"),
-    )
+/// A string prop the state recorded for this resource.
+fn prior_prop<'a>(prior: &'a Resource, key: &str) -> ProviderResult<&'a str> {
+    prior
+        .props
+        .get(key)
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| {
+            ProviderError::new(
+                ErrorClass::Invalid,
+                format!("recorded resource {} lacks `{key}`", prior.id),
+            )
+        })
 }
 
-/// PagerDuty references: `{"id", "type"}`.
-fn reference(id: &str, kind: &str) -> Value {
-    serde_json::json!({ "id": id, "type": kind })
-}
-
-#[async_trait]
-impl Provider for PagerDutyProvider {
-    fn name(&self) -> &'static str {
-        "pagerduty"
-    }
-
-    fn replace_on_change(&self, kind: &str) -> &'static [&'static str] {
-        match kind {
-            "pagerduty.team_membership" => &["team", "user"],
-            "pagerduty.service_dependency" => &["business_service", "supporting_service"],
-            "pagerduty.service_integration" => &["service", "vendor"],
-            _ => &[],
-        }
-    }
-
-    fn create_before_destroy(&self, kind: &str) -> bool {
-        // Policies and schedules are in use by services while being replaced.
-        matches!(
-            kind,
-            "pagerduty.escalation_policy" | "pagerduty.schedule" | "pagerduty.service_integration"
-        )
-    }
-
-    fn equivalent(&self, kind: &str, prop: &str, desired: &Value, observed: &Value) -> bool {
-        objects::equivalent(kind, prop, desired, observed)
-    }
-
-    async fn create(&self, desired: &Desired<'_>) -> ProviderResult<Resource> {
-        match desired.kind {
-            "pagerduty.user" => lookups::user(self, desired).await,
-            "pagerduty.vendor" => lookups::vendor(self, desired).await,
-            "pagerduty.team_membership" => links::put_membership(self, desired).await,
-            "pagerduty.service_dependency" => links::associate(self, desired).await,
-            "pagerduty.service_integration" => links::create_integration(self, desired).await,
-            kind => match objects::spec(kind) {
-                Some(spec) => objects::create(self, spec, desired).await,
-                None => Err(not_a_kind(kind)),
-            },
-        }
-    }
-
-    async fn read(&self, kind: &str, prior: &Resource) -> ProviderResult<Option<Resource>> {
-        match kind {
-            "pagerduty.team_membership" => links::read_membership(self, prior).await,
-            "pagerduty.service_dependency" => links::read_dependency(self, prior).await,
-            "pagerduty.service_integration" => links::read_integration(self, prior).await,
-            "pagerduty.user" | "pagerduty.vendor" => Ok(Some(prior.clone())),
-            kind => match objects::spec(kind) {
-                Some(spec) => objects::read(self, spec, prior).await,
-                None => Err(not_a_kind(kind)),
-            },
-        }
-    }
-
-    async fn update(
-        &self,
-        desired: &Desired<'_>,
-        prior: &Resource,
-        _changed: &[String],
-    ) -> ProviderResult<Resource> {
-        match desired.kind {
-            "pagerduty.team_membership" => links::put_membership(self, desired).await,
-            "pagerduty.service_integration" => {
-                links::update_integration(self, desired, prior).await
-            }
-            kind => match objects::spec(kind) {
-                Some(spec) => objects::update(self, spec, desired, prior).await,
-                None => Err(not_a_kind(kind)),
-            },
-        }
-    }
-
-    async fn delete(&self, kind: &str, prior: &Resource) -> ProviderResult<()> {
-        match kind {
-            "pagerduty.team_membership" => links::delete_membership(self, prior).await,
-            "pagerduty.service_dependency" => links::disassociate(self, prior).await,
-            "pagerduty.service_integration" => links::delete_integration(self, prior).await,
-            "pagerduty.user" | "pagerduty.vendor" => Ok(()),
-            kind => match objects::spec(kind) {
-                Some(spec) => objects::delete(self, spec, prior).await,
-                None => Err(not_a_kind(kind)),
-            },
-        }
-    }
-
-    async fn find(&self, desired: &Desired<'_>) -> ProviderResult<Option<Resource>> {
-        match desired.kind {
-            "pagerduty.team_membership" => {
-                let probe = links::membership_resource(desired)?;
-                links::read_membership(self, &probe).await
-            }
-            "pagerduty.service_dependency" => links::find_dependency(self, desired).await,
-            "pagerduty.service_integration" => links::find_integration(self, desired).await,
-            "pagerduty.user" | "pagerduty.vendor" => self.create(desired).await.map(Some),
-            kind => match objects::spec(kind) {
-                Some(spec) => objects::find(self, spec, desired).await,
-                None => Err(not_a_kind(kind)),
-            },
-        }
-    }
+/// Observed props that are all strings.
+fn string_props(pairs: &[(&str, &str)]) -> Map<String, serde_json::Value> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), serde_json::json!(v)))
+        .collect()
 }
 
 /// Retry `op` on the errors PagerDuty shows while a fresh object propagates
@@ -253,5 +185,43 @@ where
     .await
 }
 
-/// For tests and the drill: how long to wait between polls.
+/// How long `drill` waits between two looks at PagerDuty's incidents.
 pub const POLL: Duration = Duration::from_millis(250);
+
+/// Hide integration keys: `…/integration/<key>/enqueue` → `…/integration/****/enqueue`.
+/// Used wherever text that may hold a key reaches a person (drill, check).
+pub fn redact(text: &str) -> String {
+    let marker = "/integration/";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(marker) {
+        let (head, tail) = rest.split_at(at + marker.len());
+        out.push_str(head);
+        let end = tail.find(['/', '?', ' ', '"', '\'']).unwrap_or(tail.len());
+        if end > 0 {
+            out.push_str("****");
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    // A token-shaped leftover never reaches a terminal.
+    crate::graph::token::display_str(&out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn integration_keys_are_hidden() {
+        assert_eq!(
+            redact("https://events.pagerduty.com/integration/abc123/enqueue"),
+            "https://events.pagerduty.com/integration/****/enqueue"
+        );
+        assert_eq!(
+            redact("a http://x/integration/k1/enqueue, b http://y/integration/k2"),
+            "a http://x/integration/****/enqueue, b http://y/integration/****"
+        );
+        assert_eq!(redact("nothing here"), "nothing here");
+    }
+}

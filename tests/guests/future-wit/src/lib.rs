@@ -1,4 +1,4 @@
-//! Test fixture: speaks `blueprint:cloud@0.2.0`, which the host must refuse with
+//! Test fixture: speaks `blueprint:cloud@0.9.0`, which the host must refuse with
 //! a message naming both versions.
 
 wit_bindgen::generate!({ world: "guest", path: "wit" });

@@ -2,7 +2,7 @@
 // constructors of the WIT imports; their outputs are reference tokens (plain
 // strings) to pass on or put in template literals.
 
-import * as pd from "blueprint:cloud/pagerduty@0.1.0";
+import * as pd from "blueprint:cloud/pagerduty@{{wit_version}}";
 
 interface Params {
   team_name: string;

@@ -1,0 +1,275 @@
+//! Applying a plan: a DAG scheduler on tokio. [`tasks`] turns the plan into a
+//! task graph; a task starts as soon as every task it waits for is done, at most
+//! `parallelism` at once ([`job`] runs one); references are resolved from
+//! outputs as they arrive. A failure skips only what depends on it. The state is
+//! saved after every operation ([`record`]), and a create's intent is saved
+//! before the create starts, so a killed process never leaves an untracked
+//! resource.
+
+mod job;
+mod record;
+pub mod tasks;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::Map;
+use tokio::task::JoinSet;
+
+use super::plan::{Action, Plan};
+use super::progress::Progress;
+use super::resolve::Known;
+use crate::assets::Asset;
+use crate::graph::Graph;
+use crate::providers::{ProviderError, ProviderSet, Resource};
+use crate::state::{State, StateError, StateStore};
+use tasks::{Task, TaskGraph};
+
+/// How one task ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub node: String,
+    pub kind: String,
+    pub operation: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Set when the task never ran because something it needed failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped_because: Option<String>,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub done: Vec<Outcome>,
+    pub failed: Vec<Outcome>,
+    pub skipped: Vec<Outcome>,
+    pub seconds: f64,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.failed.is_empty() && self.skipped.is_empty()
+    }
+}
+
+#[derive(Debug)]
+pub enum ApplyError {
+    /// The state could not be saved: stop everything, say what is unrecorded.
+    State(StateError),
+}
+
+impl std::fmt::Display for ApplyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApplyError::State(e) => write!(f, "apply stopped: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ApplyError {}
+
+pub struct Applier<'a> {
+    pub blueprint: &'a str,
+    pub graph: &'a Graph,
+    pub providers: &'a ProviderSet,
+    pub store: &'a dyn StateStore,
+    pub parallelism: usize,
+    pub progress: &'a dyn Progress,
+}
+
+/// What a create or update applied: resolved props, the sensitive ones, and the
+/// nodes referenced.
+#[derive(Default)]
+struct Applied {
+    props: Map<String, serde_json::Value>,
+    sensitive: Vec<String>,
+    dependencies: Vec<String>,
+}
+
+/// What a finished task hands back to the scheduler.
+struct Finished {
+    task: Task,
+    result: Result<Option<Resource>, ProviderError>,
+    elapsed: Duration,
+    /// For creates and updates: what was applied.
+    applied: Option<Applied>,
+    /// Nothing needed doing after all (not reported as work).
+    noop: bool,
+}
+
+/// What every job of one apply reads.
+struct Shared<'a> {
+    known: Known,
+    assets: Arc<BTreeMap<String, Asset>>,
+    tasks: &'a TaskGraph,
+}
+
+impl Applier<'_> {
+    pub async fn apply(&self, plan: Plan) -> Result<Report, ApplyError> {
+        let started = Instant::now();
+        let Plan {
+            changes,
+            mut state,
+            lookups,
+            ..
+        } = plan;
+
+        // Outputs known now: lookups and every resource that stays as it is.
+        let mut known = Known::default();
+        for (node, resource) in &lookups {
+            known.insert(node, resource.outputs.clone());
+        }
+        let changing: BTreeSet<&str> = changes
+            .iter()
+            .filter(|c| c.action != Action::NoOp)
+            .map(|c| c.node.as_str())
+            .collect();
+        for (node, entry) in &state.resources {
+            if let (Some(r), false) = (&entry.resource, changing.contains(node.as_str())) {
+                known.insert(node, r.outputs.clone());
+            }
+        }
+        // Lookups are recorded so `state show` lists them.
+        for (node, resource) in &lookups {
+            let kind = self.kind_of(&state, node);
+            state.resources.insert(
+                node.clone(),
+                record::entry(&kind, Some(resource.clone()), Map::new(), vec![], vec![]),
+            );
+        }
+
+        let graph = tasks::build(&changes, &state, self.graph);
+        let mut shared = Shared {
+            known,
+            assets: Arc::new(self.graph.assets.clone()),
+            tasks: &graph,
+        };
+        let mut report = Report::default();
+        let mut pending: BTreeMap<Task, BTreeSet<Task>> = graph.waits_for.clone();
+        let mut done: BTreeSet<Task> = BTreeSet::new();
+        let mut failed: BTreeMap<Task, String> = BTreeMap::new();
+        let mut running: JoinSet<Finished> = JoinSet::new();
+        let parallelism = self.parallelism.max(1);
+
+        loop {
+            // Skip what can never run.
+            let doomed: Vec<(Task, String)> = pending
+                .iter()
+                .filter_map(|(t, deps)| {
+                    deps.iter()
+                        .find(|d| failed.contains_key(*d))
+                        .map(|d| (t.clone(), d.node().to_owned()))
+                })
+                .collect();
+            for (task, because) in doomed {
+                pending.remove(&task);
+                failed.insert(task.clone(), format!("skipped: {because} failed"));
+                let kind = self.kind_of(&state, task.node());
+                self.progress.skipped(task.node(), &kind, &because);
+                report.skipped.push(Outcome {
+                    node: task.node().to_owned(),
+                    kind,
+                    operation: task.verb(),
+                    error: None,
+                    skipped_because: Some(because),
+                    seconds: 0.0,
+                });
+            }
+
+            // Start what is ready.
+            let ready: Vec<Task> = pending
+                .iter()
+                .filter(|(_, deps)| deps.iter().all(|d| done.contains(d)))
+                .map(|(t, _)| t.clone())
+                .take(parallelism.saturating_sub(running.len()))
+                .collect();
+            for task in ready {
+                pending.remove(&task);
+                self.start(&task, &mut state, &shared, &mut running).await?;
+            }
+
+            let Some(joined) = running.join_next().await else {
+                break;
+            };
+            let finished = match joined {
+                Ok(f) => f,
+                Err(e) => panic!("an apply task panicked: {e}"),
+            };
+            let node = finished.task.node().to_owned();
+            let kind = self.kind_of(&state, &node);
+            let verb = finished.task.verb();
+            let seconds = finished.elapsed.as_secs_f64();
+            match finished.result {
+                Ok(resource) => {
+                    record::success(
+                        &mut state,
+                        &finished.task,
+                        &kind,
+                        resource.clone(),
+                        finished.applied,
+                    );
+                    if let (Some(r), Task::Create(_) | Task::Update(_)) =
+                        (&resource, &finished.task)
+                    {
+                        shared.known.insert(&node, r.outputs.clone());
+                    }
+                    self.save(&mut state).await?;
+                    if !finished.noop {
+                        self.progress.finished(&node, &kind, verb, finished.elapsed);
+                        report.done.push(Outcome {
+                            node,
+                            kind,
+                            operation: verb,
+                            error: None,
+                            skipped_because: None,
+                            seconds,
+                        });
+                    }
+                    done.insert(finished.task);
+                }
+                Err(error) => {
+                    self.progress.failed(&node, &kind, verb, &error.message);
+                    report.failed.push(Outcome {
+                        node,
+                        kind,
+                        operation: verb,
+                        error: Some(error.message.clone()),
+                        skipped_because: None,
+                        seconds,
+                    });
+                    failed.insert(finished.task, error.message);
+                }
+            }
+        }
+        // Anything still pending waited on something that never ran.
+        for task in pending.into_keys() {
+            let kind = self.kind_of(&state, task.node());
+            report.skipped.push(Outcome {
+                node: task.node().to_owned(),
+                kind,
+                operation: task.verb(),
+                error: None,
+                skipped_because: Some("its dependencies did not complete".into()),
+                seconds: 0.0,
+            });
+        }
+        report.seconds = started.elapsed().as_secs_f64();
+        Ok(report)
+    }
+
+    fn kind_of(&self, state: &State, node: &str) -> String {
+        self.graph
+            .node(node)
+            .map(|n| n.kind.clone())
+            .or_else(|| state.resources.get(node).map(|e| e.kind.clone()))
+            .unwrap_or_default()
+    }
+
+    async fn save(&self, state: &mut State) -> Result<(), ApplyError> {
+        state.serial += 1;
+        self.store.save(state).await.map_err(ApplyError::State)
+    }
+}

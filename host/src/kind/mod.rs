@@ -1,0 +1,250 @@
+//! What the host knows about each kind of node, as data: a [`KindInfo`]
+//! descriptor. Every kind has one home, `providers/<provider>/kinds/<kind>.rs`,
+//! which holds its descriptor (name, outputs, required props, references, value
+//! checks, replacement rules, Terraform mapping, role) beside its API calls; the
+//! provider registers it in its kind list. Graph validation, the engine, export,
+//! `inspect`, `check` and `drill` read descriptors (and [`Role`]s), never kind
+//! names.
+
+mod checker;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+pub use checker::{Checker, get_path, lit, select, select_indexed};
+
+use crate::export::TerraformMap;
+
+/// One output a constructor returns.
+#[derive(Debug)]
+pub struct Output {
+    pub name: &'static str,
+    /// Stored in state, never printed (`(sensitive)`).
+    pub sensitive: bool,
+    /// The output always equals this prop (a dotted path), so it is known at plan
+    /// time when the prop is.
+    pub mirrors: Option<&'static str>,
+}
+
+pub const fn out(name: &'static str) -> Output {
+    Output {
+        name,
+        sensitive: false,
+        mirrors: None,
+    }
+}
+
+pub const fn secret(name: &'static str) -> Output {
+    Output {
+        name,
+        sensitive: true,
+        mirrors: None,
+    }
+}
+
+pub const fn mirror(name: &'static str, prop: &'static str) -> Output {
+    Output {
+        name,
+        sensitive: false,
+        mirrors: Some(prop),
+    }
+}
+
+/// A prop (path with `[]` for "each element") whose references must point at
+/// nodes of these kinds.
+#[derive(Debug)]
+pub struct RefRule {
+    pub path: &'static str,
+    pub kinds: &'static [&'static str],
+}
+
+pub const fn refs(path: &'static str, kinds: &'static [&'static str]) -> RefRule {
+    RefRule { path, kinds }
+}
+
+/// What a kind *is* in the alerting pattern, for the code that reasons about a
+/// graph's meaning (`graph::alerting`, `check`, `drill`) without naming kinds.
+/// Props of a node with a role are read through that kind's WIT record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A person (a lookup): `id`, `name`.
+    User,
+    /// A group of people.
+    Team,
+    /// An on-call rotation: `layers[].users[]`.
+    Schedule,
+    /// Who is paged, in which order: `rules[].targets[]`.
+    EscalationPolicy,
+    /// What incidents are opened on: `escalation_policy`.
+    PagedService,
+    /// Where an alerting system posts to open incidents on a service:
+    /// `service`; outputs `cloudwatch_endpoint`, `cloudwatch_protocol`.
+    Integration,
+    /// A stream of log events.
+    LogGroup,
+    /// Log events → a metric: `log_group`, `pattern`, `metric_transformation`.
+    MetricFilter,
+    /// Code that writes logs: `runtime`.
+    Function,
+    /// A fan-out point for notifications.
+    Topic,
+    /// A topic → endpoint delivery: `topic`, `protocol`, `endpoint`.
+    Subscription,
+    /// A metric threshold with actions: `alarm_actions`, `ok_actions`, ...
+    Alarm,
+}
+
+/// Everything the host knows about a kind, except its API calls.
+pub struct KindInfo {
+    /// `<provider>.<kind>`, as guests and state files name it.
+    pub name: &'static str,
+    /// A lookup (data source): read, never created or deleted.
+    pub lookup: bool,
+    pub role: Option<Role>,
+    pub outputs: &'static [Output],
+    /// Top-level props that must be present and, for strings and lists, non-empty.
+    pub required: &'static [&'static str],
+    pub refs: &'static [RefRule],
+    /// Value checks on literal props (references are checked after apply).
+    pub check: fn(&mut Checker<'_>),
+    /// Props whose change cannot be applied in place: the resource is replaced.
+    pub replace_on_change: &'static [&'static str],
+    /// A replacement creates the new resource before deleting the old one (only
+    /// where names need not be unique and something uses the old one meanwhile).
+    pub create_before_destroy: bool,
+    /// How the kind is written for the official Terraform provider.
+    pub terraform: TerraformMap,
+    /// Parse escape-hatch props (`host.declare`) through the kind's WIT record:
+    /// the same checks a typed constructor gets from the guest's compiler.
+    pub parse: fn(&str) -> Result<Value, String>,
+}
+
+impl KindInfo {
+    pub fn provider(&self) -> &'static str {
+        provider_of(self.name)
+    }
+
+    pub fn output(&self, name: &str) -> Option<&'static Output> {
+        self.outputs.iter().find(|o| o.name == name)
+    }
+}
+
+impl std::fmt::Debug for KindInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "KindInfo({})", self.name)
+    }
+}
+
+/// The provider part of a kind name: `aws.sns_topic` -> `aws`.
+pub fn provider_of(kind: &str) -> &str {
+    kind.split_once('.').map_or(kind, |(p, _)| p)
+}
+
+/// `KindInfo::parse` for a kind whose props are the WIT record `P`.
+pub fn parse_as<P: DeserializeOwned + Serialize>(json: &str) -> Result<Value, String> {
+    serde_json::from_str::<P>(json)
+        .and_then(serde_json::to_value)
+        .map_err(|e| e.to_string())
+}
+
+/// Two prop values are the same: numbers by value (`1` and `1.0`), objects with
+/// an absent key equal to the same object with that key `null`.
+pub fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_value(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            keys.into_iter().all(|k| {
+                same_value(
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                )
+            })
+        }
+        _ => a == b,
+    }
+}
+
+/// The descriptor of `kind`, if any provider serves it.
+pub fn lookup(kind: &str) -> Option<&'static KindInfo> {
+    all().find(|k| k.name == kind)
+}
+
+/// Every kind of every provider, in registration order.
+pub fn all() -> impl Iterator<Item = &'static KindInfo> {
+    crate::providers::registered_kinds()
+}
+
+/// Whether `kind` is a lookup (unknown kinds are not).
+pub fn is_lookup(kind: &str) -> bool {
+    lookup(kind).is_some_and(|k| k.lookup)
+}
+
+/// The role of `kind`, if it has one.
+pub fn role_of(kind: &str) -> Option<Role> {
+    lookup(kind).and_then(|k| k.role)
+}
+
+/// The names of the kinds that play `role` (for messages and reference rules).
+pub fn with_role(role: Role) -> impl Iterator<Item = &'static KindInfo> {
+    all().filter(move |k| k.role == Some(role))
+}
+
+/// A provider's kind list (`providers/<provider>/kinds/mod.rs`): the module of
+/// each kind (one file each), the list the provider serves, and the WIT
+/// constructor guests call for each (named as the kind's module). Adding a kind
+/// is its file, its WIT function, and its name here.
+macro_rules! kind_list {
+    (provider: $provider:ty, constructors: $host:path, kinds: [$($kind:ident),* $(,)?]) => {
+        $(pub mod $kind;)*
+
+        /// Every kind of this provider, in the order `inspect` lists them.
+        pub static KINDS: &[&dyn $crate::providers::ResourceKind<$provider>] = &[$(&$kind::Kind),*];
+
+        /// The WIT constructors: each records a node of its kind and returns the
+        /// kind's outputs as reference tokens.
+        impl $host for $crate::runtime::GuestState {
+            $(
+                fn $kind(&mut self, name: String, props: $kind::Props) -> $kind::Ref {
+                    self.declare_typed(&$kind::INFO, name, props)
+                }
+            )*
+        }
+
+        #[cfg(test)]
+        mod kind_list_tests {
+            /// A constructor's `Ref` record has exactly the kind's outputs, and
+            /// the kind's name is `<provider>.<constructor>`.
+            #[test]
+            fn constructors_match_descriptors() {
+                use $crate::providers::KindProvider;
+                $(
+                    let info = &super::$kind::INFO;
+                    assert_eq!(
+                        info.name,
+                        format!("{}.{}", <$provider>::NAME, stringify!($kind)),
+                        "kind name of {}", stringify!($kind)
+                    );
+                    let tokens: serde_json::Map<String, serde_json::Value> = info
+                        .outputs
+                        .iter()
+                        .map(|o| (o.name.to_owned(), serde_json::json!("t")))
+                        .collect();
+                    let parsed: super::$kind::Ref = serde_json::from_value(tokens.clone().into())
+                        .unwrap_or_else(|e| panic!("{}: outputs vs Ref: {e}", info.name));
+                    assert_eq!(
+                        serde_json::to_value(parsed).unwrap(),
+                        serde_json::Value::Object(tokens),
+                        "{}: the Ref record has fields the descriptor does not declare", info.name
+                    );
+                )*
+            }
+        }
+    };
+}
+pub(crate) use kind_list;

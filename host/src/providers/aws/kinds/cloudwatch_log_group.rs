@@ -1,0 +1,212 @@
+//! `aws.cloudwatch_log_group`: a log group and its retention.
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+
+use super::super::{AwsProvider, gone_ok, optional, props, tagged_for, tags};
+use crate::export::table::{Block, OutputMap, TAGS, TerraformMap, same};
+use crate::kind::{KindInfo, Role, mirror, out, parse_as};
+use crate::providers::{Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
+use crate::runtime::wit::aws as wit;
+
+pub const NAME: &str = "aws.cloudwatch_log_group";
+pub type Props = wit::CloudwatchLogGroupProps;
+pub type Ref = wit::CloudwatchLogGroupRef;
+
+/// The retentions CloudWatch Logs accepts (PutRetentionPolicy).
+pub const RETENTION_DAYS: &[u32] = &[
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+pub static INFO: KindInfo = KindInfo {
+    name: NAME,
+    lookup: false,
+    role: Some(Role::LogGroup),
+    outputs: &[mirror("name", "name"), out("arn")],
+    required: &["name"],
+    refs: &[],
+    check: |c| {
+        c.pattern("name", 1, 512, |ch| {
+            ch.is_ascii_alphanumeric() || "._-/#".contains(ch)
+        });
+        if let Some(days) = c.number("retention_in_days")
+            && !RETENTION_DAYS.iter().any(|&d| f64::from(d) == days)
+        {
+            c.bad(
+                "retention_in_days",
+                format!("{days} is not a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)"),
+            );
+        }
+    },
+    replace_on_change: &["name"],
+    create_before_destroy: false,
+    terraform: TerraformMap {
+        tf_type: "aws_cloudwatch_log_group",
+        block: Block::Resource,
+        props: &[same("name"), same("retention_in_days"), TAGS],
+        outputs: &[
+            ("name", OutputMap::Attr("name")),
+            ("arn", OutputMap::Attr("arn")),
+        ],
+        attributes: &["arn", "id", "name"],
+        finish: None,
+    },
+    parse: parse_as::<Props>,
+};
+
+pub struct Kind;
+
+fn group_resource(group: &aws_sdk_cloudwatchlogs::types::LogGroup) -> Resource {
+    let name = group.log_group_name().unwrap_or_default().to_owned();
+    // Describe answers `arn:...:log-group:NAME:*`; the group's own ARN has no `:*`.
+    let arn = group
+        .arn()
+        .unwrap_or_default()
+        .trim_end_matches(":*")
+        .to_owned();
+    Resource {
+        id: name.clone(),
+        props: props(vec![
+            ("name", json!(name)),
+            (
+                "retention_in_days",
+                group.retention_in_days().map_or(Value::Null, |d| json!(d)),
+            ),
+        ]),
+        outputs: [("name".to_owned(), name), ("arn".to_owned(), arn)].into(),
+    }
+}
+
+async fn describe(
+    aws: &AwsProvider,
+    name: &str,
+    address: &str,
+) -> ProviderResult<Option<Resource>> {
+    let out = optional(
+        aws.call(address, || {
+            aws.logs
+                .describe_log_groups()
+                .log_group_name_prefix(name)
+                .send()
+        })
+        .await,
+    )?;
+    Ok(out.and_then(|o| {
+        o.log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(name))
+            .map(group_resource)
+    }))
+}
+
+async fn set_retention(
+    aws: &AwsProvider,
+    address: &str,
+    name: &str,
+    days: Option<u32>,
+) -> ProviderResult<()> {
+    match days {
+        Some(days) => aws
+            .call(address, || {
+                aws.logs
+                    .put_retention_policy()
+                    .log_group_name(name)
+                    .retention_in_days(days as i32)
+                    .send()
+            })
+            .await
+            .map(|_| ()),
+        None => gone_ok(
+            aws.call(address, || {
+                aws.logs
+                    .delete_retention_policy()
+                    .log_group_name(name)
+                    .send()
+            })
+            .await
+            .map(|_| ()),
+        ),
+    }
+}
+
+#[async_trait]
+impl ResourceKind<AwsProvider> for Kind {
+    fn info(&self) -> &'static KindInfo {
+        &INFO
+    }
+
+    async fn create(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
+        let p: Props = d.typed()?;
+        let address = d.address();
+        let tag_map: std::collections::HashMap<String, String> =
+            tags(d, p.tags.as_deref()).into_iter().collect();
+        aws.call(&address, || {
+            aws.logs
+                .create_log_group()
+                .log_group_name(&p.name)
+                .set_tags(Some(tag_map.clone()))
+                .send()
+        })
+        .await?;
+        set_retention(aws, &address, &p.name, p.retention_in_days).await?;
+        describe(aws, &p.name, &address).await?.ok_or_else(|| {
+            ProviderError::new(
+                ErrorClass::Transient,
+                format!("{address}: created but not listed yet"),
+            )
+        })
+    }
+
+    async fn read(&self, aws: &AwsProvider, prior: &Resource) -> ProviderResult<Option<Resource>> {
+        describe(aws, &prior.id, &format!("log group {}", prior.id)).await
+    }
+
+    async fn update(
+        &self,
+        aws: &AwsProvider,
+        d: &Desired<'_>,
+        prior: &Resource,
+        _changed: &[String],
+    ) -> ProviderResult<Resource> {
+        let p: Props = d.typed()?;
+        let address = d.address();
+        set_retention(aws, &address, &prior.id, p.retention_in_days).await?;
+        describe(aws, &prior.id, &address)
+            .await?
+            .ok_or_else(|| ProviderError::new(ErrorClass::NotFound, format!("{address}: gone")))
+    }
+
+    async fn delete(&self, aws: &AwsProvider, prior: &Resource) -> ProviderResult<()> {
+        gone_ok(
+            aws.call(&format!("log group {}", prior.id), || {
+                aws.logs.delete_log_group().log_group_name(&prior.id).send()
+            })
+            .await
+            .map(|_| ()),
+        )
+    }
+
+    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Resource>> {
+        let p: Props = d.typed()?;
+        let Some(found) = describe(aws, &p.name, &d.address()).await? else {
+            return Ok(None);
+        };
+        let arn = found.outputs["arn"].clone();
+        let out = optional(
+            aws.call(&d.address(), || {
+                aws.logs.list_tags_for_resource().resource_arn(&arn).send()
+            })
+            .await,
+        )?;
+        let pairs: Vec<(String, String)> = out
+            .and_then(|o| o.tags().cloned())
+            .map(|m| m.into_iter().collect())
+            .unwrap_or_default();
+        Ok(tagged_for(&pairs, d).then_some(found))
+    }
+
+    fn equivalent(&self, prop: &str, desired: &Value, observed: &Value) -> bool {
+        prop == "tags" && super::super::same_set(desired, observed)
+    }
+}

@@ -1,0 +1,411 @@
+//! `aws.lambda_function`: code from an asset (direct upload) or an S3 object;
+//! created once the execution role can be assumed, then waited on until Active.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{Environment, FunctionCode, LoggingConfig, State};
+use serde_json::{Value, json};
+
+use super::super::{AwsProvider, gone_ok, optional, props, tagged_for, tags};
+use crate::export::table::{AssetHash, Block, OutputMap, TAGS, Target, TerraformMap, prop, same, to};
+use crate::kind::{Checker, KindInfo, Role, mirror, out, parse_as, refs};
+use crate::providers::retry::{self, Verdict};
+use crate::providers::{Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
+use crate::runtime::wit::aws as wit;
+
+pub const NAME: &str = "aws.lambda_function";
+pub type Props = wit::LambdaFunctionProps;
+pub type Ref = wit::LambdaFunctionRef;
+
+pub static INFO: KindInfo = KindInfo {
+    name: NAME,
+    lookup: false,
+    role: Some(Role::Function),
+    outputs: &[mirror("function_name", "function_name"), out("arn")],
+    required: &["function_name", "role", "handler", "runtime", "code"],
+    refs: &[
+        refs("role", &[super::iam_role::NAME]),
+        refs(
+            "code.s3_bucket",
+            &[super::s3_bucket::NAME, super::s3_object::NAME],
+        ),
+        refs("code.s3_key", &[super::s3_object::NAME]),
+        refs("log_group", &[super::cloudwatch_log_group::NAME]),
+    ],
+    check: check_lambda,
+    replace_on_change: &["function_name"],
+    create_before_destroy: false,
+    terraform: TerraformMap {
+        tf_type: "aws_lambda_function",
+        block: Block::Resource,
+        props: &[
+            same("function_name"),
+            same("role"),
+            same("handler"),
+            same("runtime"),
+            prop(
+                "code.asset",
+                Target::Asset {
+                    attr: "filename",
+                    hash_attr: "source_code_hash",
+                    hash: AssetHash::Sha256Base64,
+                },
+            ),
+            to("code.s3_bucket", "s3_bucket"),
+            to("code.s3_key", "s3_key"),
+            to("code.s3_object_version", "s3_object_version"),
+            same("source_code_hash"),
+            same("description"),
+            same("timeout"),
+            same("memory_size"),
+            prop(
+                "environment",
+                Target::Map {
+                    attr: "environment.variables",
+                    key: "key",
+                    value: "value",
+                },
+            ),
+            // `log_format` is required in the block; Lambda's default is Text.
+            to("log_group", "logging_config.log_group")
+                .with(&[("logging_config.log_format", "Text")]),
+            TAGS,
+        ],
+        outputs: &[
+            ("function_name", OutputMap::Attr("function_name")),
+            ("arn", OutputMap::Attr("arn")),
+        ],
+        attributes: &[
+            "arn",
+            "function_name",
+            "id",
+            "invoke_arn",
+            "qualified_arn",
+            "version",
+        ],
+        finish: None,
+    },
+    parse: parse_as::<Props>,
+};
+
+fn check_lambda(c: &mut Checker<'_>) {
+    let code = c.node.props.get("code").cloned().unwrap_or(Value::Null);
+    let asset = !code["asset"].is_null();
+    let s3 = !code["s3_bucket"].is_null() || !code["s3_key"].is_null();
+    if asset == s3 {
+        c.bad(
+            "code",
+            "set either `asset` (direct upload) or `s3_bucket` + `s3_key`",
+        );
+    } else if s3 && (code["s3_bucket"].is_null() || code["s3_key"].is_null()) {
+        c.bad("code", "`s3_bucket` and `s3_key` go together");
+    }
+    c.asset("code.asset");
+    if let Some(t) = c.number("timeout")
+        && !(1.0..=900.0).contains(&t)
+    {
+        c.bad("timeout", format!("{t} s is outside Lambda's 1-900 s"));
+    }
+    if let Some(m) = c.number("memory_size")
+        && !(128.0..=10240.0).contains(&m)
+    {
+        c.bad(
+            "memory_size",
+            format!("{m} MB is outside Lambda's 128-10240 MB"),
+        );
+    }
+}
+
+pub struct Kind;
+
+/// What AWS says while a fresh role is not yet assumable by Lambda.
+const ROLE_NOT_READY: &[&str] = &["cannot be assumed", "role defined for the function"];
+
+/// Props that live in the function's configuration (the rest is code).
+const CONFIGURATION: &[&str] = &[
+    "role",
+    "handler",
+    "runtime",
+    "description",
+    "timeout",
+    "memory_size",
+    "environment",
+    "log_group",
+];
+
+fn code(d: &Desired<'_>, p: &Props) -> ProviderResult<FunctionCode> {
+    let builder = FunctionCode::builder();
+    let built = if let Some(id) = &p.code.asset {
+        let asset = d.assets.get(id).ok_or_else(|| {
+            ProviderError::new(
+                ErrorClass::Invalid,
+                format!("{}: asset {id} is not part of this blueprint", d.address()),
+            )
+        })?;
+        builder.zip_file(Blob::new(asset.zip.to_vec())).build()
+    } else {
+        builder
+            .set_s3_bucket(p.code.s3_bucket.clone())
+            .set_s3_key(p.code.s3_key.clone())
+            .set_s3_object_version(p.code.s3_object_version.clone())
+            .build()
+    };
+    Ok(built)
+}
+
+fn environment(p: &Props) -> Option<Environment> {
+    let vars: HashMap<String, String> = p
+        .environment
+        .as_ref()?
+        .iter()
+        .map(|t| (t.key.clone(), t.value.clone()))
+        .collect();
+    Some(Environment::builder().set_variables(Some(vars)).build())
+}
+
+fn logging(p: &Props) -> Option<LoggingConfig> {
+    p.log_group
+        .as_ref()
+        .map(|g| LoggingConfig::builder().log_group(g).build())
+}
+
+fn int(value: Option<u32>) -> Option<i32> {
+    value.map(|v| v as i32)
+}
+
+/// Poll until the function is Active and not mid-update (bounded).
+async fn wait_until_ready(
+    aws: &AwsProvider,
+    name: &str,
+    address: &str,
+) -> ProviderResult<Resource> {
+    retry::retry(
+        address,
+        aws.propagation,
+        || async {
+            let found = read_by_name(aws, name, address).await?;
+            match found {
+                Some((resource, true)) => Ok(resource),
+                _ => Err(ProviderError::new(
+                    ErrorClass::Transient,
+                    format!("{address}: the function is not Active yet"),
+                )),
+            }
+        },
+        |e: &ProviderError| {
+            if e.class == ErrorClass::Transient {
+                Verdict::Retry
+            } else {
+                Verdict::Stop
+            }
+        },
+    )
+    .await
+}
+
+/// The function, and whether it is ready for use.
+async fn read_by_name(
+    aws: &AwsProvider,
+    name: &str,
+    address: &str,
+) -> ProviderResult<Option<(Resource, bool)>> {
+    let out = optional(
+        aws.call(address, || {
+            aws.lambda.get_function().function_name(name).send()
+        })
+        .await,
+    )?;
+    let Some(out) = out else { return Ok(None) };
+    let Some(c) = out.configuration() else {
+        return Ok(None);
+    };
+    let mut env: Vec<Value> = c
+        .environment()
+        .and_then(|e| e.variables())
+        .map(|vars| {
+            vars.iter()
+                .map(|(k, v)| json!({"key": k, "value": v}))
+                .collect()
+        })
+        .unwrap_or_default();
+    env.sort_by_key(|v| v.to_string());
+    let ready = !matches!(c.state(), Some(State::Pending))
+        && !matches!(
+            c.last_update_status(),
+            Some(aws_sdk_lambda::types::LastUpdateStatus::InProgress)
+        );
+    let arn = c.function_arn().unwrap_or_default().to_owned();
+    let opt = super::super::opt::<&str>;
+    let resource = Resource {
+        id: name.to_owned(),
+        props: props(vec![
+            ("function_name", json!(name)),
+            ("role", opt(c.role())),
+            ("handler", opt(c.handler())),
+            ("runtime", opt(c.runtime().map(|r| r.as_str()))),
+            (
+                "description",
+                c.description()
+                    .filter(|d| !d.is_empty())
+                    .map_or(Value::Null, |d| json!(d)),
+            ),
+            ("timeout", c.timeout().map_or(Value::Null, |t| json!(t))),
+            (
+                "memory_size",
+                c.memory_size().map_or(Value::Null, |m| json!(m)),
+            ),
+            (
+                "environment",
+                if env.is_empty() {
+                    Value::Null
+                } else {
+                    Value::Array(env)
+                },
+            ),
+            (
+                "log_group",
+                opt(c.logging_config().and_then(|l| l.log_group())),
+            ),
+            ("source_code_hash", opt(c.code_sha256())),
+        ]),
+        outputs: [
+            ("function_name".to_owned(), name.to_owned()),
+            ("arn".to_owned(), arn),
+        ]
+        .into(),
+    };
+    Ok(Some((resource, ready)))
+}
+
+#[async_trait]
+impl ResourceKind<AwsProvider> for Kind {
+    fn info(&self) -> &'static KindInfo {
+        &INFO
+    }
+
+    async fn create(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
+        let p: Props = d.typed()?;
+        let address = d.address();
+        let code = code(d, &p)?;
+        let tag_map: HashMap<String, String> = tags(d, p.tags.as_deref()).into_iter().collect();
+        aws.call_retrying(&address, ROLE_NOT_READY, || {
+            aws.lambda
+                .create_function()
+                .function_name(&p.function_name)
+                .role(&p.role)
+                .handler(&p.handler)
+                .runtime(p.runtime.as_str().into())
+                .code(code.clone())
+                .set_description(p.description.clone())
+                .set_timeout(int(p.timeout))
+                .set_memory_size(int(p.memory_size))
+                .set_environment(environment(&p))
+                .set_logging_config(logging(&p))
+                .set_tags(Some(tag_map.clone()))
+                .send()
+        })
+        .await?;
+        wait_until_ready(aws, &p.function_name, &address).await
+    }
+
+    async fn read(&self, aws: &AwsProvider, prior: &Resource) -> ProviderResult<Option<Resource>> {
+        Ok(
+            read_by_name(aws, &prior.id, &format!("Lambda function {}", prior.id))
+                .await?
+                .map(|(r, _)| r),
+        )
+    }
+
+    async fn update(
+        &self,
+        aws: &AwsProvider,
+        d: &Desired<'_>,
+        prior: &Resource,
+        changed: &[String],
+    ) -> ProviderResult<Resource> {
+        let p: Props = d.typed()?;
+        let address = d.address();
+        let name = prior.id.as_str();
+        if changed.iter().any(|c| CONFIGURATION.contains(&c.as_str())) {
+            aws.call_retrying(&address, ROLE_NOT_READY, || {
+                aws.lambda
+                    .update_function_configuration()
+                    .function_name(name)
+                    .role(&p.role)
+                    .handler(&p.handler)
+                    .runtime(p.runtime.as_str().into())
+                    .description(p.description.clone().unwrap_or_default())
+                    .set_timeout(int(p.timeout))
+                    .set_memory_size(int(p.memory_size))
+                    .environment(environment(&p).unwrap_or_else(|| Environment::builder().build()))
+                    .set_logging_config(logging(&p))
+                    .send()
+            })
+            .await?;
+            wait_until_ready(aws, name, &address).await?;
+        }
+        if changed
+            .iter()
+            .any(|c| c == "code" || c == "source_code_hash")
+        {
+            let zip = p
+                .code
+                .asset
+                .as_ref()
+                .and_then(|id| d.assets.get(id))
+                .map(|a| Blob::new(a.zip.to_vec()));
+            aws.call(&address, || {
+                aws.lambda
+                    .update_function_code()
+                    .function_name(name)
+                    .set_zip_file(zip.clone())
+                    .set_s3_bucket(p.code.s3_bucket.clone())
+                    .set_s3_key(p.code.s3_key.clone())
+                    .set_s3_object_version(p.code.s3_object_version.clone())
+                    .send()
+            })
+            .await?;
+        }
+        wait_until_ready(aws, name, &address).await
+    }
+
+    async fn delete(&self, aws: &AwsProvider, prior: &Resource) -> ProviderResult<()> {
+        gone_ok(
+            aws.call(&format!("Lambda function {}", prior.id), || {
+                aws.lambda.delete_function().function_name(&prior.id).send()
+            })
+            .await
+            .map(|_| ()),
+        )
+    }
+
+    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Resource>> {
+        let p: Props = d.typed()?;
+        let out = optional(
+            aws.call(&d.address(), || {
+                aws.lambda
+                    .get_function()
+                    .function_name(&p.function_name)
+                    .send()
+            })
+            .await,
+        )?;
+        let pairs: Vec<(String, String)> = out
+            .as_ref()
+            .and_then(|o| o.tags())
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        if out.is_none() || !tagged_for(&pairs, d) {
+            return Ok(None);
+        }
+        Ok(read_by_name(aws, &p.function_name, &d.address())
+            .await?
+            .map(|(r, _)| r))
+    }
+
+    fn equivalent(&self, prop: &str, desired: &Value, observed: &Value) -> bool {
+        matches!(prop, "tags" | "environment") && super::super::same_set(desired, observed)
+    }
+}

@@ -1,0 +1,182 @@
+//! `aws.sns_topic`: a topic alarms notify.
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+
+use super::super::{AwsProvider, gone_ok, optional, props, tagged_for, tags};
+use crate::export::table::{Block, OutputMap, TAGS, TerraformMap, same};
+use crate::kind::{KindInfo, Role, out, parse_as};
+use crate::providers::{Desired, ProviderResult, Resource, ResourceKind};
+use crate::runtime::wit::aws as wit;
+
+pub const NAME: &str = "aws.sns_topic";
+pub type Props = wit::SnsTopicProps;
+pub type Ref = wit::SnsTopicRef;
+
+pub static INFO: KindInfo = KindInfo {
+    name: NAME,
+    lookup: false,
+    role: Some(Role::Topic),
+    outputs: &[out("arn")],
+    required: &["name"],
+    refs: &[],
+    check: |c| {
+        c.pattern("name", 1, 256, |ch| {
+            ch.is_ascii_alphanumeric() || ch == '-' || ch == '_'
+        })
+    },
+    replace_on_change: &["name"],
+    create_before_destroy: false,
+    terraform: TerraformMap {
+        tf_type: "aws_sns_topic",
+        block: Block::Resource,
+        props: &[same("name"), same("display_name"), TAGS],
+        outputs: &[("arn", OutputMap::Attr("arn"))],
+        attributes: &["arn", "id", "name"],
+        finish: None,
+    },
+    parse: parse_as::<Props>,
+};
+
+pub struct Kind;
+
+fn topic_resource(arn: &str, display_name: Option<&str>) -> Resource {
+    let name = arn.rsplit(':').next().unwrap_or_default();
+    Resource {
+        id: arn.to_owned(),
+        props: props(vec![
+            ("name", json!(name)),
+            (
+                "display_name",
+                display_name
+                    .filter(|d| !d.is_empty())
+                    .map_or(Value::Null, |d| json!(d)),
+            ),
+        ]),
+        outputs: [("arn".to_owned(), arn.to_owned())].into(),
+    }
+}
+
+#[async_trait]
+impl ResourceKind<AwsProvider> for Kind {
+    fn info(&self) -> &'static KindInfo {
+        &INFO
+    }
+
+    async fn create(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
+        let p: Props = d.typed()?;
+        let tag_list: Vec<aws_sdk_sns::types::Tag> = tags(d, p.tags.as_deref())
+            .into_iter()
+            .filter_map(|(k, v)| {
+                aws_sdk_sns::types::Tag::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+                    .ok()
+            })
+            .collect();
+        let out = aws
+            .call(&d.address(), || {
+                let mut request = aws
+                    .sns
+                    .create_topic()
+                    .name(&p.name)
+                    .set_tags(Some(tag_list.clone()));
+                if let Some(display) = &p.display_name {
+                    request = request.attributes("DisplayName", display);
+                }
+                request.send()
+            })
+            .await?;
+        let arn = out.topic_arn().unwrap_or_default();
+        Ok(topic_resource(arn, p.display_name.as_deref()))
+    }
+
+    async fn read(&self, aws: &AwsProvider, prior: &Resource) -> ProviderResult<Option<Resource>> {
+        let out = optional(
+            aws.call(&format!("SNS topic {}", prior.id), || {
+                aws.sns.get_topic_attributes().topic_arn(&prior.id).send()
+            })
+            .await,
+        )?;
+        Ok(out.map(|o| {
+            let display = o
+                .attributes()
+                .and_then(|a| a.get("DisplayName"))
+                .map(String::as_str);
+            topic_resource(&prior.id, display)
+        }))
+    }
+
+    async fn update(
+        &self,
+        aws: &AwsProvider,
+        d: &Desired<'_>,
+        prior: &Resource,
+        _changed: &[String],
+    ) -> ProviderResult<Resource> {
+        let p: Props = d.typed()?;
+        aws.call(&d.address(), || {
+            aws.sns
+                .set_topic_attributes()
+                .topic_arn(&prior.id)
+                .attribute_name("DisplayName")
+                .attribute_value(p.display_name.clone().unwrap_or_default())
+                .send()
+        })
+        .await?;
+        Ok(topic_resource(&prior.id, p.display_name.as_deref()))
+    }
+
+    async fn delete(&self, aws: &AwsProvider, prior: &Resource) -> ProviderResult<()> {
+        gone_ok(
+            aws.call(&format!("SNS topic {}", prior.id), || {
+                aws.sns.delete_topic().topic_arn(&prior.id).send()
+            })
+            .await
+            .map(|_| ()),
+        )
+    }
+
+    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Resource>> {
+        let p: Props = d.typed()?;
+        let address = d.address();
+        // CreateTopic is idempotent per name but would adopt a stranger's topic:
+        // look for it, then check it is ours by its tags.
+        let topics = aws.call(&address, || aws.sns.list_topics().send()).await?;
+        let Some(arn) = topics
+            .topics()
+            .iter()
+            .filter_map(|t| t.topic_arn())
+            .find(|arn| arn.rsplit(':').next() == Some(p.name.as_str()))
+            .map(str::to_owned)
+        else {
+            return Ok(None);
+        };
+        let tags = aws
+            .call(&address, || {
+                aws.sns.list_tags_for_resource().resource_arn(&arn).send()
+            })
+            .await?;
+        let pairs: Vec<(String, String)> = tags
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect();
+        if !tagged_for(&pairs, d) {
+            return Ok(None);
+        }
+        self.read(
+            aws,
+            &Resource {
+                id: arn,
+                ..Resource::default()
+            },
+        )
+        .await
+    }
+
+    fn equivalent(&self, prop: &str, desired: &Value, observed: &Value) -> bool {
+        prop == "tags" && super::super::same_set(desired, observed)
+    }
+}

@@ -1,0 +1,256 @@
+//! `aws.sns_topic_subscription`: a topic delivering to an endpoint. An HTTP(S)
+//! subscription is waited on (bounded) until the endpoint confirms it, as
+//! PagerDuty's does automatically.
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+
+use super::super::{AwsProvider, gone_ok, optional, props};
+use crate::export::table::{Block, OutputMap, TerraformMap, same, to};
+use crate::kind::{KindInfo, Role, out, parse_as, refs};
+use crate::providers::retry::{self, Verdict};
+use crate::providers::{Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
+use crate::runtime::wit::aws as wit;
+
+pub const NAME: &str = "aws.sns_topic_subscription";
+pub type Props = wit::SnsTopicSubscriptionProps;
+pub type Ref = wit::SnsTopicSubscriptionRef;
+
+pub static INFO: KindInfo = KindInfo {
+    name: NAME,
+    lookup: false,
+    role: Some(Role::Subscription),
+    outputs: &[out("arn")],
+    required: &["topic", "protocol", "endpoint"],
+    refs: &[refs("topic", &[super::sns_topic::NAME])],
+    check: |c| {
+        c.one_of(
+            "protocol",
+            &[
+                "http",
+                "https",
+                "email",
+                "email-json",
+                "sms",
+                "sqs",
+                "application",
+                "lambda",
+                "firehose",
+            ],
+        );
+        if let (Some(protocol), Some(endpoint)) = (c.literal("protocol"), c.literal("endpoint"))
+            && (protocol == "http" || protocol == "https")
+            && !endpoint.starts_with(&format!("{protocol}://"))
+        {
+            c.bad(
+                "endpoint",
+                format!("{endpoint:?} does not start with {protocol}:// as the `{protocol}` protocol needs"),
+            );
+        }
+    },
+    replace_on_change: &["topic", "protocol", "endpoint"],
+    create_before_destroy: false,
+    terraform: TerraformMap {
+        tf_type: "aws_sns_topic_subscription",
+        block: Block::Resource,
+        props: &[
+            to("topic", "topic_arn"),
+            same("protocol"),
+            same("endpoint"),
+            same("raw_message_delivery"),
+        ],
+        outputs: &[("arn", OutputMap::Attr("arn"))],
+        attributes: &["arn", "id", "topic_arn", "protocol", "endpoint"],
+        finish: Some(auto_confirm),
+    },
+    parse: parse_as::<Props>,
+};
+
+/// The host waits until an HTTP(S) endpoint confirms the subscription (PagerDuty
+/// does so by itself); `endpoint_auto_confirms` makes Terraform do the same.
+fn auto_confirm(body: &mut serde_json::Map<String, Value>) {
+    if matches!(
+        body.get("protocol").and_then(Value::as_str),
+        Some("http" | "https")
+    ) {
+        body.insert("endpoint_auto_confirms".into(), Value::Bool(true));
+    }
+}
+
+pub struct Kind;
+
+fn subscription_resource(
+    arn: &str,
+    attributes: &std::collections::HashMap<String, String>,
+) -> Resource {
+    let get = |k: &str| attributes.get(k).map_or(Value::Null, |v| json!(v));
+    Resource {
+        id: arn.to_owned(),
+        props: props(vec![
+            ("topic", get("TopicArn")),
+            ("protocol", get("Protocol")),
+            ("endpoint", get("Endpoint")),
+            (
+                "raw_message_delivery",
+                attributes
+                    .get("RawMessageDelivery")
+                    .map_or(Value::Null, |v| json!(v == "true")),
+            ),
+        ]),
+        outputs: [("arn".to_owned(), arn.to_owned())].into(),
+    }
+}
+
+fn is_pending(arn: &str) -> bool {
+    !arn.starts_with("arn:")
+}
+
+/// The confirmed subscription of `topic` to `endpoint`, if any.
+async fn confirmed(
+    aws: &AwsProvider,
+    topic: &str,
+    protocol: &str,
+    endpoint: &str,
+    address: &str,
+) -> ProviderResult<Option<String>> {
+    let mut token = None;
+    loop {
+        let page = aws
+            .call(address, || {
+                aws.sns
+                    .list_subscriptions_by_topic()
+                    .topic_arn(topic)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await?;
+        if let Some(arn) = page
+            .subscriptions()
+            .iter()
+            .filter(|s| s.protocol() == Some(protocol) && s.endpoint() == Some(endpoint))
+            .filter_map(|s| s.subscription_arn())
+            .find(|arn| !is_pending(arn))
+        {
+            return Ok(Some(arn.to_owned()));
+        }
+        token = page.next_token().map(str::to_owned);
+        if token.is_none() {
+            return Ok(None);
+        }
+    }
+}
+
+async fn read_arn(aws: &AwsProvider, arn: &str, address: &str) -> ProviderResult<Option<Resource>> {
+    let out = optional(
+        aws.call(address, || {
+            aws.sns
+                .get_subscription_attributes()
+                .subscription_arn(arn)
+                .send()
+        })
+        .await,
+    )?;
+    Ok(out.and_then(|o| o.attributes().map(|a| subscription_resource(arn, a))))
+}
+
+#[async_trait]
+impl ResourceKind<AwsProvider> for Kind {
+    fn info(&self) -> &'static KindInfo {
+        &INFO
+    }
+
+    async fn create(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
+        let p: Props = d.typed()?;
+        let address = d.address();
+        let out = aws
+            .call(&address, || {
+                let mut request = aws
+                    .sns
+                    .subscribe()
+                    .topic_arn(&p.topic)
+                    .protocol(&p.protocol)
+                    .endpoint(&p.endpoint)
+                    .return_subscription_arn(true);
+                if let Some(raw) = p.raw_message_delivery {
+                    request = request.attributes("RawMessageDelivery", raw.to_string());
+                }
+                request.send()
+            })
+            .await?;
+        let mut arn = out.subscription_arn().unwrap_or_default().to_owned();
+        if is_pending(&arn) && matches!(p.protocol.as_str(), "http" | "https") {
+            // The endpoint confirms by visiting the SubscribeURL; wait for it.
+            arn = retry::retry(
+                &address,
+                aws.propagation,
+                || async {
+                    confirmed(aws, &p.topic, &p.protocol, &p.endpoint, &address)
+                        .await?
+                        .ok_or_else(|| {
+                            ProviderError::new(
+                                ErrorClass::Transient,
+                                format!("{address}: the subscription is still pending confirmation by its endpoint"),
+                            )
+                        })
+                },
+                |e: &ProviderError| {
+                    if e.class == ErrorClass::Transient { Verdict::Retry } else { Verdict::Stop }
+                },
+            )
+            .await?;
+        }
+        read_arn(aws, &arn, &address).await?.ok_or_else(|| {
+            ProviderError::new(
+                ErrorClass::Transient,
+                format!("{address}: subscribed but not readable yet"),
+            )
+        })
+    }
+
+    async fn read(&self, aws: &AwsProvider, prior: &Resource) -> ProviderResult<Option<Resource>> {
+        read_arn(aws, &prior.id, &format!("SNS subscription {}", prior.id)).await
+    }
+
+    async fn update(
+        &self,
+        aws: &AwsProvider,
+        d: &Desired<'_>,
+        prior: &Resource,
+        _changed: &[String],
+    ) -> ProviderResult<Resource> {
+        let p: Props = d.typed()?;
+        let address = d.address();
+        let raw = p.raw_message_delivery.unwrap_or(false);
+        aws.call(&address, || {
+            aws.sns
+                .set_subscription_attributes()
+                .subscription_arn(&prior.id)
+                .attribute_name("RawMessageDelivery")
+                .attribute_value(raw.to_string())
+                .send()
+        })
+        .await?;
+        read_arn(aws, &prior.id, &address)
+            .await?
+            .ok_or_else(|| ProviderError::new(ErrorClass::NotFound, format!("{address}: gone")))
+    }
+
+    async fn delete(&self, aws: &AwsProvider, prior: &Resource) -> ProviderResult<()> {
+        gone_ok(
+            aws.call(&format!("SNS subscription {}", prior.id), || {
+                aws.sns.unsubscribe().subscription_arn(&prior.id).send()
+            })
+            .await
+            .map(|_| ()),
+        )
+    }
+
+    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Resource>> {
+        let p: Props = d.typed()?;
+        let address = d.address();
+        match optional(confirmed(aws, &p.topic, &p.protocol, &p.endpoint, &address).await)? {
+            Some(Some(arn)) => read_arn(aws, &arn, &address).await,
+            _ => Ok(None),
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! What `blueprint drill` asks of AWS: alarms, metric filters, subscriptions,
+//! and the ways to fire a chain (a log line, an alarm state, a notification).
+
+use async_trait::async_trait;
+use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
+
+use super::{AwsProvider, map_error};
+use crate::providers::ProviderResult;
+use crate::providers::probe::{
+    AlarmProbe, AlarmState, LiveAlarm, LiveFilter, LiveSubscription, PatternTest,
+};
+
+#[async_trait]
+impl AlarmProbe for AwsProvider {
+    fn region(&self) -> &str {
+        AwsProvider::region(self)
+    }
+
+    async fn alarm(&self, name: &str) -> ProviderResult<Option<LiveAlarm>> {
+        let out = self
+            .call(name, || {
+                self.cloudwatch.describe_alarms().alarm_names(name).send()
+            })
+            .await?;
+        Ok(out
+            .metric_alarms()
+            .iter()
+            .find(|a| a.alarm_name() == Some(name))
+            .map(|a| LiveAlarm {
+                name: name.to_owned(),
+                arn: a.alarm_arn().map(str::to_owned),
+                description: a.alarm_description().map(str::to_owned),
+                metric_name: a.metric_name().map(str::to_owned),
+                namespace: a.namespace().map(str::to_owned),
+                statistic: a.statistic().map(|s| s.as_str().to_owned()),
+                period: a.period(),
+                evaluation_periods: a.evaluation_periods(),
+                comparison_operator: a.comparison_operator().map(|c| c.as_str().to_owned()),
+                threshold: a.threshold(),
+                actions_enabled: a.actions_enabled() != Some(false),
+                alarm_actions: a.alarm_actions().to_vec(),
+                ok_actions: a.ok_actions().to_vec(),
+                state: a
+                    .state_value()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+            }))
+    }
+
+    async fn metric_filter(
+        &self,
+        log_group: &str,
+        name: &str,
+    ) -> ProviderResult<Option<LiveFilter>> {
+        let out = self
+            .call(name, || {
+                self.logs
+                    .describe_metric_filters()
+                    .log_group_name(log_group)
+                    .filter_name_prefix(name)
+                    .send()
+            })
+            .await?;
+        Ok(out
+            .metric_filters()
+            .iter()
+            .find(|f| f.filter_name() == Some(name))
+            .map(|f| LiveFilter {
+                pattern: f.filter_pattern().unwrap_or_default().to_owned(),
+                metrics: f
+                    .metric_transformations()
+                    .iter()
+                    .map(|t| (t.metric_name().to_owned(), t.metric_namespace().to_owned()))
+                    .collect(),
+            }))
+    }
+
+    async fn test_pattern(&self, pattern: &str, line: &str) -> ProviderResult<PatternTest> {
+        let tested = self
+            .logs
+            .test_metric_filter()
+            .filter_pattern(pattern)
+            .log_event_messages(line)
+            .send()
+            .await;
+        match tested {
+            Ok(out) if !out.matches().is_empty() => Ok(PatternTest::Matches),
+            Ok(_) => Ok(PatternTest::NoMatch),
+            Err(e) => {
+                let code = e.as_service_error().and_then(|s| s.code());
+                match code {
+                    Some("InvalidParameterException") => {
+                        Ok(PatternTest::Invalid(map_error(pattern, &e).message))
+                    }
+                    _ if unimplemented(&e) => Ok(PatternTest::Unsupported),
+                    _ => Err(map_error(&format!("TestMetricFilter {pattern:?}"), &e)),
+                }
+            }
+        }
+    }
+
+    async fn subscriptions(&self, topic: &str) -> ProviderResult<Vec<LiveSubscription>> {
+        let mut found = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let out = self
+                .call(topic, || {
+                    self.sns
+                        .list_subscriptions_by_topic()
+                        .topic_arn(topic)
+                        .set_next_token(next.clone())
+                        .send()
+                })
+                .await?;
+            for s in out.subscriptions() {
+                let arn = s.subscription_arn().unwrap_or_default().to_owned();
+                let mut confirmed = arn.starts_with("arn:");
+                if confirmed {
+                    // A subscription made with ReturnSubscriptionArn has an ARN
+                    // before it is confirmed: ask for its state.
+                    let attributes = self
+                        .call(&arn, || {
+                            self.sns
+                                .get_subscription_attributes()
+                                .subscription_arn(&arn)
+                                .send()
+                        })
+                        .await?;
+                    confirmed = attributes
+                        .attributes()
+                        .and_then(|a| a.get("PendingConfirmation"))
+                        .is_none_or(|v| v != "true");
+                }
+                found.push(LiveSubscription {
+                    arn,
+                    protocol: s.protocol().unwrap_or_default().to_owned(),
+                    endpoint: s.endpoint().unwrap_or_default().to_owned(),
+                    confirmed,
+                });
+            }
+            match out.next_token() {
+                Some(t) if !t.is_empty() => next = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(found)
+    }
+
+    async fn publish(&self, topic: &str, subject: &str, message: &str) -> ProviderResult<()> {
+        self.call(topic, || {
+            self.sns
+                .publish()
+                .topic_arn(topic)
+                .subject(subject)
+                .message(message)
+                .send()
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn set_alarm_state(
+        &self,
+        name: &str,
+        state: AlarmState,
+        reason: &str,
+    ) -> ProviderResult<()> {
+        let value = match state {
+            AlarmState::Ok => aws_sdk_cloudwatch::types::StateValue::Ok,
+            AlarmState::Alarm => aws_sdk_cloudwatch::types::StateValue::Alarm,
+        };
+        self.call(name, || {
+            self.cloudwatch
+                .set_alarm_state()
+                .alarm_name(name)
+                .state_value(value.clone())
+                .state_reason(reason)
+                .send()
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn write_log_line(&self, log_group: &str, line: &str) -> ProviderResult<String> {
+        let stream = format!(
+            "blueprint-drill-{}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%S%3fZ")
+        );
+        self.call(log_group, || {
+            self.logs
+                .create_log_stream()
+                .log_group_name(log_group)
+                .log_stream_name(&stream)
+                .send()
+        })
+        .await?;
+        let event = aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+            .timestamp(chrono::Utc::now().timestamp_millis())
+            .message(line)
+            .build()
+            .map_err(|e| {
+                crate::providers::ProviderError::new(
+                    crate::providers::ErrorClass::Invalid,
+                    format!("{log_group}: {e}"),
+                )
+            })?;
+        self.call(log_group, || {
+            self.logs
+                .put_log_events()
+                .log_group_name(log_group)
+                .log_stream_name(&stream)
+                .log_events(event.clone())
+                .send()
+        })
+        .await?;
+        Ok(stream)
+    }
+}
+
+/// An endpoint that does not implement the operation: moto answers 500 with an
+/// HTML page (no AWS error code in it); AWS itself always names its errors.
+fn unimplemented(
+    error: &aws_smithy_runtime_api::client::result::SdkError<
+        aws_sdk_cloudwatchlogs::operation::test_metric_filter::TestMetricFilterError,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+) -> bool {
+    use aws_smithy_runtime_api::client::result::SdkError;
+    match error {
+        SdkError::ServiceError(s) => {
+            let status = s.raw().status().as_u16();
+            matches!(status, 404 | 500 | 501) && matches!(s.err().code(), None | Some("Unknown"))
+        }
+        SdkError::ResponseError(_) => true,
+        _ => false,
+    }
+}

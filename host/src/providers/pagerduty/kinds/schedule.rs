@@ -1,0 +1,299 @@
+//! `pagerduty.schedule`: an on-call rotation in layers.
+
+use chrono::DateTime;
+use serde_json::{Map, Value, json};
+
+use super::super::object::{PlainObject, id_of, ids_of, object, reference, references};
+use crate::export::table::{Block, OutputMap, PropMap, Target, TerraformMap, prop, same, to};
+use crate::kind::{Checker, KindInfo, Role, lit, out, parse_as, refs, same_value};
+use crate::runtime::wit::pagerduty as wit;
+
+pub const NAME: &str = "pagerduty.schedule";
+pub type Props = wit::ScheduleProps;
+pub type Ref = wit::ScheduleRef;
+
+pub static INFO: KindInfo = KindInfo {
+    name: NAME,
+    lookup: false,
+    role: Some(Role::Schedule),
+    outputs: &[out("id")],
+    required: &["name", "time_zone", "layers"],
+    refs: &[
+        refs("layers[].users[]", &[super::user::NAME]),
+        refs("teams[]", &[super::team::NAME]),
+    ],
+    check: check_schedule,
+    replace_on_change: &[],
+    // Policies keep using the old schedule while its replacement is made.
+    create_before_destroy: true,
+    terraform: TerraformMap {
+        tf_type: "pagerduty_schedule",
+        block: Block::Resource,
+        props: &[
+            same("name"),
+            same("time_zone"),
+            same("description"),
+            same("teams"),
+            prop(
+                "layers",
+                Target::Blocks {
+                    block: "layer",
+                    fields: LAYER,
+                },
+            ),
+        ],
+        outputs: &[("id", OutputMap::Attr("id"))],
+        attributes: &["id", "name"],
+        finish: None,
+    },
+    parse: parse_as::<Props>,
+};
+
+const LAYER: &[PropMap] = &[
+    same("name"),
+    same("start"),
+    same("end"),
+    same("rotation_virtual_start"),
+    same("rotation_turn_length_seconds"),
+    same("users"),
+    prop(
+        "restrictions",
+        Target::Blocks {
+            block: "restriction",
+            fields: RESTRICTION,
+        },
+    ),
+];
+
+const RESTRICTION: &[PropMap] = &[
+    to("restriction_type", "type"),
+    same("start_time_of_day"),
+    same("duration_seconds"),
+    same("start_day_of_week"),
+];
+
+fn check_schedule(c: &mut Checker<'_>) {
+    if let Some(tz) = c.literal("time_zone")
+        && tz.parse::<chrono_tz::Tz>().is_err()
+    {
+        c.bad(
+            "time_zone",
+            format!("{tz:?} is not an IANA time zone (e.g. Asia/Tokyo, Europe/Berlin)"),
+        );
+    }
+    for (i, layer) in c.array("layers").iter().enumerate() {
+        let at = |field: &str| format!("layers[{i}].{field}");
+        if lit(&layer["name"]) == Some("") {
+            c.bad(&at("name"), "must not be empty");
+        }
+        let start = c.date_time(&at("start"));
+        c.date_time(&at("rotation_virtual_start"));
+        if let (Some(start), Some(end)) = (start, c.date_time(&at("end")))
+            && end <= start
+        {
+            c.bad(&at("end"), "must be after the layer's start");
+        }
+        if layer["rotation_turn_length_seconds"].as_u64() == Some(0) {
+            c.bad(
+                &at("rotation_turn_length_seconds"),
+                "must be at least 1 second (a rotation of 0 s never hands over)",
+            );
+        }
+        if layer["users"].as_array().is_some_and(Vec::is_empty) {
+            c.bad(&at("users"), "a layer needs at least one user");
+        }
+        let restrictions = layer["restrictions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        for (j, r) in restrictions.iter().enumerate() {
+            let at = |field: &str| format!("layers[{i}].restrictions[{j}].{field}");
+            let kind = lit(&r["restriction_type"]);
+            if !matches!(
+                kind,
+                None | Some("daily_restriction" | "weekly_restriction")
+            ) {
+                c.bad(
+                    &at("restriction_type"),
+                    "must be daily_restriction or weekly_restriction",
+                );
+            }
+            if let Some(time) = lit(&r["start_time_of_day"])
+                && chrono::NaiveTime::parse_from_str(time, "%H:%M:%S").is_err()
+            {
+                c.bad(
+                    &at("start_time_of_day"),
+                    format!("{time:?} is not HH:MM:SS"),
+                );
+            }
+            if r["duration_seconds"].as_u64() == Some(0) {
+                c.bad(&at("duration_seconds"), "must be at least 1 second");
+            }
+            let day = r["start_day_of_week"].as_u64();
+            if kind == Some("weekly_restriction") && !matches!(day, Some(1..=7)) {
+                c.bad(
+                    &at("start_day_of_week"),
+                    "a weekly restriction needs a day from 1 (Monday) to 7",
+                );
+            }
+        }
+    }
+}
+
+pub struct Kind;
+
+impl PlainObject for Kind {
+    type Props = Props;
+    const COLLECTION: &'static str = "/schedules";
+    const KEY: &'static str = "schedule";
+    const READS_BEFORE_UPDATE: bool = true;
+
+    fn info() -> &'static KindInfo {
+        &INFO
+    }
+
+    fn name(p: &Props) -> &str {
+        &p.name
+    }
+
+    fn to_api(p: &Props) -> Value {
+        let layers: Vec<Value> = p
+            .layers
+            .iter()
+            .map(|l| {
+                let users: Vec<Value> = l
+                    .users
+                    .iter()
+                    .map(|id| json!({"user": reference(id, "user_reference")}))
+                    .collect();
+                let restrictions: Vec<Value> = l
+                    .restrictions
+                    .iter()
+                    .flatten()
+                    .map(|r| {
+                        json!({
+                            "type": r.restriction_type,
+                            "start_time_of_day": r.start_time_of_day,
+                            "duration_seconds": r.duration_seconds,
+                            "start_day_of_week": r.start_day_of_week,
+                        })
+                    })
+                    .collect();
+                json!({
+                    "name": l.name,
+                    "start": l.start,
+                    "end": l.end,
+                    "rotation_virtual_start": l.rotation_virtual_start,
+                    "rotation_turn_length_seconds": l.rotation_turn_length_seconds,
+                    "users": users,
+                    "restrictions": restrictions,
+                })
+            })
+            .collect();
+        json!({
+            "type": "schedule",
+            "name": p.name,
+            "time_zone": p.time_zone,
+            "description": p.description,
+            "schedule_layers": layers,
+            "teams": references(p.teams.as_ref(), "team_reference"),
+        })
+    }
+
+    fn from_api(v: &Value) -> Map<String, Value> {
+        let layers: Vec<Value> = v["schedule_layers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|l| {
+                let users: Vec<Value> = l["users"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|u| id_of(&u["user"]))
+                    .collect();
+                let restrictions: Vec<Value> = l["restrictions"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|r| {
+                        json!({
+                            "restriction_type": r["type"],
+                            "start_time_of_day": r["start_time_of_day"],
+                            "duration_seconds": r["duration_seconds"],
+                            "start_day_of_week": r["start_day_of_week"],
+                        })
+                    })
+                    .collect();
+                json!({
+                    "name": l["name"],
+                    "start": l["start"],
+                    "end": l["end"],
+                    "rotation_virtual_start": l["rotation_virtual_start"],
+                    "rotation_turn_length_seconds": l["rotation_turn_length_seconds"],
+                    "users": users,
+                    "restrictions": restrictions,
+                })
+            })
+            .collect();
+        object(vec![
+            ("name", v["name"].clone()),
+            ("time_zone", v["time_zone"].clone()),
+            ("description", v["description"].clone()),
+            ("layers", Value::Array(layers)),
+            ("teams", ids_of(&v["teams"])),
+        ])
+    }
+
+    /// A schedule update keeps its layers (and their history) when it names
+    /// their ids; match the desired layers to the existing ones by position.
+    fn adjust_update(body: &mut Value, current: &Value) {
+        let ids: Vec<Value> = current["schedule_layers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(id_of)
+            .collect();
+        if let Some(layers) = body["schedule_layers"].as_array_mut() {
+            for (layer, id) in layers.iter_mut().zip(ids) {
+                if !id.is_null() {
+                    layer["id"] = id;
+                }
+            }
+        }
+    }
+
+    /// Date-times compare as instants (PagerDuty may answer in another offset),
+    /// and an absent list equals an empty one.
+    fn equivalent(prop: &str, desired: &Value, observed: &Value) -> bool {
+        if prop == "layers" {
+            return same_value(&normalize_layers(desired), &normalize_layers(observed));
+        }
+        same_value(desired, observed)
+    }
+}
+
+fn normalize_layers(layers: &Value) -> Value {
+    let instant = |v: &Value| match v.as_str().map(DateTime::parse_from_rfc3339) {
+        Some(Ok(t)) => json!(t.timestamp()),
+        _ => v.clone(),
+    };
+    match layers.as_array() {
+        Some(items) => Value::Array(
+            items
+                .iter()
+                .map(|l| {
+                    let mut l = l.clone();
+                    for key in ["start", "end", "rotation_virtual_start"] {
+                        l[key] = instant(&l[key]);
+                    }
+                    if l["restrictions"].is_null() {
+                        l["restrictions"] = json!([]);
+                    }
+                    l
+                })
+                .collect(),
+        ),
+        None => layers.clone(),
+    }
+}

@@ -1,0 +1,159 @@
+//! `pagerduty.service_dependency`: a business service depends on a technical
+//! one (`POST /service_dependencies/{associate,disassociate}`).
+
+use async_trait::async_trait;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::super::{PagerDutyProvider, prior_prop, string_props};
+use crate::export::table::{Block, OutputMap, TerraformMap, to};
+use crate::kind::{KindInfo, out, parse_as, refs};
+use crate::providers::{Desired, ProviderResult, Resource, ResourceKind};
+use crate::runtime::wit::pagerduty as wit;
+
+pub const NAME: &str = "pagerduty.service_dependency";
+pub type Props = wit::ServiceDependencyProps;
+pub type Ref = wit::ServiceDependencyRef;
+
+pub static INFO: KindInfo = KindInfo {
+    name: NAME,
+    lookup: false,
+    role: None,
+    outputs: &[out("id")],
+    required: &["business_service", "supporting_service"],
+    refs: &[
+        refs("business_service", &[super::business_service::NAME]),
+        refs("supporting_service", &[super::service::NAME]),
+    ],
+    check: |_| {},
+    replace_on_change: &["business_service", "supporting_service"],
+    create_before_destroy: false,
+    terraform: TerraformMap {
+        tf_type: "pagerduty_service_dependency",
+        block: Block::Resource,
+        props: &[
+            to("business_service", "dependency.dependent_service.id")
+                .with(&[("dependency.dependent_service.type", "business_service")]),
+            to("supporting_service", "dependency.supporting_service.id")
+                .with(&[("dependency.supporting_service.type", "service")]),
+        ],
+        outputs: &[("id", OutputMap::Attr("id"))],
+        attributes: &["id"],
+        finish: None,
+    },
+    parse: parse_as::<Props>,
+};
+
+pub struct Kind;
+
+fn relationship(business: &str, supporting: &str) -> Value {
+    json!({
+        "relationships": [{
+            "supporting_service": {"id": supporting, "type": "service"},
+            "dependent_service": {"id": business, "type": "business_service"},
+        }]
+    })
+}
+
+fn dependency_resource(id: &str, business: &str, supporting: &str) -> Resource {
+    Resource {
+        id: id.to_owned(),
+        props: string_props(&[
+            ("business_service", business),
+            ("supporting_service", supporting),
+        ]),
+        outputs: [("id".to_owned(), id.to_owned())].into(),
+    }
+}
+
+/// The relationship between these two services, if PagerDuty has it.
+async fn lookup(
+    pd: &PagerDutyProvider,
+    business: &str,
+    supporting: &str,
+    address: &str,
+) -> ProviderResult<Option<Resource>> {
+    let path = format!("/service_dependencies/business_services/{business}");
+    let answer = match pd.client.get(&path, &[]).await {
+        Ok(answer) => answer,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(e.at(address)),
+    };
+    Ok(answer["relationships"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| {
+            r["supporting_service"]["id"].as_str() == Some(supporting)
+                && r["dependent_service"]["id"].as_str() == Some(business)
+        })
+        .map(|r| dependency_resource(r["id"].as_str().unwrap_or_default(), business, supporting)))
+}
+
+#[async_trait]
+impl ResourceKind<PagerDutyProvider> for Kind {
+    fn info(&self) -> &'static KindInfo {
+        &INFO
+    }
+
+    async fn create(&self, pd: &PagerDutyProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
+        let p: Props = d.typed()?;
+        let body = relationship(&p.business_service, &p.supporting_service);
+        let answer = super::super::while_propagating(
+            pd,
+            &format!("associate {}", d.address()),
+            &[404],
+            || {
+                pd.client.call(
+                    Method::POST,
+                    "/service_dependencies/associate",
+                    &[],
+                    Some(&body),
+                )
+            },
+        )
+        .await
+        .map_err(|e| e.at(&d.address()))?;
+        let id = answer["relationships"][0]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        Ok(dependency_resource(
+            &id,
+            &p.business_service,
+            &p.supporting_service,
+        ))
+    }
+
+    async fn read(&self, pd: &PagerDutyProvider, prior: &Resource) -> ProviderResult<Option<Resource>> {
+        let business = prior_prop(prior, "business_service")?;
+        let supporting = prior_prop(prior, "supporting_service")?;
+        lookup(pd, business, supporting, &format!("dependency {}", prior.id)).await
+    }
+
+    async fn delete(&self, pd: &PagerDutyProvider, prior: &Resource) -> ProviderResult<()> {
+        let body = relationship(
+            prior_prop(prior, "business_service")?,
+            prior_prop(prior, "supporting_service")?,
+        );
+        match pd
+            .client
+            .call(
+                Method::POST,
+                "/service_dependencies/disassociate",
+                &[],
+                Some(&body),
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e.at(&format!("dependency {}", prior.id))),
+        }
+    }
+
+    async fn find(&self, pd: &PagerDutyProvider, d: &Desired<'_>) -> ProviderResult<Option<Resource>> {
+        let p: Props = d.typed()?;
+        lookup(pd, &p.business_service, &p.supporting_service, &d.address()).await
+    }
+}

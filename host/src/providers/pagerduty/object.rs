@@ -1,0 +1,208 @@
+//! Plain PagerDuty objects (team, business service, schedule, escalation
+//! policy, service) share one create/read/update/delete/find path; each kind's
+//! file says where it lives and how its props map to and from PagerDuty's JSON
+//! ([`PlainObject`]), and gets [`ResourceKind`] from here.
+
+use async_trait::async_trait;
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+
+use super::PagerDutyProvider;
+use crate::kind::{KindInfo, same_value};
+use crate::providers::{Desired, ProviderResult, Resource, ResourceKind};
+
+/// A kind that is one PagerDuty object at `COLLECTION/{id}`.
+#[async_trait]
+pub trait PlainObject: Send + Sync + 'static {
+    /// The kind's WIT record.
+    type Props: DeserializeOwned + Send + Sync;
+
+    fn info() -> &'static KindInfo;
+
+    /// `/teams`
+    const COLLECTION: &'static str;
+    /// The singular body key: `team`.
+    const KEY: &'static str;
+    /// Whether `GET COLLECTION?query=` filters by name (business services have
+    /// no `query`).
+    const QUERY_BY_NAME: bool = true;
+
+    /// Props -> PagerDuty body (inside the key).
+    fn to_api(props: &Self::Props) -> Value;
+
+    /// PagerDuty object -> props, in the shape the blueprint declares them.
+    fn from_api(object: &Value) -> Map<String, Value>;
+
+    /// The object's unique name, for `find`.
+    fn name(props: &Self::Props) -> &str;
+
+    /// Change an update's body with what PagerDuty has now (`current`), e.g. to
+    /// keep a schedule's layer ids.
+    fn adjust_update(_body: &mut Value, _current: &Value) {}
+
+    /// Whether the update needs the current object (one more GET).
+    const READS_BEFORE_UPDATE: bool = false;
+
+    /// Whether an observed value satisfies the desired one.
+    fn equivalent(_prop: &str, desired: &Value, observed: &Value) -> bool {
+        same_value(desired, observed)
+    }
+}
+
+fn resource<O: PlainObject>(object: &Value) -> Resource {
+    let id = object["id"].as_str().unwrap_or_default().to_owned();
+    Resource {
+        props: O::from_api(object),
+        outputs: [("id".to_owned(), id.clone())].into(),
+        id,
+    }
+}
+
+/// Drop nulls: PagerDuty rejects `null` where its schema is not nullable.
+pub fn compact(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, compact(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(compact).collect()),
+        other => other,
+    }
+}
+
+#[async_trait]
+impl<O: PlainObject> ResourceKind<PagerDutyProvider> for O {
+    fn info(&self) -> &'static KindInfo {
+        O::info()
+    }
+
+    async fn create(&self, pd: &PagerDutyProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
+        let props: O::Props = d.typed()?;
+        let body = json!({ O::KEY: compact(O::to_api(&props)) });
+        // A fresh team or policy may not be visible yet to the create that uses it.
+        let created =
+            super::while_propagating(pd, &format!("create {}", d.address()), &[404], || {
+                pd.client
+                    .call(Method::POST, O::COLLECTION, &[], Some(&body))
+            })
+            .await
+            .map_err(|e| e.at(&d.address()))?;
+        Ok(resource::<O>(&created[O::KEY]))
+    }
+
+    async fn read(
+        &self,
+        pd: &PagerDutyProvider,
+        prior: &Resource,
+    ) -> ProviderResult<Option<Resource>> {
+        let path = format!("{}/{}", O::COLLECTION, prior.id);
+        match pd.client.get(&path, &[]).await {
+            Ok(found) => Ok(Some(resource::<O>(&found[O::KEY]))),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e.at(&format!("{} {}", O::KEY, prior.id))),
+        }
+    }
+
+    async fn update(
+        &self,
+        pd: &PagerDutyProvider,
+        d: &Desired<'_>,
+        prior: &Resource,
+        _changed: &[String],
+    ) -> ProviderResult<Resource> {
+        let props: O::Props = d.typed()?;
+        let path = format!("{}/{}", O::COLLECTION, prior.id);
+        let mut api = compact(O::to_api(&props));
+        if O::READS_BEFORE_UPDATE {
+            let current = pd
+                .client
+                .get(&path, &[])
+                .await
+                .map_err(|e| e.at(&d.address()))?;
+            O::adjust_update(&mut api, &current[O::KEY]);
+        }
+        let body = json!({ O::KEY: api });
+        let updated = pd
+            .client
+            .call(Method::PUT, &path, &[], Some(&body))
+            .await
+            .map_err(|e| e.at(&d.address()))?;
+        Ok(resource::<O>(&updated[O::KEY]))
+    }
+
+    async fn delete(&self, pd: &PagerDutyProvider, prior: &Resource) -> ProviderResult<()> {
+        let path = format!("{}/{}", O::COLLECTION, prior.id);
+        match pd.client.call(Method::DELETE, &path, &[], None).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(e.at(&format!("{} {}", O::KEY, prior.id))),
+        }
+    }
+
+    /// An object of this kind with exactly the desired name (PagerDuty has no
+    /// tags on these objects).
+    async fn find(
+        &self,
+        pd: &PagerDutyProvider,
+        d: &Desired<'_>,
+    ) -> ProviderResult<Option<Resource>> {
+        let props: O::Props = d.typed()?;
+        let name = O::name(&props);
+        let list_key = O::COLLECTION.trim_start_matches('/');
+        let query = if O::QUERY_BY_NAME {
+            vec![("query", name.to_owned())]
+        } else {
+            vec![]
+        };
+        let items = pd
+            .client
+            .list(O::COLLECTION, list_key, &query)
+            .await
+            .map_err(|e| e.at(&d.address()))?;
+        Ok(items
+            .iter()
+            .find(|item| item["name"].as_str() == Some(name))
+            .map(resource::<O>))
+    }
+
+    fn equivalent(&self, prop: &str, desired: &Value, observed: &Value) -> bool {
+        O::equivalent(prop, desired, observed)
+    }
+}
+
+// Mapping helpers the kinds share.
+
+/// PagerDuty references: `{"id", "type"}`.
+pub fn reference(id: &str, kind: &str) -> Value {
+    json!({ "id": id, "type": kind })
+}
+
+/// `{"id": x, "type": kind}` for an id, else null.
+pub fn reference_opt(id: Option<&String>, kind: &str) -> Value {
+    id.map_or(Value::Null, |id| reference(id, kind))
+}
+
+/// A list of references, or null.
+pub fn references(ids: Option<&Vec<String>>, kind: &str) -> Value {
+    ids.map_or(Value::Null, |ids| {
+        Value::Array(ids.iter().map(|id| reference(id, kind)).collect())
+    })
+}
+
+pub fn id_of(value: &Value) -> Value {
+    value.get("id").cloned().unwrap_or(Value::Null)
+}
+
+pub fn ids_of(value: &Value) -> Value {
+    match value.as_array() {
+        Some(items) => Value::Array(items.iter().map(id_of).collect()),
+        None => Value::Null,
+    }
+}
+
+pub fn object(pairs: Vec<(&str, Value)>) -> Map<String, Value> {
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}

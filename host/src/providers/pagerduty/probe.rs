@@ -1,0 +1,120 @@
+//! What `blueprint drill` asks of PagerDuty: the integration's endpoint now,
+//! incidents on a service, who is on call, and resolving what the drill opened.
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+use reqwest::Method;
+use serde_json::json;
+
+use super::{PagerDutyProvider, kinds::service_integration, prior_prop, redact};
+use crate::providers::probe::{LiveIncident, OnCallEntry, PagingProbe};
+use crate::providers::{ProviderError, ProviderResult, Resource};
+
+fn failed(what: &str, e: super::ApiError) -> ProviderError {
+    let mut error = e.at(what);
+    error.message = redact(&error.message);
+    error
+}
+
+#[async_trait]
+impl PagingProbe for PagerDutyProvider {
+    async fn integration_endpoint(&self, prior: &Resource) -> ProviderResult<Option<String>> {
+        let service = prior_prop(prior, "service")?;
+        Ok(
+            service_integration::read_integration(self, service, &prior.id)
+                .await?
+                .and_then(|r| r.outputs.get("cloudwatch_endpoint").cloned()),
+        )
+    }
+
+    async fn open_incidents(&self, service_id: &str) -> ProviderResult<BTreeSet<String>> {
+        let incidents = self
+            .client
+            .list(
+                "/incidents",
+                "incidents",
+                &[
+                    ("service_ids[]", service_id.to_owned()),
+                    ("statuses[]", "triggered".into()),
+                    ("statuses[]", "acknowledged".into()),
+                ],
+            )
+            .await
+            .map_err(|e| failed("incidents", e))?;
+        Ok(incidents
+            .iter()
+            .filter_map(|i| i["id"].as_str().map(str::to_owned))
+            .collect())
+    }
+
+    async fn incident(&self, id: &str) -> ProviderResult<LiveIncident> {
+        let body = self
+            .client
+            .get(&format!("/incidents/{id}"), &[])
+            .await
+            .map_err(|e| failed(&format!("incident {id}"), e))?;
+        let incident = &body["incident"];
+        let assignee = &incident["assignments"][0]["assignee"];
+        Ok(LiveIncident {
+            id: incident["id"].as_str().unwrap_or(id).to_owned(),
+            number: incident["incident_number"].as_i64(),
+            title: incident["title"].as_str().unwrap_or_default().to_owned(),
+            assignee: assignee["id"].as_str().map(|a| {
+                (
+                    a.to_owned(),
+                    assignee["summary"].as_str().unwrap_or("?").to_owned(),
+                )
+            }),
+        })
+    }
+
+    async fn user_email(&self, user_id: &str) -> ProviderResult<Option<String>> {
+        let body = self
+            .client
+            .get(&format!("/users/{user_id}"), &[])
+            .await
+            .map_err(|e| failed(&format!("user {user_id}"), e))?;
+        Ok(body["user"]["email"].as_str().map(str::to_owned))
+    }
+
+    async fn on_call(&self, policy_id: &str, level: u32) -> ProviderResult<Vec<OnCallEntry>> {
+        let entries = self
+            .client
+            .list(
+                "/oncalls",
+                "oncalls",
+                &[("escalation_policy_ids[]", policy_id.to_owned())],
+            )
+            .await
+            .map_err(|e| failed("on-calls", e))?;
+        Ok(entries
+            .iter()
+            .filter(|e| e["escalation_level"] == json!(level))
+            .map(|e| OnCallEntry {
+                user_id: e["user"]["id"].as_str().unwrap_or_default().to_owned(),
+                user_name: e["user"]["summary"].as_str().unwrap_or("?").to_owned(),
+                schedule: e["schedule"]["summary"].as_str().map(str::to_owned),
+            })
+            .collect())
+    }
+
+    async fn resolve(&self, incident_id: &str, from: Option<&str>) -> ProviderResult<()> {
+        let body = json!({"incident": {"type": "incident_reference", "status": "resolved"}});
+        self.client
+            .call_from(
+                Method::PUT,
+                &format!("/incidents/{incident_id}"),
+                &[],
+                Some(&body),
+                from,
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| failed(&format!("incident {incident_id}"), e))
+    }
+
+    fn redact(&self, text: &str) -> String {
+        redact(text)
+    }
+}

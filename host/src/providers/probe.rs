@@ -1,0 +1,143 @@
+//! Capabilities `blueprint drill` needs beyond create/read/update/delete: fire an
+//! alarm's chain and watch what the services do with it. A provider offers them
+//! through [`super::Provider::alarm_probe`] / [`super::Provider::paging_probe`];
+//! the drill asks the provider that serves the chain's nodes, never a cloud SDK.
+
+use std::collections::BTreeSet;
+
+use async_trait::async_trait;
+
+use super::{ProviderResult, Resource};
+
+/// An alarm as its service reports it now.
+#[derive(Debug, Clone, Default)]
+pub struct LiveAlarm {
+    pub name: String,
+    pub arn: Option<String>,
+    pub description: Option<String>,
+    pub metric_name: Option<String>,
+    pub namespace: Option<String>,
+    pub statistic: Option<String>,
+    pub period: Option<i32>,
+    pub evaluation_periods: Option<i32>,
+    pub comparison_operator: Option<String>,
+    pub threshold: Option<f64>,
+    pub actions_enabled: bool,
+    pub alarm_actions: Vec<String>,
+    pub ok_actions: Vec<String>,
+    /// `OK`, `ALARM` or `INSUFFICIENT_DATA`.
+    pub state: String,
+}
+
+/// A log metric filter as its service reports it now.
+#[derive(Debug, Clone, Default)]
+pub struct LiveFilter {
+    pub pattern: String,
+    /// (metric name, namespace) of each transformation.
+    pub metrics: Vec<(String, String)>,
+}
+
+/// What the service says of a pattern against a sample line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatternTest {
+    Matches,
+    NoMatch,
+    /// The service rejected the pattern; its message.
+    Invalid(String),
+    /// This endpoint does not implement the test (an emulator): the caller may
+    /// evaluate simple patterns itself, and must say so.
+    Unsupported,
+}
+
+/// A subscription of a topic as its service reports it now.
+#[derive(Debug, Clone, Default)]
+pub struct LiveSubscription {
+    pub arn: String,
+    pub protocol: String,
+    pub endpoint: String,
+    /// The endpoint confirmed it (SNS: not `PendingConfirmation`).
+    pub confirmed: bool,
+}
+
+/// The state an alarm can be put in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlarmState {
+    Ok,
+    Alarm,
+}
+
+/// Fire and inspect alarms (AWS: CloudWatch, CloudWatch Logs, SNS).
+#[async_trait]
+pub trait AlarmProbe: Send + Sync {
+    /// The region the alarms live in (for notifications and messages).
+    fn region(&self) -> &str;
+
+    async fn alarm(&self, name: &str) -> ProviderResult<Option<LiveAlarm>>;
+
+    async fn metric_filter(
+        &self,
+        log_group: &str,
+        name: &str,
+    ) -> ProviderResult<Option<LiveFilter>>;
+
+    async fn test_pattern(&self, pattern: &str, line: &str) -> ProviderResult<PatternTest>;
+
+    /// Every subscription of the topic (all pages).
+    async fn subscriptions(&self, topic: &str) -> ProviderResult<Vec<LiveSubscription>>;
+
+    async fn publish(&self, topic: &str, subject: &str, message: &str) -> ProviderResult<()>;
+
+    async fn set_alarm_state(
+        &self,
+        name: &str,
+        state: AlarmState,
+        reason: &str,
+    ) -> ProviderResult<()>;
+
+    /// Write one line to the log group (in a fresh stream); returns the stream.
+    async fn write_log_line(&self, log_group: &str, line: &str) -> ProviderResult<String>;
+}
+
+/// An incident as the paging service reports it.
+#[derive(Debug, Clone, Default)]
+pub struct LiveIncident {
+    pub id: String,
+    pub number: Option<i64>,
+    pub title: String,
+    /// The first assignee, if any: (id, display name).
+    pub assignee: Option<(String, String)>,
+}
+
+/// Someone on call at an escalation level.
+#[derive(Debug, Clone, Default)]
+pub struct OnCallEntry {
+    pub user_id: String,
+    pub user_name: String,
+    /// The schedule that puts them there, if any.
+    pub schedule: Option<String>,
+}
+
+/// Follow what a page does (PagerDuty).
+#[async_trait]
+pub trait PagingProbe: Send + Sync {
+    /// Where the integration recorded as `prior` takes alarm notifications now
+    /// (it may have been recreated with another key); `None` if it is gone.
+    async fn integration_endpoint(&self, prior: &Resource) -> ProviderResult<Option<String>>;
+
+    /// Ids of the service's triggered or acknowledged incidents.
+    async fn open_incidents(&self, service_id: &str) -> ProviderResult<BTreeSet<String>>;
+
+    async fn incident(&self, id: &str) -> ProviderResult<LiveIncident>;
+
+    async fn user_email(&self, user_id: &str) -> ProviderResult<Option<String>>;
+
+    /// Who is on call now at `level` of the escalation policy.
+    async fn on_call(&self, policy_id: &str, level: u32) -> ProviderResult<Vec<OnCallEntry>>;
+
+    /// Resolve an incident, as the user with this email when one is given.
+    async fn resolve(&self, incident_id: &str, from: Option<&str>) -> ProviderResult<()>;
+
+    /// The text with every secret this service hands out (integration keys in
+    /// URLs) masked.
+    fn redact(&self, text: &str) -> String;
+}

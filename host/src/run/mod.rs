@@ -1,0 +1,242 @@
+//! One home for a run, whatever the command: evaluate the blueprint → check it
+//! → open its state → lock it → connect the providers its graph *and* its state
+//! need → plan → apply or destroy. `plan`, `run`, `destroy`, `drill` and
+//! `run DIR|FILE...` are thin callers; the CLI only parses and renders.
+
+mod pool;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+pub use pool::ProviderPool;
+
+use crate::blueprint_file::Blueprint;
+use crate::check::{self, Report as Findings};
+use crate::engine::progress::Progress;
+use crate::engine::{Applier, Plan, Planner, Report};
+use crate::evaluate::{EvalError, Evaluated, evaluate};
+use crate::graph::Graph;
+use crate::providers::ProviderSet;
+use crate::runtime::{GuestInfo, Runtime};
+use crate::state::{LockInfo, State, StateLock, StateStore};
+
+/// What a run is for; names the lock's holder and decides what is evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    /// Plan only: no mutating call.
+    Plan,
+    /// Plan, then apply; check errors stop it before any write.
+    Run,
+    /// Plan against an empty graph: everything recorded goes (the guest is not
+    /// run, so a broken guest never blocks a destroy).
+    Destroy,
+    /// Read the applied blueprint and fire its alarms (no plan).
+    Drill,
+}
+
+impl Verb {
+    fn command(self) -> &'static str {
+        match self {
+            Verb::Plan => "plan",
+            Verb::Run => "run",
+            Verb::Destroy => "destroy",
+            Verb::Drill => "drill",
+        }
+    }
+}
+
+/// One blueprint file to run, as the user named it.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub file: PathBuf,
+    /// `--set KEY=VALUE` overrides.
+    pub sets: Vec<String>,
+    /// `--state`: a state file or `s3://` URL instead of the blueprint's own.
+    pub state: Option<PathBuf>,
+}
+
+/// What every run in one process shares: the guest runtime and provider clients.
+pub struct Context {
+    pub runtime: Runtime,
+    pub providers: ProviderPool,
+    /// How many API operations run at once (per blueprint).
+    pub parallelism: usize,
+}
+
+/// A blueprint opened for a run: evaluated, checked, its state locked and
+/// loaded, its providers connected.
+pub struct Opened {
+    pub blueprint: Blueprint,
+    /// The guest that declared the graph (`None` for `destroy`, which runs none).
+    pub guest: Option<GuestInfo>,
+    /// The declared graph (empty for `destroy`).
+    pub graph: Graph,
+    /// `check`'s findings (`None` for `destroy`).
+    pub findings: Option<Findings>,
+    pub store: Box<dyn StateStore>,
+    pub state: State,
+    pub providers: ProviderSet,
+    _lock: Box<dyn StateLock>,
+}
+
+/// An opened blueprint with its plan.
+pub struct Prepared {
+    pub opened: Opened,
+    pub plan: Plan,
+}
+
+impl Context {
+    /// Evaluate, check, lock, load and connect.
+    pub async fn open(&self, target: &Target, verb: Verb) -> anyhow::Result<Opened> {
+        let blueprint = Blueprint::load(&target.file).map_err(anyhow::Error::msg)?;
+        let (guest, graph, findings) = if verb == Verb::Destroy {
+            (None, Graph::default(), None)
+        } else {
+            let evaluated = evaluate(&self.runtime, blueprint.clone(), &target.sets).await?;
+            let findings = findings(&self.runtime, &evaluated).await?;
+            if verb == Verb::Run {
+                refuse_on_errors(&findings)?;
+            }
+            let Evaluated { guest, graph, .. } = evaluated;
+            (Some(guest), graph, Some(findings))
+        };
+        let store = crate::state::open(&blueprint, target.state.as_deref()).await?;
+        let lock = store
+            .lock(&LockInfo::current(&format!(
+                "blueprint {} {}",
+                verb.command(),
+                target.file.display()
+            )))
+            .await?;
+        let state = store
+            .load(&blueprint.name)
+            .await
+            .with_context(|| format!("reading the state of {}", blueprint.name))?;
+        // The kinds in the graph and those the state still records: a kind the
+        // blueprint dropped must still be refreshed and deleted.
+        let kinds = graph
+            .nodes()
+            .iter()
+            .map(|n| n.kind.clone())
+            .chain(state.resources.values().map(|e| e.kind.clone()));
+        let providers = self.providers.connect(&blueprint.providers, kinds).await?;
+        Ok(Opened {
+            blueprint,
+            guest,
+            graph,
+            findings,
+            store,
+            state,
+            providers,
+            _lock: lock,
+        })
+    }
+
+    /// Open and plan (refresh, lookups, diff): no mutating call.
+    pub async fn prepare(&self, target: &Target, verb: Verb) -> anyhow::Result<Prepared> {
+        let opened = self.open(target, verb).await?;
+        let state = opened.state.clone();
+        let plan = Planner {
+            blueprint: &opened.blueprint.name,
+            graph: &opened.graph,
+            providers: &opened.providers,
+            parallelism: self.parallelism,
+        }
+        .plan(state)
+        .await?;
+        Ok(Prepared { opened, plan })
+    }
+
+    /// Apply a prepared plan (the lock is held until it is done).
+    pub async fn apply(
+        &self,
+        prepared: Prepared,
+        progress: &dyn Progress,
+    ) -> Result<Report, crate::engine::ApplyError> {
+        let Prepared { opened, plan } = prepared;
+        Applier {
+            blueprint: &opened.blueprint.name,
+            graph: &opened.graph,
+            providers: &opened.providers,
+            store: opened.store.as_ref(),
+            parallelism: self.parallelism,
+            progress,
+        }
+        .apply(plan)
+        .await
+    }
+}
+
+/// `check`'s findings for an evaluated blueprint (what `check`, `plan` and `run`
+/// show): the built-in rules, then the blueprint's and the organisation's policy
+/// guests.
+pub async fn findings(runtime: &Runtime, evaluated: &Evaluated) -> anyhow::Result<Findings> {
+    let blueprint = &evaluated.blueprint;
+    let graph = &evaluated.graph;
+    let region = crate::providers::pagerduty::service_region(&blueprint.providers.pagerduty);
+    let policies = check::policies::run(runtime, blueprint, graph)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    check::check_with(
+        graph,
+        &region,
+        &blueprint.silences,
+        &policies.rules,
+        policies.findings,
+    )
+    .map_err(anyhow::Error::msg)
+}
+
+/// `run` applies nothing while `check` reports an error (a chain that can
+/// never page, a subscription to a wrong URL): fix it or silence it.
+fn refuse_on_errors(findings: &Findings) -> anyhow::Result<()> {
+    let errors: Vec<String> = findings
+        .findings
+        .iter()
+        .filter(|f| f.severity == check::Severity::Error && f.silenced.is_none())
+        .map(|f| match &f.policy {
+            Some(policy) => format!("  - {} [{}, policy {policy}] {}", f.node, f.rule, f.message),
+            None => format!("  - {} [{}] {}", f.node, f.rule, f.message),
+        })
+        .collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "refusing to apply: `check` reports {} error(s):\n{}\nfix them, or silence one with a [[check.silence]] entry and a reason",
+        errors.len(),
+        errors.join("\n")
+    )
+}
+
+/// Evaluate a blueprint file (the commands that stop at the graph).
+pub async fn evaluate_file(
+    runtime: &Runtime,
+    file: &Path,
+    sets: &[String],
+) -> Result<Evaluated, EvalError> {
+    let blueprint = Blueprint::load(file).map_err(EvalError::File)?;
+    evaluate(runtime, blueprint, sets).await
+}
+
+/// Files as given; folders become their `*.toml` files, sorted.
+pub fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
+                .collect();
+            found.sort();
+            if found.is_empty() {
+                anyhow::bail!("{} holds no blueprint file (*.toml)", path.display());
+            }
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}

@@ -1,0 +1,92 @@
+//! One build runs guests of every contract version it supports: the seed built
+//! against the frozen `blueprint:cloud@0.1.0` (`wit/since_v0.1.0`) and against
+//! the latest (`wit/`), both made by `scripts/build-guests`, declare the same
+//! graph and plan and apply alike against moto and the PagerDuty emulator.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use support::world::{SEED, World, text};
+
+const OLD: &str = "lambda_error_pagerduty_wit_0_1_0";
+const NEW: &str = "lambda_error_pagerduty";
+
+/// The seed's blueprint file with its guest swapped, beside a copy of the
+/// Lambda handler it packs.
+fn seed_with(dir: &Path, guest: &str) -> PathBuf {
+    let seed = std::fs::read_to_string(support::root().join(SEED)).unwrap();
+    let text = seed.replace(
+        "../target/wasm32-wasip2/guest/lambda_error_pagerduty.wasm",
+        &support::guest(guest).display().to_string(),
+    );
+    assert_ne!(text, seed, "the seed names its guest by that path");
+    support::copy_handler(dir, "lambda-error-pagerduty-handler");
+    let file = dir.join(format!("{guest}.toml"));
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+fn wit_of(out: &std::process::Output) -> String {
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["wit"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn guests_of_both_versions_graph_plan_and_run_in_one_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = seed_with(dir.path(), OLD);
+    let new = seed_with(dir.path(), NEW);
+    let w = World::new().await;
+
+    // Each guest says which contract it speaks.
+    let inspect = |file: &Path| {
+        let mut c = w.command_without_state(&["inspect", file.to_str().unwrap(), "--json"]);
+        c.output().unwrap()
+    };
+    assert_eq!(
+        wit_of(&inspect(&support::guest(OLD))),
+        "blueprint:cloud@0.1.0"
+    );
+    assert_eq!(
+        wit_of(&inspect(&support::guest(NEW))),
+        "blueprint:cloud@0.2.0"
+    );
+
+    // The same graph, byte for byte.
+    let graph_old = w
+        .blueprint_without_state(&["graph", old.to_str().unwrap()])
+        .await;
+    let graph_new = w
+        .blueprint_without_state(&["graph", new.to_str().unwrap()])
+        .await;
+    assert!(graph_old.status.success(), "{}", text(&graph_old));
+    assert!(graph_new.status.success(), "{}", text(&graph_new));
+    assert_eq!(
+        String::from_utf8_lossy(&graph_old.stdout),
+        String::from_utf8_lossy(&graph_new.stdout)
+    );
+
+    // Plan and run each, in its own world.
+    for file in [&old, &new] {
+        let w = World::new().await;
+        let f = file.to_str().unwrap();
+        let plan = w.blueprint(&["plan", f]).await;
+        assert!(plan.status.success(), "{}", text(&plan));
+        assert!(
+            text(&plan).contains("Plan: 19 to create, 0 to update, 0 to replace, 0 to delete."),
+            "{}",
+            text(&plan)
+        );
+        let run = w.blueprint(&["run", f, "--yes"]).await;
+        assert!(run.status.success(), "{}", text(&run));
+        assert!(
+            text(&run).contains("Apply complete: 19 created"),
+            "{}",
+            text(&run)
+        );
+        let again = w.blueprint(&["plan", f, "--detailed-exitcode"]).await;
+        assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+        assert_eq!(w.count("services"), 1);
+    }
+}
