@@ -119,6 +119,10 @@ pub struct PlanArgs {
     /// Exit 0 with no changes, 2 with changes, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Where PagerDuty allows two objects with one name (schedules), plan a new
+    /// one beside an existing one the state does not record, instead of stopping.
+    #[arg(long)]
+    pub allow_duplicates: bool,
 }
 
 #[derive(Debug, Args)]
@@ -160,6 +164,11 @@ pub struct ApplyOptions {
     /// Machine-readable output (the plan on stderr, the report on stdout).
     #[arg(long)]
     pub json: bool,
+    /// Where PagerDuty allows two objects with one name (schedules), create a
+    /// new one beside an existing one the state does not record, instead of
+    /// stopping (`run` only).
+    #[arg(long)]
+    pub allow_duplicates: bool,
 }
 
 #[derive(Debug, Args)]
@@ -334,6 +343,7 @@ impl GlobalArgs {
             runtime: self.runtime()?,
             providers: Default::default(),
             parallelism: parallelism.max(1),
+            allow_duplicates: false,
         })
     }
 }
