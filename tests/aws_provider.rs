@@ -439,6 +439,7 @@ async fn sns_delivers_an_alarm_to_pagerduty_over_https() {
         token: support::pagerduty::TOKEN.into(),
         api_url: emu.base_url(),
         events_url: https.clone(),
+        from_email: None,
     })
     .unwrap();
     let assets = BTreeMap::new();
