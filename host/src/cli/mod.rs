@@ -8,6 +8,7 @@ mod drill;
 mod export;
 mod graph;
 mod inspect;
+mod kinds;
 mod new;
 mod publish;
 mod update;
@@ -60,6 +61,9 @@ pub enum Command {
     Graph(GraphArgs),
     /// Show what a guest is and which params it takes.
     Inspect(InspectArgs),
+    /// Every resource kind this host serves: outputs, required props, what
+    /// forces replacement, its Terraform type.
+    Kinds(KindsArgs),
     /// Show what `run` would change (refreshes state; no mutating API call).
     Plan(PlanArgs),
     /// Plan, confirm, and apply.
@@ -288,6 +292,13 @@ pub enum GraphFormat {
 }
 
 #[derive(Debug, Args)]
+pub struct KindsArgs {
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct InspectArgs {
     /// A guest component (.wasm), a blueprint file (.toml), or
     /// oci://REGISTRY/NAMESPACE/NAME:TAG (read from the manifest, nothing runs).
@@ -305,6 +316,7 @@ pub async fn run(cli: Cli) -> CliResult {
     match &cli.command {
         Command::Graph(args) => graph::run(&cli.global, args).await,
         Command::Inspect(args) => inspect::run(&cli.global, args).await,
+        Command::Kinds(args) => kinds::run(args),
         Command::Plan(args) => apply::plan_command(&cli.global, args).await,
         Command::Run(args) => apply::run_command(&cli.global, args).await,
         Command::Destroy(args) => apply::destroy_command(&cli.global, args).await,
