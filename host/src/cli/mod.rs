@@ -9,6 +9,7 @@ mod drill;
 mod export;
 mod graph;
 mod inspect;
+mod kinds;
 mod new;
 mod publish;
 mod update;
@@ -61,6 +62,9 @@ pub enum Command {
     Graph(GraphArgs),
     /// Show what a guest is and which params it takes.
     Inspect(InspectArgs),
+    /// Every resource kind this host serves: outputs, required props, what
+    /// forces replacement, its Terraform type.
+    Kinds(KindsArgs),
     /// Show what `run` would change (refreshes state; no mutating API call).
     Plan(PlanArgs),
     /// Plan, confirm, and apply.
@@ -123,6 +127,10 @@ pub struct PlanArgs {
     /// Exit 0 with no changes, 2 with changes, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Where PagerDuty allows two objects with one name (schedules), plan a new
+    /// one beside an existing one the state does not record, instead of stopping.
+    #[arg(long)]
+    pub allow_duplicates: bool,
 }
 
 #[derive(Debug, Args)]
@@ -164,6 +172,11 @@ pub struct ApplyOptions {
     /// Machine-readable output (the plan on stderr, the report on stdout).
     #[arg(long)]
     pub json: bool,
+    /// Where PagerDuty allows two objects with one name (schedules), create a
+    /// new one beside an existing one the state does not record, instead of
+    /// stopping (`run` only).
+    #[arg(long)]
+    pub allow_duplicates: bool,
 }
 
 #[derive(Debug, Args)]
@@ -283,6 +296,13 @@ pub enum GraphFormat {
 }
 
 #[derive(Debug, Args)]
+pub struct KindsArgs {
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct InspectArgs {
     /// A guest component (.wasm), a blueprint file (.toml), or
     /// oci://REGISTRY/NAMESPACE/NAME:TAG (read from the manifest, nothing runs).
@@ -300,6 +320,7 @@ pub async fn run(cli: Cli) -> CliResult {
     match &cli.command {
         Command::Graph(args) => graph::run(&cli.global, args).await,
         Command::Inspect(args) => inspect::run(&cli.global, args).await,
+        Command::Kinds(args) => kinds::run(args),
         Command::Plan(args) => apply::plan_command(&cli.global, args).await,
         Command::Run(args) => apply::run_command(&cli.global, args).await,
         Command::Destroy(args) => apply::destroy_command(&cli.global, args).await,
@@ -339,6 +360,7 @@ impl GlobalArgs {
             runtime: self.runtime()?,
             providers: Default::default(),
             parallelism: parallelism.max(1),
+            allow_duplicates: false,
         })
     }
 }
