@@ -240,7 +240,11 @@ async fn every_kind_round_trips() {
         assert!(sent.status().is_success(), "{}", sent.text().await.unwrap());
         emu.with_db(|db| db.incidents.len())
     };
-    assert_eq!(trigger().await, 0, "a service in maintenance opened an incident");
+    assert_eq!(
+        trigger().await,
+        0,
+        "a service in maintenance opened an incident"
+    );
     delete_and_check(&pd, "pagerduty.maintenance_window", &maintenance).await;
     assert_eq!(trigger().await, 1, "the window did not end");
     let no_from = PagerDutyProvider::with_config(&PagerDutyConfig {

@@ -228,8 +228,19 @@ fn report(
                     println!("  {line}");
                 }
             }
-            // `blueprint check`'s warnings, when they differ from the last ones shown.
-            if let Ok(report) = super::check::report(&evaluated.blueprint, &evaluated.graph) {
+            // `blueprint check`'s built-in warnings (policy guests are for `check`
+            // and `run`: pulling them would slow every edit), when they differ
+            // from the last ones shown.
+            let blueprint = &evaluated.blueprint;
+            let region =
+                crate::providers::pagerduty::service_region(&blueprint.providers.pagerduty);
+            if let Ok(report) = crate::check::check_with(
+                &evaluated.graph,
+                &region,
+                &blueprint.silences,
+                &[],
+                vec![],
+            ) {
                 let summary = crate::check::render_summary(&report);
                 if *findings != summary {
                     for line in summary.lines() {
@@ -329,7 +340,7 @@ fn ignored_outputs(file: &Path) -> Vec<PathBuf> {
     match Blueprint::load(file) {
         Ok(b) => match &b.guest.location {
             GuestLocation::Path(path) => vec![std::path::absolute(path).unwrap_or(path.clone())],
-            GuestLocation::S3 { .. } => vec![],
+            GuestLocation::S3 { .. } | GuestLocation::Oci(_) => vec![],
         },
         Err(_) => vec![],
     }

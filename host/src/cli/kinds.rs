@@ -56,8 +56,16 @@ pub fn run(args: &KindsArgs) -> CliResult {
                 _ => o["name"].as_str().unwrap_or_default().to_owned(),
             })
             .collect();
-        let what = if k["lookup"] == true { "lookup" } else { "resource" };
-        println!("{} ({what}) -> {}", k["kind"].as_str().unwrap_or_default(), k["terraform"].as_str().unwrap_or_default());
+        let what = if k["lookup"] == true {
+            "lookup"
+        } else {
+            "resource"
+        };
+        println!(
+            "{} ({what}) -> {}",
+            k["kind"].as_str().unwrap_or_default(),
+            k["terraform"].as_str().unwrap_or_default()
+        );
         println!("    outputs:  {}", outputs.join(", "));
         println!("    required: {}", list("required"));
         let replace = list("replace_on_change");

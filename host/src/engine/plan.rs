@@ -13,10 +13,8 @@ use serde_json::{Map, Value};
 use super::resolve::{self, Known, same};
 use crate::graph::{Graph, Node};
 use crate::kind as kinds;
-use crate::providers::{
-    Desired, Found, Looking, Provider, ProviderError, ProviderSet, Resource,
-};
-use crate::state::{Entry, State, Status};
+use crate::providers::{Desired, Found, Looking, Provider, ProviderError, ProviderSet, Resource};
+use crate::state::{State, Status};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -189,7 +187,10 @@ impl Planner<'_> {
         }
         let discovery = self.discover(&state, &mut known).await?;
         for (id, resource) in &discovery.adopted {
-            let node = self.graph.node(id).expect("discovered nodes are graph nodes");
+            let node = self
+                .graph
+                .node(id)
+                .expect("discovered nodes are graph nodes");
             let mut entry = crate::engine::apply::adopted_entry(&node.kind, resource.clone());
             entry.dependencies = node.dependencies().into_iter().collect();
             state.resources.insert(id.clone(), entry);

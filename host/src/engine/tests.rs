@@ -15,7 +15,8 @@ use super::*;
 use crate::graph::{Graph, token, validate};
 use crate::kind as kinds;
 use crate::providers::{
-    Desired, Found, Proof, ErrorClass, Provider, ProviderError, ProviderResult, ProviderSet, Resource,
+    Desired, ErrorClass, Found, Proof, Provider, ProviderError, ProviderResult, ProviderSet,
+    Resource,
 };
 use crate::state::{LocalStore, State, StateStore, Status};
 

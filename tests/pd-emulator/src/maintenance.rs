@@ -78,10 +78,7 @@ fn build(db: &Db, id: &str, input: &Value, existing: Option<&Value>) -> Result<V
     if end_at <= start_at {
         errors.push("End time must be after start time".to_owned());
     }
-    let services: Vec<Value> = field("services")
-        .as_array()
-        .cloned()
-        .unwrap_or_default();
+    let services: Vec<Value> = field("services").as_array().cloned().unwrap_or_default();
     if services.is_empty() {
         errors.push("Services cannot be empty".to_owned());
     }
@@ -132,7 +129,10 @@ pub async fn create(
 
 pub async fn get(State(app): State<Arc<App>>, Path(id): Path<String>) -> Reply {
     let db = rest::lock(&app);
-    let window = db.get(COLLECTION, &id).cloned().ok_or_else(rest::not_found_error)?;
+    let window = db
+        .get(COLLECTION, &id)
+        .cloned()
+        .ok_or_else(rest::not_found_error)?;
     rest::ok(json!({ "maintenance_window": window }))
 }
 
@@ -176,7 +176,10 @@ pub async fn update(
 ) -> Reply {
     let input = rest::body_of(&body, "maintenance_window")?;
     let mut db = rest::lock(&app);
-    let existing = db.get(COLLECTION, &id).cloned().ok_or_else(rest::not_found_error)?;
+    let existing = db
+        .get(COLLECTION, &id)
+        .cloned()
+        .ok_or_else(rest::not_found_error)?;
     let window = build(&db, &id, input, Some(&existing))?;
     db.insert(COLLECTION, window.clone());
     rest::ok(json!({ "maintenance_window": window }))
@@ -184,7 +187,10 @@ pub async fn update(
 
 pub async fn delete(State(app): State<Arc<App>>, Path(id): Path<String>) -> Reply {
     let mut db = rest::lock(&app);
-    let window = db.get(COLLECTION, &id).cloned().ok_or_else(rest::not_found_error)?;
+    let window = db
+        .get(COLLECTION, &id)
+        .cloned()
+        .ok_or_else(rest::not_found_error)?;
     let now = db.now();
     let (start, end) = (time(&window["start_time"]), time(&window["end_time"]));
     if end.is_some_and(|e| e <= now) {

@@ -926,7 +926,11 @@ pub(crate) fn from_user(db: &Db, headers: &HeaderMap) -> Result<String, Response
                 .is_some_and(|e| e.eq_ignore_ascii_case(from))
         })
         .and_then(|u| u["id"].as_str().map(str::to_owned))
-        .ok_or_else(|| invalid(vec!["The From header must be the email of a valid user".into()]))
+        .ok_or_else(|| {
+            invalid(vec![
+                "The From header must be the email of a valid user".into(),
+            ])
+        })
 }
 
 pub async fn update_incident(

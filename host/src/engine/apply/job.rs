@@ -110,7 +110,8 @@ impl Applier<'_> {
                         return Ok(());
                     }
                 }
-                self.progress.started(&node_id, &kind, shared.tasks.verb(task));
+                self.progress
+                    .started(&node_id, &kind, shared.tasks.verb(task));
                 let task = task.clone();
                 let assets = shared.assets.clone();
                 let look = if shared.tasks.adopt.contains(&node_id) {
@@ -151,7 +152,8 @@ impl Applier<'_> {
                 });
             }
             Task::Delete(_) | Task::DeleteDeposed(_) => {
-                self.progress.started(&node_id, &kind, shared.tasks.verb(task));
+                self.progress
+                    .started(&node_id, &kind, shared.tasks.verb(task));
                 let entry = state.resources.get(&node_id);
                 // The current resource, or every replaced one.
                 let targets: Vec<Resource> = match task {
@@ -217,7 +219,11 @@ async fn create_or_adopt(
     if let Some(looking) = look {
         match judge(provider.find(desired).await?, looking, desired, rules) {
             Verdict::Adopt(found) => {
-                tracing::info!(node = desired.node, ?looking, "adopted an existing resource");
+                tracing::info!(
+                    node = desired.node,
+                    ?looking,
+                    "adopted an existing resource"
+                );
                 return Ok(found);
             }
             Verdict::Refuse(e) => return Err(e),

@@ -148,11 +148,7 @@ impl<O: PlainObject> ResourceKind<PagerDutyProvider> for O {
 
     /// An object of this kind with exactly the desired name (PagerDuty has no
     /// tags on these objects).
-    async fn find(
-        &self,
-        pd: &PagerDutyProvider,
-        d: &Desired<'_>,
-    ) -> ProviderResult<Option<Found>> {
+    async fn find(&self, pd: &PagerDutyProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
         let props: O::Props = d.typed()?;
         let name = O::name(&props);
         let list_key = O::COLLECTION.trim_start_matches('/');
