@@ -135,7 +135,7 @@ fn publish_then_pull_by_tag_and_by_digest_on_a_clean_cache() {
     let shown = String::from_utf8_lossy(&out.stdout);
     assert!(shown.starts_with("lambda-error-pagerduty 0.1.0"), "{shown}");
     assert!(
-        shown.contains("wit        blueprint:cloud@0.1.0"),
+        shown.contains(&format!("wit        blueprint:cloud@{}", blueprint::runtime::WIT_VERSION)),
         "{shown}"
     );
     assert!(shown.contains(&format!("digest     {digest}")), "{shown}");
@@ -344,12 +344,12 @@ async fn the_seed_from_the_registry_blocked_by_a_policy_then_run() {
     assert!(!out.status.success(), "{}", text(&out));
     let said = text(&out);
     assert!(
-        said.contains("refusing to run: 1 policy error(s)"),
+        said.contains("refusing to apply: `check` reports 1 error(s)"),
         "{said}"
     );
     assert!(
         said.contains(
-            "policy require-ok-action@0.1.0 [alarm-requires-ok-action] on lambda-error-error-alarm"
+            "lambda-error-error-alarm [alarm-requires-ok-action, policy require-ok-action@0.1.0]"
         ),
         "{said}"
     );

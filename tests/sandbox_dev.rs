@@ -15,7 +15,7 @@ use blueprint::runtime::{GuestError, GuestErrorKind, Runtime};
 use serde_json::json;
 
 const HOSTILE_JS: &str = r#"
-const host = require("blueprint:cloud/host@0.1.0");
+const host = require("blueprint:cloud/host@0.2.0");
 exports.blueprint = {
   info() { return { name: "hostile-js", version: "0.1.0", description: "misbehaves on request" }; },
   paramsSchema() { return "{}"; },
@@ -26,7 +26,7 @@ exports.blueprint = {
     if (mode === "error") { throw "the guest refused on purpose"; }
     if (mode === "import") { require("wasi:filesystem/preopens@0.2.6"); }
     if (mode === "probe") {
-      const seen = [typeof process, typeof require("blueprint:cloud/aws@0.1.0").snsTopic];
+      const seen = [typeof process, typeof require("blueprint:cloud/aws@0.2.0").snsTopic];
       throw `probe: ${seen.join(" ")}`;
     }
   },

@@ -202,9 +202,12 @@ fn refuse_on_errors(findings: &Findings) -> anyhow::Result<()> {
         .findings
         .iter()
         .filter(|f| f.severity == check::Severity::Error && f.silenced.is_none())
-        .map(|f| match &f.policy {
-            Some(policy) => format!("  - {} [{}, policy {policy}] {}", f.node, f.rule, f.message),
-            None => format!("  - {} [{}] {}", f.node, f.rule, f.message),
+        .map(|f| {
+            let head = match &f.policy {
+                Some(policy) => format!("  - {} [{}, policy {policy}] {}", f.node, f.rule, f.message),
+                None => format!("  - {} [{}] {}", f.node, f.rule, f.message),
+            };
+            format!("{head}\n      fix: {}", f.fix)
         })
         .collect();
     if errors.is_empty() {
