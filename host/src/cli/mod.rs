@@ -7,6 +7,7 @@ mod check;
 mod drill;
 mod export;
 mod graph;
+mod import;
 mod inspect;
 mod new;
 mod publish;
@@ -87,6 +88,9 @@ pub enum Command {
     /// Re-resolve the OCI tags a blueprint file names (its guest and policies) and
     /// move their digests in blueprint.lock.
     Update(UpdateArgs),
+    /// Adopt what already exists — from Terraform/cdktf state files or by id —
+    /// into the blueprint's state, reading only (docs/import.md).
+    Import(import::ImportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -306,6 +310,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::New(args) => new::run(args),
         Command::Publish(args) => publish::run(&cli.global, args).await,
         Command::Update(args) => update::run(args).await,
+        Command::Import(args) => import::run(&cli.global, args).await,
     }
 }
 
