@@ -355,11 +355,46 @@ async fn terraform_side_changes_duplicates_and_ids() {
     );
     assert!(!s.w.state.exists(), "nothing recorded on a refusal");
 
+    // The AWS stack's state on S3 (the S3 backend's object), the other local.
+    let config = s.w.moto.sdk_config().await;
+    let s3 = blueprint::providers::aws::s3_client(&config);
+    s3.create_bucket()
+        .bucket("terraform-states")
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(support::moto::REGION.into())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    s3.put_object()
+        .bucket("terraform-states")
+        .key("lambda-error-stack/terraform.tfstate")
+        .body(std::fs::read(aws).unwrap().into())
+        .send()
+        .await
+        .unwrap();
+
     // The real files: adopted; the rotation differs as one in-place update.
     let before = s.mutations();
     let out = s
-        .blueprint(&["import", SEED, "--from-terraform-state", pd, aws, "--yes"])
+        .blueprint(&[
+            "import",
+            SEED,
+            "--from-terraform-state",
+            pd,
+            "s3://terraform-states/lambda-error-stack/terraform.tfstate",
+            "--yes",
+        ])
         .await;
+    assert!(
+        text(&out).contains(
+            "aws_sns_topic_subscription.PagerDutySubscription_8394A5B6 (s3://terraform-states/"
+        ),
+        "{}",
+        text(&out)
+    );
     assert!(out.status.success(), "{}", text(&out));
     let out = s
         .blueprint(&["plan", SEED, "--json", "--detailed-exitcode"])

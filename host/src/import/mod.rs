@@ -296,7 +296,7 @@ pub async fn match_instances(
                     continue;
                 };
                 known.insert(&node.id, resource.outputs.clone());
-                let props = resolve::resolve(node, &known).props;
+                let props = known_props(node, &known);
                 matching.adopted.push(Adoption {
                     node: node.id.clone(),
                     kind: node.kind.clone(),
@@ -346,6 +346,17 @@ pub async fn match_instances(
         }
     }
     Ok(matching)
+}
+
+/// A node's props resolved with what is known, without those still unknown (a
+/// reference to a node that was not adopted): only values are recorded.
+fn known_props(node: &Node, known: &Known) -> Map<String, Value> {
+    let resolved = resolve::resolve(node, known);
+    resolved
+        .props
+        .into_iter()
+        .filter(|(k, _)| !resolved.unknown.contains(k))
+        .collect()
 }
 
 /// The identity attributes a node's match must have: `(attribute path, text)`.
@@ -437,7 +448,7 @@ pub async fn adopt_by_id(
                 anyhow::anyhow!("{}: no {} with id {id:?} exists", node.id, node.kind)
             })?;
         known.insert(&node.id, resource.outputs.clone());
-        let props = resolve::resolve(node, &known).props;
+        let props = known_props(node, &known);
         adopted.push(Adoption {
             node: node.id.clone(),
             kind: node.kind.clone(),
@@ -563,6 +574,94 @@ mod tests {
             }
             assert!(import.docs.starts_with("https://"), "{}", info.name);
         }
+    }
+
+    /// The kinds whose import id is not their own id turn it into the prior
+    /// resource their `read` takes, and refuse other shapes.
+    #[test]
+    fn composite_import_ids_become_priors() {
+        let prior = |kind: &str, id: &str, props: serde_json::Value| {
+            let import = kind::lookup(kind).unwrap().import.as_ref().unwrap();
+            (import.prior)(id, props.as_object().unwrap())
+        };
+        let m = prior(
+            "pagerduty.team_membership",
+            "PUSER1:PTEAM1",
+            serde_json::json!({}),
+        )
+        .unwrap();
+        assert_eq!(
+            (m.id.as_str(), &m.props["team"], &m.props["user"]),
+            ("PTEAM1:PUSER1", &"PTEAM1".into(), &"PUSER1".into())
+        );
+        let i = prior(
+            "pagerduty.service_integration",
+            "PSVC1.PINT1",
+            serde_json::json!({}),
+        )
+        .unwrap();
+        assert_eq!(
+            (i.id.as_str(), &i.props["service"]),
+            ("PINT1", &"PSVC1".into())
+        );
+        let d = prior(
+            "pagerduty.service_dependency",
+            "PSVC1.service.D1",
+            serde_json::json!({"business_service": "PBIZ1", "supporting_service": "PSVC1"}),
+        )
+        .unwrap();
+        assert_eq!(
+            (d.id.as_str(), &d.props["business_service"]),
+            ("D1", &"PBIZ1".into())
+        );
+        let err = prior(
+            "pagerduty.service_dependency",
+            "POTHER.service.D1",
+            serde_json::json!({"business_service": "PBIZ1", "supporting_service": "PSVC1"}),
+        )
+        .unwrap_err();
+        assert!(err.contains("POTHER"), "{err}");
+        assert!(
+            prior(
+                "pagerduty.service_dependency",
+                "PSVC1.service.D1",
+                serde_json::json!({})
+            )
+            .is_err()
+        );
+        let o = prior(
+            "aws.s3_object",
+            "s3://bucket/a/b.zip",
+            serde_json::json!({}),
+        )
+        .unwrap();
+        assert_eq!(
+            (o.id.as_str(), &o.props["key"]),
+            ("bucket/a/b.zip", &"a/b.zip".into())
+        );
+        let f = prior(
+            "aws.cloudwatch_log_metric_filter",
+            "/aws/lambda/f:errors",
+            serde_json::json!({}),
+        )
+        .unwrap();
+        assert_eq!(&f.props["log_group"], "/aws/lambda/f");
+        assert!(
+            prior(
+                "aws.iam_role_policy_attachment",
+                "role/not-an-arn",
+                serde_json::json!({})
+            )
+            .is_err()
+        );
+        assert!(
+            prior(
+                "aws.sns_topic",
+                "error-function-alarm",
+                serde_json::json!({})
+            )
+            .is_err()
+        );
     }
 
     #[test]
