@@ -233,11 +233,24 @@ async fn the_seeds_cdktf_deployment_is_adopted_without_a_change() {
     assert!(text(&out).contains("pass --yes"), "{}", text(&out));
     assert!(!s.w.state.exists());
 
+    let calls_before = (
+        s.proxy.counters().calls.values().sum::<u64>(),
+        s.w.emulator.request_count(),
+    );
+    let started = std::time::Instant::now();
     let out = s
         .blueprint(&["import", SEED, "--from-terraform-state", pd, aws, "--yes"])
         .await;
+    let elapsed = started.elapsed();
     assert!(out.status.success(), "{}", text(&out));
     let shown = text(&out);
+    // Printed with --nocapture: what an import of the seed costs.
+    eprintln!(
+        "{shown}import of the seed: {:.2} s, {} AWS calls, {} PagerDuty requests (all reads)",
+        elapsed.as_secs_f64(),
+        s.proxy.counters().calls.values().sum::<u64>() - calls_before.0,
+        s.w.emulator.request_count() - calls_before.1,
+    );
     assert!(shown.contains("Import complete: 19 resource(s)"), "{shown}");
     assert!(
         shown.contains("Unmatched resources in the state — left alone (1):")
