@@ -436,6 +436,26 @@ async fn terraform_side_changes_duplicates_and_ids() {
         before,
         "import and plan made a mutating call"
     );
+
+    // run applies that one update in place; the schedule stays the adopted one.
+    let out = s.blueprint(&["run", SEED, "--yes"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("0 created, 1 updated, 0 deleted"),
+        "{}",
+        text(&out)
+    );
+    let state = s.state();
+    assert_eq!(
+        state["resources"]["schedule"]["adopted_from"]["address"],
+        "pagerduty_schedule.HourlyRotation_1F2E3D4C"
+    );
+    assert_eq!(
+        state["resources"]["schedule"]["resource"]["id"],
+        s.existing["resources"]["schedule"]["resource"]["id"]
+    );
+    let out = s.blueprint(&["plan", SEED, "--detailed-exitcode"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
 
 #[tokio::test(flavor = "multi_thread")]
