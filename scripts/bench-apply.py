@@ -13,6 +13,9 @@ its kind made in that run (the proxy's counters, per action, attributed to kinds
 x N, and the bound is the heaviest chain or all the weight / parallelism. Usage:
 
     scripts/bench-apply.py [--latency-ms 100] [--aws-latency-ms 100] [--markdown]
+                           [--binary PATH] [--guest PATH]
+
+`--binary`/`--guest` compare hosts on one component (see bench-graph.py).
 """
 import argparse, json, os, socket, subprocess, sys, tempfile, time, urllib.request
 
@@ -102,11 +105,29 @@ def aws_calls_per_node(graph, before, after):
 
 
 def main():
+    global BP, SEED
     ap = argparse.ArgumentParser()
     ap.add_argument("--latency-ms", type=int, default=100)
     ap.add_argument("--aws-latency-ms", type=int, default=0)
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--binary", default=BP)
+    ap.add_argument("--guest", default=None)
     args = ap.parse_args()
+    BP = args.binary
+    if args.guest:
+        text = open(SEED).read().replace(
+            'path = "../target/wasm32-wasip2/guest/lambda_error_pagerduty.wasm"',
+            f'path = "{os.path.abspath(args.guest)}"')
+        SEED = os.path.join(ROOT, "blueprints", f".bench-apply-{os.getpid()}.toml")
+        open(SEED, "w").write(text)
+    try:
+        measure(args)
+    finally:
+        if args.guest:
+            os.unlink(SEED)
+
+
+def measure(args):
     aws_port, pd_port, proxy_port = free_port(), free_port(), free_port()
     env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true")
     moto = subprocess.Popen([os.path.join(ROOT, ".venv/bin/moto_server"), "-H", "127.0.0.1", "-p", str(aws_port)],

@@ -5,7 +5,10 @@ and warm (cached), with `services` lists of 1, 10, 100 and 1000 entries.
 Each case runs the real binary as a user would, several times; it reports the
 median and best wall time and the peak RSS of the process. Usage:
 
-    scripts/bench-graph.py [--runs N] [--binary target/release/blueprint] [--markdown]
+    scripts/bench-graph.py [--runs N] [--binary target/release/blueprint] [--guest PATH] [--markdown]
+
+`--guest` runs the seed's file with another component (e.g. the 0.1.0 build of
+the seed, which hosts before and after the WIT 0.2.0 change both run).
 """
 import argparse
 import json
@@ -39,12 +42,28 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--binary", default=os.path.join(ROOT, "target", "release", "blueprint"))
+    ap.add_argument("--guest", default=None)
     ap.add_argument("--markdown", action="store_true")
     args = ap.parse_args()
 
     cache = tempfile.mkdtemp(prefix="blueprint-bench-cache-")
     env = dict(os.environ, BLUEPRINT_CACHE_DIR=cache)
-    base = [args.binary, "graph", SEED]
+    seed = SEED
+    if args.guest:
+        text = open(SEED).read().replace(
+            'path = "../target/wasm32-wasip2/guest/lambda_error_pagerduty.wasm"',
+            f'path = "{os.path.abspath(args.guest)}"')
+        seed = os.path.join(ROOT, "blueprints", f".bench-graph-{os.getpid()}.toml")
+        open(seed, "w").write(text)
+    try:
+        measure(args, env, seed)
+    finally:
+        if seed != SEED:
+            os.unlink(seed)
+
+
+def measure(args, env, seed):
+    base = [args.binary, "graph", seed]
     cases = [("seed, cold (compile every run)", base + ["--no-cache"], 1)]
     for n in (1, 10, 100, 1000):
         cases.append((f"services={n}, warm cache", base + ["--set", f"services={services(n)}"], n))

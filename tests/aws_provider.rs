@@ -14,7 +14,7 @@ use blueprint::engine::resolve::same;
 use blueprint::providers::aws::AwsProvider;
 use blueprint::providers::pagerduty::{PagerDutyConfig, PagerDutyProvider};
 use blueprint::providers::retry::Policy;
-use blueprint::providers::{Desired, ErrorClass, Provider, Resource};
+use blueprint::providers::{Desired, ErrorClass, Looking, Proof, Provider, Resource};
 use serde_json::{Map, Value, json};
 use support::moto::Moto;
 
@@ -287,14 +287,17 @@ async fn drift_and_adoption() {
         .find(&group.desired(&assets))
         .await
         .unwrap()
-        .expect("adopted");
-    assert_eq!(found.id, created.id);
-    // Another blueprint's resource of the same name is not adopted.
+        .expect("found");
+    assert_eq!(found.resource.id, created.id);
+    assert_eq!(found.proof, Proof::Tagged);
+    // Another blueprint's resource of the same name is found, and not ours.
     let other = Desired {
         blueprint: "someone-else",
         ..group.desired(&assets)
     };
-    assert!(aws.find(&other).await.unwrap().is_none());
+    let theirs = aws.find(&other).await.unwrap().expect("found by name");
+    assert_eq!(theirs.proof, Proof::Untagged);
+    assert!(!theirs.proof.adoptable(Looking::AfterIntent));
     // Retention changed by hand shows up; deleting by hand reads as gone.
     aws.logs
         .put_retention_policy()
@@ -436,6 +439,7 @@ async fn sns_delivers_an_alarm_to_pagerduty_over_https() {
         token: support::pagerduty::TOKEN.into(),
         api_url: emu.base_url(),
         events_url: https.clone(),
+        from_email: None,
     })
     .unwrap();
     let assets = BTreeMap::new();

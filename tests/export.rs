@@ -49,6 +49,11 @@ const EXPECTED_TYPES: &[(&str, &str, Block)] = &[
         "pagerduty_service_integration",
         Block::Resource,
     ),
+    (
+        "pagerduty.maintenance_window",
+        "pagerduty_maintenance_window",
+        Block::Resource,
+    ),
     ("aws.iam_role", "aws_iam_role", Block::Resource),
     (
         "aws.iam_role_policy_attachment",
@@ -106,6 +111,7 @@ const OFFICIAL_RESOURCES: &[&str] = &[
     "pagerduty_service",
     "pagerduty_service_dependency",
     "pagerduty_service_integration",
+    "pagerduty_maintenance_window",
 ];
 
 /// Official data sources an export may use.

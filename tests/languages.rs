@@ -90,6 +90,83 @@ fn every_language_declares_the_same_graph() {
     }
 }
 
+/// `blueprint dev FILE --once`: the graph with the guest run from its source by
+/// the language runtime (development mode).
+fn dev_graph(file: &Path, sets: &[&str]) -> Vec<u8> {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_blueprint"));
+    command.args(["dev", file.to_str().unwrap(), "--once"]).env(
+        "BLUEPRINT_CACHE_DIR",
+        support::root().join("target/test-wasm-cache"),
+    );
+    for set in sets {
+        command.args(["--set", set]);
+    }
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+#[test]
+fn development_mode_declares_the_same_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = support::root();
+    let rust_folder = dir.path().join("rust");
+    std::fs::create_dir_all(&rust_folder).unwrap();
+    let rust = seed_with_guest(&rust_folder, &support::guest("lambda-error-pagerduty"));
+    // The TypeScript and Python seeds run from source: `[dev] source`.
+    let sources = [
+        ("typescript", "guests/lambda-error-pagerduty-ts/src/app.ts"),
+        ("python", "guests/lambda-error-pagerduty-py/app.py"),
+    ];
+    let files: Vec<_> = sources
+        .iter()
+        .map(|(language, source)| {
+            let folder = dir.path().join(language);
+            std::fs::create_dir_all(&folder).unwrap();
+            let file = seed_with_guest(&folder, Path::new("never-built.wasm"));
+            let mut text = std::fs::read_to_string(&file).unwrap();
+            text.push_str(&format!(
+                "\n[dev]\nsource = {:?}\n",
+                root.join(source).display().to_string()
+            ));
+            std::fs::write(&file, text).unwrap();
+            (*language, file)
+        })
+        .collect();
+    for sets in [&[][..], &[SERVICES][..]] {
+        let reference = graph(&rust, sets);
+        for (language, file) in &files {
+            let other = dev_graph(file, sets);
+            assert!(
+                other == reference,
+                "{language} (development mode) differs from rust for {sets:?}:\n{}\n---\n{}",
+                String::from_utf8_lossy(&other),
+                String::from_utf8_lossy(&reference)
+            );
+        }
+    }
+    // The guest's own errors come through the runtime unchanged.
+    for (_, file) in &files {
+        let out = Command::new(env!("CARGO_BIN_EXE_blueprint"))
+            .args(["dev", file.to_str().unwrap(), "--once"])
+            .args(["--set", "services.0.code_via=ftp"])
+            .env("BLUEPRINT_CACHE_DIR", root.join("target/test-wasm-cache"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("code_via must be s3 or direct, not \"ftp\""),
+            "{err}"
+        );
+    }
+}
+
 #[test]
 fn guest_errors_read_the_same_in_every_language() {
     for guest in ["lambda-error-pagerduty-py", "lambda-error-pagerduty-ts"] {

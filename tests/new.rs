@@ -79,6 +79,33 @@ fn scaffold_builds_and_graphs(lang: Lang, name: &str) {
         .find(|n| n["id"] == "service")
         .unwrap();
     assert_eq!(service["name"], "payments");
+    // `blueprint dev` works on the project as created ([dev] in its blueprint file):
+    // the same graph, from the source (TypeScript, Python) or the rebuilt component.
+    let dev = Command::new(env!("CARGO_BIN_EXE_blueprint"))
+        .args([
+            "dev",
+            &format!("{name}.toml"),
+            "--once",
+            "--set",
+            "service_name=payments",
+        ])
+        .current_dir(&project)
+        .env(
+            "BLUEPRINT_CACHE_DIR",
+            support::root().join("target/test-wasm-cache"),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        dev.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dev.stderr)
+    );
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&dev.stdout).unwrap(),
+        graph,
+        "blueprint dev --once differs from blueprint graph"
+    );
     // A second `new` of the same name touches nothing.
     let again = Command::new(env!("CARGO_BIN_EXE_blueprint"))
         .args(["new", name, "--lang", "python", "--dir"])

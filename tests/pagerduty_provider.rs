@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use blueprint::assets::Asset;
 use blueprint::engine::resolve::same;
+use blueprint::providers::pagerduty::{PagerDutyConfig, PagerDutyProvider};
 use blueprint::providers::{Desired, ErrorClass, Provider, Resource};
 use pagerduty_emulator::Config;
 use serde_json::{Map, Value, json};
@@ -212,6 +213,57 @@ async fn every_kind_round_trips() {
         format!("{}/integration/{key}/enqueue", emu.base_url())
     );
     assert_eq!(integration.outputs["cloudwatch_protocol"], "http");
+
+    // A maintenance window on the service: a start in the past is "now" to
+    // PagerDuty (and equal to any past start for the diff); while it is open,
+    // an event opens no incident; deleting an on-going window ends it.
+    let window = |description: &str| {
+        json!({"start_time": "2023-09-16T00:00:00+09:00", "end_time": "2099-01-01T00:00:00Z",
+               "description": description, "services": [service.outputs["id"]]})
+    };
+    let maintenance = lifecycle(
+        &pd,
+        "pagerduty.maintenance_window",
+        window("deploy"),
+        window("deploy, longer"),
+    )
+    .await;
+    let trigger = || async {
+        let event = json!({"routing_key": key, "event_action": "trigger",
+                           "payload": {"summary": "ERROR", "source": "test", "severity": "error"}});
+        let sent = reqwest::Client::new()
+            .post(format!("{}/v2/enqueue", emu.base_url()))
+            .json(&event)
+            .send()
+            .await
+            .unwrap();
+        assert!(sent.status().is_success(), "{}", sent.text().await.unwrap());
+        emu.with_db(|db| db.incidents.len())
+    };
+    assert_eq!(
+        trigger().await,
+        0,
+        "a service in maintenance opened an incident"
+    );
+    delete_and_check(&pd, "pagerduty.maintenance_window", &maintenance).await;
+    assert_eq!(trigger().await, 1, "the window did not end");
+    let no_from = PagerDutyProvider::with_config(&PagerDutyConfig {
+        token: TOKEN.into(),
+        api_url: emu.base_url(),
+        events_url: emu.base_url(),
+        from_email: None,
+    })
+    .unwrap();
+    let p = props(window("no user"));
+    let refused = no_from
+        .create(&desired("pagerduty.maintenance_window", "w", &p, &assets))
+        .await
+        .unwrap_err();
+    assert!(
+        refused.message.contains("PAGERDUTY_FROM_EMAIL"),
+        "{}",
+        refused.message
+    );
 
     // Delete in dependency order; each read after is None.
     delete_and_check(&pd, "pagerduty.service_integration", &integration).await;

@@ -21,6 +21,8 @@ pub struct BlueprintFile {
     pub check: CheckSettings,
     #[serde(default)]
     pub state: StateSettings,
+    /// `[dev]`: how `blueprint dev` runs the guest from its source.
+    pub dev: Option<crate::dev::DevSettings>,
     /// `[[policy]]`: policy guests this blueprint's graph must pass.
     #[serde(default)]
     pub policy: Vec<PolicyRef>,
@@ -221,6 +223,8 @@ pub struct Blueprint {
     pub silences: Vec<Silence>,
     /// `[state] url`, as written.
     pub state_url: Option<String>,
+    /// `[dev]`, as written (paths relative to `dir`).
+    pub dev: Option<crate::dev::DevSettings>,
     /// `[[policy]]` entries, paths resolved against this file's folder.
     pub policies: Vec<GuestLocation>,
 }
@@ -289,6 +293,7 @@ impl Blueprint {
             policies,
             silences: file.check.silence,
             state_url: file.state.url,
+            dev: file.dev,
             name,
             guest: GuestSource::from_file(&file.guest, &dir, path)?,
             file: path.to_owned(),

@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::blueprint_file::Blueprint;
 use crate::graph::{Graph, InvalidGraph, validate};
 use crate::params;
-use crate::runtime::{GuestError, GuestInfo, Runtime};
+use crate::runtime::{GuestError, GuestInfo, LoadedGuest, Runtime};
 
 /// A blueprint evaluated into a graph that passed validation.
 pub struct Evaluated {
@@ -73,16 +73,30 @@ pub async fn evaluate(
     blueprint: Blueprint,
     sets: &[String],
 ) -> Result<Evaluated, EvalError> {
-    let mut timings = Timings::default();
     let started = Instant::now();
     let path = crate::guest_source::local_path(&blueprint)
         .await
         .map_err(EvalError::File)?;
     let guest = runtime.load(&path)?;
-    timings.load = started.elapsed();
+    let load = started.elapsed();
+    evaluate_loaded(runtime, blueprint, &guest, sets, load).await
+}
 
+/// Evaluate a blueprint with a guest already loaded (development mode loads a
+/// language runtime instead of the blueprint's component) in `load`.
+pub async fn evaluate_loaded(
+    runtime: &Runtime,
+    blueprint: Blueprint,
+    guest: &LoadedGuest,
+    sets: &[String],
+    load: Duration,
+) -> Result<Evaluated, EvalError> {
+    let mut timings = Timings {
+        load,
+        ..Timings::default()
+    };
     let started = Instant::now();
-    let mut instance = runtime.instantiate(&guest, &blueprint.dir).await?;
+    let mut instance = runtime.instantiate(guest, &blueprint.dir).await?;
     let info = instance.info().await?;
     let schema = instance.params_schema().await?;
     timings.instantiate = started.elapsed();

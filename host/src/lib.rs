@@ -11,6 +11,7 @@ pub mod assets;
 pub mod blueprint_file;
 pub mod check;
 pub mod cli;
+pub mod dev;
 pub mod drill;
 pub mod engine;
 pub mod evaluate;

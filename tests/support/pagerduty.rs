@@ -27,6 +27,8 @@ pub fn provider_with_token(emulator: &Emulator, token: &str) -> PagerDutyProvide
         token: token.into(),
         api_url: emulator.base_url(),
         events_url: emulator.base_url(),
+        // A user the emulator's account has, for the calls needing `From`.
+        from_email: Some("user1@example.com".into()),
     })
     .unwrap()
     .with_policies(

@@ -37,7 +37,8 @@ fn show_plan(plan: &Plan, json: bool) -> anyhow::Result<()> {
 }
 
 pub async fn plan_command(global: &GlobalArgs, args: &PlanArgs) -> CliResult {
-    let context = global.context(args.parallelism)?;
+    let mut context = global.context(args.parallelism)?;
+    context.allow_duplicates = args.allow_duplicates;
     let target = Target {
         file: args.eval.file.clone(),
         sets: args.eval.sets.clone(),
@@ -78,7 +79,8 @@ pub async fn destroy_command(global: &GlobalArgs, args: &DestroyArgs) -> CliResu
 /// others.
 pub async fn run_command(global: &GlobalArgs, args: &RunArgs) -> CliResult {
     let files = crate::run::expand(&args.files)?;
-    let context = global.context(args.options.parallelism)?;
+    let mut context = global.context(args.options.parallelism)?;
+    context.allow_duplicates = args.options.allow_duplicates;
     if let [file] = files.as_slice() {
         let target = Target {
             file: file.clone(),

@@ -4,11 +4,13 @@
 
 mod apply;
 mod check;
+mod dev;
 mod drill;
 mod export;
 mod graph;
 mod import;
 mod inspect;
+mod kinds;
 mod new;
 mod publish;
 mod update;
@@ -61,6 +63,9 @@ pub enum Command {
     Graph(GraphArgs),
     /// Show what a guest is and which params it takes.
     Inspect(InspectArgs),
+    /// Every resource kind this host serves: outputs, required props, what
+    /// forces replacement, its Terraform type.
+    Kinds(KindsArgs),
     /// Show what `run` would change (refreshes state; no mutating API call).
     Plan(PlanArgs),
     /// Plan, confirm, and apply.
@@ -82,6 +87,9 @@ pub enum Command {
     /// Create a guest project (Rust, TypeScript or Python) that builds and passes
     /// `blueprint graph` as created.
     New(NewArgs),
+    /// The authoring loop: re-evaluate on every change of the guest's sources and
+    /// print what changed in the graph (TypeScript/Python run from source).
+    Dev(dev::DevArgs),
     /// Push a guest or policy component to an OCI registry (Wasm OCI artifact
     /// layout), with its info, WIT version and params schema as annotations.
     Publish(PublishArgs),
@@ -123,6 +131,10 @@ pub struct PlanArgs {
     /// Exit 0 with no changes, 2 with changes, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// Where PagerDuty allows two objects with one name (schedules), plan a new
+    /// one beside an existing one the state does not record, instead of stopping.
+    #[arg(long)]
+    pub allow_duplicates: bool,
 }
 
 #[derive(Debug, Args)]
@@ -164,6 +176,11 @@ pub struct ApplyOptions {
     /// Machine-readable output (the plan on stderr, the report on stdout).
     #[arg(long)]
     pub json: bool,
+    /// Where PagerDuty allows two objects with one name (schedules), create a
+    /// new one beside an existing one the state does not record, instead of
+    /// stopping (`run` only).
+    #[arg(long)]
+    pub allow_duplicates: bool,
 }
 
 #[derive(Debug, Args)]
@@ -283,6 +300,13 @@ pub enum GraphFormat {
 }
 
 #[derive(Debug, Args)]
+pub struct KindsArgs {
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct InspectArgs {
     /// A guest component (.wasm), a blueprint file (.toml), or
     /// oci://REGISTRY/NAMESPACE/NAME:TAG (read from the manifest, nothing runs).
@@ -300,6 +324,7 @@ pub async fn run(cli: Cli) -> CliResult {
     match &cli.command {
         Command::Graph(args) => graph::run(&cli.global, args).await,
         Command::Inspect(args) => inspect::run(&cli.global, args).await,
+        Command::Kinds(args) => kinds::run(args),
         Command::Plan(args) => apply::plan_command(&cli.global, args).await,
         Command::Run(args) => apply::run_command(&cli.global, args).await,
         Command::Destroy(args) => apply::destroy_command(&cli.global, args).await,
@@ -308,6 +333,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Check(args) => check::run(&cli.global, args).await,
         Command::Export(args) => export::run(&cli.global, args).await,
         Command::New(args) => new::run(args),
+        Command::Dev(args) => dev::run(&cli.global, args).await,
         Command::Publish(args) => publish::run(&cli.global, args).await,
         Command::Update(args) => update::run(args).await,
         Command::Import(args) => import::run(&cli.global, args).await,
@@ -339,6 +365,7 @@ impl GlobalArgs {
             runtime: self.runtime()?,
             providers: Default::default(),
             parallelism: parallelism.max(1),
+            allow_duplicates: false,
         })
     }
 }

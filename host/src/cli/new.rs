@@ -17,5 +17,9 @@ pub fn run(args: &NewArgs) -> CliResult {
         println!("  {command}");
     }
     println!("  blueprint graph {}.toml", args.name);
+    println!(
+        "\nWhile editing: blueprint dev {}.toml (re-evaluates on every save)",
+        args.name
+    );
     Ok(ExitCode::SUCCESS)
 }

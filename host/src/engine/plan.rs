@@ -13,13 +13,16 @@ use serde_json::{Map, Value};
 use super::resolve::{self, Known, same};
 use crate::graph::{Graph, Node};
 use crate::kind as kinds;
-use crate::providers::{Desired, Provider, ProviderError, ProviderSet, Resource};
+use crate::providers::{Desired, Found, Looking, Provider, ProviderError, ProviderSet, Resource};
 use crate::state::{State, Status};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Create,
+    /// Found live and provably this node's (its tags, or a part of what is):
+    /// recorded, then updated where its props differ (the change's `props`).
+    Adopt,
     Update,
     Replace,
     Delete,
@@ -58,6 +61,9 @@ pub struct Change {
     /// An earlier create was interrupted: look for the resource before creating.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub adopt: bool,
+    /// A create the plan already looked for live (and found nothing).
+    #[serde(skip)]
+    pub checked: bool,
     /// Replaced resources of this node still waiting to be deleted.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub deposed: Vec<Resource>,
@@ -74,6 +80,8 @@ pub struct Plan {
     pub lookups: BTreeMap<String, Resource>,
     /// Resources that had disappeared out of band.
     pub vanished: Vec<String>,
+    /// When the plan looked at what exists.
+    pub planned_at: std::time::Instant,
 }
 
 impl Plan {
@@ -146,6 +154,21 @@ pub struct Planner<'a> {
     pub graph: &'a Graph,
     pub providers: &'a ProviderSet,
     pub parallelism: usize,
+    /// How the user names the blueprint (for "blueprint import FILE ...").
+    pub file: &'a str,
+    /// `--allow-duplicates`: create beside a same-named object where the
+    /// service allows two (PagerDuty schedules) instead of stopping.
+    pub allow_duplicates: bool,
+}
+
+/// What the plan found live for nodes the state does not record.
+#[derive(Default)]
+struct Discovery {
+    /// Provably this node's: adopted.
+    adopted: BTreeMap<String, Resource>,
+    /// Looked for and not there (or a duplicate is allowed): created. Other
+    /// creates are looked for again just before they run.
+    absent: BTreeSet<String>,
 }
 
 impl Planner<'_> {
@@ -162,6 +185,16 @@ impl Planner<'_> {
         for (node, resource) in &lookups {
             known.insert(node, resource.outputs.clone());
         }
+        let discovery = self.discover(&state, &mut known).await?;
+        for (id, resource) in &discovery.adopted {
+            let node = self
+                .graph
+                .node(id)
+                .expect("discovered nodes are graph nodes");
+            let mut entry = crate::engine::apply::adopted_entry(&node.kind, resource.clone());
+            entry.dependencies = node.dependencies().into_iter().collect();
+            state.resources.insert(id.clone(), entry);
+        }
 
         let mut changes = Vec::new();
         for node in apply_order(self.graph) {
@@ -177,10 +210,12 @@ impl Planner<'_> {
                 Some(entry) if entry.status == Status::Ready && entry.resource.is_some() => {
                     let props = diff(provider.as_ref(), node, &resolved, entry, &sensitive);
                     let forces = props.iter().any(|p| p.forces_replacement);
-                    let action = if props.is_empty() {
-                        Action::NoOp
-                    } else if forces {
+                    let action = if forces {
                         Action::Replace
+                    } else if discovery.adopted.contains_key(&node.id) {
+                        Action::Adopt
+                    } else if props.is_empty() {
+                        Action::NoOp
                     } else {
                         Action::Update
                     };
@@ -190,6 +225,7 @@ impl Planner<'_> {
                         action,
                         props,
                         adopt: false,
+                        checked: false,
                         deposed: entry.deposed.clone(),
                     }
                 }
@@ -199,6 +235,7 @@ impl Planner<'_> {
                     action: Action::Create,
                     props: creation_props(&resolved, &sensitive),
                     adopt: other.is_some_and(|e| e.status == Status::Creating),
+                    checked: discovery.absent.contains(&node.id),
                     deposed: other.map(|e| e.deposed.clone()).unwrap_or_default(),
                 },
             };
@@ -227,6 +264,7 @@ impl Planner<'_> {
                 action: Action::Delete,
                 props: Vec::new(),
                 adopt: false,
+                checked: false,
                 deposed: entry.deposed.clone(),
             });
         }
@@ -237,6 +275,7 @@ impl Planner<'_> {
             state,
             lookups,
             vanished,
+            planned_at: std::time::Instant::now(),
         })
     }
 
@@ -308,6 +347,88 @@ impl Planner<'_> {
         });
         vanished.sort();
         Ok(vanished)
+    }
+
+    /// Look before creating: ask each node's provider whether something with
+    /// its identity already exists, for every node the state does not record
+    /// whose props are all known — in waves, dependencies first, each wave's
+    /// reads in parallel, since a node's identity can name its parents' ids
+    /// (an integration's service). What is provably ours is adopted (its
+    /// outputs let the next wave look for its parts); anything else stops the
+    /// plan before any write, naming each existing resource and the ways out.
+    async fn discover(&self, state: &State, known: &mut Known) -> Result<Discovery, PlanError> {
+        let mut discovery = Discovery::default();
+        let mut pending: Vec<&Node> = apply_order(self.graph)
+            .into_iter()
+            .filter(|n| !kinds::is_lookup(&n.kind) && !state.resources.contains_key(&n.id))
+            .collect();
+        let mut refused = Vec::new();
+        loop {
+            let (ready, waiting): (Vec<&Node>, Vec<&Node>) = pending
+                .into_iter()
+                .partition(|n| resolve::resolve(n, known).unknown.is_empty());
+            pending = waiting;
+            if ready.is_empty() {
+                break;
+            }
+            let known_now = &*known;
+            let results: Vec<_> = stream::iter(ready)
+                .map(|node| async move {
+                    let resolved = resolve::resolve(node, known_now);
+                    let desired = Desired {
+                        blueprint: self.blueprint,
+                        node: &node.id,
+                        kind: &node.kind,
+                        props: &resolved.props,
+                        assets: &self.graph.assets,
+                    };
+                    let outcome = match self.providers.for_kind(&node.kind) {
+                        Ok(p) => p.find(&desired).await,
+                        Err(e) => Err(e),
+                    };
+                    let refusal = match &outcome {
+                        Ok(Some(found)) => Some(found.not_ours(&desired, self.file)),
+                        _ => None,
+                    };
+                    (node, outcome, refusal)
+                })
+                .buffer_unordered(self.parallelism.max(1))
+                .collect()
+                .await;
+            let mut problems = Vec::new();
+            for (node, outcome, refusal) in results {
+                match outcome {
+                    Ok(None) => {
+                        discovery.absent.insert(node.id.clone());
+                    }
+                    Ok(Some(Found { resource, proof })) => {
+                        if self.allow_duplicates && proof.allows_duplicate() {
+                            discovery.absent.insert(node.id.clone());
+                            continue;
+                        }
+                        // Adopted or refused, its outputs are known now, so what
+                        // hangs off it is looked for (and named) too.
+                        known.insert(&node.id, resource.outputs.clone());
+                        if proof.adoptable(Looking::Unrecorded) {
+                            discovery.adopted.insert(node.id.clone(), resource);
+                        } else {
+                            refused.push((node.id.clone(), refusal.expect("set when found")));
+                        }
+                    }
+                    Err(e) => problems.push((node.id.clone(), e)),
+                }
+            }
+            if !problems.is_empty() {
+                problems.sort_by(|a, b| a.0.cmp(&b.0));
+                return Err(PlanError { problems });
+            }
+        }
+        if refused.is_empty() {
+            Ok(discovery)
+        } else {
+            refused.sort_by(|a, b| a.0.cmp(&b.0));
+            Err(PlanError { problems: refused })
+        }
     }
 
     /// Lookups run at plan time: their outputs (user ids, vendor ids) are needed

@@ -43,6 +43,7 @@ fn after_text(p: &PropChange) -> String {
 fn symbol(action: Action) -> &'static str {
     match action {
         Action::Create => "+",
+        Action::Adopt => "<=",
         Action::Update => "~",
         Action::Replace => "-/+",
         Action::Delete => "-",
@@ -97,6 +98,10 @@ fn change_text(out: &mut String, change: &Change) {
         Action::Create if change.adopt => {
             "  (an earlier create was interrupted: adopt it if it exists)".into()
         }
+        Action::Adopt => match change.props.len() {
+            0 => "  adopt: exists and is provably this node's".into(),
+            _ => "  adopt: exists and is provably this node's; then update".into(),
+        },
         _ => String::new(),
     };
     let _ = writeln!(
@@ -184,8 +189,12 @@ fn leaf_changes(before: &Value, after: &Value) -> Vec<(String, Option<Value>, Op
 pub fn summary_line(plan: &Plan) -> String {
     let counts = plan.counts();
     let n = |a| counts.get(&a).copied().unwrap_or(0);
+    let adopt = match n(Action::Adopt) {
+        0 => String::new(),
+        adopt => format!("{adopt} to adopt, "),
+    };
     format!(
-        "Plan: {} to create, {} to update, {} to replace, {} to delete.",
+        "Plan: {adopt}{} to create, {} to update, {} to replace, {} to delete.",
         n(Action::Create),
         n(Action::Update),
         n(Action::Replace),
@@ -233,6 +242,7 @@ pub fn plan_json(plan: &Plan) -> Value {
         "blueprint": plan.blueprint,
         "has_changes": plan.has_changes(),
         "summary": {
+            "adopt": n(Action::Adopt),
             "create": n(Action::Create),
             "update": n(Action::Update),
             "replace": n(Action::Replace),
@@ -247,9 +257,13 @@ pub fn plan_json(plan: &Plan) -> Value {
 pub fn report_text(report: &Report) -> String {
     let mut out = String::new();
     let count = |op: &str| report.done.iter().filter(|o| o.operation == op).count();
+    let adopted = match count("adopt") {
+        0 => String::new(),
+        n => format!("{n} adopted, "),
+    };
     let _ = writeln!(
         out,
-        "\nApply {}: {} created, {} updated, {} deleted, {} failed, {} skipped in {:.1}s.",
+        "\nApply {}: {adopted}{} created, {} updated, {} deleted, {} failed, {} skipped in {:.1}s.",
         if report.ok() {
             "complete"
         } else {

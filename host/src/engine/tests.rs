@@ -15,7 +15,8 @@ use super::*;
 use crate::graph::{Graph, token, validate};
 use crate::kind as kinds;
 use crate::providers::{
-    Desired, ErrorClass, Provider, ProviderError, ProviderResult, ProviderSet, Resource,
+    Desired, ErrorClass, Found, Proof, Provider, ProviderError, ProviderResult, ProviderSet,
+    Resource,
 };
 use crate::state::{LocalStore, State, StateStore, Status};
 
@@ -137,17 +138,19 @@ impl Provider for Memory {
         self.resources.lock().unwrap().remove(&prior.id);
         Ok(())
     }
-    async fn find(&self, d: &Desired<'_>) -> ProviderResult<Option<Resource>> {
+    async fn find(&self, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
         if self.late.lock().unwrap().contains(d.node) {
             return Ok(None);
         }
+        // The id names the node, as tags do on AWS.
         Ok(self
             .resources
             .lock()
             .unwrap()
             .values()
             .find(|r| r.id.starts_with(&format!("{}#", d.node)))
-            .cloned())
+            .cloned()
+            .map(|r| Found::new(r, Proof::Tagged)))
     }
 }
 
@@ -230,6 +233,8 @@ impl Fixture {
             graph: g,
             providers: &self.providers,
             parallelism: 4,
+            file: "test.toml",
+            allow_duplicates: false,
         }
         .plan(state)
         .await
@@ -245,6 +250,8 @@ impl Fixture {
             store: &self.store,
             parallelism,
             progress: &Silent,
+            file: "test.toml",
+            allow_duplicates: false,
         }
         .apply(plan)
         .await

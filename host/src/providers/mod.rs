@@ -134,6 +134,94 @@ impl std::error::Error for ProviderError {}
 
 pub type ProviderResult<T> = Result<T, ProviderError>;
 
+/// What `find` found: a live resource with this node's identity, and what (if
+/// anything) proves this blueprint made it. The engine decides from the proof
+/// whether it may adopt the resource ([`Proof::adoptable`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Found {
+    pub resource: Resource,
+    pub proof: Proof,
+}
+
+/// How `find` recognised a resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Proof {
+    /// Its tags name this blueprint and node: it is ours.
+    Tagged,
+    /// It can carry tags and they do not name this node: someone else's.
+    Untagged,
+    /// Matched by the kind's identity (a name) in a service without tags
+    /// (PagerDuty): nothing says who made it. `unique`: the service refuses a
+    /// second object with that name, so creating one anyway cannot work.
+    Named { unique: bool },
+    /// Identified entirely by what it belongs to (a filter of a log group, a
+    /// role's policy attachment, a subscription of a topic to an endpoint, an
+    /// integration of a service, a team's member): ours when its parents are,
+    /// and they were found or recorded before it.
+    Part,
+}
+
+/// Why the engine is looking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Looking {
+    /// The state records nothing for the node: is something already there?
+    Unrecorded,
+    /// This blueprint began creating the node (an interrupted run, or a create
+    /// whose answer was lost): did it land?
+    AfterIntent,
+}
+
+impl Proof {
+    /// Whether the engine may take the resource as the node's. A name match
+    /// proves nothing unless this blueprint recorded that it was creating it.
+    pub fn adoptable(self, looking: Looking) -> bool {
+        match self {
+            Proof::Tagged | Proof::Part => true,
+            Proof::Named { .. } => looking == Looking::AfterIntent,
+            Proof::Untagged => false,
+        }
+    }
+
+    /// A duplicate may be created beside it (`--allow-duplicates`): only where
+    /// the service allows two objects with one name.
+    pub fn allows_duplicate(self) -> bool {
+        matches!(self, Proof::Named { unique: false })
+    }
+}
+
+impl Found {
+    pub fn new(resource: Resource, proof: Proof) -> Found {
+        Found { resource, proof }
+    }
+
+    /// A part found by its full identity (see [`Proof::Part`]).
+    pub fn part(resource: Option<Resource>) -> Option<Found> {
+        resource.map(|r| Found::new(r, Proof::Part))
+    }
+
+    /// The error for a resource that exists and cannot be adopted: what exists,
+    /// its id, and the two ways out.
+    pub fn not_ours(&self, desired: &Desired<'_>, file_hint: &str) -> ProviderError {
+        let why = match self.proof {
+            Proof::Untagged => "its tags do not name this blueprint and node",
+            Proof::Named { .. } => "nothing on it says which blueprint made it",
+            Proof::Tagged | Proof::Part => "it is not recorded in this blueprint's state",
+        };
+        ProviderError::new(
+            ErrorClass::Conflict,
+            format!(
+                "{} already exists as {} and this blueprint's state does not record it ({why}); \
+                 adopt it with `blueprint import {file_hint} {}={}`, or give the node another name",
+                desired.address(),
+                self.resource.id,
+                desired.node,
+                self.resource.id
+            ),
+        )
+    }
+}
+
 /// The one interface the engine drives every provider through. Implemented for
 /// every [`KindProvider`] by dispatching to the kind's [`ResourceKind`]; nothing
 /// here names a kind.
@@ -163,10 +251,11 @@ pub trait Provider: Send + Sync {
     /// Delete it; a resource that is already gone is not an error.
     async fn delete(&self, kind: &str, prior: &Resource) -> ProviderResult<()>;
 
-    /// Find the resource this blueprint may have created for `desired` (by its
-    /// tags or its unique name), to adopt it rather than create a duplicate (after
-    /// an interrupted apply). `Ok(None)` when there is none.
-    async fn find(&self, desired: &Desired<'_>) -> ProviderResult<Option<Resource>>;
+    /// The live resource with `desired`'s identity (tags, name, or its parents
+    /// and its own key), and what proves whose it is: asked before every create
+    /// the state does not account for, so nothing is made twice. `Ok(None)` when
+    /// there is none.
+    async fn find(&self, desired: &Desired<'_>) -> ProviderResult<Option<Found>>;
 
     /// What `drill` uses to fire and watch alarms, if this provider runs them.
     fn alarm_probe(&self) -> Option<&dyn probe::AlarmProbe> {
@@ -214,8 +303,9 @@ pub trait ResourceKind<P: Sync + ?Sized>: Send + Sync {
     /// Delete it; gone already is not an error.
     async fn delete(&self, provider: &P, prior: &Resource) -> ProviderResult<()>;
 
-    /// The existing resource `desired` stands for, if it can be identified.
-    async fn find(&self, provider: &P, desired: &Desired<'_>) -> ProviderResult<Option<Resource>>;
+    /// The existing resource `desired` stands for, if it can be identified, with
+    /// how it was recognised ([`Proof`]).
+    async fn find(&self, provider: &P, desired: &Desired<'_>) -> ProviderResult<Option<Found>>;
 
     /// Whether an observed value satisfies the desired one beyond equality.
     fn equivalent(&self, _prop: &str, _desired: &Value, _observed: &Value) -> bool {
@@ -287,7 +377,7 @@ impl<P: KindProvider> Provider for P {
         kind_of::<P>(kind)?.delete(self, prior).await
     }
 
-    async fn find(&self, desired: &Desired<'_>) -> ProviderResult<Option<Resource>> {
+    async fn find(&self, desired: &Desired<'_>) -> ProviderResult<Option<Found>> {
         kind_of::<P>(desired.kind)?.find(self, desired).await
     }
 

@@ -65,6 +65,9 @@ pub struct Context {
     pub providers: ProviderPool,
     /// How many API operations run at once (per blueprint).
     pub parallelism: usize,
+    /// `--allow-duplicates`: where the service allows two objects with one
+    /// name, create beside an existing one instead of stopping.
+    pub allow_duplicates: bool,
 }
 
 /// A blueprint opened for a run: evaluated, checked, its state locked and
@@ -145,6 +148,8 @@ impl Context {
             graph: &opened.graph,
             providers: &opened.providers,
             parallelism: self.parallelism,
+            file: &target.file.display().to_string(),
+            allow_duplicates: self.allow_duplicates,
         }
         .plan(state)
         .await?;
@@ -165,6 +170,8 @@ impl Context {
             store: opened.store.as_ref(),
             parallelism: self.parallelism,
             progress,
+            file: &opened.blueprint.file.display().to_string(),
+            allow_duplicates: self.allow_duplicates,
         }
         .apply(plan)
         .await

@@ -3,18 +3,20 @@
 //! and time limits. Every failure becomes a [`GuestError`] that names the guest
 //! and the reason in one line.
 
+pub mod compile;
 pub mod declare;
+pub mod dev;
 pub mod sandbox;
 pub mod wit;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use wasmtime::component::{Component, Linker, ResourceTable};
-use wasmtime::{Cache, CacheConfig, Config, Engine, Store, Trap};
+use wasmtime::{Config, Engine, Store, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -71,17 +73,22 @@ pub struct Runtime {
     engine: Engine,
     limits: Limits,
     linker: Linker<GuestState>,
+    /// The guest world plus `blueprint:dev/source`, for development runtimes.
+    dev_linker: OnceLock<Linker<GuestState>>,
+    /// Compiled code on disk (`compile.rs`); `None` compiles every time.
+    code: Option<compile::CodeCache>,
     _ticker: Arc<()>,
 }
 
-/// Where compiled code is cached: `wasmtime/` under `cache_root()`
-/// (`~/.cache/blueprint/wasmtime` on Linux).
+/// Where compiled code is cached: `compiled/` under `cache_root()`
+/// (`~/.cache/blueprint/compiled` on Linux).
 pub fn default_cache_dir() -> Option<PathBuf> {
-    cache_root().map(|root| root.join("wasmtime"))
+    cache_root().map(|root| root.join("compiled"))
 }
 
 /// `BLUEPRINT_CACHE_DIR`, else the user's cache folder: compiled code in
-/// `wasmtime/` (wasmtime manages it), downloaded guests in `guests/`.
+/// `compiled/` (`compile.rs`), downloaded guests in `guests/`, development
+/// runtimes in `dev-runtimes/`.
 pub fn cache_root() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("BLUEPRINT_CACHE_DIR") {
         return Some(PathBuf::from(dir));
@@ -95,27 +102,29 @@ impl Runtime {
     pub fn new(limits: Limits, cache_dir: Option<&Path>) -> anyhow::Result<Self> {
         let mut config = Config::new();
         config.epoch_interruption(true);
-        if let Some(dir) = cache_dir {
-            let mut cache = CacheConfig::new();
-            cache.with_directory(dir);
-            config.cache(Some(
-                Cache::new(cache).map_err(|e| anyhow::anyhow!("compiled-code cache: {e}"))?,
-            ));
-        }
         let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("wasmtime: {e}"))?;
+        let code = cache_dir.map(|dir| compile::CodeCache::new(&engine, dir));
         let ticker = start_epoch_ticker(&engine);
+        let mut runtime = Runtime {
+            linker: Linker::new(&engine),
+            engine,
+            limits,
+            dev_linker: OnceLock::new(),
+            code,
+            _ticker: ticker,
+        };
+        runtime.linker = runtime.guest_linker()?;
+        Ok(runtime)
+    }
 
-        let mut linker = Linker::new(&engine);
+    /// WASI (with the empty context of `sandbox.rs`) and the blueprint interfaces.
+    fn guest_linker(&self) -> anyhow::Result<Linker<GuestState>> {
+        let mut linker = Linker::new(&self.engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .map_err(|e| anyhow::anyhow!("linking WASI: {e}"))?;
         wit::add_to_linker(&mut linker)
             .map_err(|e| anyhow::anyhow!("linking the blueprint interfaces: {e}"))?;
-        Ok(Runtime {
-            engine,
-            limits,
-            linker,
-            _ticker: ticker,
-        })
+        Ok(linker)
     }
 
     pub fn limits(&self) -> Limits {
@@ -159,7 +168,11 @@ impl Runtime {
             ));
         }
         let started = Instant::now();
-        let component = Component::new(&self.engine, &bytes).map_err(|e| {
+        let compiled = match &self.code {
+            Some(cache) => cache.component(&self.engine, &bytes),
+            None => Component::new(&self.engine, &bytes),
+        };
+        let component = compiled.map_err(|e| {
             fail(
                 GuestErrorKind::NotAComponent,
                 format!("is not a valid component: {e}"),
@@ -171,6 +184,7 @@ impl Runtime {
             component,
             size: bytes.len(),
             wit_version: String::new(),
+            dev: None,
             bindings: wit::Version::Latest,
         };
         guest.wit_version = self.check_world(&guest)?;
@@ -236,7 +250,10 @@ impl Runtime {
                 if !is_import && interface == "blueprint" {
                     exports_blueprint = Some(version.to_owned());
                 }
-            } else if *is_import && !name.starts_with("wasi:") {
+            } else if *is_import
+                && !name.starts_with("wasi:")
+                && !(guest.dev.is_some() && name.starts_with(&format!("{}/", dev::DEV_PACKAGE)))
+            {
                 return Err(fail(
                     GuestErrorKind::NotABlueprint,
                     format!("imports {name}, which a blueprint host does not provide"),
@@ -278,6 +295,10 @@ impl Runtime {
             log_lines: 0,
             node_limit_hit: false,
             assets_by_path: Default::default(),
+            dev: guest.dev.as_ref().map(|modules| dev::DevState {
+                modules: modules.clone(),
+                failure: None,
+            }),
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
@@ -289,13 +310,21 @@ impl Runtime {
             timeout: self.limits.timeout,
         };
         instance.arm_deadline();
+        let linker = match guest.dev {
+            None => &self.linker,
+            Some(_) => self.dev_linker().map_err(|e| GuestError {
+                guest: guest.name.clone(),
+                kind: GuestErrorKind::Trap,
+                message: format!("failed to start: {e}"),
+            })?,
+        };
         let linked = tokio::time::timeout(
             instance.wall_limit(),
             wit::GuestApi::instantiate(
                 guest.bindings,
                 &mut instance.store,
                 &guest.component,
-                &self.linker,
+                linker,
             ),
         )
         .await;
@@ -350,6 +379,8 @@ pub struct LoadedGuest {
     pub size: usize,
     /// The `blueprint:cloud` version it was built against.
     pub wit_version: String,
+    /// Development mode: this is a language runtime, to run these source modules.
+    pub dev: Option<dev::Modules>,
     /// The bindings that version runs on.
     bindings: wit::Version,
 }
@@ -366,6 +397,8 @@ pub struct GuestState {
     log_lines: usize,
     node_limit_hit: bool,
     assets_by_path: std::collections::HashMap<String, crate::assets::Asset>,
+    /// Development mode: the source a runtime reads (`dev.rs`).
+    dev: Option<dev::DevState>,
 }
 
 impl WasiView for GuestState {
@@ -467,12 +500,26 @@ impl GuestInstance {
 
     /// Turn a wasmtime error into a one-line reason.
     fn classify(&self, error: wasmtime::Error, context: &str) -> GuestError {
+        let dev_failure = self
+            .store
+            .data()
+            .dev
+            .as_ref()
+            .and_then(|d| d.failure.clone());
         let (kind, message) = if self.store.data().limiter.memory_hit {
             (
                 GuestErrorKind::OutOfMemory,
                 format!(
                     "{context}: ran out of memory (limit {} MiB)",
                     self.store.data().limiter_limit_mib()
+                ),
+            )
+        } else if let Some(reason) = dev_failure {
+            (
+                GuestErrorKind::Failed,
+                format!(
+                    "{context}: could not load its source: {}",
+                    first_line(&reason)
                 ),
             )
         } else {

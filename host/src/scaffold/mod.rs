@@ -112,6 +112,30 @@ pub fn build_commands(lang: Lang, name: &str) -> Vec<String> {
     }
 }
 
+/// The blueprint file's `[dev]` table: how `blueprint dev` runs the guest.
+fn dev_section(lang: Lang, name: &str) -> String {
+    let intro = "# `blueprint dev` re-evaluates on every change of the sources and prints what\n\
+                 # changed in the graph.";
+    match lang {
+        Lang::Rust => format!(
+            "{intro}\n[dev]\nbuild = \"cargo build --release --target wasm32-wasip2\"\n\
+             watch = [\"src\", \"sdk/src\", \"Cargo.toml\", \"wit\"]\n"
+        ),
+        Lang::Typescript => format!(
+            "{intro} The source runs in the JavaScript runtime\n\
+             # (types stripped by esbuild, not checked): no component build per edit.\n\
+             # `blueprint dev --build` runs the real build instead.\n\
+             [dev]\nsource = \"src/app.ts\"\nbuild = \"npm run build\"\nwatch = [\"src\"]\n"
+        ),
+        Lang::Python => format!(
+            "{intro} The source runs in the Python runtime: no\n\
+             # component build per edit. `blueprint dev --build` runs the real build instead.\n\
+             [dev]\nsource = \"app.py\"\n\
+             build = \".venv/bin/componentize-py -d wit -w guest componentize app -o {name}.wasm\"\n"
+        ),
+    }
+}
+
 /// Create `parent/name/`; refuses to touch an existing folder.
 pub fn create(name: &str, lang: Lang, parent: &Path) -> anyhow::Result<PathBuf> {
     let valid = name.len() <= 64
@@ -143,12 +167,15 @@ pub fn create(name: &str, lang: Lang, parent: &Path) -> anyhow::Result<PathBuf> 
          # what it declares; `blueprint run {name}.toml` applies it.\n\
          name = \"{name}\"\n\n[guest]\npath = \"{component}\"\n\n[params]\n\
          team_name = \"{name} team\"\nusers = [\"user1@example.com\"]\n\n\
-         [providers.pagerduty]\nregion = \"us\"\n"
+         [providers.pagerduty]\nregion = \"us\"\n\n{}",
+        dev_section(lang, name)
     );
     let readme = format!(
         "# {name}\n\nA `blueprint` guest ({lang:?}). Build the component:\n\n```sh\n{}\n```\n\n\
          Then, from this folder: `blueprint graph {name}.toml` (no API calls), `blueprint check {name}.toml`,\n\
          `blueprint plan {name}.toml`, `blueprint run {name}.toml`.\n\n\
+         While editing: `blueprint dev {name}.toml` re-evaluates on every save and prints what changed\n\
+         in the graph (the `[dev]` table of {name}.toml says how).\n\n\
          `wit/` is the contract (blueprint:cloud@{wit}) the host implements; the guest gets no\n\
          filesystem, network, environment or clock — only the `host`, `pagerduty` and `aws`\n\
          imports. Constructor outputs are reference tokens: pass them on as strings.\n",

@@ -29,6 +29,11 @@ fn trigger(db: &mut Db, key: &str, dedup: &str, title: &str) -> Option<String> {
     }
     let integration = db.integrations.values().find(|i| i.key == key)?.clone();
     let service = db.get("services", &integration.service)?.clone();
+    // "No new incidents will be created for a service that is in
+    // maintenance" (PagerDuty's MaintenanceWindow description).
+    if crate::maintenance::in_maintenance(db, &integration.service) {
+        return None;
+    }
     let number = db.next_incident_number();
     let id = db.id();
     let now = db.now_text();

@@ -10,6 +10,7 @@ mod conn;
 mod db;
 mod events;
 mod layer;
+mod maintenance;
 mod rest;
 mod strict;
 pub mod tls;
@@ -323,6 +324,16 @@ fn router(app: Arc<App>) -> Router {
         .route("/_emulator/reset", post(rest::admin_reset))
         .route("/_emulator/clock", post(rest::admin_clock))
         .route("/_emulator/state", get(rest::admin_state))
+        .route(
+            "/maintenance_windows",
+            get(maintenance::list).post(maintenance::create),
+        )
+        .route(
+            "/maintenance_windows/{id}",
+            get(maintenance::get)
+                .put(maintenance::update)
+                .delete(maintenance::delete),
+        )
         // Plain objects.
         .route(
             "/{collection}",

@@ -18,7 +18,7 @@ use crate::App;
 use crate::db::{self, Db, Integration};
 use crate::strict;
 
-type Reply = Result<Response, Response>;
+pub(crate) type Reply = Result<Response, Response>;
 
 /// PagerDuty's error body.
 pub fn error(status: StatusCode, message: &str, code: u32, errors: Vec<String>) -> Response {
@@ -29,7 +29,7 @@ pub fn error(status: StatusCode, message: &str, code: u32, errors: Vec<String>) 
     (status, Json(body)).into_response()
 }
 
-fn invalid(errors: Vec<String>) -> Response {
+pub(crate) fn invalid(errors: Vec<String>) -> Response {
     error(
         StatusCode::BAD_REQUEST,
         "Invalid Input Provided",
@@ -38,7 +38,7 @@ fn invalid(errors: Vec<String>) -> Response {
     )
 }
 
-fn not_found_error() -> Response {
+pub(crate) fn not_found_error() -> Response {
     error(StatusCode::NOT_FOUND, "Not Found", 2100, vec![])
 }
 
@@ -46,26 +46,26 @@ pub async fn not_found() -> Response {
     not_found_error()
 }
 
-fn ok(value: Value) -> Reply {
+pub(crate) fn ok(value: Value) -> Reply {
     Ok((StatusCode::OK, Json(value)).into_response())
 }
 
-fn created(value: Value) -> Reply {
+pub(crate) fn created(value: Value) -> Reply {
     Ok((StatusCode::CREATED, Json(value)).into_response())
 }
 
-fn no_content() -> Reply {
+pub(crate) fn no_content() -> Reply {
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// Query pairs, keeping repeated keys (`statuses[]=a&statuses[]=b`).
-fn pairs(query: &Option<String>) -> Vec<(String, String)> {
+pub(crate) fn pairs(query: &Option<String>) -> Vec<(String, String)> {
     form_urlencoded::parse(query.as_deref().unwrap_or_default().as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }
 
-fn all(query: &[(String, String)], key: &str) -> Vec<String> {
+pub(crate) fn all(query: &[(String, String)], key: &str) -> Vec<String> {
     query
         .iter()
         .filter(|(k, _)| k == key || k == key.trim_end_matches("[]"))
@@ -73,12 +73,12 @@ fn all(query: &[(String, String)], key: &str) -> Vec<String> {
         .collect()
 }
 
-fn one(query: &[(String, String)], key: &str) -> Option<String> {
+pub(crate) fn one(query: &[(String, String)], key: &str) -> Option<String> {
     all(query, key).into_iter().next()
 }
 
 /// offset/limit/more/total pagination, as PagerDuty's classic lists do.
-fn paginate(key: &str, items: Vec<Value>, query: &[(String, String)]) -> Reply {
+pub(crate) fn paginate(key: &str, items: Vec<Value>, query: &[(String, String)]) -> Reply {
     let limit = match one(query, "limit").map(|l| l.parse::<usize>()) {
         None => 25,
         Some(Ok(l)) if (1..=100).contains(&l) => l,
@@ -102,7 +102,7 @@ fn paginate(key: &str, items: Vec<Value>, query: &[(String, String)]) -> Reply {
     }))
 }
 
-fn lock(app: &App) -> std::sync::MutexGuard<'_, Db> {
+pub(crate) fn lock(app: &App) -> std::sync::MutexGuard<'_, Db> {
     app.db.lock().expect("db lock")
 }
 
@@ -119,7 +119,7 @@ fn reference(db: &Db, collection: &str, id: &str, kind: &str) -> Value {
     })
 }
 
-fn body_of<'a>(body: &'a Value, key: &str) -> Result<&'a Value, Response> {
+pub(crate) fn body_of<'a>(body: &'a Value, key: &str) -> Result<&'a Value, Response> {
     match body.get(key) {
         Some(v) if v.is_object() => Ok(v),
         _ => Err(invalid(vec![format!("{key} is required")])),
@@ -910,6 +910,29 @@ pub async fn get_incident(State(app): State<Arc<App>>, Path(id): Path<String>) -
     ok(json!({ "incident": incident }))
 }
 
+/// The id of the user the `From` header names (PagerDuty requires one on
+/// incident updates and maintenance-window creates: `from_header`,
+/// `required: true` in rest-openapiv3.json), else the 400 PagerDuty answers.
+pub(crate) fn from_user(db: &Db, headers: &HeaderMap) -> Result<String, Response> {
+    let from = headers
+        .get("from")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    db.list("users")
+        .iter()
+        .find(|u| {
+            u["email"]
+                .as_str()
+                .is_some_and(|e| e.eq_ignore_ascii_case(from))
+        })
+        .and_then(|u| u["id"].as_str().map(str::to_owned))
+        .ok_or_else(|| {
+            invalid(vec![
+                "The From header must be the email of a valid user".into(),
+            ])
+        })
+}
+
 pub async fn update_incident(
     State(app): State<Arc<App>>,
     Path(id): Path<String>,
@@ -917,20 +940,7 @@ pub async fn update_incident(
     Json(body): Json<Value>,
 ) -> Reply {
     let mut db = lock(&app);
-    let from = headers
-        .get("from")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let valid_from = db.list("users").iter().any(|u| {
-        u["email"]
-            .as_str()
-            .is_some_and(|e| e.eq_ignore_ascii_case(from))
-    });
-    if !valid_from {
-        return Err(invalid(vec![
-            "The From header must be the email of a valid user".into(),
-        ]));
-    }
+    from_user(&db, &headers)?;
     let input = body_of(&body, "incident")?;
     let status = input["status"].as_str().unwrap_or_default().to_owned();
     if !status.is_empty() && !matches!(status.as_str(), "acknowledged" | "resolved") {

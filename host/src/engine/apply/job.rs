@@ -8,7 +8,7 @@ use tokio::task::JoinSet;
 use super::tasks::Task;
 use super::{Applied, Applier, ApplyError, Finished, Shared, record};
 use crate::engine::resolve;
-use crate::providers::{Desired, ErrorClass, Provider, ProviderError, Resource};
+use crate::providers::{Desired, ErrorClass, Found, Looking, Provider, ProviderError, Resource};
 use crate::state::State;
 
 /// A task whose outcome is known without calling a provider.
@@ -101,15 +101,31 @@ impl Applier<'_> {
                         entry,
                     );
                     if changed.is_empty() {
-                        settled(running, task, Ok(prior), Some(applied), true);
+                        // An adoption is work even when nothing differs.
+                        let noop = !shared.tasks.adopting.contains(&node_id);
+                        if !noop {
+                            self.progress.started(&node_id, &kind, "adopt");
+                        }
+                        settled(running, task, Ok(prior), Some(applied), noop);
                         return Ok(());
                     }
                 }
-                self.progress.started(&node_id, &kind, task.verb());
+                self.progress
+                    .started(&node_id, &kind, shared.tasks.verb(task));
                 let task = task.clone();
                 let assets = shared.assets.clone();
-                let adopt = shared.tasks.adopt.contains(&node_id);
+                let look = if shared.tasks.adopt.contains(&node_id) {
+                    Some(Looking::AfterIntent)
+                } else if shared.tasks.look_first.contains(&node_id) {
+                    Some(Looking::Unrecorded)
+                } else {
+                    None
+                };
                 let blueprint = self.blueprint.to_owned();
+                let rules = Rules {
+                    file: self.file.to_owned(),
+                    allow_duplicates: self.allow_duplicates,
+                };
                 running.spawn(async move {
                     let desired = Desired {
                         blueprint: &blueprint,
@@ -122,7 +138,7 @@ impl Applier<'_> {
                         (Task::Update(_), Some(prior)) => {
                             provider.update(&desired, &prior, &changed).await.map(Some)
                         }
-                        _ => create_or_adopt(provider.as_ref(), &desired, adopt)
+                        _ => create_or_adopt(provider.as_ref(), &desired, look, &rules)
                             .await
                             .map(Some),
                     };
@@ -136,7 +152,8 @@ impl Applier<'_> {
                 });
             }
             Task::Delete(_) | Task::DeleteDeposed(_) => {
-                self.progress.started(&node_id, &kind, task.verb());
+                self.progress
+                    .started(&node_id, &kind, shared.tasks.verb(task));
                 let entry = state.resources.get(&node_id);
                 // The current resource, or every replaced one.
                 let targets: Vec<Resource> = match task {
@@ -166,32 +183,70 @@ impl Applier<'_> {
     }
 }
 
-/// After an interrupted create, adopt what was made; otherwise create.
+/// What decides whether a found resource may be taken (see `Planner`).
+struct Rules {
+    file: String,
+    allow_duplicates: bool,
+}
+
+/// What to do with what `find` returned before or after a create.
+enum Verdict {
+    Adopt(Resource),
+    Create,
+    Refuse(ProviderError),
+}
+
+fn judge(found: Option<Found>, looking: Looking, desired: &Desired<'_>, rules: &Rules) -> Verdict {
+    match found {
+        None => Verdict::Create,
+        Some(found) if found.proof.adoptable(looking) => Verdict::Adopt(found.resource),
+        Some(found) if rules.allow_duplicates && found.proof.allows_duplicate() => Verdict::Create,
+        Some(found) => Verdict::Refuse(found.not_ours(desired, &rules.file)),
+    }
+}
+
+/// Create, never making a second copy of what exists: when the plan could not
+/// look (or its look is stale) or an earlier create of this node was
+/// interrupted, look first and adopt what is provably the node's; a create
+/// refused because the name is taken looks, and adopts or stops with the ways
+/// out — never a blind retry.
 async fn create_or_adopt(
     provider: &dyn Provider,
     desired: &Desired<'_>,
-    adopt: bool,
+    look: Option<Looking>,
+    rules: &Rules,
 ) -> Result<Resource, ProviderError> {
-    if adopt && let Some(found) = provider.find(desired).await? {
-        tracing::info!(
-            node = desired.node,
-            "adopted a resource an interrupted run created"
-        );
-        return Ok(found);
-    }
-    match provider.create(desired).await {
-        // The interrupted run's request was still in flight when we looked and
-        // has landed since: it is ours if `find` recognises it (tags or name).
-        Err(e) if adopt && e.class == ErrorClass::Conflict => match provider.find(desired).await? {
-            Some(found) => {
+    if let Some(looking) = look {
+        match judge(provider.find(desired).await?, looking, desired, rules) {
+            Verdict::Adopt(found) => {
                 tracing::info!(
                     node = desired.node,
-                    "adopted a resource an interrupted run's late request created"
+                    ?looking,
+                    "adopted an existing resource"
                 );
-                Ok(found)
+                return Ok(found);
             }
-            None => Err(e),
-        },
+            Verdict::Refuse(e) => return Err(e),
+            Verdict::Create => {}
+        }
+    }
+    match provider.create(desired).await {
+        Err(e) if e.class == ErrorClass::Conflict => {
+            // A late request of an interrupted run, or something made since
+            // the look: ours if `find` can prove it.
+            let looking = look.unwrap_or(Looking::Unrecorded);
+            match judge(provider.find(desired).await?, looking, desired, rules) {
+                Verdict::Adopt(found) => {
+                    tracing::info!(
+                        node = desired.node,
+                        "adopted a resource whose name the create found taken"
+                    );
+                    Ok(found)
+                }
+                Verdict::Refuse(refusal) => Err(refusal),
+                Verdict::Create => Err(e),
+            }
+        }
         other => other,
     }
 }

@@ -27,6 +27,16 @@ use crate::providers::{ProviderError, ProviderSet, Resource};
 use crate::state::{State, StateError, StateStore};
 use tasks::{Task, TaskGraph};
 
+/// How long the plan's look for existing resources stays good for the creates
+/// it found nothing for.
+const LOOKED_RECENTLY: Duration = Duration::from_secs(30);
+
+/// The state entry of a resource adopted as found: nothing applied yet, so the
+/// first apply compares every desired prop with what was observed.
+pub fn adopted_entry(kind: &str, resource: Resource) -> crate::state::Entry {
+    record::entry(kind, Some(resource), Map::new(), vec![], vec![])
+}
+
 /// How one task ended.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
@@ -73,6 +83,10 @@ impl std::error::Error for ApplyError {}
 
 pub struct Applier<'a> {
     pub blueprint: &'a str,
+    /// How the user names the blueprint (for "blueprint import FILE ...").
+    pub file: &'a str,
+    /// `--allow-duplicates` (see [`super::Planner`]).
+    pub allow_duplicates: bool,
     pub graph: &'a Graph,
     pub providers: &'a ProviderSet,
     pub store: &'a dyn StateStore,
@@ -114,6 +128,7 @@ impl Applier<'_> {
             changes,
             mut state,
             lookups,
+            planned_at,
             ..
         } = plan;
 
@@ -141,7 +156,16 @@ impl Applier<'_> {
             );
         }
 
-        let graph = tasks::build(&changes, &state, self.graph);
+        let mut graph = tasks::build(&changes, &state, self.graph);
+        if planned_at.elapsed() > LOOKED_RECENTLY {
+            // The plan's look is stale (someone sat at the prompt): look again
+            // before every create.
+            let creates = graph.waits_for.keys().filter_map(|t| match t {
+                Task::Create(node) if !graph.adopt.contains(node) => Some(node.clone()),
+                _ => None,
+            });
+            graph.look_first = creates.collect();
+        }
         let mut shared = Shared {
             known,
             assets: Arc::new(self.graph.assets.clone()),
@@ -172,7 +196,7 @@ impl Applier<'_> {
                 report.skipped.push(Outcome {
                     node: task.node().to_owned(),
                     kind,
-                    operation: task.verb(),
+                    operation: graph.verb(&task),
                     error: None,
                     skipped_because: Some(because),
                     seconds: 0.0,
@@ -200,7 +224,7 @@ impl Applier<'_> {
             };
             let node = finished.task.node().to_owned();
             let kind = self.kind_of(&state, &node);
-            let verb = finished.task.verb();
+            let verb = graph.verb(&finished.task);
             let seconds = finished.elapsed.as_secs_f64();
             match finished.result {
                 Ok(resource) => {
@@ -250,7 +274,7 @@ impl Applier<'_> {
             report.skipped.push(Outcome {
                 node: task.node().to_owned(),
                 kind,
-                operation: task.verb(),
+                operation: graph.verb(&task),
                 error: None,
                 skipped_because: Some("its dependencies did not complete".into()),
                 seconds: 0.0,

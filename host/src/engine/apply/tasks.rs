@@ -47,8 +47,24 @@ pub struct TaskGraph {
     pub update_props: HashMap<String, Vec<String>>,
     /// Nodes whose earlier create was interrupted: look before creating.
     pub adopt: BTreeSet<String>,
+    /// Creates the plan did not look for live (their identity was unknown
+    /// then): look just before creating.
+    pub look_first: BTreeSet<String>,
+    /// Nodes the plan found live and provably theirs: their `Update` task
+    /// records them (and changes what differs).
+    pub adopting: BTreeSet<String>,
     /// Nodes replaced create-before-destroy (the old resource is deposed).
     pub create_before_destroy: BTreeSet<String>,
+}
+
+impl TaskGraph {
+    /// What a task is called in progress lines and the report.
+    pub fn verb(&self, task: &Task) -> &'static str {
+        match task {
+            Task::Update(node) if self.adopting.contains(node) => "adopt",
+            other => other.verb(),
+        }
+    }
 }
 
 /// Build the task graph of `changes`:
@@ -69,9 +85,14 @@ pub fn build(changes: &[Change], state: &State, graph: &Graph) -> TaskGraph {
                 tasks.insert(Task::Create(node.clone()), BTreeSet::new());
                 if change.adopt {
                     g.adopt.insert(node.clone());
+                } else if !change.checked {
+                    g.look_first.insert(node.clone());
                 }
             }
-            Action::Update => {
+            Action::Update | Action::Adopt => {
+                if change.action == Action::Adopt {
+                    g.adopting.insert(node.clone());
+                }
                 tasks.insert(Task::Update(node.clone()), BTreeSet::new());
                 g.update_props.insert(
                     node.clone(),
@@ -176,6 +197,7 @@ mod tests {
             action,
             props: Vec::new(),
             adopt: false,
+            checked: true,
             deposed: Vec::new(),
         }
     }

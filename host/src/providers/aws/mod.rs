@@ -19,8 +19,8 @@ use serde_json::{Value, json};
 
 use super::retry::{self, Policy, Verdict};
 use super::{
-    Desired, ErrorClass, KindProvider, ProviderError, ProviderResult, Resource, ResourceKind,
-    TAG_BLUEPRINT, TAG_NODE,
+    Desired, ErrorClass, Found, KindProvider, Proof, ProviderError, ProviderResult, Resource,
+    ResourceKind, TAG_BLUEPRINT, TAG_NODE,
 };
 use crate::blueprint_file::AwsSettings;
 use crate::runtime::wit::aws::Tag;
@@ -300,10 +300,20 @@ fn user_tags(pairs: impl IntoIterator<Item = (String, String)>) -> Value {
     )
 }
 
-/// Whether observed tags carry this blueprint's node (for adopting after a crash).
+/// Whether observed tags carry this blueprint's node.
 fn tagged_for(pairs: &[(String, String)], desired: &Desired<'_>) -> bool {
     let has = |k: &str, v: &str| pairs.iter().any(|(a, b)| a == k && b == v);
     has(TAG_BLUEPRINT, desired.blueprint) && has(TAG_NODE, desired.node)
+}
+
+/// A resource found by name, proven ours or not by its tags.
+fn by_tags(resource: Resource, pairs: &[(String, String)], desired: &Desired<'_>) -> Found {
+    let proof = if tagged_for(pairs, desired) {
+        Proof::Tagged
+    } else {
+        Proof::Untagged
+    };
+    Found::new(resource, proof)
 }
 
 /// Keep only props AWS reported (null for what it did not), so the engine falls

@@ -29,6 +29,10 @@ pub struct PagerDutyConfig {
     pub api_url: String,
     /// `https://events.pagerduty.com` or `https://events.eu.pagerduty.com`.
     pub events_url: String,
+    /// The user PagerDuty records as acting, for the calls that require a
+    /// `From` header (maintenance windows, resolving incidents):
+    /// `PAGERDUTY_FROM_EMAIL`.
+    pub from_email: Option<String>,
 }
 
 /// The account's service region: `PAGERDUTY_SERVICE_REGION`, else the blueprint
@@ -77,6 +81,9 @@ impl PagerDutyConfig {
                 .unwrap_or_else(|_| format!("https://{api}")),
             events_url: std::env::var("PAGERDUTY_EVENTS_URL")
                 .unwrap_or_else(|_| format!("https://{events}")),
+            from_email: std::env::var("PAGERDUTY_FROM_EMAIL")
+                .ok()
+                .filter(|e| !e.trim().is_empty()),
         })
     }
 }
@@ -84,6 +91,7 @@ impl PagerDutyConfig {
 pub struct PagerDutyProvider {
     client: Client,
     events_url: String,
+    from_email: Option<String>,
     /// Bound on waiting out eventual consistency right after a create.
     propagation: Policy,
 }
@@ -97,6 +105,7 @@ impl PagerDutyProvider {
         Ok(PagerDutyProvider {
             client: Client::new(&config.api_url, &config.token)?,
             events_url: config.events_url.trim_end_matches('/').to_owned(),
+            from_email: config.from_email.clone(),
             propagation: Policy::PROPAGATION,
         })
     }
@@ -115,6 +124,11 @@ impl PagerDutyProvider {
 
     pub fn events_url(&self) -> &str {
         &self.events_url
+    }
+
+    /// The user to act as where PagerDuty requires a `From` header.
+    pub fn from_email(&self) -> Option<&str> {
+        self.from_email.as_deref()
     }
 
     /// Where CloudWatch (through SNS) posts for this key, and the SNS protocol

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::PagerDutyProvider;
 use crate::kind::{KindInfo, same_value};
-use crate::providers::{Desired, ProviderResult, Resource, ResourceKind};
+use crate::providers::{Desired, Found, Proof, ProviderResult, Resource, ResourceKind};
 
 /// A kind that is one PagerDuty object at `COLLECTION/{id}`.
 #[async_trait]
@@ -27,6 +27,10 @@ pub trait PlainObject: Send + Sync + 'static {
     /// Whether `GET COLLECTION?query=` filters by name (business services have
     /// no `query`).
     const QUERY_BY_NAME: bool = true;
+    /// PagerDuty refuses a second object with the same name ("Name has already
+    /// been taken": teams, services, escalation policies, business services);
+    /// schedules may share names.
+    const UNIQUE_NAMES: bool = true;
 
     /// Props -> PagerDuty body (inside the key).
     fn to_api(props: &Self::Props) -> Value;
@@ -144,11 +148,7 @@ impl<O: PlainObject> ResourceKind<PagerDutyProvider> for O {
 
     /// An object of this kind with exactly the desired name (PagerDuty has no
     /// tags on these objects).
-    async fn find(
-        &self,
-        pd: &PagerDutyProvider,
-        d: &Desired<'_>,
-    ) -> ProviderResult<Option<Resource>> {
+    async fn find(&self, pd: &PagerDutyProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
         let props: O::Props = d.typed()?;
         let name = O::name(&props);
         let list_key = O::COLLECTION.trim_start_matches('/');
@@ -165,7 +165,10 @@ impl<O: PlainObject> ResourceKind<PagerDutyProvider> for O {
         Ok(items
             .iter()
             .find(|item| item["name"].as_str() == Some(name))
-            .map(resource::<O>))
+            .map(|item| {
+                let unique = O::UNIQUE_NAMES;
+                Found::new(resource::<O>(item), Proof::Named { unique })
+            }))
     }
 
     fn equivalent(&self, prop: &str, desired: &Value, observed: &Value) -> bool {

@@ -3,10 +3,10 @@
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::super::{AwsProvider, gone_ok, optional, props, tagged_for, tags};
+use super::super::{AwsProvider, gone_ok, optional, props, by_tags, tags};
 use crate::export::table::{Block, OutputMap, TAGS, TerraformMap, same};
 use crate::kind::{KindInfo, Role, mirror, out, parse_as};
-use crate::providers::{Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
+use crate::providers::{Found, Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
 use crate::runtime::wit::aws as wit;
 
 pub const NAME: &str = "aws.cloudwatch_log_group";
@@ -193,7 +193,7 @@ impl ResourceKind<AwsProvider> for Kind {
         )
     }
 
-    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Resource>> {
+    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
         let p: Props = d.typed()?;
         let Some(found) = describe(aws, &p.name, &d.address()).await? else {
             return Ok(None);
@@ -209,7 +209,7 @@ impl ResourceKind<AwsProvider> for Kind {
             .and_then(|o| o.tags().cloned())
             .map(|m| m.into_iter().collect())
             .unwrap_or_default();
-        Ok(tagged_for(&pairs, d).then_some(found))
+        Ok(Some(by_tags(found, &pairs, d)))
     }
 
     fn equivalent(&self, prop: &str, desired: &Value, observed: &Value) -> bool {

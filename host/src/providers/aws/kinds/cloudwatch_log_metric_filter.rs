@@ -7,7 +7,7 @@ use serde_json::json;
 use super::super::{AwsProvider, gone_ok, optional, prior_str, props};
 use crate::export::table::{Block, OutputMap, TerraformMap, same, text, to};
 use crate::kind::{KindInfo, Role, mirror, parse_as, refs};
-use crate::providers::{Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
+use crate::providers::{Found, Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
 use crate::runtime::wit::aws as wit;
 
 pub const NAME: &str = "aws.cloudwatch_log_metric_filter";
@@ -233,9 +233,10 @@ impl ResourceKind<AwsProvider> for Kind {
         )
     }
 
-    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Resource>> {
+    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
         let p: Props = d.typed()?;
         self.read(aws, &filter_resource(&p.log_group, &p.name))
             .await
+            .map(Found::part)
     }
 }

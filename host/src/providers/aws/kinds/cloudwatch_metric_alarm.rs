@@ -5,10 +5,10 @@ use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
 use serde_json::{Value, json};
 
-use super::super::{AwsProvider, gone_ok, optional, props, tagged_for, tags};
+use super::super::{AwsProvider, gone_ok, optional, props, by_tags, tags};
 use crate::export::table::{Block, OutputMap, PropMap, TAGS, Target, TerraformMap, prop, same};
 use crate::kind::{Checker, KindInfo, Role, mirror, out, parse_as};
-use crate::providers::{Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
+use crate::providers::{Found, Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
 use crate::runtime::wit::aws as wit;
 
 pub const NAME: &str = "aws.cloudwatch_metric_alarm";
@@ -278,7 +278,7 @@ impl ResourceKind<AwsProvider> for Kind {
         )
     }
 
-    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Resource>> {
+    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
         let p: Props = d.typed()?;
         let address = d.address();
         let Some(found) = describe(aws, &p.alarm_name, &address).await? else {
@@ -302,7 +302,7 @@ impl ResourceKind<AwsProvider> for Kind {
                     .collect()
             })
             .unwrap_or_default();
-        Ok(tagged_for(&pairs, d).then_some(found))
+        Ok(Some(by_tags(found, &pairs, d)))
     }
 
     fn equivalent(&self, prop: &str, desired: &Value, observed: &Value) -> bool {

@@ -4,10 +4,10 @@ use async_trait::async_trait;
 use aws_sdk_iam::types::Tag;
 use serde_json::{Value, json};
 
-use super::super::{AwsProvider, gone_ok, optional, props, tagged_for, tags, user_tags};
+use super::super::{AwsProvider, gone_ok, optional, props, by_tags, tags, user_tags};
 use crate::export::table::{Block, OutputMap, TAGS, TerraformMap, same};
 use crate::kind::{KindInfo, mirror, out, parse_as};
-use crate::providers::{Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
+use crate::providers::{Found, Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
 use crate::runtime::wit::aws as wit;
 
 pub const NAME: &str = "aws.iam_role";
@@ -206,7 +206,7 @@ impl ResourceKind<AwsProvider> for Kind {
         )
     }
 
-    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Resource>> {
+    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
         let p: Props = d.typed()?;
         let out = optional(
             aws.call(&d.address(), || aws.iam.get_role().role_name(&p.name).send())
@@ -219,7 +219,7 @@ impl ResourceKind<AwsProvider> for Kind {
                 .iter()
                 .map(|t| (t.key().to_owned(), t.value().to_owned()))
                 .collect();
-            tagged_for(&pairs, d).then(|| role_resource(role))
+            Some(by_tags(role_resource(role), &pairs, d))
         }))
     }
 

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::super::{AwsProvider, gone_ok, optional, prior_str, props};
 use crate::export::table::{Block, OutputMap, TerraformMap, same};
 use crate::kind::{KindInfo, out, parse_as, refs};
-use crate::providers::{Desired, ProviderResult, Resource, ResourceKind};
+use crate::providers::{Found, Desired, ProviderResult, Resource, ResourceKind};
 use crate::runtime::wit::aws as wit;
 
 pub const NAME: &str = "aws.iam_role_policy_attachment";
@@ -134,8 +134,9 @@ impl ResourceKind<AwsProvider> for Kind {
         )
     }
 
-    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Resource>> {
+    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
         let p: Props = d.typed()?;
         self.read(aws, &attachment_resource(&p)).await
+            .map(Found::part)
     }
 }

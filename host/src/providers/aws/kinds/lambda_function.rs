@@ -8,11 +8,11 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, FunctionCode, LoggingConfig, State};
 use serde_json::{Value, json};
 
-use super::super::{AwsProvider, gone_ok, optional, props, tagged_for, tags};
+use super::super::{AwsProvider, gone_ok, optional, props, by_tags, tags};
 use crate::export::table::{AssetHash, Block, OutputMap, TAGS, Target, TerraformMap, prop, same, to};
 use crate::kind::{Checker, KindInfo, Role, mirror, out, parse_as, refs};
 use crate::providers::retry::{self, Verdict};
-use crate::providers::{Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
+use crate::providers::{Found, Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
 use crate::runtime::wit::aws as wit;
 
 pub const NAME: &str = "aws.lambda_function";
@@ -387,7 +387,7 @@ impl ResourceKind<AwsProvider> for Kind {
         )
     }
 
-    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Resource>> {
+    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
         let p: Props = d.typed()?;
         let out = optional(
             aws.call(&d.address(), || {
@@ -403,12 +403,12 @@ impl ResourceKind<AwsProvider> for Kind {
             .and_then(|o| o.tags())
             .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default();
-        if out.is_none() || !tagged_for(&pairs, d) {
+        if out.is_none() {
             return Ok(None);
         }
         Ok(read_by_name(aws, &p.function_name, &d.address())
             .await?
-            .map(|(r, _)| r))
+            .map(|(r, _)| by_tags(r, &pairs, d)))
     }
 
     fn equivalent(&self, prop: &str, desired: &Value, observed: &Value) -> bool {

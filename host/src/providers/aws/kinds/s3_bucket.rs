@@ -4,10 +4,10 @@ use async_trait::async_trait;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Tag, Tagging};
 use serde_json::{Value, json};
 
-use super::super::{AwsProvider, gone_ok, optional, props, tagged_for, tags};
+use super::super::{AwsProvider, gone_ok, optional, props, by_tags, tags};
 use crate::export::table::{Block, OutputMap, TAGS, TerraformMap, same};
 use crate::kind::{KindInfo, mirror, out, parse_as};
-use crate::providers::{Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
+use crate::providers::{Found, Proof, Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
 use crate::runtime::wit::aws as wit;
 
 pub const NAME: &str = "aws.s3_bucket";
@@ -189,16 +189,27 @@ impl ResourceKind<AwsProvider> for Kind {
         )
     }
 
-    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Resource>> {
+    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
         let p: Props = d.typed()?;
         let address = d.address();
-        if optional(
-            aws.call(&address, || aws.s3.head_bucket().bucket(&p.bucket).send())
-                .await,
-        )?
-        .is_none()
-        {
-            return Ok(None);
+        let head = aws
+            .call(&address, || aws.s3.head_bucket().bucket(&p.bucket).send())
+            .await;
+        match optional(head) {
+            Ok(Some(_)) => {}
+            Ok(None) => return Ok(None),
+            // Bucket names are global: a 403 is a bucket of another account.
+            Err(e) if e.class == ErrorClass::Auth => {
+                return Err(ProviderError::new(
+                    ErrorClass::Conflict,
+                    format!(
+                        "{address}: the bucket name {} is taken by another AWS account \
+                         (HeadBucket answered 403); give the bucket another name",
+                        p.bucket
+                    ),
+                ));
+            }
+            Err(e) => return Err(e),
         }
         match aws
             .call(&address, || {
@@ -212,13 +223,21 @@ impl ResourceKind<AwsProvider> for Kind {
                     .iter()
                     .map(|t| (t.key().to_owned(), t.value().to_owned()))
                     .collect();
-                Ok(tagged_for(&pairs, d).then(|| bucket_resource(&p.bucket, p.force_destroy)))
+                Ok(Some(by_tags(
+                    bucket_resource(&p.bucket, p.force_destroy),
+                    &pairs,
+                    d,
+                )))
             }
-            // Ours and in our account, but the run died between CreateBucket and
-            // PutBucketTagging: finish the job and adopt it.
+            // In our account with no tags at all: what a run that died between
+            // CreateBucket and PutBucketTagging leaves, or a bucket made by hand.
+            // Adopted only after this blueprint's own create (the update then
+            // tags it); never tagged from here, since find must not write.
             Err(e) if e.class == ErrorClass::NotFound || e.message.contains("NoSuchTagSet") => {
-                put_tags(aws, d, &p).await?;
-                Ok(Some(bucket_resource(&p.bucket, p.force_destroy)))
+                Ok(Some(Found::new(
+                    bucket_resource(&p.bucket, p.force_destroy),
+                    Proof::Named { unique: true },
+                )))
             }
             Err(e) => Err(e),
         }

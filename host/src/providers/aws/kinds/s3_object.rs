@@ -9,7 +9,7 @@ use super::super::{AwsProvider, gone_ok, optional, prior_str, props};
 use crate::assets::hex;
 use crate::export::table::{AssetHash, Block, OutputMap, Target, TerraformMap, prop, same};
 use crate::kind::{KindInfo, mirror, out, parse_as, refs};
-use crate::providers::{Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
+use crate::providers::{Found, Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
 use crate::runtime::wit::aws as wit;
 
 pub const NAME: &str = "aws.s3_object";
@@ -232,8 +232,9 @@ impl ResourceKind<AwsProvider> for Kind {
         )
     }
 
-    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Resource>> {
+    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
         let p: Props = d.typed()?;
         self.read(aws, &object_resource(&p)).await
+            .map(Found::part)
     }
 }

@@ -3,10 +3,10 @@
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::super::{AwsProvider, gone_ok, optional, props, tagged_for, tags};
+use super::super::{AwsProvider, gone_ok, optional, props, by_tags, tags};
 use crate::export::table::{Block, OutputMap, TAGS, TerraformMap, same};
 use crate::kind::{KindInfo, Role, out, parse_as};
-use crate::providers::{Desired, ProviderResult, Resource, ResourceKind};
+use crate::providers::{Found, Desired, ProviderResult, Resource, ResourceKind};
 use crate::runtime::wit::aws as wit;
 
 pub const NAME: &str = "aws.sns_topic";
@@ -144,7 +144,7 @@ impl ResourceKind<AwsProvider> for Kind {
         )
     }
 
-    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Resource>> {
+    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
         let p: Props = d.typed()?;
         let address = d.address();
         // CreateTopic is idempotent per name but would adopt a stranger's topic:
@@ -169,17 +169,16 @@ impl ResourceKind<AwsProvider> for Kind {
             .iter()
             .map(|t| (t.key().to_owned(), t.value().to_owned()))
             .collect();
-        if !tagged_for(&pairs, d) {
-            return Ok(None);
-        }
-        self.read(
-            aws,
-            &Resource {
-                id: arn,
-                ..Resource::default()
-            },
-        )
-        .await
+        let read = self
+            .read(
+                aws,
+                &Resource {
+                    id: arn,
+                    ..Resource::default()
+                },
+            )
+            .await?;
+        Ok(read.map(|r| by_tags(r, &pairs, d)))
     }
 
     fn equivalent(&self, prop: &str, desired: &Value, observed: &Value) -> bool {

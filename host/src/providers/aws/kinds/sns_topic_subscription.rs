@@ -9,7 +9,7 @@ use super::super::{AwsProvider, gone_ok, optional, props};
 use crate::export::table::{Block, OutputMap, TerraformMap, same, to};
 use crate::kind::{KindInfo, Role, out, parse_as, refs};
 use crate::providers::retry::{self, Verdict};
-use crate::providers::{Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
+use crate::providers::{Found, Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
 use crate::runtime::wit::aws as wit;
 
 pub const NAME: &str = "aws.sns_topic_subscription";
@@ -251,11 +251,11 @@ impl ResourceKind<AwsProvider> for Kind {
         )
     }
 
-    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Resource>> {
+    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
         let p: Props = d.typed()?;
         let address = d.address();
         match optional(confirmed(aws, &p.topic, &p.protocol, &p.endpoint, &address).await)? {
-            Some(Some(arn)) => read_arn(aws, &arn, &address).await,
+            Some(Some(arn)) => read_arn(aws, &arn, &address).await.map(Found::part),
             _ => Ok(None),
         }
     }

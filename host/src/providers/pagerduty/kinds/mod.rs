@@ -15,5 +15,6 @@ crate::kind::kind_list! {
         service,
         service_dependency,
         service_integration,
+        maintenance_window,
     ]
 }

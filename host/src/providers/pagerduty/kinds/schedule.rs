@@ -153,6 +153,8 @@ impl PlainObject for Kind {
     const COLLECTION: &'static str = "/schedules";
     const KEY: &'static str = "schedule";
     const READS_BEFORE_UPDATE: bool = true;
+    // Two schedules may have one name (the strict emulator's uniqueness list).
+    const UNIQUE_NAMES: bool = false;
 
     fn info() -> &'static KindInfo {
         &INFO

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::super::{PagerDutyProvider, prior_prop, string_props};
 use crate::export::table::{Block, OutputMap, TerraformMap, to};
 use crate::kind::{KindInfo, out, parse_as, refs};
-use crate::providers::{Desired, ProviderResult, Resource, ResourceKind};
+use crate::providers::{Found, Desired, ProviderResult, Resource, ResourceKind};
 use crate::runtime::wit::pagerduty as wit;
 
 pub const NAME: &str = "pagerduty.service_dependency";
@@ -191,8 +191,10 @@ impl ResourceKind<PagerDutyProvider> for Kind {
         }
     }
 
-    async fn find(&self, pd: &PagerDutyProvider, d: &Desired<'_>) -> ProviderResult<Option<Resource>> {
+    async fn find(&self, pd: &PagerDutyProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
         let p: Props = d.typed()?;
-        lookup(pd, &p.business_service, &p.supporting_service, &d.address()).await
+        lookup(pd, &p.business_service, &p.supporting_service, &d.address())
+            .await
+            .map(Found::part)
     }
 }

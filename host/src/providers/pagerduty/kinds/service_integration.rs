@@ -10,7 +10,7 @@ use super::super::object::reference;
 use super::super::{PagerDutyProvider, prior_prop};
 use crate::export::table::{Block, OutputMap, TerraformMap, same, to};
 use crate::kind::{KindInfo, Role, out, parse_as, refs, secret};
-use crate::providers::{Desired, ProviderResult, Resource, ResourceKind};
+use crate::providers::{Found, Desired, ProviderResult, Resource, ResourceKind};
 use crate::runtime::wit::pagerduty as wit;
 
 pub const NAME: &str = "pagerduty.service_integration";
@@ -199,7 +199,7 @@ impl ResourceKind<PagerDutyProvider> for Kind {
     }
 
     /// The service's integration with this vendor.
-    async fn find(&self, pd: &PagerDutyProvider, d: &Desired<'_>) -> ProviderResult<Option<Resource>> {
+    async fn find(&self, pd: &PagerDutyProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
         let p: Props = d.typed()?;
         let path = format!("/services/{}", p.service);
         let found = match pd
@@ -220,6 +220,6 @@ impl ResourceKind<PagerDutyProvider> for Kind {
             return Ok(None);
         };
         let id = summary["id"].as_str().unwrap_or_default();
-        read_integration(pd, &p.service, id).await
+        read_integration(pd, &p.service, id).await.map(Found::part)
     }
 }

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::super::{PagerDutyProvider, prior_prop, string_props};
 use crate::export::table::{Block, OutputMap, TerraformMap, same, to};
 use crate::kind::{KindInfo, out, parse_as, refs};
-use crate::providers::{Desired, ProviderResult, Resource, ResourceKind};
+use crate::providers::{Found, Desired, ProviderResult, Resource, ResourceKind};
 use crate::runtime::wit::pagerduty as wit;
 
 pub const NAME: &str = "pagerduty.team_membership";
@@ -149,8 +149,8 @@ impl ResourceKind<PagerDutyProvider> for Kind {
         }
     }
 
-    async fn find(&self, pd: &PagerDutyProvider, d: &Desired<'_>) -> ProviderResult<Option<Resource>> {
+    async fn find(&self, pd: &PagerDutyProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
         let p: Props = d.typed()?;
-        self.read(pd, &membership_resource(&p)).await
+        self.read(pd, &membership_resource(&p)).await.map(Found::part)
     }
 }

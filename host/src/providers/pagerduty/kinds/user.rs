@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::super::PagerDutyProvider;
 use crate::export::table::{Block, OutputMap, TerraformMap, same};
 use crate::kind::{KindInfo, Role, out, parse_as};
-use crate::providers::{Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
+use crate::providers::{Found, Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
 use crate::runtime::wit::pagerduty as wit;
 
 pub const NAME: &str = "pagerduty.user";
@@ -116,7 +116,8 @@ impl ResourceKind<PagerDutyProvider> for Kind {
         Ok(())
     }
 
-    async fn find(&self, pd: &PagerDutyProvider, d: &Desired<'_>) -> ProviderResult<Option<Resource>> {
-        self.create(pd, d).await.map(Some)
+    async fn find(&self, pd: &PagerDutyProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
+        // A lookup: what it finds is never created or adopted.
+        self.create(pd, d).await.map(|r| Found::part(Some(r)))
     }
 }

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::super::PagerDutyProvider;
 use crate::export::table::{Block, OutputMap, TerraformMap, to};
 use crate::kind::{KindInfo, out, parse_as};
-use crate::providers::{Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
+use crate::providers::{Found, Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
 use crate::runtime::wit::pagerduty as wit;
 
 pub const NAME: &str = "pagerduty.vendor";
@@ -96,8 +96,9 @@ impl ResourceKind<PagerDutyProvider> for Kind {
         Ok(())
     }
 
-    async fn find(&self, pd: &PagerDutyProvider, d: &Desired<'_>) -> ProviderResult<Option<Resource>> {
-        self.create(pd, d).await.map(Some)
+    async fn find(&self, pd: &PagerDutyProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
+        // A lookup: what it finds is never created or adopted.
+        self.create(pd, d).await.map(|r| Found::part(Some(r)))
     }
 }
 
