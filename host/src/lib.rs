@@ -18,6 +18,7 @@ pub mod evaluate;
 pub mod export;
 pub mod graph;
 pub mod guest_source;
+pub mod import;
 pub mod kind;
 pub mod oci;
 pub mod params;

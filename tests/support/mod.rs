@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub mod cdktf;
 pub mod fault_proxy;
 pub mod moto;
 pub mod pagerduty;

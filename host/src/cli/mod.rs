@@ -8,6 +8,7 @@ mod dev;
 mod drill;
 mod export;
 mod graph;
+mod import;
 mod inspect;
 mod kinds;
 mod new;
@@ -95,6 +96,9 @@ pub enum Command {
     /// Re-resolve the OCI tags a blueprint file names (its guest and policies) and
     /// move their digests in blueprint.lock.
     Update(UpdateArgs),
+    /// Adopt what already exists — from Terraform/cdktf state files or by id —
+    /// into the blueprint's state, reading only (docs/import.md).
+    Import(import::ImportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -332,6 +336,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Dev(args) => dev::run(&cli.global, args).await,
         Command::Publish(args) => publish::run(&cli.global, args).await,
         Command::Update(args) => update::run(args).await,
+        Command::Import(args) => import::run(&cli.global, args).await,
     }
 }
 

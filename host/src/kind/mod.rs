@@ -116,6 +116,9 @@ pub struct KindInfo {
     pub create_before_destroy: bool,
     /// How the kind is written for the official Terraform provider.
     pub terraform: TerraformMap,
+    /// How `blueprint import` adopts an existing object of the kind: the id
+    /// Terraform's import takes, what identifies it (`None` for lookups).
+    pub import: Option<crate::import::ImportId>,
     /// Parse escape-hatch props (`host.declare`) through the kind's WIT record:
     /// the same checks a typed constructor gets from the guest's compiler.
     pub parse: fn(&str) -> Result<Value, String>,

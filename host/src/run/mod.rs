@@ -33,6 +33,8 @@ pub enum Verb {
     Destroy,
     /// Read the applied blueprint and fire its alarms (no plan).
     Drill,
+    /// Adopt existing objects into the state (`blueprint import`): reads only.
+    Import,
 }
 
 impl Verb {
@@ -42,6 +44,7 @@ impl Verb {
             Verb::Run => "run",
             Verb::Destroy => "destroy",
             Verb::Drill => "drill",
+            Verb::Import => "import",
         }
     }
 }

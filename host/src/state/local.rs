@@ -177,6 +177,7 @@ mod tests {
             dependencies: vec![],
             deposed: vec![],
             updated_at: "2026-01-01T00:00:00Z".into(),
+            adopted_from: None,
         }
     }
 

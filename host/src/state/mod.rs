@@ -67,6 +67,10 @@ pub struct Entry {
     pub deposed: Vec<Resource>,
     /// RFC 3339, UTC.
     pub updated_at: String,
+    /// Set by `blueprint import`: the object existed before this blueprint and
+    /// was adopted from a Terraform state file or by id (docs/import.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adopted_from: Option<crate::import::AdoptedFrom>,
 }
 
 impl State {

@@ -31,6 +31,13 @@ pub(super) fn success(
                 .unwrap_or_default();
             let mut e = entry(kind, resource, props, sensitive, dependencies);
             e.deposed = deposed;
+            // An update changes the adopted object in place: it stays adopted.
+            if let Task::Update(_) = task {
+                e.adopted_from = state
+                    .resources
+                    .get(node)
+                    .and_then(|e| e.adopted_from.clone());
+            }
             state.resources.insert(node.to_owned(), e);
         }
         Task::Delete(_) => {
@@ -105,5 +112,6 @@ pub(super) fn entry(
         dependencies,
         deposed: Vec::new(),
         updated_at: now_rfc3339(),
+        adopted_from: None,
     }
 }

@@ -212,6 +212,7 @@ mod tests {
             dependencies: deps.iter().map(|d| (*d).to_owned()).collect(),
             deposed: Vec::new(),
             updated_at: String::new(),
+            adopted_from: None,
         }
     }
 

@@ -52,6 +52,12 @@ pub static INFO: KindInfo = KindInfo {
         attributes: &["arn", "id", "name"],
         finish: None,
     },
+    import: Some(crate::import::ImportId {
+        format: "{name}",
+        docs: "https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/cloudwatch_log_group#import",
+        identity: &["name"],
+        prior: crate::import::id::id_only,
+    }),
     parse: parse_as::<Props>,
 };
 

@@ -85,8 +85,27 @@ pub static INFO: KindInfo = KindInfo {
         ],
         finish: None,
     },
+    import: Some(crate::import::ImportId {
+        format: "{log_group_name}:{name}",
+        docs: "https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/cloudwatch_log_metric_filter#import",
+        identity: &["log_group", "name"],
+        prior: import_prior,
+    }),
     parse: parse_as::<Props>,
 };
+
+
+/// `terraform import aws_cloudwatch_log_metric_filter.x LOG_GROUP:NAME` (the
+/// provider's "Import" section; log group names hold no `:`): the prior
+/// resource `read` takes.
+fn import_prior(id: &str, _props: &serde_json::Map<String, serde_json::Value>) -> Result<Resource, String> {
+    let (group, name) = crate::import::id::split2(id, ':', "LOG_GROUP_NAME:FILTER_NAME")?;
+    Ok(Resource {
+        id: format!("{group}:{name}"),
+        props: props(vec![("log_group", json!(group)), ("name", json!(name))]),
+        ..Resource::default()
+    })
+}
 
 pub struct Kind;
 

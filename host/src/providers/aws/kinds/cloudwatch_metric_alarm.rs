@@ -62,6 +62,12 @@ pub static INFO: KindInfo = KindInfo {
         attributes: &["alarm_name", "arn", "id"],
         finish: None,
     },
+    import: Some(crate::import::ImportId {
+        format: "{alarm_name}",
+        docs: "https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/cloudwatch_metric_alarm#import",
+        identity: &["alarm_name"],
+        prior: crate::import::id::id_only,
+    }),
     parse: parse_as::<Props>,
 };
 

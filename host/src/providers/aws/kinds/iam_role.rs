@@ -50,6 +50,12 @@ pub static INFO: KindInfo = KindInfo {
         attributes: &["arn", "id", "name", "unique_id", "create_date"],
         finish: None,
     },
+    import: Some(crate::import::ImportId {
+        format: "{name}",
+        docs: "https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/iam_role#import",
+        identity: &["name"],
+        prior: crate::import::id::id_only,
+    }),
     parse: parse_as::<Props>,
 };
 

@@ -38,8 +38,28 @@ pub static INFO: KindInfo = KindInfo {
         attributes: &["id", "role", "policy_arn"],
         finish: None,
     },
+    import: Some(crate::import::ImportId {
+        format: "{role}/{policy_arn}",
+        docs: "https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/iam_role_policy_attachment#import",
+        identity: &["role", "policy_arn"],
+        prior: import_prior,
+    }),
     parse: parse_as::<Props>,
 };
+
+
+/// `terraform import aws_iam_role_policy_attachment.x ROLE/POLICY_ARN` (the
+/// provider's "Import" section): the prior resource `read` takes.
+fn import_prior(id: &str, _props: &serde_json::Map<String, serde_json::Value>) -> Result<Resource, String> {
+    let (role, policy_arn) = crate::import::id::split2(id, '/', "ROLE_NAME/POLICY_ARN")?;
+    if !policy_arn.starts_with("arn:") {
+        return Err(format!("{policy_arn:?} is not a policy ARN"));
+    }
+    Ok(attachment_resource(&Props {
+        role: role.to_owned(),
+        policy_arn: policy_arn.to_owned(),
+    }))
+}
 
 pub struct Kind;
 

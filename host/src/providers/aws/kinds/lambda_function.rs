@@ -87,6 +87,12 @@ pub static INFO: KindInfo = KindInfo {
         ],
         finish: None,
     },
+    import: Some(crate::import::ImportId {
+        format: "{function_name}",
+        docs: "https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/lambda_function#import",
+        identity: &["function_name"],
+        prior: crate::import::id::id_only,
+    }),
     parse: parse_as::<Props>,
 };
 

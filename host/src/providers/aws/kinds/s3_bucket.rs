@@ -45,6 +45,12 @@ pub static INFO: KindInfo = KindInfo {
         ],
         finish: None,
     },
+    import: Some(crate::import::ImportId {
+        format: "{bucket}",
+        docs: "https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/s3_bucket#import",
+        identity: &["bucket"],
+        prior: crate::import::id::id_only,
+    }),
     parse: parse_as::<Props>,
 };
 

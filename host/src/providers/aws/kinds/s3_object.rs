@@ -66,8 +66,27 @@ pub static INFO: KindInfo = KindInfo {
         attributes: &["bucket", "key", "etag", "version_id", "id"],
         finish: None,
     },
+    import: Some(crate::import::ImportId {
+        format: "{bucket}/{key}",
+        docs: "https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/s3_object#import",
+        identity: &["bucket", "key"],
+        prior: import_prior,
+    }),
     parse: parse_as::<Props>,
 };
+
+
+/// `terraform import aws_s3_object.x BUCKET/KEY` (also `s3://BUCKET/KEY`, the
+/// provider's "Import" section): the prior resource `read` takes.
+fn import_prior(id: &str, _props: &serde_json::Map<String, serde_json::Value>) -> Result<Resource, String> {
+    let plain = id.strip_prefix("s3://").unwrap_or(id);
+    let (bucket, key) = crate::import::id::split2(plain, '/', "BUCKET/KEY")?;
+    Ok(Resource {
+        id: object_id(bucket, key),
+        props: props(vec![("bucket", json!(bucket)), ("key", json!(key))]),
+        ..Resource::default()
+    })
+}
 
 pub struct Kind;
 

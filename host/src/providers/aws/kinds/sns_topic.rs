@@ -35,6 +35,12 @@ pub static INFO: KindInfo = KindInfo {
         attributes: &["arn", "id", "name"],
         finish: None,
     },
+    import: Some(crate::import::ImportId {
+        format: "{arn}",
+        docs: "https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/sns_topic#import",
+        identity: &["name"],
+        prior: crate::import::id::arn_only,
+    }),
     parse: parse_as::<Props>,
 };
 

@@ -63,6 +63,12 @@ pub static INFO: KindInfo = KindInfo {
         attributes: &["arn", "id", "topic_arn", "protocol", "endpoint"],
         finish: Some(auto_confirm),
     },
+    import: Some(crate::import::ImportId {
+        format: "{arn}",
+        docs: "https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/sns_topic_subscription#import",
+        identity: &["topic", "endpoint"],
+        prior: crate::import::id::arn_only,
+    }),
     parse: parse_as::<Props>,
 };
 

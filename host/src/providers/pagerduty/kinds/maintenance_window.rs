@@ -52,6 +52,14 @@ pub static INFO: KindInfo = KindInfo {
         attributes: &["id", "start_time", "end_time", "description", "services"],
         finish: None,
     },
+    // A window has no name: its services, its end and its description are
+    // what tell it apart (its start moves to "now" when it is in the past).
+    import: Some(crate::import::ImportId {
+        format: "{id}",
+        docs: "https://registry.terraform.io/providers/PagerDuty/pagerduty/latest/docs/resources/maintenance_window#import",
+        identity: &["services", "end_time", "description"],
+        prior: crate::import::id::id_only,
+    }),
     parse: parse_as::<Props>,
 };
 

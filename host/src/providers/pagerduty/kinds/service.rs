@@ -52,6 +52,12 @@ pub static INFO: KindInfo = KindInfo {
         attributes: &["id", "name", "html_url", "status"],
         finish: None,
     },
+    import: Some(crate::import::ImportId {
+        format: "{id}",
+        docs: "https://registry.terraform.io/providers/PagerDuty/pagerduty/latest/docs/resources/service#import",
+        identity: &["name"],
+        prior: crate::import::id::id_only,
+    }),
     parse: parse_as::<Props>,
 };
 

@@ -41,8 +41,47 @@ pub static INFO: KindInfo = KindInfo {
         attributes: &["id"],
         finish: None,
     },
+    import: Some(crate::import::ImportId {
+        format: "{dependency.supporting_service.id}.{dependency.supporting_service.type}.{id}",
+        docs: "https://registry.terraform.io/providers/PagerDuty/pagerduty/latest/docs/resources/service_dependency#import",
+        identity: &["business_service", "supporting_service"],
+        prior: import_prior,
+    }),
     parse: parse_as::<Props>,
 };
+
+
+/// `terraform import pagerduty_service_dependency.x
+/// SUPPORTING_SERVICE_ID.SUPPORTING_SERVICE_TYPE.DEPENDENCY_ID` (the provider's
+/// "Import" section). The id does not name the business service, which `read`
+/// lists the dependencies of: it comes from the node's `business_service`.
+fn import_prior(id: &str, props: &serde_json::Map<String, Value>) -> Result<Resource, String> {
+    let format = "SUPPORTING_SERVICE_ID.SUPPORTING_SERVICE_TYPE.DEPENDENCY_ID";
+    let mut parts = id.split('.');
+    let (Some(supporting), Some(kind), Some(dependency), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(format!("{id:?} is not of the form {format}"));
+    };
+    if supporting.is_empty() || dependency.is_empty() || kind != "service" {
+        return Err(format!(
+            "{id:?} is not of the form {format} with a technical service (type `service`)"
+        ));
+    }
+    if let Some(declared) = props.get("supporting_service").and_then(Value::as_str)
+        && declared != supporting
+    {
+        return Err(format!(
+            "the dependency's supporting service is {supporting}, but the node's is {declared}"
+        ));
+    }
+    let business = props
+        .get("business_service")
+        .and_then(Value::as_str)
+        .filter(|b| !b.is_empty())
+        .ok_or("the node's business service is not known yet: import it first")?;
+    Ok(dependency_resource(dependency, business, supporting))
+}
 
 pub struct Kind;
 

@@ -65,8 +65,27 @@ pub static INFO: KindInfo = KindInfo {
         ],
         finish: None,
     },
+    import: Some(crate::import::ImportId {
+        format: "{service}.{id}",
+        docs: "https://registry.terraform.io/providers/PagerDuty/pagerduty/latest/docs/resources/service_integration#import",
+        identity: &["service", "vendor"],
+        prior: import_prior,
+    }),
     parse: parse_as::<Props>,
 };
+
+
+/// `terraform import pagerduty_service_integration.x SERVICE_ID.INTEGRATION_ID`
+/// (the provider's "Import" section): the prior resource `read` takes.
+fn import_prior(id: &str, _props: &serde_json::Map<String, serde_json::Value>) -> Result<Resource, String> {
+    let (service, integration) =
+        crate::import::id::split2(id, '.', "SERVICE_ID.INTEGRATION_ID")?;
+    Ok(Resource {
+        id: integration.to_owned(),
+        props: [("service".to_owned(), json!(service))].into_iter().collect(),
+        ..Resource::default()
+    })
+}
 
 pub struct Kind;
 

@@ -29,6 +29,12 @@ pub static INFO: KindInfo = KindInfo {
         attributes: &["id", "name", "html_url"],
         finish: None,
     },
+    import: Some(crate::import::ImportId {
+        format: "{id}",
+        docs: "https://registry.terraform.io/providers/PagerDuty/pagerduty/latest/docs/resources/team#import",
+        identity: &["name"],
+        prior: crate::import::id::id_only,
+    }),
     parse: parse_as::<Props>,
 };
 

@@ -41,8 +41,28 @@ pub static INFO: KindInfo = KindInfo {
         attributes: &["id", "team_id", "user_id", "role"],
         finish: None,
     },
+    import: Some(crate::import::ImportId {
+        format: "{user_id}:{team_id}",
+        docs: "https://registry.terraform.io/providers/PagerDuty/pagerduty/latest/docs/resources/team_membership#import",
+        identity: &["team", "user"],
+        prior: import_prior,
+    }),
     parse: parse_as::<Props>,
 };
+
+
+/// `terraform import pagerduty_team_membership.x USER_ID:TEAM_ID` (the
+/// provider's "Import" section; note the user first): the prior resource `read`
+/// takes, under this kind's own id `TEAM:USER`.
+fn import_prior(id: &str, _props: &serde_json::Map<String, serde_json::Value>) -> Result<Resource, String> {
+    let (user, team) = crate::import::id::split2(id, ':', "USER_ID:TEAM_ID")?;
+    let id = format!("{team}:{user}");
+    Ok(Resource {
+        props: string_props(&[("team", team), ("user", user)]),
+        outputs: [("id".to_owned(), id.clone())].into(),
+        id,
+    })
+}
 
 pub struct Kind;
 

@@ -40,6 +40,7 @@ pub static INFO: KindInfo = KindInfo {
         attributes: &["id", "name", "email", "role", "job_title", "time_zone"],
         finish: None,
     },
+    import: None,
     parse: parse_as::<Props>,
 };
 

@@ -31,6 +31,7 @@ pub static INFO: KindInfo = KindInfo {
         attributes: &["id", "name", "type"],
         finish: None,
     },
+    import: None,
     parse: parse_as::<Props>,
 };
 
