@@ -576,3 +576,18 @@ async fn fuzzed_declarations_never_panic_and_print_safely() {
     }
     eprintln!("{seeds} fuzzed guests");
 }
+
+/// A guest looping over invalid declarations is stopped at MAX_PROBLEMS: the
+/// problems the host holds for it are bounded too.
+#[tokio::test(flavor = "multi_thread")]
+async fn endless_invalid_declarations_are_stopped() {
+    let runtime = budgets(|_| {});
+    let e = expect_error(
+        hostile_with(&runtime, json!({"mode": "bad-name-loop"}), &support::root()).await,
+        GuestErrorKind::OverBudget,
+    );
+    assert!(
+        e.message.contains("invalid declarations (1000 problems"),
+        "{e}"
+    );
+}

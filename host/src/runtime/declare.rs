@@ -24,6 +24,11 @@ pub const MAX_NODES: usize = 100_000;
 pub const MAX_LOG_LINE: usize = 4096;
 pub const MAX_LOG_LINES: usize = 10_000;
 
+/// Problems a guest's declarations may raise (bad names, unknown kinds, props
+/// that do not parse, duplicates) before it is stopped: each is held by the
+/// host, so a guest looping over bad declarations must not grow them forever.
+pub const MAX_PROBLEMS: usize = 1_000;
+
 /// Longest logical node name, in characters.
 pub const MAX_NAME: usize = 128;
 
@@ -157,6 +162,9 @@ impl GuestState {
         name: String,
         props: P,
     ) -> R {
+        if !self.recording() {
+            return outputs_as(info, &name);
+        }
         match serde_json::to_value(&props) {
             Ok(Value::Object(map)) => self.declare_node(info.name, &name, map),
             Ok(_) | Err(_) => self.graph.declaration_problems.push(Problem::node(
@@ -172,6 +180,9 @@ impl GuestState {
     /// The escape hatch: props as JSON for a kind named at run time, parsed
     /// through that kind's record.
     pub fn declare_raw(&mut self, kind_name: &str, name: &str, props_json: &str) {
+        if !self.recording() {
+            return;
+        }
         let Some(info) = kind::lookup(kind_name) else {
             let known: Vec<&str> = kind::all().map(|k| k.name).collect();
             self.graph.declaration_problems.push(Problem::node(
@@ -200,7 +211,12 @@ impl GuestState {
     /// Whether the guest may still make the host record anything: not after a
     /// budget was exceeded or the node limit hit (so a guest past its budget costs
     /// the host O(1) per further call).
-    fn recording(&self) -> bool {
+    fn recording(&mut self) -> bool {
+        if self.graph.declaration_problems.len() >= MAX_PROBLEMS && self.meter.exceeded.is_none() {
+            self.meter.exceeded = Some(format!(
+                "exceeded the host budget for invalid declarations ({MAX_PROBLEMS} problems: bad names, unknown kinds, bad props or duplicates); fix the first ones"
+            ));
+        }
         self.meter.exceeded.is_none() && !self.node_limit_hit
     }
 

@@ -345,6 +345,12 @@ impl Blueprint for Hostile {
             "asset" => {
                 blueprint_sdk::asset(&p.path)?;
             }
+            // Invalid declarations in a loop: each is a problem the host holds.
+            "bad-name-loop" => {
+                for i in 0..1_000_000 {
+                    team(&format!("bad name {i}"), None);
+                }
+            }
             // One log line of `size` bytes.
             "long-log" => blueprint_sdk::log(LogLevel::Info, "y".repeat(p.size as usize)),
             // `size` random declarations through the escape hatch, from seed
