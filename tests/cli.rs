@@ -341,3 +341,142 @@ fn export_writes_a_terraform_configuration_and_its_assets() {
     let printed: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(printed, config);
 }
+
+// ----- Issue 14: nothing raw from a guest reaches the terminal; bad text and
+// bad regions are refused by `graph` in one line each, before any API call -----
+
+/// No control character (but newlines) and no bidi override in `text`.
+fn printable(text: &str) -> bool {
+    !text
+        .chars()
+        .any(|c| c != '\n' && blueprint::text::is_unsafe(c))
+}
+
+#[test]
+fn plan_never_prints_a_raw_escape_sequence_from_a_guest() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = support::blueprint_file(
+        dir.path(),
+        &support::guest("hostile-guest"),
+        "mode = \"bad-names\"",
+    );
+    let state = dir.path().join("state.json");
+    let o = blueprint(&[
+        "plan",
+        file.to_str().unwrap(),
+        "--state",
+        state.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let (out, err) = (stdout(&o), stderr(&o));
+    assert!(printable(&out) && printable(&err), "{out:?} {err:?}");
+    assert!(err.contains("evil\\u{1b}[2K"), "{err}");
+    assert!(err.len() < 10_000, "{} bytes", err.len());
+}
+
+#[test]
+fn nul_bytes_and_bad_regions_are_refused_by_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = support::blueprint_file(
+        dir.path(),
+        &support::guest("hostile-guest"),
+        "mode = \"nul-text\"",
+    );
+    let o = blueprint(&["graph", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(printable(&err), "{err:?}");
+    for line in [
+        "team (pagerduty.team) prop `name`",
+        "filter (aws.cloudwatch_log_metric_filter) prop `pattern`",
+    ] {
+        assert_eq!(
+            err.lines().filter(|l| l.contains(line)).count(),
+            1,
+            "{line}: {err}"
+        );
+    }
+
+    let long = "a".repeat(1 << 20);
+    for (section, region) in [
+        ("aws", ""),
+        ("aws", "us-east-1\\u0000"),
+        ("aws", "üs-east-1"),
+        ("aws", long.as_str()),
+        ("pagerduty", "mars"),
+        ("pagerduty", "\\u001b[2J"),
+    ] {
+        let text = format!(
+            "name = \"test\"\n[guest]\npath = {:?}\n[providers.{section}]\nregion = \"{region}\"\n",
+            support::guest("hostile-guest").display().to_string()
+        );
+        std::fs::write(&file, text).unwrap();
+        let o = blueprint(&["graph", file.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(1), "{region}");
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(printable(&err) && err.len() < 1_000, "{err:?}");
+        assert!(
+            err.contains(&format!("providers.{section}.region must be")),
+            "{err}"
+        );
+        assert!(
+            err.contains(if section == "aws" {
+                "us-east-1"
+            } else {
+                "\"us\" or \"eu\""
+            }),
+            "the valid forms are listed: {err}"
+        );
+    }
+}
+
+/// A 100 MB log line reaches stderr cut to the documented length.
+#[test]
+fn a_huge_log_line_is_cut_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = support::blueprint_file(
+        dir.path(),
+        &support::guest("hostile-guest"),
+        "mode = \"long-log\"\nsize = 104857600",
+    );
+    let o = blueprint(&["-v", "graph", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    let line = err
+        .lines()
+        .find(|l| l.contains("yyyy"))
+        .unwrap_or_else(|| panic!("{}", &err[..err.len().min(2000)]));
+    assert!(line.len() < 4096 + 200, "{} bytes", line.len());
+    assert!(
+        line.contains("…(104857600 bytes)"),
+        "{}",
+        &line[line.len() - 100..]
+    );
+}
+
+/// A FIFO beside the blueprint: `graph` ends at once with one line naming it
+/// relative to the blueprint folder.
+#[cfg(unix)]
+#[test]
+fn a_fifo_asset_ends_graph_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = Command::new("mkfifo")
+        .arg(dir.path().join("pipe"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let file = support::blueprint_file(
+        dir.path(),
+        &support::guest("hostile-guest"),
+        "mode = \"asset\"\npath = \"pipe\"",
+    );
+    let started = std::time::Instant::now();
+    let o = blueprint(&["graph", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("pipe is a named pipe"), "{err}");
+    assert!(!err.contains(dir.path().to_str().unwrap()), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}

@@ -354,3 +354,107 @@ async fn a_rotation_of_zero_is_caught_by_validation() {
         Ok(_) => panic!("expected an invalid graph"),
     }
 }
+
+// ----- Safe names and text (issue 14) -----
+
+fn printable(text: &str) -> bool {
+    !text
+        .chars()
+        .any(|c| c != '\n' && blueprint::text::is_unsafe(c))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn names_outside_the_identifier_set_are_refused_escaped() {
+    let p = problems("bad-names").await;
+    assert_eq!(classes(&p), [ProblemClass::InvalidName; 5], "{p:?}");
+    let text: Vec<String> = p.iter().map(ToString::to_string).collect();
+    for line in &text {
+        assert!(printable(line) && !line.contains('\n'), "{line:?}");
+        assert!(
+            line.len() < 2_000,
+            "a 1 MB name is cut: {} bytes",
+            line.len()
+        );
+    }
+    assert!(text[0].contains("evil\\u{1b}[2K"), "{}", text[0]);
+    assert!(text[1].contains("rtl\\u{202e}txt.exe"), "{}", text[1]);
+    assert!(text[2].contains("nul\\0byte"), "{}", text[2]);
+    assert!(text[4].contains("(1048576 bytes)"), "{}", text[4]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn control_characters_in_text_props_are_refused() {
+    let p = problems("nul-text").await;
+    let text: Vec<String> = p.iter().map(ToString::to_string).collect();
+    for (node, prop) in [
+        ("team", "name"),
+        ("business", "name"),
+        ("filter", "pattern"),
+    ] {
+        assert!(
+            text.iter().any(|t| t.starts_with(&format!("{node} ("))
+                && t.contains(&format!("prop `{prop}`"))
+                && t.contains("control character \\0")),
+            "{node}.{prop}: {text:#?}"
+        );
+    }
+    assert!(text.iter().all(|t| printable(t)), "{text:?}");
+}
+
+/// Random blueprint files (valid shapes with hostile values, and garbage):
+/// parsing never panics and every refusal is one printable line (a few seconds).
+#[test]
+fn fuzzed_blueprint_files_never_panic() {
+    // xorshift: reproducible from its seed.
+    let mut state: u64 = 14;
+    let mut below = |n: usize| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let pieces = [
+        "us-east-1",
+        "",
+        "\\u0000",
+        "\\u001b[2J",
+        "\\u202e",
+        "ü",
+        "eu",
+        "us",
+        "-",
+        "1",
+        "gov",
+        "iso",
+        "a\\nb",
+        "\"",
+        "\\\\",
+        "[",
+        "]",
+        "=",
+        "x",
+    ];
+    let started = std::time::Instant::now();
+    let mut files = 0;
+    while started.elapsed() < std::time::Duration::from_secs(2) {
+        let mut value = String::new();
+        for _ in 0..below(8) {
+            value.push_str(pieces[below(pieces.len())]);
+        }
+        let text = match below(4) {
+            0 => format!("[guest]\npath = \"g.wasm\"\n[providers.aws]\nregion = \"{value}\"\n"),
+            1 => {
+                format!("[guest]\npath = \"g.wasm\"\n[providers.pagerduty]\nregion = \"{value}\"\n")
+            }
+            2 => format!("name = \"{value}\"\n[guest]\npath = \"{value}\"\n"),
+            _ => value.clone(),
+        };
+        if let Err(e) = Blueprint::parse(std::path::Path::new("x.toml"), &text)
+            && text.starts_with("[guest]")
+        {
+            assert!(printable(&e), "{text:?} -> {e:?}");
+        }
+        files += 1;
+    }
+    assert!(files > 100, "{files}");
+}

@@ -98,6 +98,7 @@ async fn runaway_declarations_are_stopped() {
     let runtime = support::runtime_with(blueprint::runtime::Limits {
         memory_bytes: 256 * 1024 * 1024,
         timeout: Duration::from_secs(20),
+        ..Default::default()
     });
     expect_error(
         hostile(&runtime, "many-nodes").await,
@@ -356,4 +357,237 @@ async fn a_blueprint_guest_is_not_a_policy_and_back() {
         .err()
         .expect("refused");
     assert_eq!(e.kind, GuestErrorKind::NotABlueprint, "{e}");
+}
+
+// ----- Host budgets (issue 14): what the host does for a guest is bounded -----
+
+/// The hostile guest in `mode` with `count`/`size`/`path` params.
+async fn hostile_with(
+    runtime: &Runtime,
+    params: Value,
+    root: &Path,
+) -> Result<blueprint::graph::Graph, GuestError> {
+    let guest = runtime.load(&support::guest("hostile-guest"))?;
+    let instance = runtime.instantiate(&guest, root).await?;
+    instance.run(&params).await
+}
+
+fn budgets(f: impl FnOnce(&mut blueprint::runtime::Limits)) -> Runtime {
+    let mut limits = blueprint::runtime::Limits {
+        memory_bytes: 64 * 1024 * 1024,
+        timeout: Duration::from_secs(5),
+        ..Default::default()
+    };
+    f(&mut limits);
+    support::runtime_with(limits)
+}
+
+async fn over_budget(runtime: &Runtime, params: Value, budget: &str, flag: &str) {
+    let e = expect_error(
+        hostile_with(runtime, params, &support::root()).await,
+        GuestErrorKind::OverBudget,
+    );
+    assert!(
+        e.message.contains(&format!("host budget for {budget}")) && e.message.contains(flag),
+        "{e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_longest_string_budget_stops_a_guest() {
+    let runtime = budgets(|_| {});
+    // One byte over the default 256 KiB.
+    let size = blueprint::runtime::Limits::default().max_string_bytes + 1;
+    over_budget(
+        &runtime,
+        json!({"mode": "long-string", "size": size}),
+        "the longest string",
+        "--guest-max-string",
+    )
+    .await;
+    // At the budget it is fine.
+    let graph = hostile_with(
+        &runtime,
+        json!({"mode": "long-string", "size": size - 1}),
+        &support::root(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(graph.nodes().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_prop_bytes_budget_stops_a_guest() {
+    let runtime = budgets(|l| l.max_prop_bytes = 1024 * 1024);
+    over_budget(
+        &runtime,
+        json!({"mode": "prop-bytes", "count": 100, "size": 20_000}),
+        "prop bytes",
+        "--guest-max-prop-bytes",
+    )
+    .await;
+    let graph = hostile_with(
+        &runtime,
+        json!({"mode": "prop-bytes", "count": 40, "size": 20_000}),
+        &support::root(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(graph.nodes().len(), 40);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_reference_and_edge_budgets_stop_a_guest() {
+    // 200 teams naming up to 200 before them: ~20,000 references.
+    let runtime = budgets(|l| l.max_references = 5_000);
+    over_budget(
+        &runtime,
+        json!({"mode": "ref-web", "count": 200, "size": 200}),
+        "references",
+        "--guest-max-references",
+    )
+    .await;
+    // 100 teams naming every team before them: ~5,000 distinct edges.
+    let runtime = budgets(|l| l.max_edges = 1_000);
+    over_budget(
+        &runtime,
+        json!({"mode": "ref-web", "count": 100, "size": 100}),
+        "edges",
+        "--guest-max-edges",
+    )
+    .await;
+}
+
+/// The worst web of references the default budgets let through is declared and
+/// validated well inside the default time limit (it used to be quadratic).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_largest_allowed_reference_web_validates_quickly() {
+    let runtime = budgets(|_| {});
+    let started = Instant::now();
+    // 1,000 teams each naming the 45 before it: ~45,000 edges and references,
+    // just under the default budgets.
+    let graph = hostile_with(
+        &runtime,
+        json!({"mode": "ref-web", "count": 1000, "size": 45}),
+        &support::root(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(graph.nodes().len(), 1000);
+    let edges = graph.edges().len();
+    assert!(edges > 40_000, "{edges}");
+    blueprint::graph::validate::validate(&graph).unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+/// A named pipe beside the blueprint: refused by type, never opened (a read
+/// would block forever), and the guest is shown the path relative to the
+/// blueprint folder only.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fifo_asset_is_refused_without_blocking() {
+    let runtime = support::runtime();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("code")).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(dir.path().join("code/pipe"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let started = Instant::now();
+    for path in ["code/pipe", "code"] {
+        let e = expect_error(
+            hostile_with(&runtime, json!({"mode": "asset", "path": path}), dir.path()).await,
+            GuestErrorKind::Failed,
+        );
+        assert!(e.message.contains("is a named pipe"), "{e}");
+        let root = dir.path().canonicalize().unwrap();
+        assert!(
+            !e.message.contains(root.to_str().unwrap()) && !e.message.contains("/tmp"),
+            "an absolute path was shown to the guest: {e}"
+        );
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+/// A 100 MB log line is cut, never written whole (the guest gets the memory
+/// to build it).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_huge_log_line_is_harmless() {
+    let runtime = support::runtime_with(blueprint::runtime::Limits {
+        memory_bytes: 256 * 1024 * 1024,
+        timeout: Duration::from_secs(20),
+        ..Default::default()
+    });
+    let graph = hostile_with(
+        &runtime,
+        json!({"mode": "long-log", "size": 100 * 1024 * 1024}),
+        &support::root(),
+    )
+    .await
+    .unwrap();
+    assert!(graph.nodes().is_empty());
+}
+
+/// Random declarations through the escape hatch (names with controls, bidi
+/// characters and token delimiters, forged tokens, wrong types, unknown kinds):
+/// for a few seconds, each ends in a graph or a one-line error, validation
+/// never panics, and no problem prints a raw control character.
+#[tokio::test(flavor = "multi_thread")]
+async fn fuzzed_declarations_never_panic_and_print_safely() {
+    let runtime = budgets(|l| l.timeout = Duration::from_secs(2));
+    let started = Instant::now();
+    let mut seeds = 0;
+    while started.elapsed() < Duration::from_secs(4) || seeds < 3 {
+        let call = Instant::now();
+        let outcome = hostile_with(
+            &runtime,
+            json!({"mode": "fuzz", "count": seeds, "size": 300}),
+            &support::root(),
+        )
+        .await;
+        assert!(
+            call.elapsed() < Duration::from_secs(4),
+            "seed {seeds} took {:?}",
+            call.elapsed()
+        );
+        match outcome {
+            Ok(graph) => {
+                if let Err(invalid) = blueprint::graph::validate::validate(&graph) {
+                    let text = invalid.to_string();
+                    assert!(
+                        !text
+                            .chars()
+                            .any(|c| c != '\n' && blueprint::text::is_unsafe(c)),
+                        "seed {seeds}: {text:?}"
+                    );
+                }
+            }
+            Err(e) => {
+                let text = e.to_string();
+                assert!(!text.contains('\n'), "seed {seeds}: {text}");
+            }
+        }
+        seeds += 1;
+    }
+    eprintln!("{seeds} fuzzed guests");
+}
+
+/// A guest looping over invalid declarations is stopped at MAX_PROBLEMS: the
+/// problems the host holds for it are bounded too.
+#[tokio::test(flavor = "multi_thread")]
+async fn endless_invalid_declarations_are_stopped() {
+    let runtime = budgets(|_| {});
+    let e = expect_error(
+        hostile_with(&runtime, json!({"mode": "bad-name-loop"}), &support::root()).await,
+        GuestErrorKind::OverBudget,
+    );
+    assert!(
+        e.message.contains("invalid declarations (1000 problems"),
+        "{e}"
+    );
 }

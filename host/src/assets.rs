@@ -4,9 +4,10 @@
 //! at the zip epoch, modes normalised to 0644/0755), so the digest changes only
 //! when the content does — which is what decides whether Lambda code is updated.
 
-use std::io::{Cursor, Write};
+use std::io::{Cursor, Read, Write};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
@@ -31,8 +32,29 @@ pub struct Asset {
 
 /// Pack `relative` (a file or folder under `root`) into a deterministic zip.
 pub fn pack(root: &Path, relative: &str) -> Result<Asset, String> {
+    pack_until(
+        root,
+        relative,
+        Instant::now() + Duration::from_secs(24 * 3600),
+    )
+}
+
+/// [`pack`], giving up once `deadline` has passed (checked before each file is
+/// read). Only regular files are packed: a named pipe, socket or device is an
+/// error and is never opened for reading. Messages name paths relative to
+/// `root` only (they are shown to the guest).
+pub fn pack_until(root: &Path, relative: &str, deadline: Instant) -> Result<Asset, String> {
     let source = confine(root, relative)?;
-    let files = collect_files(&source)?;
+    let canonical_root = root.canonicalize().map_err(|e| e.to_string())?;
+    let shown = |path: &Path| -> String {
+        path.strip_prefix(&canonical_root)
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| relative.to_owned())
+    };
+    let files = collect_files(&source).map_err(|e| {
+        // collect_files names absolute paths; the guest sees them relative.
+        e.replace(&format!("{}/", canonical_root.display()), "")
+    })?;
     if files.is_empty() {
         return Err(format!("asset {relative:?} has no files"));
     }
@@ -51,8 +73,12 @@ pub fn pack(root: &Path, relative: &str) -> Result<Asset, String> {
             .compression_level(Some(6))
             .last_modified_time(DateTime::default())
             .unix_permissions(if executable { 0o755 } else { 0o644 });
-        let bytes =
-            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "asset {relative:?}: the time limit passed while packing it"
+            ));
+        }
+        let bytes = read_regular(path).map_err(|e| format!("cannot read {}: {e}", shown(path)))?;
         writer
             .start_file(name.as_str(), options)
             .and_then(|()| writer.write_all(&bytes).map_err(Into::into))
@@ -98,7 +124,7 @@ fn confine(root: &Path, relative: &str) -> Result<PathBuf, String> {
     }
     let root = root
         .canonicalize()
-        .map_err(|e| format!("cannot open the blueprint folder {}: {e}", root.display()))?;
+        .map_err(|e| format!("cannot open the blueprint folder: {e}"))?;
     let path = root
         .join(rel)
         .canonicalize()
@@ -113,7 +139,14 @@ fn confine(root: &Path, relative: &str) -> Result<PathBuf, String> {
 
 /// `(name in zip, path on disk, length)` for every file, sorted by name.
 fn collect_files(source: &Path) -> Result<Vec<(String, PathBuf, u64)>, String> {
-    if source.is_file() {
+    // `source` is canonical (no symlink left): its own type decides.
+    let source_type = std::fs::symlink_metadata(source)
+        .map_err(|e| format!("{}: {e}", source.display()))?
+        .file_type();
+    if !source_type.is_dir() && !source_type.is_file() {
+        return Err(not_regular(source, source_type));
+    }
+    if source_type.is_file() {
         let name = source
             .file_name()
             .and_then(|n| n.to_str())
@@ -134,13 +167,21 @@ fn collect_files(source: &Path) -> Result<Vec<(String, PathBuf, u64)>, String> {
             let target = path
                 .canonicalize()
                 .map_err(|e| format!("{}: {e}", path.display()))?;
-            if !target.starts_with(source) || !target.is_file() {
+            if !target.starts_with(source) {
                 return Err(format!(
                     "{} is a link to something outside the asset folder",
                     path.display()
                 ));
             }
+            let target_type = std::fs::metadata(&target)
+                .map_err(|e| format!("{}: {e}", path.display()))?
+                .file_type();
+            if !target_type.is_file() {
+                return Err(not_regular(path, target_type));
+            }
             target
+        } else if !file_type.is_file() {
+            return Err(not_regular(path, file_type));
         } else {
             path.to_owned()
         };
@@ -156,6 +197,56 @@ fn collect_files(source: &Path) -> Result<Vec<(String, PathBuf, u64)>, String> {
     }
     files.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(files)
+}
+
+/// The error for a path that is neither a regular file nor a folder.
+fn not_regular(path: &Path, file_type: std::fs::FileType) -> String {
+    #[cfg(unix)]
+    let what = {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            "a named pipe"
+        } else if file_type.is_socket() {
+            "a socket"
+        } else if file_type.is_block_device() || file_type.is_char_device() {
+            "a device"
+        } else {
+            "not a regular file"
+        }
+    };
+    #[cfg(not(unix))]
+    let what = {
+        let _ = file_type;
+        "not a regular file"
+    };
+    format!(
+        "{} is {what}: assets pack regular files and folders only",
+        path.display()
+    )
+}
+
+/// Read a file that was a regular file when listed. It is opened without
+/// blocking (a FIFO swapped in after the listing must not hang the open) and
+/// its type checked again on the open handle before any read; at most
+/// [`MAX_ASSET_BYTES`] + 1 bytes are read.
+fn read_regular(path: &Path) -> Result<Vec<u8>, String> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let file = options.open(path).map_err(|e| e.to_string())?;
+    let file_type = file.metadata().map_err(|e| e.to_string())?.file_type();
+    if !file_type.is_file() {
+        return Err(not_regular(path, file_type));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_ASSET_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    Ok(bytes)
 }
 
 #[cfg(unix)]
@@ -230,5 +321,37 @@ mod tests {
             let err = pack(dir.path(), "code").unwrap_err();
             assert!(err.contains("outside"), "{err}");
         }
+    }
+
+    /// A FIFO is refused by type, never opened (opening one for reading would
+    /// block until a writer comes), alone or inside a folder.
+    #[cfg(unix)]
+    #[test]
+    fn special_files_are_refused_without_a_read() {
+        let dir = folder();
+        let fifo = dir.path().join("code/pipe");
+        let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o644) }, 0);
+        let started = Instant::now();
+        let err = pack(dir.path(), "code/pipe").unwrap_err();
+        assert!(err.contains("is a named pipe"), "{err}");
+        let err = pack(dir.path(), "code").unwrap_err();
+        assert!(err.contains("pipe is a named pipe"), "{err}");
+        // The guest sees paths relative to the blueprint folder only.
+        let root = dir.path().canonicalize().unwrap();
+        assert!(!err.contains(root.to_str().unwrap()), "{err}");
+        // Through a link too.
+        std::os::unix::fs::symlink("pipe", dir.path().join("code/link")).unwrap();
+        std::fs::remove_file(&fifo).unwrap();
+        std::fs::write(&fifo, "now a file").unwrap();
+        assert!(pack(dir.path(), "code").is_ok());
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn a_passed_deadline_stops_packing() {
+        let dir = folder();
+        let err = pack_until(dir.path(), "code", Instant::now()).unwrap_err();
+        assert!(err.contains("time limit"), "{err}");
     }
 }

@@ -267,8 +267,18 @@ impl Blueprint {
             && region != "eu"
         {
             return Err(format!(
-                "{}: providers.pagerduty.region must be \"us\" or \"eu\", not {region:?}",
-                path.display()
+                "{}: providers.pagerduty.region must be \"us\" or \"eu\", not {}",
+                path.display(),
+                shown(region)
+            ));
+        }
+        if let Some(region) = &file.providers.aws.region
+            && !valid_aws_region(region)
+        {
+            return Err(format!(
+                "{}: providers.aws.region must be an AWS region name such as us-east-1, eu-west-2, us-gov-west-1 or us-isob-east-1 (LL-[gov-|iso-|isoX-]AREA-N: two lowercase letters, a lowercase word, 1-2 digits; at most {MAX_REGION} characters), not {}",
+                path.display(),
+                shown(region)
             ));
         }
         if let Some(s) = file
@@ -304,9 +314,106 @@ impl Blueprint {
     }
 }
 
+/// Longest AWS region name accepted (the longest today, `ap-southeast-7` and
+/// `us-isob-east-1`, have 14 characters).
+pub const MAX_REGION: usize = 32;
+
+/// Whether `region` has the form of an AWS region name: AWS documents region
+/// names as `<partition area>-<direction/area>-<number>` (`us-east-1`), with the
+/// GovCloud (`us-gov-west-1`) and ISO partitions (`us-iso-east-1`,
+/// `us-isob-east-1`, `eu-isoe-west-1`, `us-isof-south-1`); see "Regions and
+/// Zones" in the EC2 User Guide and botocore's endpoints.json `regionRegex`
+/// (`^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$` and the partitions' variants).
+/// Checked here so a bad region is refused before any client is built.
+pub fn valid_aws_region(region: &str) -> bool {
+    if region.is_empty() || region.len() > MAX_REGION || !region.is_ascii() {
+        return false;
+    }
+    let parts: Vec<&str> = region.split('-').collect();
+    let lower = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase());
+    let (area, middle, number) = match parts.as_slice() {
+        [area, word, number] => (*area, vec![*word], *number),
+        [area, partition, word, number] => (*area, vec![*partition, *word], *number),
+        _ => return false,
+    };
+    if area.len() != 2 || !lower(area) {
+        return false;
+    }
+    if let [partition, _] = middle.as_slice() {
+        let iso = partition
+            .strip_prefix("iso")
+            .is_some_and(|rest| rest.len() <= 1 && rest.bytes().all(|b| b.is_ascii_lowercase()));
+        if *partition != "gov" && !iso {
+            return false;
+        }
+    }
+    let word = middle[middle.len() - 1];
+    lower(word) && (1..=2).contains(&number.len()) && number.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A value from the file quoted for an error: escaped, and cut when long.
+fn shown(value: &str) -> String {
+    format!("\"{}\"", crate::text::escape_cut(value, 64))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn aws_regions() {
+        for good in [
+            "us-east-1",
+            "eu-west-2",
+            "ap-southeast-7",
+            "us-gov-west-1",
+            "us-iso-east-1",
+            "us-isob-east-1",
+            "eu-isoe-west-1",
+            "il-central-1",
+        ] {
+            assert!(valid_aws_region(good), "{good}");
+        }
+        let long = "a".repeat(1 << 20);
+        for bad in [
+            "",
+            "us-east",
+            "US-EAST-1",
+            "us-east-1\0",
+            "us\u{1b}-east-1",
+            "üs-east-1",
+            "us-east-123",
+            "use-east-1",
+            "us-xyz-east-1",
+            "us--1",
+            long.as_str(),
+        ] {
+            assert!(!valid_aws_region(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_bad_region_is_one_escaped_line() {
+        let err = Blueprint::parse(
+            Path::new("x.toml"),
+            "[guest]\npath = \"g.wasm\"\n[providers.aws]\nregion = \"us-east-1\\u0000\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("providers.aws.region must be") && err.contains("us-east-1\\0"),
+            "{err}"
+        );
+        assert!(!err.contains('\0') && !err.contains('\n'), "{err:?}");
+        let err = Blueprint::parse(
+            Path::new("x.toml"),
+            "[guest]\npath = \"g.wasm\"\n[providers.pagerduty]\nregion = \"\\u001b[2J\"\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("\"us\" or \"eu\"") && !err.contains('\u{1b}'),
+            "{err:?}"
+        );
+    }
 
     #[test]
     fn minimal_file() {

@@ -21,7 +21,11 @@ fn main() -> ExitCode {
     match runtime.block_on(cli::run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // Errors may quote what a guest chose (names, messages): escaped.
+            eprintln!(
+                "error: {}",
+                blueprint::text::escape_lines(&format!("{e:#}"))
+            );
             ExitCode::FAILURE
         }
     }

@@ -39,6 +39,7 @@ pub fn runtime() -> Runtime {
     runtime_with(Limits {
         memory_bytes: 64 * 1024 * 1024,
         timeout: Duration::from_secs(1),
+        ..Limits::default()
     })
 }
 

@@ -245,7 +245,7 @@ pub fn render_text(report: &Report) -> String {
         report.count(Severity::Info),
         report.findings.len() - report.active().count()
     );
-    out
+    crate::text::escape_lines(&out).into_owned()
 }
 
 /// One line per active warning or error, for `plan` and `run`.
@@ -265,7 +265,7 @@ pub fn render_summary(report: &Report) -> String {
     if !out.is_empty() {
         out.push_str("(`blueprint check` explains each; silence one in the blueprint file's [[check.silence]])\n");
     }
-    out
+    crate::text::escape_lines(&out).into_owned()
 }
 
 /// `rule`, or `rule, policy name@version` for a policy guest's finding.

@@ -156,7 +156,11 @@ async fn run_many(context: &Context, files: &[std::path::PathBuf], args: &RunArg
                     println!();
                 }
             }
-            Err(e) => eprintln!("== {} == cannot be planned: {e}", file.display()),
+            Err(e) => eprintln!(
+                "== {} == cannot be planned: {}",
+                file.display(),
+                crate::text::escape_lines(&e.to_string())
+            ),
         }
     }
     if changes && !args.options.yes {

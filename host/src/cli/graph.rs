@@ -18,6 +18,6 @@ pub async fn run(global: &GlobalArgs, args: &GraphArgs) -> CliResult {
         GraphFormat::Dot => render::to_dot(graph),
         GraphFormat::Mermaid => render::to_mermaid(graph),
     };
-    print!("{text}");
+    print!("{}", crate::text::escape_lines(&text));
     Ok(ExitCode::SUCCESS)
 }

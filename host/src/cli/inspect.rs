@@ -43,8 +43,10 @@ pub async fn run(global: &GlobalArgs, args: &InspectArgs) -> CliResult {
         return Ok(ExitCode::SUCCESS);
     }
 
-    println!("{} {}", info.name, info.version);
-    println!("  {}", info.description);
+    // What a guest says about itself is shown escaped.
+    let esc = |s: &str| crate::text::escape_cut(s, 1024).into_owned();
+    println!("{} {}", esc(&info.name), esc(&info.version));
+    println!("  {}", esc(&info.description));
     println!();
     println!(
         "component  {} ({} KiB)",

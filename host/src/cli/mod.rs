@@ -49,6 +49,18 @@ pub struct GlobalArgs {
     /// Time a guest call may run, in seconds.
     #[arg(long, global = true, default_value_t = 5.0, value_name = "SECONDS")]
     pub guest_timeout: f64,
+    /// Host budget: total bytes of the props a guest may declare.
+    #[arg(long, global = true, default_value_t = Limits::default().max_prop_bytes, value_name = "BYTES")]
+    pub guest_max_prop_bytes: usize,
+    /// Host budget: the longest string a guest may put in a prop, in bytes.
+    #[arg(long, global = true, default_value_t = Limits::default().max_string_bytes, value_name = "BYTES")]
+    pub guest_max_string: usize,
+    /// Host budget: reference tokens in all of a guest's props together.
+    #[arg(long, global = true, default_value_t = Limits::default().max_references, value_name = "N")]
+    pub guest_max_references: usize,
+    /// Host budget: distinct (node, referenced node) edges a guest may declare.
+    #[arg(long, global = true, default_value_t = Limits::default().max_edges, value_name = "N")]
+    pub guest_max_edges: usize,
     /// Compile guests every time instead of using the compiled-code cache.
     #[arg(long, global = true)]
     pub no_cache: bool,
@@ -348,6 +360,10 @@ impl GlobalArgs {
         let limits = Limits {
             memory_bytes: self.guest_memory.saturating_mul(1024 * 1024),
             timeout: Duration::from_secs_f64(self.guest_timeout),
+            max_prop_bytes: self.guest_max_prop_bytes,
+            max_string_bytes: self.guest_max_string,
+            max_references: self.guest_max_references,
+            max_edges: self.guest_max_edges,
         };
         let cache = if self.no_cache {
             None

@@ -81,7 +81,8 @@ pub fn plan_text(plan: &Plan) -> String {
         }
     }
     let _ = writeln!(out, "\n{}", summary_line(plan));
-    out
+    // Names, kinds and values come from a guest: nothing raw reaches the terminal.
+    crate::text::escape_lines(&out).into_owned()
 }
 
 fn change_text(out: &mut String, change: &Change) {
@@ -296,5 +297,6 @@ pub fn report_text(report: &Report) -> String {
             o.skipped_because.as_deref().unwrap_or("")
         );
     }
-    out
+    // Names, kinds and values come from a guest: nothing raw reaches the terminal.
+    crate::text::escape_lines(&out).into_owned()
 }

@@ -43,6 +43,35 @@ pub fn has_token_chars(s: &str) -> bool {
     s.contains([START, SEP, END])
 }
 
+/// The node names of the well-formed tokens in `s`, in order, without
+/// allocating: one pass over `s` (metering and dependencies use it; validation
+/// parses with [`parse`] and reports malformed tokens).
+pub fn referenced_nodes(s: &str) -> impl Iterator<Item = &str> {
+    let mut rest = s;
+    std::iter::from_fn(move || {
+        loop {
+            let start = rest.find(START)?;
+            let body = &rest[start + START.len_utf8()..];
+            // The token ends at the first END; a START before it means this one
+            // was cut: skip to that START.
+            let end = body.find([START, END])?;
+            if body[end..].starts_with(START) {
+                rest = &body[end..];
+                continue;
+            }
+            let inner = &body[..end];
+            rest = &body[end + END.len_utf8()..];
+            if let Some((node, output)) = inner.split_once(SEP)
+                && !node.is_empty()
+                && !output.is_empty()
+                && !output.contains(SEP)
+            {
+                return Some(node);
+            }
+        }
+    })
+}
+
 /// Split a string into literal parts and references. Fails on anything that is not
 /// a well-formed token: an unterminated token, a stray delimiter, an empty name.
 pub fn parse(s: &str) -> Result<Vec<Part>, String> {
@@ -109,6 +138,11 @@ pub fn display_str(s: &str) -> String {
     }
 }
 
+/// [`display_str`] made safe for a terminal ([`crate::text::escape`]).
+pub fn display_str_escaped(s: &str) -> String {
+    crate::text::escape(&display_str(s)).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +191,22 @@ mod tests {
         assert!(parse(&tail).is_err());
         assert!(parse(&format!("{START}{END}")).is_err());
         assert!(parse(&format!("{START}a{END}")).is_err());
+    }
+
+    #[test]
+    fn referenced_nodes_agree_with_parse() {
+        let s = format!(
+            "x{}y{}{}",
+            make("a", "id"),
+            make("b.c", "arn"),
+            make("a", "x")
+        );
+        assert_eq!(referenced_nodes(&s).collect::<Vec<_>>(), ["a", "b.c", "a"]);
+        let token = make("a", "id");
+        let cut: String = token.chars().take(3).collect();
+        let s = format!("{cut}{}", make("b", "id"));
+        assert_eq!(referenced_nodes(&s).collect::<Vec<_>>(), ["b"]);
+        assert_eq!(referenced_nodes("plain").count(), 0);
     }
 
     #[test]

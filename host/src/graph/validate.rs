@@ -39,6 +39,7 @@ pub fn validate(graph: &Graph) -> Result<(), InvalidGraph> {
             }
         }
         check_references(graph, node, &mut problems);
+        kinds::check_text(node, &mut problems);
         for rule in kind.refs {
             for (path, value) in kinds::select(&node.props, rule.path) {
                 let checker = Checker {
@@ -97,7 +98,10 @@ fn check_references(graph: &Graph, node: &super::Node, problems: &mut Vec<Proble
                     ProblemClass::DanglingReference,
                     node,
                     &path,
-                    format!("references '{}', which is not declared", r.node),
+                    format!(
+                        "references '{}', which is not declared",
+                        crate::text::escape_cut(&r.node, crate::text::MAX_SHOWN)
+                    ),
                 ));
                 continue;
             };
@@ -109,7 +113,8 @@ fn check_references(graph: &Graph, node: &super::Node, problems: &mut Vec<Proble
                     &path,
                     format!(
                         "references '{r}', but a {} has no output '{}'",
-                        target.kind, r.output
+                        target.kind,
+                        crate::text::escape_cut(&r.output, crate::text::MAX_SHOWN)
                     ),
                 ));
             }
@@ -156,25 +161,31 @@ fn cycles(graph: &Graph) -> Vec<Problem> {
 
 /// The shortest walk around the cycle from its smallest member, for the message.
 fn cycle_path<'a>(g: &DiGraphMap<&'a str, ()>, members: &[&'a str]) -> Vec<&'a str> {
+    // Breadth-first from the start: O(V + E log E) over the component (the
+    // membership test was a scan of the members, O(V) per edge, before).
     let start = members[0];
-    let mut parent: std::collections::BTreeMap<&str, &str> = Default::default();
+    let in_scc: std::collections::HashSet<&str> = members.iter().copied().collect();
+    let mut parent: std::collections::HashMap<&str, &str> = Default::default();
     let mut queue = std::collections::VecDeque::from([start]);
     while let Some(current) = queue.pop_front() {
         if g.contains_edge(current, start) {
-            let mut path = vec![start, current];
+            let mut back = vec![current];
             let mut at = current;
             while let Some(&p) = parent.get(at) {
-                path.insert(1, p);
+                back.push(p);
                 at = p;
             }
-            // `path` is start, ..., current; close the loop.
+            back.reverse();
+            // `back` is start, ..., current; close the loop.
+            let mut path = vec![start];
+            path.extend(back);
             path.dedup();
             path.push(start);
             return path;
         }
         let mut next: Vec<&str> = g
             .neighbors(current)
-            .filter(|n| members.contains(n) && *n != start && !parent.contains_key(n))
+            .filter(|n| in_scc.contains(n) && *n != start && !parent.contains_key(n))
             .collect();
         next.sort_unstable();
         for n in next {

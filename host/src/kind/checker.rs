@@ -173,3 +173,58 @@ pub fn select_indexed<'a>(props: &'a Map<String, Value>, path: &str) -> Option<&
     }
     value
 }
+
+/// Control characters a prop may hold, where a kind documents them; every other
+/// string prop of every kind holds none (no C0 or C1 control, no DEL, never NUL).
+/// Kept in one table rather than in each kind's check so no kind can forget it.
+/// `(kind, top-level prop, allowed)`:
+const CONTROLS_ALLOWED: &[(&str, &str, &[char])] = &[
+    // IAM: "[\u0009\u000A\u000D\u0020-\u00FF]+" for policy documents and
+    // "[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*" for a role's
+    // description (IAM API Reference, CreateRole).
+    ("aws.iam_role", "assume_role_policy", &['\t', '\n', '\r']),
+    ("aws.iam_role", "description", &['\t', '\n', '\r']),
+    // Lambda environment values are free text (Lambda API Reference,
+    // Environment: "Variables ... String to string map", no pattern).
+    ("aws.lambda_function", "environment", &['\t', '\n', '\r']),
+];
+
+/// What a prop of `kind` may hold besides printable text; `None`: anything (an
+/// S3 object's content is data, not text).
+fn controls_allowed(kind: &str, prop: &str) -> Option<&'static [char]> {
+    if kind == "aws.s3_object" && prop == "content" {
+        return None;
+    }
+    Some(
+        CONTROLS_ALLOWED
+            .iter()
+            .find(|(k, p, _)| *k == kind && *p == prop)
+            .map_or(&[][..], |(_, _, allowed)| *allowed),
+    )
+}
+
+/// Refuse control characters in every string prop of `node` (names,
+/// descriptions, patterns, ...) except where [`CONTROLS_ALLOWED`] documents
+/// them: before any API call, one problem per prop, the character escaped.
+pub fn check_text(node: &Node, problems: &mut Vec<Problem>) {
+    for (path, s) in crate::graph::string_leaves(&node.props) {
+        let top = path.split(['.', '[']).next().unwrap_or_default();
+        let Some(allowed) = controls_allowed(&node.kind, top) else {
+            continue;
+        };
+        if let Some((at, c)) = s
+            .char_indices()
+            .find(|&(_, c)| c.is_control() && !allowed.contains(&c))
+        {
+            problems.push(Problem::prop(
+                ProblemClass::BadValue,
+                node,
+                path,
+                format!(
+                    "holds the control character {} at byte {at}: names, descriptions and other text props must be printable text",
+                    crate::text::escape(&c.to_string())
+                ),
+            ));
+        }
+    }
+}

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-pub use checker::{Checker, get_path, lit, select, select_indexed};
+pub use checker::{Checker, check_text, get_path, lit, select, select_indexed};
 
 use crate::export::TerraformMap;
 

@@ -46,6 +46,9 @@ pub enum GuestErrorKind {
     OutOfMemory,
     /// It declared more nodes than any blueprint needs.
     TooManyNodes,
+    /// It made the host hold more than a budget of [`Limits`] allows (prop bytes,
+    /// longest string, references, edges); the message names the budget.
+    OverBudget,
     /// Its `run` returned an error.
     Failed,
     /// It returned something the contract does not allow (e.g. a schema that is
@@ -299,6 +302,9 @@ impl Runtime {
                 modules: modules.clone(),
                 failure: None,
             }),
+            meter: declare::Meter::new(self.limits),
+            deadline: Instant::now() + self.limits.timeout,
+            host_call_timed_out: false,
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
@@ -399,6 +405,12 @@ pub struct GuestState {
     assets_by_path: std::collections::HashMap<String, crate::assets::Asset>,
     /// Development mode: the source a runtime reads (`dev.rs`).
     dev: Option<dev::DevState>,
+    /// What the guest made the host hold, against the budgets.
+    meter: declare::Meter,
+    /// When the current guest call's time is up; host calls check it.
+    deadline: Instant,
+    /// A host call was still running at the deadline.
+    host_call_timed_out: bool,
 }
 
 impl WasiView for GuestState {
@@ -423,6 +435,7 @@ impl GuestInstance {
     fn arm_deadline(&mut self) {
         let ticks = (self.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
         self.store.set_epoch_deadline(ticks);
+        self.store.data_mut().deadline = Instant::now() + self.timeout;
     }
 
     /// The epoch deadline only fires while guest code runs; a guest blocked in a
@@ -437,6 +450,16 @@ impl GuestInstance {
         outcome: Result<wasmtime::Result<T>, tokio::time::error::Elapsed>,
         context: &str,
     ) -> Result<T, GuestError> {
+        if self.store.data().host_call_timed_out {
+            return Err(GuestError {
+                guest: self.guest.clone(),
+                kind: GuestErrorKind::Timeout,
+                message: format!(
+                    "{context}: ran out of time (limit {:.1} s) in a host call",
+                    self.timeout.as_secs_f64()
+                ),
+            });
+        }
         match outcome {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => Err(self.classify(e, context)),
@@ -484,7 +507,16 @@ impl GuestInstance {
             Err(message) => Err(GuestError {
                 guest: self.guest.clone(),
                 kind: GuestErrorKind::Failed,
-                message: format!("returned an error: {message}"),
+                // The guest's own words: escaped, one line, bounded.
+                message: format!(
+                    "returned an error: {}",
+                    crate::text::escape_cut(&message, 1024)
+                ),
+            }),
+            Ok(()) if self.store.data().meter.exceeded.is_some() => Err(GuestError {
+                guest: self.guest.clone(),
+                kind: GuestErrorKind::OverBudget,
+                message: self.store.data().meter.exceeded.clone().unwrap_or_default(),
             }),
             Ok(()) if self.store.data().node_limit_hit => Err(GuestError {
                 guest: self.guest.clone(),

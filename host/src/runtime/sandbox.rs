@@ -12,13 +12,25 @@ use wasmtime::ResourceLimiter;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx};
 
-/// Limits applied to every guest call.
+/// Limits applied to every guest call, and the budgets of what the host does
+/// for a guest (metered as it declares, see `declare.rs`; documented with their
+/// flags in docs/sandbox.md).
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Linear memory a guest may grow to (all memories together).
     pub memory_bytes: usize,
-    /// Wall time a guest call may run before it is interrupted.
+    /// Wall time a guest call may run before it is interrupted; host work done
+    /// for the guest (its host calls, validating what it declared) counts too.
     pub timeout: Duration,
+    /// Total bytes of the props of every declared node (strings, keys, and 8
+    /// bytes per number, boolean or null).
+    pub max_prop_bytes: usize,
+    /// Longest string in any prop.
+    pub max_string_bytes: usize,
+    /// Reference tokens in all props together.
+    pub max_references: usize,
+    /// Distinct (node, node it references) pairs.
+    pub max_edges: usize,
 }
 
 impl Default for Limits {
@@ -26,6 +38,10 @@ impl Default for Limits {
         Limits {
             memory_bytes: 256 * 1024 * 1024,
             timeout: Duration::from_secs(5),
+            max_prop_bytes: 16 * 1024 * 1024,
+            max_string_bytes: 256 * 1024,
+            max_references: 100_000,
+            max_edges: 50_000,
         }
     }
 }

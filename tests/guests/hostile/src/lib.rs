@@ -10,6 +10,52 @@ use blueprint_sdk::prelude::*;
 struct Params {
     /// What to do wrong.
     mode: String,
+    /// How many nodes the sized modes declare.
+    count: u32,
+    /// How many references (or bytes) each node of the sized modes carries.
+    size: u32,
+    /// The asset path of the `asset` mode.
+    path: String,
+}
+
+/// A small xorshift generator: the `fuzz` mode's declarations follow from its
+/// seed, so a failure can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+    /// Text from pieces a hostile guest would use: controls, bidi overrides,
+    /// token delimiters, forged tokens, quotes, long runs.
+    fn text(&mut self, names: &[String]) -> String {
+        let mut out = String::new();
+        for _ in 0..self.below(6) {
+            match self.below(10) {
+                0 => out.push_str(self.pick(&["\0", "\u{1b}[2J", "\r", "\n", "\u{7f}", "\u{9b}"])),
+                1 => out.push_str(self.pick(&["\u{202e}", "\u{2066}", "\u{200b}", "\u{feff}"])),
+                2 => out.push_str(self.pick(&["\u{E000}", "\u{E001}", "\u{E002}"])),
+                3 if !names.is_empty() => {
+                    let node = &names[self.below(names.len())];
+                    let output = self.pick(&["id", "arn", "nope", ""]);
+                    out.push_str(&forged(node, output));
+                }
+                4 => out.push_str(&"x".repeat(self.below(5000))),
+                5 => out.push_str("\"}{[,:"),
+                _ => out.push_str(self.pick(&["a", "team-1", "user@example.com", "é", "${x}"])),
+            }
+        }
+        out
+    }
 }
 
 /// A token made by hand, as only a buggy or hostile guest would.
@@ -193,6 +239,163 @@ impl Blueprint for Hostile {
                     blueprint_sdk::log(LogLevel::Info, format!("line {i}"));
                 }
                 team("a", None);
+            }
+            // `count` teams, each description naming the `size` teams before it
+            // (a web of references), each parent the team before: the work the
+            // host does for references grows with their number.
+            "ref-web" => {
+                let mut ids: Vec<String> = Vec::new();
+                for i in 0..p.count as usize {
+                    let from = i.saturating_sub(p.size as usize);
+                    let description: String = ids[from..i].concat();
+                    let t = pd::team(
+                        &format!("t{i}"),
+                        &pd::TeamProps {
+                            name: format!("t{i}"),
+                            description: Some(description),
+                            parent: ids.last().cloned(),
+                        },
+                    );
+                    ids.push(t.id);
+                }
+            }
+            // One team whose description is `size` bytes long.
+            "long-string" => {
+                pd::team(
+                    "a",
+                    &pd::TeamProps {
+                        name: "a".into(),
+                        description: Some("x".repeat(p.size as usize)),
+                        parent: None,
+                    },
+                );
+            }
+            // `count` teams, each with a description of `size` bytes.
+            "prop-bytes" => {
+                for i in 0..p.count {
+                    pd::team(
+                        &format!("t{i}"),
+                        &pd::TeamProps {
+                            name: format!("t{i}"),
+                            description: Some("x".repeat(p.size as usize)),
+                            parent: None,
+                        },
+                    );
+                }
+            }
+            // Names no terminal should see raw, and one of 1 MB.
+            "bad-names" => {
+                let long = "n".repeat(1 << 20);
+                for name in [
+                    "evil\u{1b}[2K\u{1b}[1Agone",
+                    "rtl\u{202e}txt.exe",
+                    "nul\0byte",
+                    "has space",
+                    long.as_str(),
+                ] {
+                    team(name, None);
+                }
+            }
+            // NUL and escape bytes in the text props of each PagerDuty kind
+            // and in a log pattern.
+            "nul-text" => {
+                let bad = |s: &str| format!("{s}\0\u{1b}[31m");
+                let t = pd::team(
+                    "team",
+                    &pd::TeamProps {
+                        name: bad("team"),
+                        description: None,
+                        parent: None,
+                    },
+                );
+                pd::business_service(
+                    "business",
+                    &pd::BusinessServiceProps {
+                        name: bad("business"),
+                        description: None,
+                        point_of_contact: None,
+                        team: Some(t.id.clone()),
+                    },
+                );
+                let _ = t;
+                let group = blueprint_sdk::aws::cloudwatch_log_group(
+                    "logs",
+                    &blueprint_sdk::aws::CloudwatchLogGroupProps {
+                        name: "/aws/lambda/x".into(),
+                        retention_in_days: Some(7),
+                        tags: None,
+                    },
+                );
+                blueprint_sdk::aws::cloudwatch_log_metric_filter(
+                    "filter",
+                    &blueprint_sdk::aws::CloudwatchLogMetricFilterProps {
+                        name: "filter".into(),
+                        log_group: group.name,
+                        pattern: bad("ERROR"),
+                        metric_transformation: blueprint_sdk::aws::MetricTransformation {
+                            metric_name: "errors".into(),
+                            metric_namespace: "x".into(),
+                            metric_value: "1".into(),
+                            default_value: None,
+                        },
+                    },
+                );
+            }
+            // An asset at `path` (a FIFO, in the tests).
+            "asset" => {
+                blueprint_sdk::asset(&p.path)?;
+            }
+            // Invalid declarations in a loop: each is a problem the host holds.
+            "bad-name-loop" => {
+                for i in 0..1_000_000 {
+                    team(&format!("bad name {i}"), None);
+                }
+            }
+            // One log line of `size` bytes.
+            "long-log" => blueprint_sdk::log(LogLevel::Info, "y".repeat(p.size as usize)),
+            // `size` random declarations through the escape hatch, from seed
+            // `count`: names, kinds and props a fuzzer would try.
+            "fuzz" => {
+                let mut rng = Rng(u64::from(p.count) * 2_654_435_761 + 1);
+                let mut names: Vec<String> = Vec::new();
+                for _ in 0..p.size {
+                    let name = if rng.below(3) == 0 {
+                        rng.text(&names)
+                    } else {
+                        format!("n{}", rng.below(50))
+                    };
+                    let kind = rng.pick(&[
+                        "pagerduty.team",
+                        "pagerduty.business_service",
+                        "aws.sns_topic",
+                        "aws.cloudwatch_log_group",
+                        "pagerduty.nope",
+                    ]);
+                    let mut props = serde_json::Map::new();
+                    for key in [
+                        "name",
+                        "description",
+                        "parent",
+                        "team",
+                        "retention_in_days",
+                        "x",
+                    ] {
+                        if rng.below(2) == 0 {
+                            let value = match rng.below(4) {
+                                0 => serde_json::Value::from(rng.text(&names)),
+                                1 => serde_json::Value::from(rng.next() as i64),
+                                2 => serde_json::Value::Null,
+                                _ => serde_json::json!([rng.text(&names), {"k": rng.text(&names)}]),
+                            };
+                            props.insert(key.into(), value);
+                        }
+                    }
+                    host::declare(kind, &name, &serde_json::Value::Object(props).to_string());
+                    names.push(name);
+                    if rng.below(10) == 0 {
+                        blueprint_sdk::log(LogLevel::Warn, rng.text(&names));
+                    }
+                }
             }
             other => return Err(format!("unknown mode {other:?}")),
         }
