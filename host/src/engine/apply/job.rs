@@ -166,7 +166,14 @@ impl Applier<'_> {
     }
 }
 
-/// After an interrupted create, adopt what was made; otherwise create.
+/// After an interrupted create, adopt what was made; otherwise create. A
+/// create whose outcome is unknown ([`ErrorClass::Ambiguous`]: a 5xx or a cut
+/// connection after the request went out) is never re-sent blind: what may have
+/// landed is looked for first ([`find_landed`]) and adopted — then brought to
+/// the desired props if it differs — and only when nothing is found is the
+/// create tried again, a bounded number of times. A `Conflict` after an
+/// ambiguous attempt is that attempt's own object ("Name has already been
+/// taken"), adopted the same way.
 async fn create_or_adopt(
     provider: &dyn Provider,
     desired: &Desired<'_>,
@@ -179,19 +186,88 @@ async fn create_or_adopt(
         );
         return Ok(found);
     }
-    match provider.create(desired).await {
-        // The interrupted run's request was still in flight when we looked and
-        // has landed since: it is ours if `find` recognises it (tags or name).
-        Err(e) if adopt && e.class == ErrorClass::Conflict => match provider.find(desired).await? {
-            Some(found) => {
-                tracing::info!(
-                    node = desired.node,
-                    "adopted a resource an interrupted run's late request created"
-                );
-                Ok(found)
-            }
-            None => Err(e),
-        },
-        other => other,
+    let mut uncertain = adopt;
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let error = match provider.create(desired).await {
+            Ok(created) => return Ok(created),
+            Err(e) => e,
+        };
+        let retry = match error.class {
+            ErrorClass::Ambiguous => true,
+            // The interrupted run's (or an ambiguous attempt's) request landed.
+            ErrorClass::Conflict if uncertain => false,
+            _ => return Err(error),
+        };
+        uncertain = true;
+        if let Some(found) = find_landed(provider, desired).await? {
+            tracing::info!(
+                node = desired.node,
+                "adopted what a create with an unknown outcome made: {error}"
+            );
+            return bring_to_desired(provider, desired, found).await;
+        }
+        if !retry || attempts >= AMBIGUOUS_CREATE_ATTEMPTS {
+            return Err(error);
+        }
+        tracing::info!(
+            node = desired.node,
+            "nothing landed; creating again: {error}"
+        );
     }
+}
+
+/// Creates tried at most this often when each outcome is unknown and nothing
+/// is found afterwards.
+const AMBIGUOUS_CREATE_ATTEMPTS: u32 = 3;
+
+/// How long a create that may have landed is looked for: services answer reads
+/// and lists with a delay after a create (PagerDuty: 404 right after a create,
+/// TOOLCHAIN.md; terraform-provider-pagerduty retries reads after every create
+/// for it), so one empty `find` does not prove the create failed.
+const LANDED_WINDOW: Duration = Duration::from_secs(12);
+
+/// `find`, repeated with a growing pause until something is found or
+/// [`LANDED_WINDOW`] has passed.
+async fn find_landed(
+    provider: &dyn Provider,
+    desired: &Desired<'_>,
+) -> Result<Option<Resource>, ProviderError> {
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(250);
+    loop {
+        if let Some(found) = provider.find(desired).await? {
+            return Ok(Some(found));
+        }
+        if started.elapsed() + pause > LANDED_WINDOW {
+            return Ok(None);
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(3));
+    }
+}
+
+/// An adopted resource updated where its observed props differ from the
+/// desired ones (only props the provider observes are compared).
+async fn bring_to_desired(
+    provider: &dyn Provider,
+    desired: &Desired<'_>,
+    found: Resource,
+) -> Result<Resource, ProviderError> {
+    let changed: Vec<String> = desired
+        .props
+        .iter()
+        .filter(|(name, want)| {
+            found
+                .props
+                .get(*name)
+                .is_some_and(|have| !provider.equivalent(desired.kind, name, want, have))
+        })
+        .map(|(name, _)| name.clone())
+        .collect();
+    if changed.is_empty() {
+        return Ok(found);
+    }
+    provider.update(desired, &found, &changed).await
 }

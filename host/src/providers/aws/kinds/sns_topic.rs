@@ -143,15 +143,29 @@ impl ResourceKind<AwsProvider> for Kind {
         let address = d.address();
         // CreateTopic is idempotent per name but would adopt a stranger's topic:
         // look for it, then check it is ours by its tags.
-        let topics = aws.call(&address, || aws.sns.list_topics().send()).await?;
-        let Some(arn) = topics
-            .topics()
-            .iter()
-            .filter_map(|t| t.topic_arn())
-            .find(|arn| arn.rsplit(':').next() == Some(p.name.as_str()))
-            .map(str::to_owned)
-        else {
-            return Ok(None);
+        // ListTopics answers 100 topics a page (Amazon SNS API Reference,
+        // ListTopics: "Each call returns a limited list of topics, up to 100. If
+        // there are more topics, a NextToken is also returned"): every page is read.
+        let mut token: Option<String> = None;
+        let arn = loop {
+            let page = aws
+                .call(&address, || {
+                    aws.sns.list_topics().set_next_token(token.clone()).send()
+                })
+                .await?;
+            let found = page
+                .topics()
+                .iter()
+                .filter_map(|t| t.topic_arn())
+                .find(|arn| arn.rsplit(':').next() == Some(p.name.as_str()))
+                .map(str::to_owned);
+            if let Some(arn) = found {
+                break arn;
+            }
+            token = page.next_token().map(str::to_owned);
+            if token.is_none() {
+                return Ok(None);
+            }
         };
         let tags = aws
             .call(&address, || {
