@@ -237,14 +237,15 @@ fn one_schedule(s: &Strict) -> Value {
 }
 
 /// Cycles of run + destroy with ambiguous failures: no duplicate is ever made
-/// and no command fails. `STRICT_CYCLES` sets how many (default 4: about 25 s a
-/// cycle on 2 shared cores; 10 take about 4 min).
+/// and no command fails. `STRICT_CYCLES` sets how many (default 10, as the
+/// issue asks: measured 161 s on the 2 shared cores, 37 ambiguous failures met;
+/// 4 cycles take 67 s).
 #[tokio::test(flavor = "multi_thread")]
 async fn run_destroy_cycles_make_no_duplicates() {
     let cycles: usize = std::env::var("STRICT_CYCLES")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(4);
+        .unwrap_or(10);
     let started = Instant::now();
     let s = Strict::new(strict_config(0xC1C1E), aws_faults()).await;
     let mut failed = Vec::new();

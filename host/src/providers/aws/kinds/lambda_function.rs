@@ -414,6 +414,39 @@ impl ResourceKind<AwsProvider> for Kind {
             })
             .await?;
         }
+        // Tags are changed with TagResource/UntagResource (Lambda API
+        // Reference); CreateFunction's tags only apply to a new function.
+        if changed.iter().any(|c| c == "tags")
+            && let Some(arn) = prior.outputs.get("arn")
+        {
+            let want = tags(d, p.tags.as_deref());
+            let map: HashMap<String, String> = want.iter().cloned().collect();
+            aws.call_retrying(&address, UPDATE_BUSY, || {
+                aws.lambda
+                    .tag_resource()
+                    .resource(arn)
+                    .set_tags(Some(map.clone()))
+                    .send()
+            })
+            .await?;
+            let current = aws
+                .call(&address, || aws.lambda.list_tags().resource(arn).send())
+                .await?;
+            let stale = super::super::stale_keys(
+                current.tags().into_iter().flat_map(|t| t.keys().cloned()),
+                &want,
+            );
+            if !stale.is_empty() {
+                aws.call_retrying(&address, UPDATE_BUSY, || {
+                    aws.lambda
+                        .untag_resource()
+                        .resource(arn)
+                        .set_tag_keys(Some(stale.clone()))
+                        .send()
+                })
+                .await?;
+            }
+        }
         wait_until_ready(aws, name, &address).await
     }
 

@@ -113,9 +113,52 @@ impl ResourceKind<AwsProvider> for Kind {
         aws: &AwsProvider,
         d: &Desired<'_>,
         prior: &Resource,
-        _changed: &[String],
+        changed: &[String],
     ) -> ProviderResult<Resource> {
         let p: Props = d.typed()?;
+        // Tags are changed with TagResource/UntagResource (Amazon SNS API
+        // Reference); CreateTopic's tags only apply to a new topic.
+        if changed.iter().any(|c| c == "tags") {
+            let address = d.address();
+            let want = tags(d, p.tags.as_deref());
+            let tag_list: Vec<aws_sdk_sns::types::Tag> = want
+                .iter()
+                .filter_map(|(k, v)| {
+                    aws_sdk_sns::types::Tag::builder()
+                        .key(k)
+                        .value(v)
+                        .build()
+                        .ok()
+                })
+                .collect();
+            aws.call(&address, || {
+                aws.sns
+                    .tag_resource()
+                    .resource_arn(&prior.id)
+                    .set_tags(Some(tag_list.clone()))
+                    .send()
+            })
+            .await?;
+            let current = aws
+                .call(&address, || {
+                    aws.sns.list_tags_for_resource().resource_arn(&prior.id).send()
+                })
+                .await?;
+            let stale = super::super::stale_keys(
+                current.tags().iter().map(|t| t.key().to_owned()),
+                &want,
+            );
+            if !stale.is_empty() {
+                aws.call(&address, || {
+                    aws.sns
+                        .untag_resource()
+                        .resource_arn(&prior.id)
+                        .set_tag_keys(Some(stale.clone()))
+                        .send()
+                })
+                .await?;
+            }
+        }
         aws.call(&d.address(), || {
             aws.sns
                 .set_topic_attributes()
