@@ -618,3 +618,106 @@ async fn throttling_is_retried_with_backoff() {
     );
     assert!(proxy.throttled() > 3, "retried: {}", proxy.throttled());
 }
+
+/// A tag change is applied in place on every kind that has tags: changed and
+/// added keys set, removed keys gone (PutMetricAlarm ignores tags on an existing
+/// alarm; CreateTopic/CreateLogGroup tags only apply to new resources; TagRole
+/// never removes). Asked of moto directly.
+#[tokio::test(flavor = "multi_thread")]
+async fn tag_changes_are_applied_in_place() {
+    let moto = Moto::start();
+    let aws = provider(&moto).await;
+    let assets = BTreeMap::new();
+    let before = json!([{"key": "team", "value": "sre"}, {"key": "cost", "value": "1"}]);
+    let after = json!([{"key": "team", "value": "platform"}]);
+    let with = |base: Value, tags: &Value| {
+        let mut p = props(base);
+        p.insert("tags".into(), tags.clone());
+        p
+    };
+    let alarm = json!({
+        "alarm_name": "tagged", "metric_name": "m", "namespace": "n", "statistic": "Sum",
+        "period": 60, "evaluation_periods": 1, "threshold": 1.0,
+        "comparison_operator": "GreaterThanOrEqualToThreshold", "alarm_actions": []});
+    let role = json!({"name": "tagged-role", "assume_role_policy": r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#});
+    let kinds: [(&str, Value); 4] = [
+        ("aws.sns_topic", json!({"name": "tagged"})),
+        ("aws.cloudwatch_log_group", json!({"name": "/tagged"})),
+        ("aws.cloudwatch_metric_alarm", alarm),
+        ("aws.iam_role", role),
+    ];
+    for (kind, base) in kinds {
+        let first = Node {
+            kind: Box::leak(kind.to_owned().into_boxed_str()),
+            name: "tagged",
+            props: with(base.clone(), &before),
+        };
+        let made = aws.create(&first.desired(&assets)).await.unwrap();
+        let second = Node {
+            props: with(base, &after),
+            ..first
+        };
+        aws.update(&second.desired(&assets), &made, &["tags".to_owned()])
+            .await
+            .unwrap();
+        let mut tags: Vec<(String, String)> = match kind {
+            "aws.sns_topic" => aws
+                .sns
+                .list_tags_for_resource()
+                .resource_arn(&made.id)
+                .send()
+                .await
+                .unwrap()
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                .collect(),
+            "aws.cloudwatch_log_group" => aws
+                .logs
+                .list_tags_for_resource()
+                .resource_arn(made.outputs["arn"].trim_end_matches(":*"))
+                .send()
+                .await
+                .unwrap()
+                .tags()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .collect(),
+            "aws.cloudwatch_metric_alarm" => aws
+                .cloudwatch
+                .list_tags_for_resource()
+                .resource_arn(&made.outputs["arn"])
+                .send()
+                .await
+                .unwrap()
+                .tags()
+                .iter()
+                .map(|t| {
+                    (
+                        t.key().unwrap_or_default().to_owned(),
+                        t.value().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect(),
+            _ => aws
+                .iam
+                .list_role_tags()
+                .role_name("tagged-role")
+                .send()
+                .await
+                .unwrap()
+                .tags()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                .collect(),
+        };
+        tags.retain(|(k, _)| !k.starts_with("blueprint:"));
+        tags.sort();
+        assert_eq!(
+            tags,
+            vec![("team".to_owned(), "platform".to_owned())],
+            "{kind}"
+        );
+    }
+}

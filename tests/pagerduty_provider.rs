@@ -404,11 +404,9 @@ async fn rate_limits_and_server_errors_are_ridden_out() {
     })
     .await;
     let pd = provider_for(&emu);
-    for i in 0..5 {
-        let p = props(json!({"name": format!("team-{i}")}));
-        pd.create(&desired("pagerduty.team", "t", &p, &assets))
-            .await
-            .unwrap();
+    // Reads (GET) are retried through 500s.
+    for _ in 0..5 {
+        lookup(&pd, "pagerduty.user", json!({"email": "user1@example.com"})).await;
     }
     assert!(emu.request_count() > 5, "some 500s were retried");
 
@@ -448,4 +446,53 @@ async fn secrets_never_appear_in_errors() {
         "{e}"
     );
     assert!(!format!("{e:?}").contains(wrong));
+}
+
+/// A create (POST) answered 500 or cut off after it was carried out is never
+/// re-sent blind: the provider answers `Ambiguous` after one request, and the
+/// object did land.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_create_that_may_have_landed_is_never_resent() {
+    let emu = emulator(Config {
+        ambiguous_rate: 1.0,
+        ..Config::strict()
+    })
+    .await;
+    let pd = provider_for(&emu);
+    let assets = BTreeMap::new();
+    let p = props(json!({"name": "maybe"}));
+    let e = pd
+        .create(&desired("pagerduty.team", "t", &p, &assets))
+        .await
+        .unwrap_err();
+    assert_eq!(e.class, ErrorClass::Ambiguous, "{e}");
+    assert!(e.message.contains("may have been carried out"), "{e}");
+    assert_eq!(emu.request_count(), 1, "the POST was sent once");
+    let teams = emu.with_db(|db| db.list("teams").len());
+    assert_eq!(teams, 1, "the create landed");
+    // The engine's next step, `find`, sees it.
+    let found = pd
+        .find(&desired("pagerduty.team", "t", &p, &assets))
+        .await
+        .unwrap();
+    assert!(found.is_some());
+}
+
+/// PagerDuty's unique names answer 400 "Name has already been taken": a
+/// `Conflict`, so the engine adopts instead of failing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_taken_name_is_a_conflict() {
+    let emu = emulator(Config::strict()).await;
+    let pd = provider_for(&emu);
+    let assets = BTreeMap::new();
+    let p = props(json!({"name": "unique"}));
+    pd.create(&desired("pagerduty.team", "t", &p, &assets))
+        .await
+        .unwrap();
+    let e = pd
+        .create(&desired("pagerduty.team", "t", &p, &assets))
+        .await
+        .unwrap_err();
+    assert_eq!(e.class, ErrorClass::Conflict, "{e}");
+    assert!(e.message.contains("Name has already been taken"), "{e}");
 }

@@ -105,6 +105,10 @@ pub enum ErrorClass {
     /// Throttling, 5xx, network: retried inside the provider; seen here only once
     /// the retries are used up.
     Transient,
+    /// A create (a non-idempotent request) failed after it was sent — a 5xx or a
+    /// cut connection — so it may have been carried out. Never re-sent blind:
+    /// the engine looks for what may have landed first (`find`).
+    Ambiguous,
 }
 
 #[derive(Debug, Clone)]
@@ -113,6 +117,10 @@ pub struct ProviderError {
     /// A complete sentence naming the resource, status/code and the service's own
     /// message; never a token or key.
     pub message: String,
+    /// A create that made the resource but could not make it work (e.g. an SNS
+    /// subscription its endpoint never confirmed): the resource exists, so the
+    /// engine records it, and the next plan repairs it.
+    pub created: Option<Box<Resource>>,
 }
 
 impl ProviderError {
@@ -120,7 +128,14 @@ impl ProviderError {
         ProviderError {
             class,
             message: message.into(),
+            created: None,
         }
+    }
+
+    /// This error, for a create that left `resource` behind.
+    pub fn leaving(mut self, resource: Resource) -> Self {
+        self.created = Some(Box::new(resource));
+        self
     }
 }
 

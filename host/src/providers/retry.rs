@@ -39,6 +39,18 @@ impl Policy {
         max_elapsed: Duration::from_secs(60),
     };
 
+    /// Deletes refused because something still uses the resource, for as long
+    /// as the user's deletes take to land: a PagerDuty schedule or escalation
+    /// policy right after what used it went, a team member while a policy of
+    /// the team reaches them, IAM `DeleteConflict` just after a detach. Long
+    /// enough for a destroy to finish in one run, bounded so a real conflict
+    /// (something outside the blueprint using it) still ends in an error.
+    pub const IN_USE: Policy = Policy {
+        min_delay: Duration::from_millis(500),
+        max_delay: Duration::from_secs(8),
+        max_elapsed: Duration::from_secs(120),
+    };
+
     /// For tests: the same shape, fast.
     pub fn quick(max_elapsed: Duration) -> Policy {
         Policy {
@@ -89,6 +101,29 @@ where
         tokio::time::sleep(delay).await;
         attempt += 1;
     }
+}
+
+/// A delete retried within [`Policy::IN_USE`] while the service answers that
+/// the resource is still in use (`in_use`); any other error is returned at
+/// once. The one place every provider's "still in use" retries go through.
+pub async fn while_in_use<T, E, F, Fut>(
+    what: &str,
+    op: F,
+    in_use: impl Fn(&E) -> bool,
+) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: std::fmt::Display,
+{
+    retry(what, Policy::IN_USE, op, |e| {
+        if in_use(e) {
+            Verdict::Retry
+        } else {
+            Verdict::Stop
+        }
+    })
+    .await
 }
 
 #[cfg(test)]

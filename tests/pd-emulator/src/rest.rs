@@ -522,8 +522,14 @@ fn build(
                 errors.push("alert_creation is not valid".into());
             }
             // Disabled timeouts are absent (the documents type them as integers).
+            // "Setting this field to `0`, `null` (or unset in POST request) will
+            // disable the feature" (OpenAPI, Service.auto_resolve_timeout and
+            // acknowledgement_timeout): 0 disables too.
             for field in ["acknowledgement_timeout", "auto_resolve_timeout"] {
-                if object.get(field).is_some_and(Value::is_null) {
+                if object
+                    .get(field)
+                    .is_some_and(|v| v.is_null() || v.as_u64() == Some(0))
+                {
                     object.as_object_mut().map(|o| o.remove(field));
                 }
             }

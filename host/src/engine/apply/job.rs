@@ -205,11 +205,18 @@ fn judge(found: Option<Found>, looking: Looking, desired: &Desired<'_>, rules: &
     }
 }
 
-/// Create, never making a second copy of what exists: when the plan could not
-/// look (or its look is stale) or an earlier create of this node was
-/// interrupted, look first and adopt what is provably the node's; a create
-/// refused because the name is taken looks, and adopts or stops with the ways
-/// out — never a blind retry.
+/// Create, never making a second copy of what exists:
+/// - when the plan could not look (or its look is stale), or an earlier create
+///   of this node was interrupted, look first and adopt what is provably the
+///   node's (or stop, with the ways out);
+/// - a create whose outcome is unknown ([`ErrorClass::Ambiguous`]: a 5xx or a
+///   cut connection after the request went out) is never re-sent blind: what
+///   may have landed is looked for ([`find_landed`]) and adopted — then brought
+///   to the desired props — and only when nothing is found is the create tried
+///   again, a bounded number of times;
+/// - a create refused because the name is taken looks too: that is our own
+///   earlier attempt's object after an unknown outcome or an interruption,
+///   adopted; anything else is adopted only if provably ours.
 async fn create_or_adopt(
     provider: &dyn Provider,
     desired: &Desired<'_>,
@@ -219,34 +226,102 @@ async fn create_or_adopt(
     if let Some(looking) = look {
         match judge(provider.find(desired).await?, looking, desired, rules) {
             Verdict::Adopt(found) => {
-                tracing::info!(
-                    node = desired.node,
-                    ?looking,
-                    "adopted an existing resource"
-                );
-                return Ok(found);
+                tracing::info!(node = desired.node, ?looking, "adopted an existing resource");
+                return bring_to_desired(provider, desired, found).await;
             }
             Verdict::Refuse(e) => return Err(e),
             Verdict::Create => {}
         }
     }
-    match provider.create(desired).await {
-        Err(e) if e.class == ErrorClass::Conflict => {
-            // A late request of an interrupted run, or something made since
-            // the look: ours if `find` can prove it.
-            let looking = look.unwrap_or(Looking::Unrecorded);
-            match judge(provider.find(desired).await?, looking, desired, rules) {
-                Verdict::Adopt(found) => {
-                    tracing::info!(
-                        node = desired.node,
-                        "adopted a resource whose name the create found taken"
-                    );
-                    Ok(found)
-                }
-                Verdict::Refuse(refusal) => Err(refusal),
-                Verdict::Create => Err(e),
+    // Whether an earlier attempt of ours may have landed.
+    let mut uncertain = look == Some(Looking::AfterIntent);
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let error = match provider.create(desired).await {
+            Ok(created) => return Ok(created),
+            Err(e) => e,
+        };
+        let retry = match error.class {
+            ErrorClass::Ambiguous => true,
+            ErrorClass::Conflict => false,
+            _ => return Err(error),
+        };
+        uncertain |= retry;
+        let (found, looking) = if uncertain {
+            (find_landed(provider, desired).await?, Looking::AfterIntent)
+        } else {
+            (provider.find(desired).await?, Looking::Unrecorded)
+        };
+        match judge(found, looking, desired, rules) {
+            Verdict::Adopt(found) => {
+                tracing::info!(
+                    node = desired.node,
+                    "adopted what a create with an unknown outcome or a taken name found: {error}"
+                );
+                return bring_to_desired(provider, desired, found).await;
             }
+            Verdict::Refuse(refusal) => return Err(refusal),
+            Verdict::Create if retry && attempts < AMBIGUOUS_CREATE_ATTEMPTS => {
+                tracing::info!(node = desired.node, "nothing landed; creating again: {error}");
+            }
+            Verdict::Create => return Err(error),
         }
-        other => other,
     }
+}
+    }
+}
+
+/// Creates tried at most this often when each outcome is unknown and nothing
+/// is found afterwards.
+const AMBIGUOUS_CREATE_ATTEMPTS: u32 = 3;
+
+/// How long a create that may have landed is looked for: services answer reads
+/// and lists with a delay after a create (PagerDuty: 404 right after a create,
+/// TOOLCHAIN.md; terraform-provider-pagerduty retries reads after every create
+/// for it), so one empty `find` does not prove the create failed.
+const LANDED_WINDOW: Duration = Duration::from_secs(12);
+
+/// `find`, repeated with a growing pause until something is found or
+/// [`LANDED_WINDOW`] has passed.
+async fn find_landed(
+    provider: &dyn Provider,
+    desired: &Desired<'_>,
+) -> Result<Option<Found>, ProviderError> {
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(250);
+    loop {
+        if let Some(found) = provider.find(desired).await? {
+            return Ok(Some(found));
+        }
+        if started.elapsed() + pause > LANDED_WINDOW {
+            return Ok(None);
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(3));
+    }
+}
+
+/// An adopted resource updated where its observed props differ from the
+/// desired ones (only props the provider observes are compared).
+async fn bring_to_desired(
+    provider: &dyn Provider,
+    desired: &Desired<'_>,
+    found: Resource,
+) -> Result<Resource, ProviderError> {
+    let changed: Vec<String> = desired
+        .props
+        .iter()
+        .filter(|(name, want)| {
+            found
+                .props
+                .get(*name)
+                .is_some_and(|have| !provider.equivalent(desired.kind, name, want, have))
+        })
+        .map(|(name, _)| name.clone())
+        .collect();
+    if changed.is_empty() {
+        return Ok(found);
+    }
+    provider.update(desired, &found, &changed).await
 }

@@ -255,6 +255,18 @@ impl Applier<'_> {
                     done.insert(finished.task);
                 }
                 Err(error) => {
+                    // A create that made something it could not make work: it
+                    // exists, so it is recorded (the next plan repairs it).
+                    if let (Some(made), Task::Create(_)) = (&error.created, &finished.task) {
+                        record::success(
+                            &mut state,
+                            &finished.task,
+                            &kind,
+                            Some((**made).clone()),
+                            finished.applied,
+                        );
+                        self.save(&mut state).await?;
+                    }
                     self.progress.failed(&node, &kind, verb, &error.message);
                     report.failed.push(Outcome {
                         node,

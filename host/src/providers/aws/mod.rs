@@ -274,6 +274,18 @@ fn prior_str<'a>(prior: &'a Resource, prop: &str) -> ProviderResult<&'a str> {
         })
 }
 
+/// Tag keys a resource has that the desired tags no longer name: what an
+/// update removes (tagging calls only add and overwrite).
+fn stale_keys(
+    current: impl IntoIterator<Item = String>,
+    desired: &[(String, String)],
+) -> Vec<String> {
+    current
+        .into_iter()
+        .filter(|k| !desired.iter().any(|(d, _)| d == k))
+        .collect()
+}
+
 /// The user's tags plus ours (`blueprint:name`, `blueprint:node`).
 fn tags(desired: &Desired<'_>, user: Option<&[Tag]>) -> Vec<(String, String)> {
     let mut tags: Vec<(String, String)> = user

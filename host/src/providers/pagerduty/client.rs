@@ -20,6 +20,9 @@ pub struct ApiError {
     pub message: String,
     /// From `ratelimit-reset` / `retry-after` on a 429.
     pub retry_after: Option<Duration>,
+    /// A POST answered 5xx or cut off after it was sent: it may have been carried
+    /// out, so it is never re-sent blind (see [`ErrorClass::Ambiguous`]).
+    pub ambiguous: bool,
 }
 
 impl std::fmt::Display for ApiError {
@@ -27,7 +30,11 @@ impl std::fmt::Display for ApiError {
         match self.status {
             Some(status) => write!(f, "PagerDuty {}: {}", status.as_u16(), self.message),
             None => write!(f, "PagerDuty unreachable: {}", self.message),
+        }?;
+        if self.ambiguous {
+            f.write_str(" (the request may have been carried out)")?;
         }
+        Ok(())
     }
 }
 
@@ -37,13 +44,44 @@ impl ApiError {
     }
 
     pub fn class(&self) -> ErrorClass {
+        if self.ambiguous {
+            return ErrorClass::Ambiguous;
+        }
         match self.status.map(|s| s.as_u16()) {
             Some(404) => ErrorClass::NotFound,
             Some(401 | 403) => ErrorClass::Auth,
             Some(409) => ErrorClass::Conflict,
+            // PagerDuty's unique names (services, escalation policies, teams,
+            // business services) answer 400 "Name has already been taken"
+            // (terraform-provider-pagerduty issue #556; openshift/pagerduty-operator
+            // PR #43 adopts the existing service on this message).
+            Some(400) if self.message.contains("Name has already been taken") => {
+                ErrorClass::Conflict
+            }
             Some(429) | Some(500..=599) | None => ErrorClass::Transient,
             Some(_) => ErrorClass::Invalid,
         }
+    }
+
+    /// PagerDuty refused a delete because something still uses the object; it
+    /// can succeed once that is gone (or once PagerDuty has caught up with its
+    /// deletion):
+    /// - "Schedule can't be deleted if it's being used by escalation policies"
+    ///   (terraform-provider-pagerduty PR #561; resource_pagerduty_schedule.go
+    ///   matches it), and the same refusal for a policy services use
+    ///   (resource_pagerduty_escalation_policy.go retries a 400 on delete);
+    /// - "User cannot be removed as they belong to an escalation policy on this
+    ///   team" (PR #558; resource_pagerduty_team_membership.go retries it,
+    ///   issue #1119);
+    /// - "Team has existing associations" (code 6006, issue #358).
+    pub fn in_use(&self) -> bool {
+        const IN_USE: &[&str] = &[
+            "being used by",
+            "belong to an escalation policy",
+            "Team has existing associations",
+        ];
+        self.status == Some(StatusCode::BAD_REQUEST)
+            && IN_USE.iter().any(|m| self.message.contains(m))
     }
 
     /// Tie the error to the resource it happened on.
@@ -87,7 +125,11 @@ impl Client {
         })
     }
 
-    /// One request, retried while the failure is transient.
+    /// One request, retried while the failure is transient. A POST (not
+    /// idempotent: a retried create can duplicate) is retried only when it surely
+    /// did not land — a 429, a refused connection — and otherwise ends in an
+    /// [`ErrorClass::Ambiguous`] error for the caller to resolve (find, adopt, or
+    /// create again).
     pub async fn call(
         &self,
         method: Method,
@@ -108,11 +150,36 @@ impl Client {
         body: Option<&Value>,
         from: Option<&str>,
     ) -> Result<Value, ApiError> {
+        let repeatable = method != Method::POST;
+        self.call_inner(method, path, query, body, from, repeatable)
+            .await
+    }
+
+    /// A POST that does the same when sent twice (e.g. `disassociate`): retried
+    /// like a PUT.
+    pub async fn call_repeatable(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, ApiError> {
+        self.call_inner(method, path, &[], body, None, true).await
+    }
+
+    async fn call_inner(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        from: Option<&str>,
+        repeatable: bool,
+    ) -> Result<Value, ApiError> {
         let what = format!("{method} {path}");
         retry::retry(
             &what,
             self.transient,
-            || self.once(method.clone(), path, query, body, from),
+            || self.once(method.clone(), path, query, body, from, repeatable),
             |e: &ApiError| match (e.class(), e.retry_after) {
                 (ErrorClass::Transient, Some(after)) => Verdict::RetryAfter(after),
                 (ErrorClass::Transient, None) => Verdict::Retry,
@@ -129,7 +196,9 @@ impl Client {
         query: &[(&str, String)],
         body: Option<&Value>,
         from: Option<&str>,
+        repeatable: bool,
     ) -> Result<Value, ApiError> {
+        let not_idempotent = !repeatable;
         let mut request = self
             .http
             .request(method, format!("{}{path}", self.base))
@@ -150,6 +219,9 @@ impl Client {
         );
         let response = response.map_err(|e| ApiError {
             status: None,
+            // A refused connection never reached PagerDuty; anything later (a
+            // timeout, a connection closed before the answer) may have.
+            ambiguous: not_idempotent && !e.is_connect(),
             // reqwest's message names the URL, never headers.
             message: e.without_url().to_string(),
             retry_after: None,
@@ -165,12 +237,14 @@ impl Client {
                 status: Some(status),
                 message: format!("unreadable response: {e}"),
                 retry_after: None,
+                ambiguous: false,
             });
         }
         Err(ApiError {
             status: Some(status),
             message: error_message(&text),
             retry_after,
+            ambiguous: not_idempotent && status.is_server_error(),
         })
     }
 

@@ -94,6 +94,9 @@ pub struct PagerDutyProvider {
     from_email: Option<String>,
     /// Bound on waiting out eventual consistency right after a create.
     propagation: Policy,
+    /// One `service_dependencies/associate`/`disassociate` at a time per
+    /// account: overlapping calls answer 500 on real PagerDuty.
+    pub(crate) associations: tokio::sync::Mutex<()>,
 }
 
 impl PagerDutyProvider {
@@ -107,6 +110,7 @@ impl PagerDutyProvider {
             events_url: config.events_url.trim_end_matches('/').to_owned(),
             from_email: config.from_email.clone(),
             propagation: Policy::PROPAGATION,
+            associations: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -197,6 +201,33 @@ where
         }
     })
     .await
+}
+
+/// How long a read that finds nothing is repeated before the object counts as
+/// gone: PagerDuty answers 404 (and leaves the object out of lists) for a
+/// moment after a create (TOOLCHAIN.md; terraform-provider-pagerduty retries
+/// reads of fresh teams, memberships and dependencies), so a plan right after a
+/// run would otherwise see fresh objects as deleted.
+const SETTLE: Duration = Duration::from_secs(5);
+
+/// `read`, repeated while it finds nothing, for up to [`SETTLE`].
+async fn settled_read<F, Fut>(read: F) -> ProviderResult<Option<Resource>>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = ProviderResult<Option<Resource>>>,
+{
+    let started = std::time::Instant::now();
+    let mut pause = Duration::from_millis(250);
+    loop {
+        if let Some(found) = read().await? {
+            return Ok(Some(found));
+        }
+        if started.elapsed() + pause > SETTLE {
+            return Ok(None);
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(2));
+    }
 }
 
 /// How long `drill` waits between two looks at PagerDuty's incidents.

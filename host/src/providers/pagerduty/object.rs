@@ -45,6 +45,11 @@ pub trait PlainObject: Send + Sync + 'static {
     /// keep a schedule's layer ids.
     fn adjust_update(_body: &mut Value, _current: &Value) {}
 
+    /// Fill in, on an update, what clears an optional field the blueprint no
+    /// longer sets: [`compact`] drops absent (null) fields, and PagerDuty keeps
+    /// a field an update leaves out, so a removed prop would never be cleared.
+    fn clear_removed(_body: &mut Value) {}
+
     /// Whether the update needs the current object (one more GET).
     const READS_BEFORE_UPDATE: bool = false;
 
@@ -103,11 +108,14 @@ impl<O: PlainObject> ResourceKind<PagerDutyProvider> for O {
         prior: &Resource,
     ) -> ProviderResult<Option<Resource>> {
         let path = format!("{}/{}", O::COLLECTION, prior.id);
-        match pd.client.get(&path, &[]).await {
-            Ok(found) => Ok(Some(resource::<O>(&found[O::KEY]))),
-            Err(e) if e.is_not_found() => Ok(None),
-            Err(e) => Err(e.at(&format!("{} {}", O::KEY, prior.id))),
-        }
+        super::settled_read(|| async {
+            match pd.client.get(&path, &[]).await {
+                Ok(found) => Ok(Some(resource::<O>(&found[O::KEY]))),
+                Err(e) if e.is_not_found() => Ok(None),
+                Err(e) => Err(e.at(&format!("{} {}", O::KEY, prior.id))),
+            }
+        })
+        .await
     }
 
     async fn update(
@@ -120,6 +128,7 @@ impl<O: PlainObject> ResourceKind<PagerDutyProvider> for O {
         let props: O::Props = d.typed()?;
         let path = format!("{}/{}", O::COLLECTION, prior.id);
         let mut api = compact(O::to_api(&props));
+        O::clear_removed(&mut api);
         if O::READS_BEFORE_UPDATE {
             let current = pd
                 .client
@@ -137,9 +146,18 @@ impl<O: PlainObject> ResourceKind<PagerDutyProvider> for O {
         Ok(resource::<O>(&updated[O::KEY]))
     }
 
+    /// Retried while PagerDuty answers that the object is still in use (what
+    /// used it may have been deleted a moment ago: [`super::ApiError::in_use`]).
     async fn delete(&self, pd: &PagerDutyProvider, prior: &Resource) -> ProviderResult<()> {
         let path = format!("{}/{}", O::COLLECTION, prior.id);
-        match pd.client.call(Method::DELETE, &path, &[], None).await {
+        let what = format!("delete {} {}", O::KEY, prior.id);
+        let deleted = crate::providers::retry::while_in_use(
+            &what,
+            || pd.client.call(Method::DELETE, &path, &[], None),
+            super::ApiError::in_use,
+        )
+        .await;
+        match deleted {
             Ok(_) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
             Err(e) => Err(e.at(&format!("{} {}", O::KEY, prior.id))),

@@ -173,11 +173,46 @@ impl ResourceKind<AwsProvider> for Kind {
         aws: &AwsProvider,
         d: &Desired<'_>,
         prior: &Resource,
-        _changed: &[String],
+        changed: &[String],
     ) -> ProviderResult<Resource> {
         let p: Props = d.typed()?;
         let address = d.address();
         set_retention(aws, &address, &prior.id, p.retention_in_days).await?;
+        // Tags are only set by CreateLogGroup; later changes go through
+        // TagResource/UntagResource, whose ARN is the log group's without the
+        // trailing `:*` (CloudWatch Logs API Reference, TagResource).
+        if changed.iter().any(|c| c == "tags")
+            && let Some(arn) = prior.outputs.get("arn")
+        {
+            let arn = arn.trim_end_matches(":*");
+            let want = tags(d, p.tags.as_deref());
+            let map: std::collections::HashMap<String, String> = want.iter().cloned().collect();
+            aws.call(&address, || {
+                aws.logs
+                    .tag_resource()
+                    .resource_arn(arn)
+                    .set_tags(Some(map.clone()))
+                    .send()
+            })
+            .await?;
+            let current = aws
+                .call(&address, || aws.logs.list_tags_for_resource().resource_arn(arn).send())
+                .await?;
+            let stale = super::super::stale_keys(
+                current.tags().into_iter().flat_map(|t| t.keys().cloned()),
+                &want,
+            );
+            if !stale.is_empty() {
+                aws.call(&address, || {
+                    aws.logs
+                        .untag_resource()
+                        .resource_arn(arn)
+                        .set_tag_keys(Some(stale.clone()))
+                        .send()
+                })
+                .await?;
+            }
+        }
         describe(aws, &prior.id, &address)
             .await?
             .ok_or_else(|| ProviderError::new(ErrorClass::NotFound, format!("{address}: gone")))

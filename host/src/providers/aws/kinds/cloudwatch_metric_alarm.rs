@@ -262,10 +262,53 @@ impl ResourceKind<AwsProvider> for Kind {
         &self,
         aws: &AwsProvider,
         d: &Desired<'_>,
-        _prior: &Resource,
-        _changed: &[String],
+        prior: &Resource,
+        changed: &[String],
     ) -> ProviderResult<Resource> {
-        put(aws, d).await
+        let updated = put(aws, d).await?;
+        // "If you are using this operation to update an existing alarm, any tags
+        // you specify in this parameter are ignored. To change the tags of an
+        // existing alarm, use TagResource or UntagResource." (CloudWatch API
+        // Reference, PutMetricAlarm).
+        if changed.iter().any(|c| c == "tags")
+            && let Some(arn) = prior.outputs.get("arn")
+        {
+            let p: Props = d.typed()?;
+            let address = d.address();
+            let want = tags(d, p.tags.as_deref());
+            let tag_list: Vec<Tag> = want
+                .iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect();
+            aws.call(&address, || {
+                aws.cloudwatch
+                    .tag_resource()
+                    .resource_arn(arn)
+                    .set_tags(Some(tag_list.clone()))
+                    .send()
+            })
+            .await?;
+            let current = aws
+                .call(&address, || {
+                    aws.cloudwatch.list_tags_for_resource().resource_arn(arn).send()
+                })
+                .await?;
+            let stale = super::super::stale_keys(
+                current.tags().iter().filter_map(|t| t.key().map(str::to_owned)),
+                &want,
+            );
+            if !stale.is_empty() {
+                aws.call(&address, || {
+                    aws.cloudwatch
+                        .untag_resource()
+                        .resource_arn(arn)
+                        .set_tag_keys(Some(stale.clone()))
+                        .send()
+                })
+                .await?;
+            }
+        }
+        Ok(updated)
     }
 
     async fn delete(&self, aws: &AwsProvider, prior: &Resource) -> ProviderResult<()> {

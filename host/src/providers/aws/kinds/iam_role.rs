@@ -186,6 +186,28 @@ impl ResourceKind<AwsProvider> for Kind {
                     .send()
             })
             .await?;
+            // TagRole only adds and overwrites ("If a tag with the same key name
+            // already exists, then that tag is overwritten", IAM API Reference):
+            // keys the blueprint dropped are removed with UntagRole.
+            let current = aws
+                .call(&address, || aws.iam.list_role_tags().role_name(name).send())
+                .await?;
+            let stale: Vec<String> = current
+                .tags()
+                .iter()
+                .map(|t| t.key().to_owned())
+                .filter(|k| !tags.iter().any(|t| t.key() == k))
+                .collect();
+            if !stale.is_empty() {
+                aws.call(&address, || {
+                    aws.iam
+                        .untag_role()
+                        .role_name(name)
+                        .set_tag_keys(Some(stale.clone()))
+                        .send()
+                })
+                .await?;
+            }
         }
         read_by_name(aws, name, &address).await?.ok_or_else(|| {
             ProviderError::new(
@@ -197,10 +219,16 @@ impl ResourceKind<AwsProvider> for Kind {
 
     async fn delete(&self, aws: &AwsProvider, prior: &Resource) -> ProviderResult<()> {
         let address = format!("IAM role {}", prior.id);
+        // IAM answers DeleteConflict ("Cannot delete entity, must detach all
+        // policies first") for a while after the last DetachRolePolicy: retried
+        // within the same bound as every "still in use" delete.
         gone_ok(
-            aws.call(&address, || {
-                aws.iam.delete_role().role_name(&prior.id).send()
-            })
+            aws.call_with(
+                &address,
+                crate::providers::retry::Policy::IN_USE,
+                &["DeleteConflict"],
+                || aws.iam.delete_role().role_name(&prior.id).send(),
+            )
             .await
             .map(|_| ()),
         )

@@ -126,8 +126,28 @@ fn check_lambda(c: &mut Checker<'_>) {
 
 pub struct Kind;
 
-/// What AWS says while a fresh role is not yet assumable by Lambda.
-const ROLE_NOT_READY: &[&str] = &["cannot be assumed", "role defined for the function"];
+/// What AWS says while a fresh role is not yet assumable by Lambda: "The role
+/// defined for the function cannot be assumed by Lambda" and "The provided
+/// execution role does not have permissions to call …": IAM is eventually
+/// consistent ("Changes that I make are not always immediately visible", IAM
+/// User Guide, troubleshoot_general; NASA Cumulus' deployment guide quotes the
+/// second message as the symptom and a re-run as the fix).
+const ROLE_NOT_READY: &[&str] = &[
+    "cannot be assumed",
+    "role defined for the function",
+    "does not have permissions",
+];
+
+/// What updates also wait out: `ResourceConflictException` ("An update is in
+/// progress for resource") while a previous update's `LastUpdateStatus` is
+/// `InProgress` (Lambda Developer Guide, "Lambda function states": "While the
+/// update is in progress … other operations fail"), plus the role messages.
+const UPDATE_BUSY: &[&str] = &[
+    "ResourceConflictException",
+    "cannot be assumed",
+    "role defined for the function",
+    "does not have permissions",
+];
 
 /// Props that live in the function's configuration (the rest is code).
 const CONFIGURATION: &[&str] = &[
@@ -193,7 +213,12 @@ async fn wait_until_ready(
         || async {
             let found = read_by_name(aws, name, address).await?;
             match found {
-                Some((resource, true)) => Ok(resource),
+                Some((resource, Readiness::Ready)) => Ok(resource),
+                // Failed is final: the reason is Lambda's own.
+                Some((_, Readiness::Failed(reason))) => Err(ProviderError::new(
+                    ErrorClass::Invalid,
+                    format!("{address}: Lambda reports the function Failed: {reason}"),
+                )),
                 _ => Err(ProviderError::new(
                     ErrorClass::Transient,
                     format!("{address}: the function is not Active yet"),
@@ -211,12 +236,22 @@ async fn wait_until_ready(
     .await
 }
 
+/// Whether a function can be used: its `State` and `LastUpdateStatus`.
+#[derive(Debug, PartialEq)]
+enum Readiness {
+    Ready,
+    /// `Pending`, or an update `InProgress`.
+    Busy,
+    /// `State` `Failed` or `LastUpdateStatus` `Failed`, with Lambda's reason.
+    Failed(String),
+}
+
 /// The function, and whether it is ready for use.
 async fn read_by_name(
     aws: &AwsProvider,
     name: &str,
     address: &str,
-) -> ProviderResult<Option<(Resource, bool)>> {
+) -> ProviderResult<Option<(Resource, Readiness)>> {
     let out = optional(
         aws.call(address, || {
             aws.lambda.get_function().function_name(name).send()
@@ -237,11 +272,22 @@ async fn read_by_name(
         })
         .unwrap_or_default();
     env.sort_by_key(|v| v.to_string());
-    let ready = !matches!(c.state(), Some(State::Pending))
-        && !matches!(
-            c.last_update_status(),
-            Some(aws_sdk_lambda::types::LastUpdateStatus::InProgress)
-        );
+    use aws_sdk_lambda::types::LastUpdateStatus;
+    let ready = match (c.state(), c.last_update_status()) {
+        (Some(State::Failed), _) => Readiness::Failed(format!(
+            "{} ({})",
+            c.state_reason().unwrap_or("no reason given"),
+            c.state_reason_code().map_or("", |r| r.as_str())
+        )),
+        (_, Some(LastUpdateStatus::Failed)) => Readiness::Failed(format!(
+            "the last update failed: {} ({})",
+            c.last_update_status_reason().unwrap_or("no reason given"),
+            c.last_update_status_reason_code()
+                .map_or("", |r| r.as_str())
+        )),
+        (Some(State::Pending), _) | (_, Some(LastUpdateStatus::InProgress)) => Readiness::Busy,
+        _ => Readiness::Ready,
+    };
     let arn = c.function_arn().unwrap_or_default().to_owned();
     let opt = super::super::opt::<&str>;
     let resource = Resource {
@@ -335,7 +381,7 @@ impl ResourceKind<AwsProvider> for Kind {
         let address = d.address();
         let name = prior.id.as_str();
         if changed.iter().any(|c| CONFIGURATION.contains(&c.as_str())) {
-            aws.call_retrying(&address, ROLE_NOT_READY, || {
+            aws.call_retrying(&address, UPDATE_BUSY, || {
                 aws.lambda
                     .update_function_configuration()
                     .function_name(name)
@@ -362,7 +408,7 @@ impl ResourceKind<AwsProvider> for Kind {
                 .as_ref()
                 .and_then(|id| d.assets.get(id))
                 .map(|a| Blob::new(a.zip.to_vec()));
-            aws.call(&address, || {
+            aws.call_retrying(&address, UPDATE_BUSY, || {
                 aws.lambda
                     .update_function_code()
                     .function_name(name)
@@ -373,6 +419,39 @@ impl ResourceKind<AwsProvider> for Kind {
                     .send()
             })
             .await?;
+        }
+        // Tags are changed with TagResource/UntagResource (Lambda API
+        // Reference); CreateFunction's tags only apply to a new function.
+        if changed.iter().any(|c| c == "tags")
+            && let Some(arn) = prior.outputs.get("arn")
+        {
+            let want = tags(d, p.tags.as_deref());
+            let map: HashMap<String, String> = want.iter().cloned().collect();
+            aws.call_retrying(&address, UPDATE_BUSY, || {
+                aws.lambda
+                    .tag_resource()
+                    .resource(arn)
+                    .set_tags(Some(map.clone()))
+                    .send()
+            })
+            .await?;
+            let current = aws
+                .call(&address, || aws.lambda.list_tags().resource(arn).send())
+                .await?;
+            let stale = super::super::stale_keys(
+                current.tags().into_iter().flat_map(|t| t.keys().cloned()),
+                &want,
+            );
+            if !stale.is_empty() {
+                aws.call_retrying(&address, UPDATE_BUSY, || {
+                    aws.lambda
+                        .untag_resource()
+                        .resource(arn)
+                        .set_tag_keys(Some(stale.clone()))
+                        .send()
+                })
+                .await?;
+            }
         }
         wait_until_ready(aws, name, &address).await
     }

@@ -119,9 +119,52 @@ impl ResourceKind<AwsProvider> for Kind {
         aws: &AwsProvider,
         d: &Desired<'_>,
         prior: &Resource,
-        _changed: &[String],
+        changed: &[String],
     ) -> ProviderResult<Resource> {
         let p: Props = d.typed()?;
+        // Tags are changed with TagResource/UntagResource (Amazon SNS API
+        // Reference); CreateTopic's tags only apply to a new topic.
+        if changed.iter().any(|c| c == "tags") {
+            let address = d.address();
+            let want = tags(d, p.tags.as_deref());
+            let tag_list: Vec<aws_sdk_sns::types::Tag> = want
+                .iter()
+                .filter_map(|(k, v)| {
+                    aws_sdk_sns::types::Tag::builder()
+                        .key(k)
+                        .value(v)
+                        .build()
+                        .ok()
+                })
+                .collect();
+            aws.call(&address, || {
+                aws.sns
+                    .tag_resource()
+                    .resource_arn(&prior.id)
+                    .set_tags(Some(tag_list.clone()))
+                    .send()
+            })
+            .await?;
+            let current = aws
+                .call(&address, || {
+                    aws.sns.list_tags_for_resource().resource_arn(&prior.id).send()
+                })
+                .await?;
+            let stale = super::super::stale_keys(
+                current.tags().iter().map(|t| t.key().to_owned()),
+                &want,
+            );
+            if !stale.is_empty() {
+                aws.call(&address, || {
+                    aws.sns
+                        .untag_resource()
+                        .resource_arn(&prior.id)
+                        .set_tag_keys(Some(stale.clone()))
+                        .send()
+                })
+                .await?;
+            }
+        }
         aws.call(&d.address(), || {
             aws.sns
                 .set_topic_attributes()
@@ -149,15 +192,29 @@ impl ResourceKind<AwsProvider> for Kind {
         let address = d.address();
         // CreateTopic is idempotent per name but would adopt a stranger's topic:
         // look for it, then check it is ours by its tags.
-        let topics = aws.call(&address, || aws.sns.list_topics().send()).await?;
-        let Some(arn) = topics
-            .topics()
-            .iter()
-            .filter_map(|t| t.topic_arn())
-            .find(|arn| arn.rsplit(':').next() == Some(p.name.as_str()))
-            .map(str::to_owned)
-        else {
-            return Ok(None);
+        // ListTopics answers 100 topics a page (Amazon SNS API Reference,
+        // ListTopics: "Each call returns a limited list of topics, up to 100. If
+        // there are more topics, a NextToken is also returned"): every page is read.
+        let mut token: Option<String> = None;
+        let arn = loop {
+            let page = aws
+                .call(&address, || {
+                    aws.sns.list_topics().set_next_token(token.clone()).send()
+                })
+                .await?;
+            let found = page
+                .topics()
+                .iter()
+                .filter_map(|t| t.topic_arn())
+                .find(|arn| arn.rsplit(':').next() == Some(p.name.as_str()))
+                .map(str::to_owned);
+            if let Some(arn) = found {
+                break arn;
+            }
+            token = page.next_token().map(str::to_owned);
+            if token.is_none() {
+                return Ok(None);
+            }
         };
         let tags = aws
             .call(&address, || {

@@ -90,12 +90,21 @@ fn subscription_resource(
     attributes: &std::collections::HashMap<String, String>,
 ) -> Resource {
     let get = |k: &str| attributes.get(k).map_or(Value::Null, |v| json!(v));
+    let http = matches!(
+        attributes.get("Protocol").map(String::as_str),
+        Some("http" | "https")
+    );
+    let unconfirmed = attributes.get("PendingConfirmation").map(String::as_str) == Some("true");
+    let endpoint = match (http && unconfirmed, attributes.get("Endpoint")) {
+        (true, Some(endpoint)) => json!(format!("{endpoint}{UNCONFIRMED}")),
+        _ => get("Endpoint"),
+    };
     Resource {
         id: arn.to_owned(),
         props: props(vec![
             ("topic", get("TopicArn")),
             ("protocol", get("Protocol")),
-            ("endpoint", get("Endpoint")),
+            ("endpoint", endpoint),
             (
                 "raw_message_delivery",
                 attributes
@@ -109,6 +118,27 @@ fn subscription_resource(
 
 fn is_pending(arn: &str) -> bool {
     !arn.starts_with("arn:")
+}
+
+/// How long `create` waits for an HTTP(S) endpoint to confirm:
+/// `BLUEPRINT_SNS_CONFIRM_SECONDS`, else 60 s.
+fn confirmation_timeout() -> std::time::Duration {
+    let secs = std::env::var("BLUEPRINT_SNS_CONFIRM_SECONDS")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(60);
+    std::time::Duration::from_secs(secs)
+}
+
+/// What an unconfirmed HTTP(S) subscription's endpoint reads as: not the
+/// endpoint the blueprint wants (the subscription delivers nothing), so the
+/// plan shows it as needing replacement — `endpoint` forces one.
+const UNCONFIRMED: &str = " (never confirmed: PendingConfirmation)";
+
+fn pending(resource: &Resource) -> bool {
+    resource.props["endpoint"]
+        .as_str()
+        .is_some_and(|e| e.ends_with(UNCONFIRMED))
 }
 
 /// The confirmed subscription of `topic` to `endpoint`, if any.
@@ -184,8 +214,11 @@ impl ResourceKind<AwsProvider> for Kind {
             })
             .await?;
         let mut arn = out.subscription_arn().unwrap_or_default().to_owned();
-        if is_pending(&arn) && matches!(p.protocol.as_str(), "http" | "https") {
-            // The endpoint confirms by visiting the SubscribeURL; wait for it.
+        let http = matches!(p.protocol.as_str(), "http" | "https");
+        if is_pending(&arn) && http {
+            // Without an ARN (an SDK that does not ask for it): the confirmed
+            // subscription appears in the topic's list once the endpoint
+            // confirms.
             arn = retry::retry(
                 &address,
                 aws.propagation,
@@ -205,12 +238,42 @@ impl ResourceKind<AwsProvider> for Kind {
             )
             .await?;
         }
-        read_arn(aws, &arn, &address).await?.ok_or_else(|| {
-            ProviderError::new(
-                ErrorClass::Transient,
-                format!("{address}: subscribed but not readable yet"),
-            )
-        })
+        let read = || async {
+            read_arn(aws, &arn, &address).await?.ok_or_else(|| {
+                ProviderError::new(
+                    ErrorClass::Transient,
+                    format!("{address}: subscribed but not readable yet"),
+                )
+            })
+        };
+        let mut made = read().await?;
+        if !http {
+            return Ok(made);
+        }
+        // With `ReturnSubscriptionArn` SNS answers the ARN "in all cases, even if
+        // the subscription is not yet confirmed" (Subscribe, Amazon SNS API
+        // Reference): whether the endpoint confirmed is read from
+        // `GetSubscriptionAttributes` `PendingConfirmation`, waited for within
+        // a bound, as terraform-provider-aws' subscription waiter does
+        // (`waitSubscriptionConfirmed`, `confirmation_timeout_in_minutes`).
+        let bound = confirmation_timeout();
+        let started = std::time::Instant::now();
+        let mut pause = std::time::Duration::from_millis(200);
+        while pending(&made) {
+            if started.elapsed() >= bound {
+                let message = format!(
+                    "{address}: SNS subscription {arn} to {endpoint} was not confirmed by its endpoint within {secs} s (PendingConfirmation); nothing will be delivered to it. The subscription exists and is recorded; the next plan replaces it. Check that {endpoint} answers SNS's SubscriptionConfirmation (BLUEPRINT_SNS_CONFIRM_SECONDS sets the wait)",
+                    // A PagerDuty endpoint carries the integration key: hidden.
+                    endpoint = crate::providers::pagerduty::redact(&p.endpoint),
+                    secs = bound.as_secs(),
+                );
+                return Err(ProviderError::new(ErrorClass::Invalid, message).leaving(made));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(std::time::Duration::from_secs(3));
+            made = read().await?;
+        }
+        Ok(made)
     }
 
     async fn read(&self, aws: &AwsProvider, prior: &Resource) -> ProviderResult<Option<Resource>> {

@@ -1,6 +1,6 @@
 //! `pagerduty.schedule`: an on-call rotation in layers.
 
-use chrono::DateTime;
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
 use super::super::object::{PlainObject, id_of, ids_of, object, reference, references};
@@ -189,9 +189,9 @@ impl PlainObject for Kind {
                     .collect();
                 json!({
                     "name": l.name,
-                    "start": l.start,
-                    "end": l.end,
-                    "rotation_virtual_start": l.rotation_virtual_start,
+                    "start": utc(&l.start),
+                    "end": l.end.as_deref().map(utc),
+                    "rotation_virtual_start": utc(&l.rotation_virtual_start),
                     "rotation_turn_length_seconds": l.rotation_turn_length_seconds,
                     "users": users,
                     "restrictions": restrictions,
@@ -208,11 +208,21 @@ impl PlainObject for Kind {
         })
     }
 
+    /// Ended layers are left out: PagerDuty keeps them in the schedule forever
+    /// (a layer is never deleted, only ended), so the Terraform provider's reader
+    /// skips them (`flattenScheduleLayers`). PagerDuty answers the layers highest
+    /// precedence first, the reverse of the order they are sent in (its own
+    /// support script reverses a GET before a PUT, PagerDuty/public-support-scripts
+    /// PR #60; the Terraform provider reverses what it reads), so they are
+    /// reversed back into the blueprint's order.
     fn from_api(v: &Value) -> Map<String, Value> {
+        let now = Utc::now();
         let layers: Vec<Value> = v["schedule_layers"]
             .as_array()
             .into_iter()
             .flatten()
+            .rev()
+            .filter(|l| !ended(&l["end"], now))
             .map(|l| {
                 let users: Vec<Value> = l["users"]
                     .as_array()
@@ -254,25 +264,53 @@ impl PlainObject for Kind {
     }
 
     /// A schedule update keeps its layers (and their history) when it names
-    /// their ids; match the desired layers to the existing ones by position.
+    /// their ids. Desired layers are matched to the live ones by name, never by
+    /// position (PagerDuty reorders them); a live layer the blueprint no longer
+    /// has is sent with `end` set to now: "A schedule layer can never be removed
+    /// but it can be ended" (terraform-provider-pagerduty,
+    /// resource_pagerduty_schedule.go, update) — dropped from the request it
+    /// would keep paging people on services that do not end it themselves.
     fn adjust_update(body: &mut Value, current: &Value) {
-        let ids: Vec<Value> = current["schedule_layers"]
+        let now = Utc::now();
+        let live: Vec<&Value> = current["schedule_layers"]
             .as_array()
             .into_iter()
             .flatten()
-            .map(id_of)
+            .filter(|l| !ended(&l["end"], now))
             .collect();
-        if let Some(layers) = body["schedule_layers"].as_array_mut() {
-            for (layer, id) in layers.iter_mut().zip(ids) {
-                if !id.is_null() {
-                    layer["id"] = id;
-                }
+        let Some(layers) = body["schedule_layers"].as_array_mut() else {
+            return;
+        };
+        let mut kept: Vec<Value> = Vec::new();
+        for layer in layers.iter_mut() {
+            let same = live
+                .iter()
+                .find(|l| l["name"] == layer["name"] && !kept.contains(&l["id"]));
+            if let Some(same) = same
+                && !same["id"].is_null()
+            {
+                layer["id"] = same["id"].clone();
+                kept.push(same["id"].clone());
             }
         }
+        let now_text = now.to_rfc3339_opts(SecondsFormat::Secs, true);
+        let dropped: Vec<Value> = live
+            .iter()
+            .filter(|l| !l["id"].is_null() && !kept.contains(&l["id"]))
+            .map(|l| {
+                let mut ended = (*l).clone();
+                ended["end"] = json!(now_text);
+                ended
+            })
+            .collect();
+        // Lowest precedence first, as requests order layers.
+        let mut all = dropped;
+        all.append(layers);
+        *layers = all;
     }
 
-    /// Date-times compare as instants (PagerDuty may answer in another offset),
-    /// and an absent list equals an empty one.
+    /// Date-times compare as instants (PagerDuty may answer in another offset);
+    /// an absent list equals an empty one; layers compare by name.
     fn equivalent(prop: &str, desired: &Value, observed: &Value) -> bool {
         if prop == "layers" {
             return same_value(&normalize_layers(desired), &normalize_layers(observed));
@@ -281,27 +319,66 @@ impl PlainObject for Kind {
     }
 }
 
+/// A date-time as UTC (`…Z`): PagerDuty misreads some offsets in layer times,
+/// and terraform-provider-pagerduty converts them to UTC before sending
+/// (`timeToUTC` in pagerduty/util.go, used by the schedule's layer expansion).
+/// Text that is not a date-time is sent unchanged (the checker reported it).
+fn utc(text: &str) -> String {
+    match DateTime::parse_from_rfc3339(text) {
+        Ok(t) => t
+            .with_timezone(&Utc)
+            .to_rfc3339_opts(SecondsFormat::Secs, true),
+        Err(_) => text.to_owned(),
+    }
+}
+
+/// Whether a layer's `end` has passed.
+fn ended(end: &Value, now: DateTime<Utc>) -> bool {
+    end.as_str()
+        .and_then(|e| DateTime::parse_from_rfc3339(e).ok())
+        .is_some_and(|e| e <= now)
+}
+
+/// Layers in a form where the differences PagerDuty introduces vanish:
+/// - a `start` in the past equals any other past start: PagerDuty resets a past
+///   start to the time of the request, and terraform-provider-pagerduty
+///   suppresses that diff when both values are in the past
+///   (`util.SuppressScheduleLayerStartDiff`, PR #343 for issue #200);
+/// - other times compare as instants;
+/// - ended layers are gone (see `from_api`), on both sides;
+/// - layers are keyed by name: PagerDuty returns them in its own order.
 fn normalize_layers(layers: &Value) -> Value {
     let instant = |v: &Value| match v.as_str().map(DateTime::parse_from_rfc3339) {
         Some(Ok(t)) => json!(t.timestamp()),
         _ => v.clone(),
     };
+    let now = Utc::now();
     match layers.as_array() {
-        Some(items) => Value::Array(
-            items
+        Some(items) => {
+            let mut items: Vec<Value> = items
                 .iter()
+                .filter(|l| !ended(&l["end"], now))
                 .map(|l| {
                     let mut l = l.clone();
+                    let past = l["start"]
+                        .as_str()
+                        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                        .is_some_and(|s| s < now);
                     for key in ["start", "end", "rotation_virtual_start"] {
                         l[key] = instant(&l[key]);
+                    }
+                    if past {
+                        l["start"] = json!("in the past");
                     }
                     if l["restrictions"].is_null() {
                         l["restrictions"] = json!([]);
                     }
                     l
                 })
-                .collect(),
-        ),
+                .collect();
+            items.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+            Value::Array(items)
+        }
         None => layers.clone(),
     }
 }

@@ -88,6 +88,19 @@ impl PlainObject for Kind {
         })
     }
 
+    /// A timeout removed from the blueprint is switched off: "Setting this field
+    /// to `0`, `null` (or unset in POST request) will disable the feature" (the
+    /// OpenAPI document, Service.auto_resolve_timeout and
+    /// acknowledgement_timeout). `0` rather than `null`: the schema does not
+    /// declare them nullable. PagerDuty then reads them back as null.
+    fn clear_removed(body: &mut Value) {
+        for key in ["auto_resolve_timeout", "acknowledgement_timeout"] {
+            if body.get(key).is_none_or(Value::is_null) {
+                body[key] = json!(0);
+            }
+        }
+    }
+
     fn from_api(v: &Value) -> Map<String, Value> {
         object(vec![
             ("name", v["name"].clone()),

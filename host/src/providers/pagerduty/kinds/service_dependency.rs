@@ -138,6 +138,11 @@ impl ResourceKind<PagerDutyProvider> for Kind {
     async fn create(&self, pd: &PagerDutyProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
         let p: Props = d.typed()?;
         let body = relationship(&p.business_service, &p.supporting_service);
+        // Serialised per account: overlapping associations answer 500 on
+        // PagerDuty; terraform-provider-pagerduty serialises them behind a
+        // mutex for this reason (PR #724, `resourceServiceDependencyMu` in
+        // resource_pagerduty_service_dependency.go).
+        let _one_at_a_time = pd.associations.lock().await;
         let answer = super::super::while_propagating(
             pd,
             &format!("associate {}", d.address()),
@@ -167,7 +172,8 @@ impl ResourceKind<PagerDutyProvider> for Kind {
     async fn read(&self, pd: &PagerDutyProvider, prior: &Resource) -> ProviderResult<Option<Resource>> {
         let business = prior_prop(prior, "business_service")?;
         let supporting = prior_prop(prior, "supporting_service")?;
-        lookup(pd, business, supporting, &format!("dependency {}", prior.id)).await
+        let address = format!("dependency {}", prior.id);
+        super::super::settled_read(|| lookup(pd, business, supporting, &address)).await
     }
 
     async fn delete(&self, pd: &PagerDutyProvider, prior: &Resource) -> ProviderResult<()> {
@@ -175,12 +181,13 @@ impl ResourceKind<PagerDutyProvider> for Kind {
             prior_prop(prior, "business_service")?,
             prior_prop(prior, "supporting_service")?,
         );
+        let _one_at_a_time = pd.associations.lock().await;
+        // Disassociating twice leaves the same result: retried like a PUT.
         match pd
             .client
-            .call(
+            .call_repeatable(
                 Method::POST,
                 "/service_dependencies/disassociate",
-                &[],
                 Some(&body),
             )
             .await

@@ -166,7 +166,8 @@ impl ResourceKind<PagerDutyProvider> for Kind {
     }
 
     async fn read(&self, pd: &PagerDutyProvider, prior: &Resource) -> ProviderResult<Option<Resource>> {
-        read_integration(pd, prior_prop(prior, "service")?, &prior.id).await
+        let service = prior_prop(prior, "service")?;
+        super::super::settled_read(|| read_integration(pd, service, &prior.id)).await
     }
 
     async fn update(

@@ -90,6 +90,33 @@ async fn put(pd: &PagerDutyProvider, d: &Desired<'_>) -> ProviderResult<Resource
     Ok(resource)
 }
 
+/// The membership, if the team lists it.
+async fn read_membership(pd: &PagerDutyProvider, prior: &Resource) -> ProviderResult<Option<Resource>> {
+let team = prior_prop(prior, "team")?;
+    let user = prior_prop(prior, "user")?;
+    let members = match pd
+        .client
+        .list(&format!("/teams/{team}/members"), "members", &[])
+        .await
+    {
+        Ok(members) => members,
+        Err(e) if e.is_not_found() => return Ok(None),
+        Err(e) => return Err(e.at(&format!("membership {}", prior.id))),
+    };
+    Ok(members
+        .iter()
+        .find(|m| m["user"]["id"].as_str() == Some(user))
+        .map(|m| Resource {
+            id: prior.id.clone(),
+            props: string_props(&[
+                ("team", team),
+                ("user", user),
+                ("role", m["role"].as_str().unwrap_or_default()),
+            ]),
+            outputs: prior.outputs.clone(),
+        }))
+}
+
 #[async_trait]
 impl ResourceKind<PagerDutyProvider> for Kind {
     fn info(&self) -> &'static KindInfo {
@@ -101,29 +128,7 @@ impl ResourceKind<PagerDutyProvider> for Kind {
     }
 
     async fn read(&self, pd: &PagerDutyProvider, prior: &Resource) -> ProviderResult<Option<Resource>> {
-        let team = prior_prop(prior, "team")?;
-        let user = prior_prop(prior, "user")?;
-        let members = match pd
-            .client
-            .list(&format!("/teams/{team}/members"), "members", &[])
-            .await
-        {
-            Ok(members) => members,
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(e.at(&format!("membership {}", prior.id))),
-        };
-        Ok(members
-            .iter()
-            .find(|m| m["user"]["id"].as_str() == Some(user))
-            .map(|m| Resource {
-                id: prior.id.clone(),
-                props: string_props(&[
-                    ("team", team),
-                    ("user", user),
-                    ("role", m["role"].as_str().unwrap_or_default()),
-                ]),
-                outputs: prior.outputs.clone(),
-            }))
+        super::super::settled_read(|| read_membership(pd, prior)).await
     }
 
     async fn update(
@@ -142,7 +147,16 @@ impl ResourceKind<PagerDutyProvider> for Kind {
             prior_prop(prior, "team")?,
             prior_prop(prior, "user")?
         );
-        match pd.client.call(Method::DELETE, &path, &[], None).await {
+        // Refused while an escalation policy of the team (being deleted in the
+        // same destroy) still reaches the user: retried until it is gone.
+        let what = format!("remove membership {}", prior.id);
+        let removed = crate::providers::retry::while_in_use(
+            &what,
+            || pd.client.call(Method::DELETE, &path, &[], None),
+            super::super::ApiError::in_use,
+        )
+        .await;
+        match removed {
             Ok(_) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
             Err(e) => Err(e.at(&format!("membership {}", prior.id))),
