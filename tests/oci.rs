@@ -135,7 +135,10 @@ fn publish_then_pull_by_tag_and_by_digest_on_a_clean_cache() {
     let shown = String::from_utf8_lossy(&out.stdout);
     assert!(shown.starts_with("lambda-error-pagerduty 0.1.0"), "{shown}");
     assert!(
-        shown.contains(&format!("wit        blueprint:cloud@{}", blueprint::runtime::WIT_VERSION)),
+        shown.contains(&format!(
+            "wit        blueprint:cloud@{}",
+            blueprint::runtime::WIT_VERSION
+        )),
         "{shown}"
     );
     assert!(shown.contains(&format!("digest     {digest}")), "{shown}");

@@ -207,7 +207,9 @@ fn refuse_on_errors(findings: &Findings) -> anyhow::Result<()> {
         .filter(|f| f.severity == check::Severity::Error && f.silenced.is_none())
         .map(|f| {
             let head = match &f.policy {
-                Some(policy) => format!("  - {} [{}, policy {policy}] {}", f.node, f.rule, f.message),
+                Some(policy) => {
+                    format!("  - {} [{}, policy {policy}] {}", f.node, f.rule, f.message)
+                }
                 None => format!("  - {} [{}] {}", f.node, f.rule, f.message),
             };
             format!("{head}\n      fix: {}", f.fix)

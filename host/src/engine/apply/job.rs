@@ -226,7 +226,11 @@ async fn create_or_adopt(
     if let Some(looking) = look {
         match judge(provider.find(desired).await?, looking, desired, rules) {
             Verdict::Adopt(found) => {
-                tracing::info!(node = desired.node, ?looking, "adopted an existing resource");
+                tracing::info!(
+                    node = desired.node,
+                    ?looking,
+                    "adopted an existing resource"
+                );
                 return bring_to_desired(provider, desired, found).await;
             }
             Verdict::Refuse(e) => return Err(e),
@@ -263,12 +267,13 @@ async fn create_or_adopt(
             }
             Verdict::Refuse(refusal) => return Err(refusal),
             Verdict::Create if retry && attempts < AMBIGUOUS_CREATE_ATTEMPTS => {
-                tracing::info!(node = desired.node, "nothing landed; creating again: {error}");
+                tracing::info!(
+                    node = desired.node,
+                    "nothing landed; creating again: {error}"
+                );
             }
             Verdict::Create => return Err(error),
         }
-    }
-}
     }
 }
 
