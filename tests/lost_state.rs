@@ -131,3 +131,49 @@ async fn an_empty_state_adopts_or_stops_before_any_write() {
     let out = through(&w, &proxy, &["plan", SEED, "--detailed-exitcode"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
+
+/// The way out the refusal names works: the `blueprint import` commands it
+/// prints adopt what exists; the run after them adopts the rest (AWS by its
+/// tags, the parts of what was imported) and creates nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_import_commands_a_refusal_names_lead_to_a_run_that_creates_nothing() {
+    let w = World::new().await;
+    let out = w.blueprint(&["run", SEED, "--yes"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let count = |w: &World| -> Vec<(String, usize)> {
+        ["teams", "schedules", "escalation_policies", "services", "business_services"]
+            .iter()
+            .map(|c| (c.to_string(), w.count(c)))
+            .collect()
+    };
+    let before = count(&w);
+    std::fs::remove_file(&w.state).unwrap();
+
+    let out = w.blueprint(&["plan", SEED]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let said = text(&out);
+    let pairs: Vec<String> = said
+        .split("`blueprint import ")
+        .skip(1)
+        .map(|rest| {
+            let command = &rest[..rest.find('`').expect("closing backtick")];
+            let (file, pair) = command.split_once(' ').expect("FILE NODE=ID");
+            assert_eq!(file, SEED);
+            pair.to_owned()
+        })
+        .collect();
+    assert_eq!(pairs.len(), 5, "{said}");
+
+    let mut args = vec!["import", SEED];
+    args.extend(pairs.iter().map(String::as_str));
+    args.push("--yes");
+    let out = w.blueprint(&args).await;
+    assert!(out.status.success(), "{}", text(&out));
+
+    let out = w.blueprint(&["run", SEED, "--yes"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains(" adopted, 0 created"), "{}", text(&out));
+    assert_eq!(count(&w), before, "a PagerDuty object was made twice");
+    let out = w.blueprint(&["plan", SEED, "--detailed-exitcode"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}

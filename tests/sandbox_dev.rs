@@ -105,6 +105,7 @@ fn sandbox_with(timeout: Duration) -> Runtime {
     support::runtime_with(blueprint::runtime::Limits {
         memory_bytes: 128 * 1024 * 1024,
         timeout,
+        ..Default::default()
     })
 }
 
