@@ -141,10 +141,16 @@ async fn the_import_commands_a_refusal_names_lead_to_a_run_that_creates_nothing(
     let out = w.blueprint(&["run", SEED, "--yes"]).await;
     assert!(out.status.success(), "{}", text(&out));
     let count = |w: &World| -> Vec<(String, usize)> {
-        ["teams", "schedules", "escalation_policies", "services", "business_services"]
-            .iter()
-            .map(|c| (c.to_string(), w.count(c)))
-            .collect()
+        [
+            "teams",
+            "schedules",
+            "escalation_policies",
+            "services",
+            "business_services",
+        ]
+        .iter()
+        .map(|c| (c.to_string(), w.count(c)))
+        .collect()
     };
     let before = count(&w);
     std::fs::remove_file(&w.state).unwrap();

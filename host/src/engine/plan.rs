@@ -193,6 +193,18 @@ impl Planner<'_> {
                 .expect("discovered nodes are graph nodes");
             let mut entry = crate::engine::apply::adopted_entry(&node.kind, resource.clone());
             entry.dependencies = node.dependencies().into_iter().collect();
+            // What the provider cannot observe (a function's code, its log
+            // settings on some services) is taken as declared, as `import` and
+            // the recovery of an interrupted create do: what it observes is
+            // compared, and updated where it differs.
+            let resolved = resolve::resolve(node, &known);
+            entry.applied_props = resolved
+                .props
+                .into_iter()
+                .filter(|(name, _)| {
+                    !resolved.unknown.contains(name) && !resource.props.contains_key(name)
+                })
+                .collect();
             state.resources.insert(id.clone(), entry);
         }
 
