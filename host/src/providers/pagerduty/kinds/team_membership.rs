@@ -165,6 +165,10 @@ impl ResourceKind<PagerDutyProvider> for Kind {
 
     async fn find(&self, pd: &PagerDutyProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
         let p: Props = d.typed()?;
-        self.read(pd, &membership_resource(&p)).await.map(Found::part)
+        // One look: a create that follows must not wait out the settling
+        // window `read` gives fresh objects.
+        read_membership(pd, &membership_resource(&p))
+            .await
+            .map(Found::part)
     }
 }
