@@ -174,37 +174,20 @@ pub fn select_indexed<'a>(props: &'a Map<String, Value>, path: &str) -> Option<&
     value
 }
 
-/// Control characters a prop may hold, where a kind documents them; every other
-/// string prop of every kind holds none (no C0 or C1 control, no DEL, never NUL).
-/// Kept in one table rather than in each kind's check so no kind can forget it.
-/// `(kind, top-level prop, allowed)`:
-const CONTROLS_ALLOWED: &[(&str, &str, &[char])] = &[
-    // IAM: "[\u0009\u000A\u000D\u0020-\u00FF]+" for policy documents and
-    // "[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*" for a role's
-    // description (IAM API Reference, CreateRole).
-    ("aws.iam_role", "assume_role_policy", &['\t', '\n', '\r']),
-    ("aws.iam_role", "description", &['\t', '\n', '\r']),
-    // Lambda environment values are free text (Lambda API Reference,
-    // Environment: "Variables ... String to string map", no pattern).
-    ("aws.lambda_function", "environment", &['\t', '\n', '\r']),
-];
-
-/// What a prop of `kind` may hold besides printable text; `None`: anything (an
-/// S3 object's content is data, not text).
+/// What a prop of `kind` may hold besides printable text, from the kind's
+/// descriptor (`KindInfo::text_controls`); `None`: anything.
 fn controls_allowed(kind: &str, prop: &str) -> Option<&'static [char]> {
-    if kind == "aws.s3_object" && prop == "content" {
-        return None;
+    let declared =
+        super::lookup(kind).and_then(|info| info.text_controls.iter().find(|(p, _)| *p == prop));
+    match declared {
+        Some((_, super::Controls::Any)) => None,
+        Some((_, super::Controls::These(allowed))) => Some(allowed),
+        None => Some(&[]),
     }
-    Some(
-        CONTROLS_ALLOWED
-            .iter()
-            .find(|(k, p, _)| *k == kind && *p == prop)
-            .map_or(&[][..], |(_, _, allowed)| *allowed),
-    )
 }
 
 /// Refuse control characters in every string prop of `node` (names,
-/// descriptions, patterns, ...) except where [`CONTROLS_ALLOWED`] documents
+/// descriptions, patterns, ...) except where the kind's descriptor documents
 /// them: before any API call, one problem per prop, the character escaped.
 pub fn check_text(node: &Node, problems: &mut Vec<Problem>) {
     for (path, s) in crate::graph::string_leaves(&node.props) {

@@ -119,6 +119,10 @@ pub struct KindInfo {
     /// How `blueprint import` adopts an existing object of the kind: the id
     /// Terraform's import takes, what identifies it (`None` for lookups).
     pub import: Option<crate::import::ImportId>,
+    /// Control characters a text prop (by top-level name) may hold, where the
+    /// service documents them; every other string prop holds none
+    /// ([`check_text`]).
+    pub text_controls: &'static [(&'static str, Controls)],
     /// Parse escape-hatch props (`host.declare`) through the kind's WIT record:
     /// the same checks a typed constructor gets from the guest's compiler.
     pub parse: fn(&str) -> Result<Value, String>,
@@ -138,6 +142,15 @@ impl std::fmt::Debug for KindInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "KindInfo({})", self.name)
     }
+}
+
+/// Control characters a text prop may hold.
+#[derive(Debug)]
+pub enum Controls {
+    /// These, and no other.
+    These(&'static [char]),
+    /// Any: the prop is data, not text.
+    Any,
 }
 
 /// The provider part of a kind name: `aws.sns_topic` -> `aws`.

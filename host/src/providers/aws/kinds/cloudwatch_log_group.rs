@@ -58,6 +58,7 @@ pub static INFO: KindInfo = KindInfo {
         identity: &["name"],
         prior: crate::import::id::id_only,
     }),
+    text_controls: &[],
     parse: parse_as::<Props>,
 };
 

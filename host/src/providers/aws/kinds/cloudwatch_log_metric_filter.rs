@@ -91,6 +91,7 @@ pub static INFO: KindInfo = KindInfo {
         identity: &["log_group", "name"],
         prior: import_prior,
     }),
+    text_controls: &[],
     parse: parse_as::<Props>,
 };
 

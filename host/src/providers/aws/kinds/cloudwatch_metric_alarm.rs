@@ -68,6 +68,7 @@ pub static INFO: KindInfo = KindInfo {
         identity: &["alarm_name"],
         prior: crate::import::id::id_only,
     }),
+    text_controls: &[],
     parse: parse_as::<Props>,
 };
 

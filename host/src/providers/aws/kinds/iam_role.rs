@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::super::{AwsProvider, gone_ok, optional, props, by_tags, tags, user_tags};
 use crate::export::table::{Block, OutputMap, TAGS, TerraformMap, same};
-use crate::kind::{KindInfo, mirror, out, parse_as};
+use crate::kind::{Controls, KindInfo, mirror, out, parse_as};
 use crate::providers::{Found, Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
 use crate::runtime::wit::aws as wit;
 
@@ -56,6 +56,13 @@ pub static INFO: KindInfo = KindInfo {
         identity: &["name"],
         prior: crate::import::id::id_only,
     }),
+    // "[\u0009\u000A\u000D\u0020-\u00FF]+" for policy documents and
+    // "[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*" for a role's
+    // description (IAM API Reference, CreateRole).
+    text_controls: &[
+        ("assume_role_policy", Controls::These(&['\t', '\n', '\r'])),
+        ("description", Controls::These(&['\t', '\n', '\r'])),
+    ],
     parse: parse_as::<Props>,
 };
 

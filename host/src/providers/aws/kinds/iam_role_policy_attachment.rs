@@ -44,6 +44,7 @@ pub static INFO: KindInfo = KindInfo {
         identity: &["role", "policy_arn"],
         prior: import_prior,
     }),
+    text_controls: &[],
     parse: parse_as::<Props>,
 };
 

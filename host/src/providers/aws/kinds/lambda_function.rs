@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::super::{AwsProvider, gone_ok, optional, props, by_tags, tags};
 use crate::export::table::{AssetHash, Block, OutputMap, TAGS, Target, TerraformMap, prop, same, to};
-use crate::kind::{Checker, KindInfo, Role, mirror, out, parse_as, refs};
+use crate::kind::{Controls, Checker, KindInfo, Role, mirror, out, parse_as, refs};
 use crate::providers::retry::{self, Verdict};
 use crate::providers::{Found, Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
 use crate::runtime::wit::aws as wit;
@@ -93,6 +93,9 @@ pub static INFO: KindInfo = KindInfo {
         identity: &["function_name"],
         prior: crate::import::id::id_only,
     }),
+    // Environment values are free text (Lambda API Reference, Environment:
+    // "Variables ... String to string map", no pattern).
+    text_controls: &[("environment", Controls::These(&['\t', '\n', '\r']))],
     parse: parse_as::<Props>,
 };
 

@@ -51,6 +51,7 @@ pub static INFO: KindInfo = KindInfo {
         identity: &["bucket"],
         prior: crate::import::id::id_only,
     }),
+    text_controls: &[],
     parse: parse_as::<Props>,
 };
 

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use super::super::{AwsProvider, gone_ok, optional, prior_str, props};
 use crate::assets::hex;
 use crate::export::table::{AssetHash, Block, OutputMap, Target, TerraformMap, prop, same};
-use crate::kind::{KindInfo, mirror, out, parse_as, refs};
+use crate::kind::{Controls, KindInfo, mirror, out, parse_as, refs};
 use crate::providers::{Found, Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
 use crate::runtime::wit::aws as wit;
 
@@ -72,6 +72,8 @@ pub static INFO: KindInfo = KindInfo {
         identity: &["bucket", "key"],
         prior: import_prior,
     }),
+    // An object's content is data, not text.
+    text_controls: &[("content", Controls::Any)],
     parse: parse_as::<Props>,
 };
 

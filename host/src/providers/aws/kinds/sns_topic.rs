@@ -41,6 +41,7 @@ pub static INFO: KindInfo = KindInfo {
         identity: &["name"],
         prior: crate::import::id::arn_only,
     }),
+    text_controls: &[],
     parse: parse_as::<Props>,
 };
 

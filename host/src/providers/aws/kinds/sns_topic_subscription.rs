@@ -69,6 +69,7 @@ pub static INFO: KindInfo = KindInfo {
         identity: &["topic", "endpoint"],
         prior: crate::import::id::arn_only,
     }),
+    text_controls: &[],
     parse: parse_as::<Props>,
 };
 

@@ -60,6 +60,7 @@ pub static INFO: KindInfo = KindInfo {
         identity: &["services", "end_time", "description"],
         prior: crate::import::id::id_only,
     }),
+    text_controls: &[],
     parse: parse_as::<Props>,
 };
 

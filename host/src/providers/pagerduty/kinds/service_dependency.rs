@@ -47,6 +47,7 @@ pub static INFO: KindInfo = KindInfo {
         identity: &["business_service", "supporting_service"],
         prior: import_prior,
     }),
+    text_controls: &[],
     parse: parse_as::<Props>,
 };
 

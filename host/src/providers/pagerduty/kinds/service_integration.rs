@@ -71,6 +71,7 @@ pub static INFO: KindInfo = KindInfo {
         identity: &["service", "vendor"],
         prior: import_prior,
     }),
+    text_controls: &[],
     parse: parse_as::<Props>,
 };
 

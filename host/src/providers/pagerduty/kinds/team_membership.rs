@@ -47,6 +47,7 @@ pub static INFO: KindInfo = KindInfo {
         identity: &["team", "user"],
         prior: import_prior,
     }),
+    text_controls: &[],
     parse: parse_as::<Props>,
 };
 

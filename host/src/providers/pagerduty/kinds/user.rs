@@ -41,6 +41,7 @@ pub static INFO: KindInfo = KindInfo {
         finish: None,
     },
     import: None,
+    text_controls: &[],
     parse: parse_as::<Props>,
 };
 

@@ -32,6 +32,7 @@ pub static INFO: KindInfo = KindInfo {
         finish: None,
     },
     import: None,
+    text_controls: &[],
     parse: parse_as::<Props>,
 };
 
