@@ -376,17 +376,16 @@ impl Planner<'_> {
             .collect();
         let mut refused = Vec::new();
         loop {
-            let (ready, waiting): (Vec<&Node>, Vec<&Node>) = pending
+            let (ready, waiting): (Vec<_>, Vec<_>) = pending
                 .into_iter()
-                .partition(|n| resolve::resolve(n, known).unknown.is_empty());
-            pending = waiting;
+                .map(|n| (n, resolve::resolve(n, known)))
+                .partition(|(_, resolved)| resolved.unknown.is_empty());
+            pending = waiting.into_iter().map(|(n, _)| n).collect();
             if ready.is_empty() {
                 break;
             }
-            let known_now = &*known;
             let results: Vec<_> = stream::iter(ready)
-                .map(|node| async move {
-                    let resolved = resolve::resolve(node, known_now);
+                .map(|(node, resolved)| async move {
                     let desired = Desired {
                         blueprint: self.blueprint,
                         node: &node.id,
@@ -398,8 +397,11 @@ impl Planner<'_> {
                         Ok(p) => p.find(&desired).await,
                         Err(e) => Err(e),
                     };
+                    // The message needs `desired`, which lives only here.
                     let refusal = match &outcome {
-                        Ok(Some(found)) => Some(found.not_ours(&desired, self.file)),
+                        Ok(Some(found)) if !found.proof.adoptable(Looking::Unrecorded) => {
+                            Some(found.not_ours(&desired, self.file))
+                        }
                         _ => None,
                     };
                     (node, outcome, refusal)
