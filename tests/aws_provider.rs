@@ -254,6 +254,19 @@ async fn every_kind_round_trips() {
         updated.outputs["arn"], fn_prior.outputs["arn"],
         "same function"
     );
+    // A configuration change on a function that declares no environment
+    // variables (the seed's): the update clears them the way the API takes it.
+    function.props.insert("timeout".into(), json!(10));
+    let updated = aws
+        .update(&function.desired(&assets), &updated, &["timeout".into()])
+        .await
+        .unwrap();
+    assert_eq!(updated.props["timeout"], json!(10));
+    assert!(
+        updated.props.get("environment").is_none_or(Value::is_null),
+        "{:?}",
+        updated.props
+    );
 
     // Delete in reverse order; each is gone after, and deleting again is fine.
     for (n, resource) in created.iter().rev() {

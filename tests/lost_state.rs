@@ -183,3 +183,48 @@ async fn the_import_commands_a_refusal_names_lead_to_a_run_that_creates_nothing(
     let out = w.blueprint(&["plan", SEED, "--detailed-exitcode"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
+
+/// A run killed after its creates landed but before they were recorded: the
+/// state holds each as an interrupted create. The next run adopts every one as
+/// it is — no create, no update, in either service (an unset prop, like the
+/// Lambda's timeout, is not a difference from the service's default) — and
+/// the plan after it is clean.
+#[tokio::test(flavor = "multi_thread")]
+async fn creates_that_landed_before_a_kill_are_adopted_without_a_write() {
+    let w = World::new().await;
+    let out = w.blueprint(&["run", SEED, "--yes"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+
+    let mut state: Value =
+        serde_json::from_str(&std::fs::read_to_string(&w.state).unwrap()).unwrap();
+    let resources = state["resources"].as_object_mut().unwrap();
+    for entry in resources.values_mut() {
+        entry["status"] = "creating".into();
+        entry.as_object_mut().unwrap().remove("resource");
+    }
+    let interrupted = resources.len();
+    std::fs::write(&w.state, serde_json::to_vec_pretty(&state).unwrap()).unwrap();
+
+    let proxy = fault_proxy::start(&w.moto, Faults::default()).await;
+    let pd_before = pd_objects(&w);
+    let out = through(&w, &proxy, &["run", SEED, "--yes"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let said = text(&out);
+    let after: Value = serde_json::from_str(&std::fs::read_to_string(&w.state).unwrap()).unwrap();
+    let ready = after["resources"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|e| e["status"] == "ready" && e["resource"].is_object())
+        .count();
+    assert_eq!(
+        ready, interrupted,
+        "every interrupted create is recorded:\n{said}"
+    );
+    assert!(said.contains(" created, 0 updated"), "{said}");
+    assert_eq!(aws_writes(&proxy), Vec::<String>::new(), "{}", text(&out));
+    assert_eq!(pd_objects(&w), pd_before, "PagerDuty was written to");
+
+    let out = through(&w, &proxy, &["plan", SEED, "--detailed-exitcode"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}

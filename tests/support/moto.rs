@@ -35,7 +35,7 @@ impl Moto {
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(std::fs::File::create(format!("/tmp/moto-{port}.log")).unwrap());
         for (k, v) in env {
             command.env(k, v);
         }

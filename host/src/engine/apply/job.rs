@@ -308,7 +308,9 @@ async fn find_landed(
 }
 
 /// An adopted resource updated where its observed props differ from the
-/// desired ones (only props the provider observes are compared).
+/// desired ones. Only props the provider observes are compared, and — the
+/// plan's rule — a prop the blueprint leaves unset (null) asks for nothing: the
+/// value the service chose (a Lambda's default timeout) stands.
 async fn bring_to_desired(
     provider: &dyn Provider,
     desired: &Desired<'_>,
@@ -318,15 +320,21 @@ async fn bring_to_desired(
         .props
         .iter()
         .filter(|(name, want)| {
-            found
-                .props
-                .get(*name)
-                .is_some_and(|have| !provider.equivalent(desired.kind, name, want, have))
+            !want.is_null()
+                && found.props.get(*name).is_some_and(|have| {
+                    !resolve::same(want, have)
+                        && !provider.equivalent(desired.kind, name, want, have)
+                })
         })
         .map(|(name, _)| name.clone())
         .collect();
     if changed.is_empty() {
         return Ok(found);
     }
+    tracing::info!(
+        node = desired.node,
+        ?changed,
+        "updating what was adopted to the blueprint's props"
+    );
     provider.update(desired, &found, &changed).await
 }

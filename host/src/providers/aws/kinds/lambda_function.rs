@@ -394,7 +394,14 @@ impl ResourceKind<AwsProvider> for Kind {
                     .description(p.description.clone().unwrap_or_default())
                     .set_timeout(int(p.timeout))
                     .set_memory_size(int(p.memory_size))
-                    .environment(environment(&p).unwrap_or_else(|| Environment::builder().build()))
+                    // No variables declared clears them: an empty map, as the
+                    // Lambda API takes it (moto 5.2 fails with a 500 on an
+                    // `Environment` without `Variables`).
+                    .environment(environment(&p).unwrap_or_else(|| {
+                        Environment::builder()
+                            .set_variables(Some(HashMap::new()))
+                            .build()
+                    }))
                     .set_logging_config(logging(&p))
                     .send()
             })
