@@ -734,3 +734,51 @@ async fn tag_changes_are_applied_in_place() {
         );
     }
 }
+
+/// The two lookups a blueprint uses to make global names unique: the account
+/// of the credentials (STS GetCallerIdentity, through moto) and the provider's
+/// region, each with its guard.
+#[tokio::test(flavor = "multi_thread")]
+async fn lookups_name_the_account_and_region() {
+    let moto = Moto::start();
+    let aws = provider(&moto).await;
+    let assets = BTreeMap::new();
+
+    let me = node("aws.caller_identity", "account", json!({}));
+    let found = aws.create(&me.desired(&assets)).await.unwrap();
+    let account = found.outputs["account_id"].clone();
+    assert_eq!(account.len(), 12, "{found:?}");
+    assert!(account.bytes().all(|b| b.is_ascii_digit()), "{account}");
+    assert!(found.outputs["arn"].starts_with("arn:aws:"), "{found:?}");
+    assert!(!found.outputs["user_id"].is_empty(), "{found:?}");
+
+    let allowed = node(
+        "aws.caller_identity",
+        "account",
+        json!({"allowed_account_ids": [account.clone()]}),
+    );
+    assert!(aws.create(&allowed.desired(&assets)).await.is_ok());
+    let elsewhere = node(
+        "aws.caller_identity",
+        "account",
+        json!({"allowed_account_ids": ["111111111111"]}),
+    );
+    let refused = aws.create(&elsewhere.desired(&assets)).await.unwrap_err();
+    assert!(
+        refused.message.contains(&format!("account {account}"))
+            && refused.message.contains("111111111111"),
+        "{refused}"
+    );
+
+    let region = node("aws.region", "region", json!({}));
+    let found = aws.create(&region.desired(&assets)).await.unwrap();
+    assert_eq!(found.outputs["name"], support::moto::REGION);
+    let other = node("aws.region", "region", json!({"name": "eu-west-1"}));
+    let refused = aws.create(&other.desired(&assets)).await.unwrap_err();
+    assert!(
+        refused
+            .message
+            .contains("works in ap-northeast-1, not eu-west-1"),
+        "{refused}"
+    );
+}

@@ -31,7 +31,8 @@ fn graph_json_dot_and_mermaid() {
     let json = blueprint(&["graph", SEED]);
     assert!(json.status.success(), "{}", stderr(&json));
     let g: serde_json::Value = serde_json::from_str(&stdout(&json)).unwrap();
-    assert_eq!(g["nodes"].as_array().unwrap().len(), 22);
+    // 19 resources, 5 lookups (2 users, the vendor, the account, the region).
+    assert_eq!(g["nodes"].as_array().unwrap().len(), 24);
     assert!(
         !stdout(&json).contains('\u{E000}'),
         "raw tokens must not leak into output"

@@ -28,6 +28,17 @@ async fn the_seed_end_to_end() {
         "{}",
         text(&out)
     );
+    // The code bucket's name is unique to the account and region (S3 names
+    // are global), resolved at plan time from the two lookups.
+    let bucket = "lambda-error-pagerduty-123456789012-ap-northeast-1";
+    assert!(
+        text(&out).contains(&format!("bucket = \"{bucket}\"")),
+        "{}",
+        text(&out)
+    );
+    let buckets = aws.s3.list_buckets().send().await.unwrap();
+    let names: Vec<&str> = buckets.buckets().iter().filter_map(|b| b.name()).collect();
+    assert_eq!(names, [bucket]);
     // `check`'s warnings are shown by run (and plan) too.
     assert!(
         text(&out).contains("warning: lambda-error-error-alarm [alarm-sub-minute-period]"),
@@ -308,8 +319,10 @@ async fn killed_mid_apply_then_run_again_makes_no_duplicates() {
         .values()
         .filter(|e| e["status"] == "ready")
         .count();
+    // 24 nodes: 19 resources and 5 lookups (2 users, the vendor, the account,
+    // the region).
     assert!(
-        ready < 21,
+        ready < 24,
         "the kill must land mid-apply (all {ready} were done)"
     );
 

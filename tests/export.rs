@@ -54,6 +54,8 @@ const EXPECTED_TYPES: &[(&str, &str, Block)] = &[
         "pagerduty_maintenance_window",
         Block::Resource,
     ),
+    ("aws.caller_identity", "aws_caller_identity", Block::Data),
+    ("aws.region", "aws_region", Block::Data),
     ("aws.iam_role", "aws_iam_role", Block::Resource),
     (
         "aws.iam_role_policy_attachment",
@@ -115,7 +117,12 @@ const OFFICIAL_RESOURCES: &[&str] = &[
 ];
 
 /// Official data sources an export may use.
-const OFFICIAL_DATA: &[&str] = &["pagerduty_user", "pagerduty_vendor"];
+const OFFICIAL_DATA: &[&str] = &[
+    "pagerduty_user",
+    "pagerduty_vendor",
+    "aws_caller_identity",
+    "aws_region",
+];
 
 #[test]
 fn every_kind_has_its_official_type() {
@@ -221,7 +228,13 @@ async fn the_seed_exports_a_consistent_configuration() {
         }
     }
     assert_eq!(blocks.len(), evaluated.graph.nodes().len());
-    assert_eq!(blocks.len(), 22);
+    assert_eq!(blocks.len(), 24);
+    // The bucket's name is built from the two AWS data sources, as a cdktf app
+    // would write it.
+    assert_eq!(
+        resource(&tf, "aws_s3_bucket", "code-bucket")["bucket"],
+        "lambda-error-pagerduty-${data.aws_caller_identity.aws-account.account_id}-${data.aws_region.aws-region.name}"
+    );
 
     // Every expression refers to a block of the output, by an attribute its
     // mapping declares; no token survives.

@@ -163,6 +163,8 @@ async fn the_seed_graph_is_the_seed() {
         "pagerduty.service",
         "pagerduty.service_dependency",
         "pagerduty.service_integration",
+        "aws.caller_identity",
+        "aws.region",
         "aws.iam_role",
         "aws.iam_role_policy_attachment",
         "aws.s3_bucket",
@@ -176,7 +178,12 @@ async fn the_seed_graph_is_the_seed() {
     ] {
         assert!(kinds.contains(&kind), "{kind} missing");
     }
-    assert_eq!(kinds.len(), 22, "{g:#}");
+    assert_eq!(kinds.len(), 24, "{g:#}");
+    // S3 names are global: the default is unique per account and region.
+    assert_eq!(
+        node(&g, "code-bucket")["bucket"],
+        "lambda-error-pagerduty-${aws-account.account_id}-${aws-region.name}"
+    );
 
     assert_eq!(node(&g, "team")["name"], "teamOnCall");
     let schedule = node(&g, "schedule");
@@ -289,9 +296,10 @@ async fn services_stamp_the_pipeline_out() {
     ]);
     let evaluated = seed(&[&format!("services={services}")]).await;
     let g = render::to_json(&evaluated.graph);
-    // 10 shared nodes (2 users, 2 memberships, team, business service, schedule,
-    // policy, vendor, bucket); 12 per S3 service, 11 for the direct upload.
-    assert_eq!(g["nodes"].as_array().unwrap().len(), 10 + 12 + 11 + 12);
+    // 12 shared nodes (2 users, 2 memberships, team, business service, schedule,
+    // policy, vendor, bucket, and the account and region lookups that name the
+    // bucket); 12 per S3 service, 11 for the direct upload.
+    assert_eq!(g["nodes"].as_array().unwrap().len(), 12 + 12 + 11 + 12);
     assert!(
         node(&g, "billing-function")["code"]["asset"]
             .as_str()

@@ -69,7 +69,8 @@ class Params:
     schedule: Schedule = field(default_factory=Schedule)
     escalation: Escalation = field(default_factory=Escalation)
     services: list[Service] = field(default_factory=lambda: [Service()])
-    bucket_name: str = "lambda-error-pagerduty-assets"
+    # Absent: lambda-error-pagerduty-<account id>-<region> (S3 names are global).
+    bucket_name: Optional[str] = None
 
 
 def schema_of(cls: type) -> dict[str, Any]:
@@ -120,6 +121,14 @@ def parse(params_json: str) -> Params:
         services=[Service(**s) for s in raw["services"]],
         bucket_name=raw["bucket_name"],
     )
+
+
+def default_bucket_name() -> str:
+    """lambda-error-pagerduty-<account id>-<region>: no other account can hold it,
+    and one account can deploy the seed in several regions."""
+    account = aws.caller_identity("aws-account", aws.CallerIdentityLookup(allowed_account_ids=None))
+    region = aws.region("aws-region", aws.RegionLookup(name=None))
+    return f"lambda-error-pagerduty-{account.account_id}-{region.name}"
 
 
 def rust_number(x: float) -> str:
@@ -360,7 +369,8 @@ class Blueprint(exports.Blueprint):
         bucket = None
         if any(s.code_via == "s3" for s in p.services):
             bucket = aws.s3_bucket(
-                "code-bucket", aws.S3BucketProps(bucket=p.bucket_name, force_destroy=True, tags=None)
+                "code-bucket",
+                aws.S3BucketProps(bucket=p.bucket_name or default_bucket_name(), force_destroy=True, tags=None),
             )
         for service in p.services:
             declare_pipeline(service, on_call, bucket)

@@ -38,7 +38,8 @@ interface Params {
   schedule: { name: string; time_zone: string; start: string; rotation_turn_length_seconds: number };
   escalation: { name: string; num_loops: number; delay_minutes: number };
   services: Service[];
-  bucket_name: string;
+  /** Absent: `lambda-error-pagerduty-<account id>-<region>` (S3 names are global). */
+  bucket_name: string | null;
 }
 
 const SERVICE_DEFAULTS: Service = {
@@ -71,13 +72,14 @@ const DEFAULTS: Params = {
   },
   escalation: { name: "Escalation Policy", num_loops: 2, delay_minutes: 30 },
   services: [SERVICE_DEFAULTS],
-  bucket_name: "lambda-error-pagerduty-assets",
+  bucket_name: null,
 };
 
 // The JSON types the defaults cannot tell: nullable fields and non-integers.
 const TYPES: Record<string, unknown> = {
   alarm_treat_missing_data: ["string", "null"],
   log_retention_days: ["integer", "null"],
+  bucket_name: ["string", "null"],
   alarm_threshold: "number",
 };
 
@@ -99,6 +101,14 @@ function schemaOf(value: unknown, key = ""): Record<string, unknown> {
   const schema: Record<string, unknown> = { type, default: value };
   if (type === "integer" || (Array.isArray(type) && type[0] === "integer")) schema.minimum = 0;
   return schema;
+}
+
+/** `lambda-error-pagerduty-<account id>-<region>`: no other account can hold
+ * it, and one account can deploy the seed in several regions. */
+function defaultBucketName(): string {
+  const account = aws.callerIdentity("aws-account", {});
+  const region = aws.region("aws-region", {});
+  return `lambda-error-pagerduty-${account.accountId}-${region.name}`;
 }
 
 interface OnCall {
@@ -267,7 +277,7 @@ export const blueprint = {
     }
     const onCall = declareOnCall(p);
     const bucket = p.services.some((s) => s.code_via === "s3")
-      ? aws.s3Bucket("code-bucket", { bucket: p.bucket_name, forceDestroy: true })
+      ? aws.s3Bucket("code-bucket", { bucket: p.bucket_name ?? defaultBucketName(), forceDestroy: true })
       : undefined;
     for (const service of p.services) {
       declarePipeline(service, onCall, bucket);

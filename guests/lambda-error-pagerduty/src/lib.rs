@@ -31,8 +31,10 @@ pub struct Params {
     /// One alerting pipeline per entry: stamp the pattern out for many services.
     pub services: Vec<ServiceParams>,
     /// Bucket the Lambda code is uploaded to (when `code_via` is `s3`). S3 bucket
-    /// names are global: pick your own.
-    pub bucket_name: String,
+    /// names are global across all AWS accounts; absent, the name is
+    /// `lambda-error-pagerduty-<account id>-<region>`, unique per account and
+    /// region (the account read with STS at plan time).
+    pub bucket_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -99,7 +101,7 @@ impl Default for Params {
             schedule: ScheduleParams::default(),
             escalation: EscalationParams::default(),
             services: vec![ServiceParams::default()],
-            bucket_name: "lambda-error-pagerduty-assets".into(),
+            bucket_name: None,
         }
     }
 }
@@ -442,7 +444,7 @@ impl Blueprint for LambdaErrorPagerDuty {
             a::s3_bucket(
                 "code-bucket",
                 &a::S3BucketProps {
-                    bucket: p.bucket_name.clone(),
+                    bucket: p.bucket_name.clone().unwrap_or_else(default_bucket_name),
                     force_destroy: Some(true),
                     tags: None,
                 },
@@ -453,6 +455,29 @@ impl Blueprint for LambdaErrorPagerDuty {
         }
         Ok(())
     }
+}
+
+/// `lambda-error-pagerduty-<account id>-<region>`: no other account can hold
+/// it, and the same account can deploy the seed in several regions.
+#[cfg(not(feature = "wit-v0-1-0"))]
+fn default_bucket_name() -> String {
+    let account = a::caller_identity(
+        "aws-account",
+        &a::CallerIdentityLookup {
+            allowed_account_ids: None,
+        },
+    );
+    let region = a::region("aws-region", &a::RegionLookup { name: None });
+    format!(
+        "lambda-error-pagerduty-{}-{}",
+        account.account_id, region.name
+    )
+}
+
+/// The 0.1.0 contract has no account lookup: the name that seed always used.
+#[cfg(feature = "wit-v0-1-0")]
+fn default_bucket_name() -> String {
+    "lambda-error-pagerduty-assets".into()
 }
 
 blueprint_sdk::blueprint!(LambdaErrorPagerDuty);

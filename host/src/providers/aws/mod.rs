@@ -32,6 +32,7 @@ pub struct AwsProvider {
     pub lambda: aws_sdk_lambda::Client,
     pub sns: aws_sdk_sns::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub sts: aws_sdk_sts::Client,
     region: String,
     transient: Policy,
     propagation: Policy,
@@ -52,6 +53,7 @@ impl AwsProvider {
             lambda: aws_sdk_lambda::Client::new(config),
             sns: aws_sdk_sns::Client::new(config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
+            sts: aws_sdk_sts::Client::new(config),
             region: config
                 .region()
                 .map(|r| r.to_string())

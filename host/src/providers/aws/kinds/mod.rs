@@ -4,6 +4,8 @@ crate::kind::kind_list! {
     provider: crate::providers::aws::AwsProvider,
     constructors: crate::runtime::wit::aws::Host,
     kinds: [
+        caller_identity,
+        region,
         iam_role,
         iam_role_policy_attachment,
         s3_bucket,

@@ -1,0 +1,90 @@
+//! `aws.region` (lookup): the region the AWS provider works in — the blueprint
+//! file's `providers.aws.region`, else the AWS chain's. No API call: the
+//! provider's configuration is the answer (as for Terraform's `aws_region`).
+//! With `account_id`, it makes global names unique per account and region.
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use super::super::{AwsProvider, props};
+use crate::export::table::{Block, OutputMap, TerraformMap, same};
+use crate::kind::{KindInfo, out, parse_as};
+use crate::providers::{
+    Desired, ErrorClass, Found, ProviderError, ProviderResult, Resource, ResourceKind,
+};
+use crate::runtime::wit::aws as wit;
+
+pub const NAME: &str = "aws.region";
+pub type Props = wit::RegionLookup;
+pub type Ref = wit::RegionRef;
+
+pub static INFO: KindInfo = KindInfo {
+    name: NAME,
+    lookup: true,
+    role: None,
+    outputs: &[out("name")],
+    required: &[],
+    refs: &[],
+    check: |c| {
+        c.pattern("name", 1, 32, |ch| {
+            ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-'
+        })
+    },
+    replace_on_change: &[],
+    create_before_destroy: false,
+    terraform: TerraformMap {
+        tf_type: "aws_region",
+        block: Block::Data,
+        props: &[same("name")],
+        outputs: &[("name", OutputMap::Attr("name"))],
+        attributes: &["name", "id", "description", "endpoint"],
+        finish: None,
+    },
+    import: None,
+    text_controls: &[],
+    parse: parse_as::<Props>,
+};
+
+pub struct Kind;
+
+#[async_trait]
+impl ResourceKind<AwsProvider> for Kind {
+    fn info(&self) -> &'static KindInfo {
+        &INFO
+    }
+
+    /// The provider's region; refused when the blueprint expects another.
+    async fn create(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
+        let p: Props = d.typed()?;
+        let region = aws.region();
+        if let Some(expected) = p.name.as_deref()
+            && expected != region
+        {
+            return Err(ProviderError::new(
+                ErrorClass::Invalid,
+                format!(
+                    "{}: the AWS provider works in {region}, not {expected}: set providers.aws.region in the blueprint file or AWS_REGION",
+                    d.address()
+                ),
+            ));
+        }
+        Ok(Resource {
+            id: region.to_owned(),
+            props: props(vec![("name", json!(region))]),
+            outputs: [("name".to_owned(), region.to_owned())].into(),
+        })
+    }
+
+    async fn read(&self, _aws: &AwsProvider, prior: &Resource) -> ProviderResult<Option<Resource>> {
+        Ok(Some(prior.clone()))
+    }
+
+    async fn delete(&self, _aws: &AwsProvider, _prior: &Resource) -> ProviderResult<()> {
+        Ok(())
+    }
+
+    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
+        // A lookup: what it finds is never created or adopted.
+        self.create(aws, d).await.map(|r| Found::part(Some(r)))
+    }
+}
