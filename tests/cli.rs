@@ -26,6 +26,35 @@ fn stderr(o: &Output) -> String {
 
 const SEED: &str = "blueprints/lambda-error-pagerduty.toml";
 
+/// Both compilers run the seed to the same graph, byte for byte; an unknown
+/// `BLUEPRINT_COMPILER` is a clear error.
+#[test]
+fn both_compilers_declare_the_same_graph() {
+    let graph = |compiler: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_blueprint"))
+            .args(["graph", SEED, "--no-cache"])
+            .current_dir(support::root())
+            .env("BLUEPRINT_COMPILER", compiler)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{compiler}: {}", stderr(&out));
+        out.stdout
+    };
+    assert_eq!(graph("winch"), graph("cranelift"));
+    let out = Command::new(env!("CARGO_BIN_EXE_blueprint"))
+        .args(["graph", SEED])
+        .current_dir(support::root())
+        .env("BLUEPRINT_COMPILER", "llvm")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("BLUEPRINT_COMPILER=\"llvm\": set it to \"winch\" or \"cranelift\""),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn graph_json_dot_and_mermaid() {
     let json = blueprint(&["graph", SEED]);

@@ -44,6 +44,41 @@ async fn endless_loop_times_out() {
     );
 }
 
+/// The sandbox does not depend on the compiler: under Winch (the default on
+/// x86_64) and Cranelift (other architectures, `BLUEPRINT_COMPILER=cranelift`)
+/// alike, a loop runs out of time, a memory bomb hits the limit, a stack
+/// overflow and a panic are traps.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_guests_are_held_under_both_compilers() {
+    use blueprint::runtime::{Compiler, Runtime};
+    for compiler in [Compiler::Winch, Compiler::Cranelift] {
+        let limits = blueprint::runtime::Limits {
+            memory_bytes: 64 * 1024 * 1024,
+            timeout: Duration::from_secs(1),
+            ..Default::default()
+        };
+        let cache = support::root().join("target/test-wasm-cache");
+        let runtime = Runtime::with_compiler(limits, Some(&cache), compiler).unwrap();
+        let started = Instant::now();
+        let e = expect_error(hostile(&runtime, "loop").await, GuestErrorKind::Timeout);
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{compiler:?}: {e}"
+        );
+        let e = expect_error(
+            hostile(&runtime, "memory").await,
+            GuestErrorKind::OutOfMemory,
+        );
+        assert!(e.message.contains("limit 64 MiB"), "{compiler:?}: {e}");
+        let e = expect_error(hostile(&runtime, "stack").await, GuestErrorKind::Trap);
+        assert!(
+            e.message.to_lowercase().contains("stack"),
+            "{compiler:?}: {e}"
+        );
+        expect_error(hostile(&runtime, "panic").await, GuestErrorKind::Trap);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn blocking_sleep_times_out() {
     let runtime = support::runtime();

@@ -143,3 +143,25 @@ impl CodeCache {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::CodeCache;
+
+    /// Code compiled by one compiler is never loaded by an engine of the other:
+    /// the cache key differs (the strategy is part of the compatibility hash).
+    #[test]
+    fn each_compiler_has_its_own_cache_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = |strategy| {
+            let mut config = wasmtime::Config::new();
+            config.epoch_interruption(true).strategy(strategy);
+            let engine = wasmtime::Engine::new(&config).unwrap();
+            CodeCache::new(&engine, dir.path()).engine_key
+        };
+        assert_ne!(
+            key(wasmtime::Strategy::Winch),
+            key(wasmtime::Strategy::Cranelift)
+        );
+    }
+}

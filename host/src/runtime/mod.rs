@@ -71,6 +71,52 @@ impl fmt::Display for GuestError {
 
 impl std::error::Error for GuestError {}
 
+/// Which of wasmtime's compilers turns guests into machine code.
+///
+/// Winch, the baseline compiler, compiles in one pass: the seed's first `graph`
+/// takes ~45 ms instead of ~180 ms with Cranelift, a 12–18 MB TypeScript or
+/// Python guest ~1.5 s instead of ~6 s, and the graphs it runs are as fast
+/// (guest code is a small part of a graph's time; docs/authoring-speed.md). It
+/// is a Tier 1 compiler on x86_64 only (wasmtime's stability tiers), so other
+/// architectures keep Cranelift. The sandbox is the same with both: epoch
+/// interruption and memory limits are enforced by either (tests/sandbox.rs runs
+/// the hostile guests under each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compiler {
+    Winch,
+    Cranelift,
+}
+
+impl Compiler {
+    /// `BLUEPRINT_COMPILER` (`winch` or `cranelift`), else Winch on x86_64 and
+    /// Cranelift elsewhere.
+    pub fn from_env() -> anyhow::Result<Compiler> {
+        match std::env::var("BLUEPRINT_COMPILER").ok().as_deref() {
+            None | Some("") => Ok(Self::default_for_this_machine()),
+            Some("winch") => Ok(Compiler::Winch),
+            Some("cranelift") => Ok(Compiler::Cranelift),
+            Some(other) => anyhow::bail!(
+                "BLUEPRINT_COMPILER={other:?}: set it to \"winch\" or \"cranelift\" (or unset it)"
+            ),
+        }
+    }
+
+    fn default_for_this_machine() -> Compiler {
+        if cfg!(target_arch = "x86_64") {
+            Compiler::Winch
+        } else {
+            Compiler::Cranelift
+        }
+    }
+
+    fn strategy(self) -> wasmtime::Strategy {
+        match self {
+            Compiler::Winch => wasmtime::Strategy::Winch,
+            Compiler::Cranelift => wasmtime::Strategy::Cranelift,
+        }
+    }
+}
+
 /// The wasmtime engine, shared by every guest this process runs.
 pub struct Runtime {
     engine: Engine,
@@ -101,10 +147,20 @@ pub fn cache_root() -> Option<PathBuf> {
 }
 
 impl Runtime {
-    /// `cache_dir: None` compiles every time (for measuring cold starts).
+    /// `cache_dir: None` compiles every time (for measuring cold starts). The
+    /// compiler is [`Compiler::from_env`]'s.
     pub fn new(limits: Limits, cache_dir: Option<&Path>) -> anyhow::Result<Self> {
+        Self::with_compiler(limits, cache_dir, Compiler::from_env()?)
+    }
+
+    pub fn with_compiler(
+        limits: Limits,
+        cache_dir: Option<&Path>,
+        compiler: Compiler,
+    ) -> anyhow::Result<Self> {
         let mut config = Config::new();
         config.epoch_interruption(true);
+        config.strategy(compiler.strategy());
         let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("wasmtime: {e}"))?;
         let code = cache_dir.map(|dir| compile::CodeCache::new(&engine, dir));
         let ticker = start_epoch_ticker(&engine);
