@@ -292,8 +292,12 @@ pub trait ResourceKind<P: Sync + ?Sized>: Send + Sync {
     /// Create it (for a lookup: find it, or fail naming what is missing).
     async fn create(&self, provider: &P, desired: &Desired<'_>) -> ProviderResult<Resource>;
 
-    /// Read it back; `Ok(None)` when it no longer exists.
-    async fn read(&self, provider: &P, prior: &Resource) -> ProviderResult<Option<Resource>>;
+    /// Read it back; `Ok(None)` when it no longer exists. Every kind but a
+    /// lookup implements it (a lookup is read again by `create` on every plan;
+    /// [`Provider`]'s dispatch never calls this for one).
+    async fn read(&self, _provider: &P, _prior: &Resource) -> ProviderResult<Option<Resource>> {
+        Err(not_implemented(self.info(), "read"))
+    }
 
     /// Change the props named in `changed` in place. Kinds whose every prop
     /// forces replacement keep the default.
@@ -315,12 +319,17 @@ pub trait ResourceKind<P: Sync + ?Sized>: Send + Sync {
         ))
     }
 
-    /// Delete it; gone already is not an error.
-    async fn delete(&self, provider: &P, prior: &Resource) -> ProviderResult<()>;
+    /// Delete it; gone already is not an error. Every kind but a lookup
+    /// implements it.
+    async fn delete(&self, _provider: &P, _prior: &Resource) -> ProviderResult<()> {
+        Err(not_implemented(self.info(), "delete"))
+    }
 
     /// The existing resource `desired` stands for, if it can be identified, with
-    /// how it was recognised ([`Proof`]).
-    async fn find(&self, provider: &P, desired: &Desired<'_>) -> ProviderResult<Option<Found>>;
+    /// how it was recognised ([`Proof`]). Every kind but a lookup implements it.
+    async fn find(&self, _provider: &P, _desired: &Desired<'_>) -> ProviderResult<Option<Found>> {
+        Err(not_implemented(self.info(), "find"))
+    }
 
     /// Whether an observed value satisfies the desired one beyond equality.
     fn equivalent(&self, _prop: &str, _desired: &Value, _observed: &Value) -> bool {
@@ -343,6 +352,17 @@ pub trait KindProvider: Send + Sync + 'static {
     fn paging_probe(&self) -> Option<&dyn probe::PagingProbe> {
         None
     }
+}
+
+/// A resource kind that left out one of the calls every resource needs.
+fn not_implemented(info: &KindInfo, call: &str) -> ProviderError {
+    ProviderError::new(
+        ErrorClass::Invalid,
+        format!(
+            "{} implements no `{call}` (only lookups may leave it out)",
+            info.name
+        ),
+    )
 }
 
 fn kind_of<P: KindProvider>(kind: &str) -> ProviderResult<&'static dyn ResourceKind<P>> {
@@ -373,8 +393,15 @@ impl<P: KindProvider> Provider for P {
         kind_of::<P>(desired.kind)?.create(self, desired).await
     }
 
+    // A lookup (data source) exists outside the blueprint: it is read again by
+    // `create` on every plan, never deleted, and what `find` finds is a part of
+    // nothing the blueprint owns — one rule for every lookup kind.
     async fn read(&self, kind: &str, prior: &Resource) -> ProviderResult<Option<Resource>> {
-        kind_of::<P>(kind)?.read(self, prior).await
+        let kind = kind_of::<P>(kind)?;
+        if kind.info().lookup {
+            return Ok(Some(prior.clone()));
+        }
+        kind.read(self, prior).await
     }
 
     async fn update(
@@ -389,11 +416,22 @@ impl<P: KindProvider> Provider for P {
     }
 
     async fn delete(&self, kind: &str, prior: &Resource) -> ProviderResult<()> {
-        kind_of::<P>(kind)?.delete(self, prior).await
+        let kind = kind_of::<P>(kind)?;
+        if kind.info().lookup {
+            return Ok(());
+        }
+        kind.delete(self, prior).await
     }
 
     async fn find(&self, desired: &Desired<'_>) -> ProviderResult<Option<Found>> {
-        kind_of::<P>(desired.kind)?.find(self, desired).await
+        let kind = kind_of::<P>(desired.kind)?;
+        if kind.info().lookup {
+            return kind
+                .create(self, desired)
+                .await
+                .map(|r| Found::part(Some(r)));
+        }
+        kind.find(self, desired).await
     }
 
     fn alarm_probe(&self) -> Option<&dyn probe::AlarmProbe> {

@@ -10,7 +10,7 @@ use super::super::{AwsProvider, props};
 use crate::export::table::{Block, OutputMap, TerraformMap, same};
 use crate::kind::{KindInfo, out, parse_as};
 use crate::providers::{
-    Desired, ErrorClass, Found, ProviderError, ProviderResult, Resource, ResourceKind,
+    Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind,
 };
 use crate::runtime::wit::aws as wit;
 
@@ -75,16 +75,4 @@ impl ResourceKind<AwsProvider> for Kind {
         })
     }
 
-    async fn read(&self, _aws: &AwsProvider, prior: &Resource) -> ProviderResult<Option<Resource>> {
-        Ok(Some(prior.clone()))
-    }
-
-    async fn delete(&self, _aws: &AwsProvider, _prior: &Resource) -> ProviderResult<()> {
-        Ok(())
-    }
-
-    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
-        // A lookup: what it finds is never created or adopted.
-        self.create(aws, d).await.map(|r| Found::part(Some(r)))
-    }
 }

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::super::PagerDutyProvider;
 use crate::export::table::{Block, OutputMap, TerraformMap, same};
 use crate::kind::{KindInfo, Role, out, parse_as};
-use crate::providers::{Found, Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
+use crate::providers::{Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
 use crate::runtime::wit::pagerduty as wit;
 
 pub const NAME: &str = "pagerduty.user";
@@ -109,16 +109,4 @@ impl ResourceKind<PagerDutyProvider> for Kind {
         }
     }
 
-    async fn read(&self, _pd: &PagerDutyProvider, prior: &Resource) -> ProviderResult<Option<Resource>> {
-        Ok(Some(prior.clone()))
-    }
-
-    async fn delete(&self, _pd: &PagerDutyProvider, _prior: &Resource) -> ProviderResult<()> {
-        Ok(())
-    }
-
-    async fn find(&self, pd: &PagerDutyProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
-        // A lookup: what it finds is never created or adopted.
-        self.create(pd, d).await.map(|r| Found::part(Some(r)))
-    }
 }
