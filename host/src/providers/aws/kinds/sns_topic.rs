@@ -47,6 +47,20 @@ pub static INFO: KindInfo = KindInfo {
 
 pub struct Kind;
 
+/// Tag pairs as SNS's `Tag` records (create and update send the same set).
+fn sns_tags(pairs: &[(String, String)]) -> Vec<aws_sdk_sns::types::Tag> {
+    pairs
+        .iter()
+        .filter_map(|(k, v)| {
+            aws_sdk_sns::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .ok()
+        })
+        .collect()
+}
+
 fn topic_resource(arn: &str, display_name: Option<&str>) -> Resource {
     let name = arn.rsplit(':').next().unwrap_or_default();
     Resource {
@@ -72,16 +86,7 @@ impl ResourceKind<AwsProvider> for Kind {
 
     async fn create(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
         let p: Props = d.typed()?;
-        let tag_list: Vec<aws_sdk_sns::types::Tag> = tags(d, p.tags.as_deref())
-            .into_iter()
-            .filter_map(|(k, v)| {
-                aws_sdk_sns::types::Tag::builder()
-                    .key(k)
-                    .value(v)
-                    .build()
-                    .ok()
-            })
-            .collect();
+        let tag_list = sns_tags(&tags(d, p.tags.as_deref()));
         let out = aws
             .call(&d.address(), || {
                 let mut request = aws
@@ -128,16 +133,7 @@ impl ResourceKind<AwsProvider> for Kind {
         if changed.iter().any(|c| c == "tags") {
             let address = d.address();
             let want = tags(d, p.tags.as_deref());
-            let tag_list: Vec<aws_sdk_sns::types::Tag> = want
-                .iter()
-                .filter_map(|(k, v)| {
-                    aws_sdk_sns::types::Tag::builder()
-                        .key(k)
-                        .value(v)
-                        .build()
-                        .ok()
-                })
-                .collect();
+            let tag_list = sns_tags(&want);
             aws.call(&address, || {
                 aws.sns
                     .tag_resource()
