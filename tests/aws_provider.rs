@@ -4,7 +4,7 @@
 //! delivering an alarm over HTTPS through the created subscription to the PagerDuty
 //! emulator, and throttling retried with backoff (a throttling proxy before moto).
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! The `blueprint` binary as a user runs it: outputs, exit codes, one-line errors.
 
-mod support;
+use crate::support;
 
 use std::process::{Command, Output};
 

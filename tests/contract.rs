@@ -3,7 +3,7 @@
 //! against PagerDuty's published OpenAPI document (../shared/pagerduty-api).
 //! A shape the real API would reject fails this test.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

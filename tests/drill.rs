@@ -6,7 +6,7 @@
 //! The emulator's clock is set inside the seed's hourly rotation so the engineer on
 //! call is known: 2023-09-16 01:30 in Tokyo is User Two's turn.
 
-mod support;
+use crate::support;
 
 use pagerduty_emulator::Config;
 use serde_json::Value;

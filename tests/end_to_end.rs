@@ -4,7 +4,7 @@
 //! changed param giving one update, drift repaired, the lock, a SIGKILL mid-apply
 //! recovered without duplicates, and destroy leaving nothing behind.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Stdio;

@@ -2,7 +2,7 @@
 //! the seed graph exports to a self-consistent configuration, and the attribute
 //! names the seed relies on are the providers' own.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::path::Path;

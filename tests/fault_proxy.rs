@@ -3,7 +3,7 @@
 //! and class, each with a control showing moto alone answers otherwise. Sources
 //! are cited in the proxy's modules (lambda.rs, iam.rs, sns.rs, errors.rs).
 
-mod support;
+use crate::support;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

@@ -1,6 +1,6 @@
 //! Graph validation on graphs real guests declare, and the seed blueprint's graph.
 
-mod support;
+use crate::support;
 
 use blueprint::blueprint_file::Blueprint;
 use blueprint::evaluate::{EvalError, evaluate};

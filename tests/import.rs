@@ -8,7 +8,7 @@
 //! the seed's cdktf stacks would leave are written from what exists
 //! (`support/cdktf.rs`, sources in tests/fixtures/cdktf-seed/README.md).
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -3,7 +3,7 @@
 //! Python and TypeScript guests, for the seed's params and for a `services` list of
 //! several different entries; their errors read the same.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;

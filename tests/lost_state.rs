@@ -5,7 +5,7 @@
 //! fault proxy's per-action counters before moto; the PagerDuty emulator's
 //! whole database before and after).
 
-mod support;
+use crate::support;
 
 use std::process::Output;
 

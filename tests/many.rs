@@ -4,7 +4,7 @@
 //! limit is printed (`--nocapture`; scripts/bench-many.py records it). A failing
 //! blueprint does not stop the others.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

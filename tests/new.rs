@@ -1,7 +1,7 @@
 //! `blueprint new NAME --lang L` creates a project that builds with the commands
 //! it prints and passes `blueprint graph` out of the box, in each language.
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 

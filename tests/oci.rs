@@ -5,7 +5,7 @@
 //! from the registry — and blocked by a policy from the registry until its alarm
 //! has an OK action — against moto and the PagerDuty emulator.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

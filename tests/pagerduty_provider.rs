@@ -3,7 +3,7 @@
 //! second run is a no-op), drift, lookups, 429/5xx recovery, and no secret in any
 //! error. Then the engine drives the seed's PagerDuty half end to end.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

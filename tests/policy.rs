@@ -4,7 +4,7 @@
 //! rules, the organisation's policy file, and policies that misbehave in their
 //! answers. The sandbox checks of the policy world are in tests/sandbox.rs.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

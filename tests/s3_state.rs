@@ -4,7 +4,7 @@
 //! one S3 state: one wins, the other fails at once; a stale lock is broken with
 //! `blueprint state unlock`.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 
@@ -161,7 +161,7 @@ async fn racing_processes_lose_no_update() {
         .iter()
         .map(|name| {
             std::process::Command::new(std::env::current_exe().unwrap())
-                .args(["--exact", "race_worker", "--ignored", "--quiet"])
+                .args(["--exact", "s3_state::race_worker", "--ignored", "--quiet"])
                 .env("RACE_ENDPOINT", &moto.url)
                 .env("RACE_NAME", name)
                 .env("RACE_ROUNDS", ROUNDS.to_string())

@@ -2,7 +2,7 @@
 //! error class with a one-line message naming the guest — never a hang, never a
 //! host crash — and the guest sees no filesystem, network, environment or clock.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -4,7 +4,7 @@
 //! memory bomb hits the limit, the filesystem and environment are not there — and
 //! only a runtime loaded as one gets the source import.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

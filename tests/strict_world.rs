@@ -5,7 +5,7 @@
 //! conflicts, DeleteRole conflicts after a detach, subscriptions that never
 //! confirm). Every check asks the emulators, not our state.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::process::Output;

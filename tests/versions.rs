@@ -5,7 +5,7 @@
 //! from the account) and plan and apply alike against moto and the PagerDuty
 //! emulator.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 

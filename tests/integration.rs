@@ -1,0 +1,28 @@
+//! The host's integration tests, one test binary for all of them: each file
+//! beside this one is a module (`cargo test --release --test integration
+//! lost_state::` runs one). One binary links the host once instead of once per
+//! file, which was most of the test build (see docs/authoring-speed.md).
+
+mod support;
+
+mod aws_provider;
+mod cli;
+mod contract;
+mod drill;
+mod end_to_end;
+mod export;
+mod fault_proxy;
+mod graph;
+mod import;
+mod languages;
+mod lost_state;
+mod many;
+mod new;
+mod oci;
+mod pagerduty_provider;
+mod policy;
+mod s3_state;
+mod sandbox;
+mod sandbox_dev;
+mod strict_world;
+mod versions;
