@@ -7,11 +7,11 @@
 use std::path::Path;
 use std::time::Duration;
 
+use blueprint_sandbox::Sandbox;
 use serde_json::Value;
-use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Store, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::graph::{Graph, render};
 use crate::runtime::{EPOCH_TICK, GuestError, GuestErrorKind, Runtime, sandbox};
@@ -36,7 +36,7 @@ pub const POLICY_VERSION: &str = "0.1.0";
 /// The policy world's linker: WASI (empty context) and nothing else.
 pub struct PolicyRuntime<'r> {
     runtime: &'r Runtime,
-    linker: Linker<PolicyState>,
+    linker: Linker<Sandbox>,
 }
 
 /// A compiled policy component whose world was checked.
@@ -48,25 +48,15 @@ pub struct LoadedPolicy {
     pub wit_version: String,
 }
 
+/// What the host keeps for a policy in its store ([`Sandbox::state`]).
 pub struct PolicyState {
-    wasi: WasiCtx,
-    table: ResourceTable,
     limiter: sandbox::GuestLimiter,
-}
-
-impl WasiView for PolicyState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
 }
 
 impl<'r> PolicyRuntime<'r> {
     pub fn new(runtime: &'r Runtime) -> anyhow::Result<Self> {
         let mut linker = Linker::new(runtime.engine());
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+        blueprint_sandbox::add_wasi_to_linker(&mut linker)
             .map_err(|e| anyhow::anyhow!("linking WASI for policies: {e}"))?;
         Ok(PolicyRuntime { runtime, linker })
     }
@@ -119,12 +109,11 @@ impl<'r> PolicyRuntime<'r> {
         let limits = self.runtime.limits();
         let stderr = MemoryOutputPipe::new(sandbox::STDERR_CAPACITY);
         let state = PolicyState {
-            wasi: sandbox::wasi_context(stderr.clone()),
-            table: ResourceTable::new(),
             limiter: sandbox::GuestLimiter::new(limits.memory_bytes),
         };
-        let mut store = Store::new(self.runtime.engine(), state);
-        store.limiter(|s| &mut s.limiter);
+        let wasi = sandbox::wasi_context(stderr.clone());
+        let mut store = Store::new(self.runtime.engine(), Sandbox::new(wasi, state));
+        store.limiter(|s| &mut s.state_mut::<PolicyState>().limiter);
         let mut instance = PolicyInstance {
             name: policy.name.clone(),
             store,
@@ -205,7 +194,7 @@ pub fn is_policy(engine: &wasmtime::Engine, component: &Component) -> bool {
 /// A running policy. Each call gets the full time limit.
 pub struct PolicyInstance {
     name: String,
-    store: Store<PolicyState>,
+    store: Store<Sandbox>,
     bindings: Option<bindings::PolicyGuest>,
     stderr: MemoryOutputPipe,
     timeout: Duration,
@@ -259,7 +248,7 @@ impl PolicyInstance {
 
     /// The same classes and wording as a blueprint guest's failures.
     fn classify(&self, error: wasmtime::Error, context: &str) -> GuestError {
-        let limiter = &self.store.data().limiter;
+        let limiter = &self.store.data().state::<PolicyState>().limiter;
         if limiter.memory_hit {
             return self.error(
                 GuestErrorKind::OutOfMemory,

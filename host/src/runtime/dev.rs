@@ -8,6 +8,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use blueprint_sandbox::Sandbox;
 use wasmtime::component::{HasSelf, Linker};
 
 use super::{GuestError, GuestErrorKind, GuestState, LoadedGuest, Runtime};
@@ -59,8 +60,8 @@ impl wit::blueprint::dev::source::Host for GuestState {
 }
 
 /// The guest world's linker plus `blueprint:dev/source`.
-pub(super) fn add_to_linker(linker: &mut Linker<GuestState>) -> anyhow::Result<()> {
-    wit::blueprint::dev::source::add_to_linker::<_, HasSelf<GuestState>>(linker, |s| s)
+pub(super) fn add_to_linker(linker: &mut Linker<Sandbox>) -> anyhow::Result<()> {
+    wit::blueprint::dev::source::add_to_linker::<_, HasSelf<GuestState>>(linker, Sandbox::state_mut)
         .map_err(|e| anyhow::anyhow!("linking blueprint:dev/source: {e}"))
 }
 
@@ -123,7 +124,7 @@ impl Runtime {
     }
 
     /// The linker for runtimes: built on first use.
-    pub(super) fn dev_linker(&self) -> Result<&Linker<GuestState>, anyhow::Error> {
+    pub(super) fn dev_linker(&self) -> Result<&Linker<Sandbox>, anyhow::Error> {
         if let Some(linker) = self.dev_linker.get() {
             return Ok(linker);
         }

@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
+use blueprint_sandbox::Sandbox;
 use serde_json::Value;
-use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, Store, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::graph::Graph;
 pub use sandbox::Limits;
@@ -121,9 +121,9 @@ impl Compiler {
 pub struct Runtime {
     engine: Engine,
     limits: Limits,
-    linker: Linker<GuestState>,
+    linker: Linker<Sandbox>,
     /// The guest world plus `blueprint:dev/source`, for development runtimes.
-    dev_linker: OnceLock<Linker<GuestState>>,
+    dev_linker: OnceLock<Linker<Sandbox>>,
     /// Compiled code on disk (`compile.rs`); `None` compiles every time.
     code: Option<compile::CodeCache>,
     _ticker: Arc<()>,
@@ -177,9 +177,9 @@ impl Runtime {
     }
 
     /// WASI (with the empty context of `sandbox.rs`) and the blueprint interfaces.
-    fn guest_linker(&self) -> anyhow::Result<Linker<GuestState>> {
+    fn guest_linker(&self) -> anyhow::Result<Linker<Sandbox>> {
         let mut linker = Linker::new(&self.engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+        blueprint_sandbox::add_wasi_to_linker(&mut linker)
             .map_err(|e| anyhow::anyhow!("linking WASI: {e}"))?;
         wit::add_to_linker(&mut linker)
             .map_err(|e| anyhow::anyhow!("linking the blueprint interfaces: {e}"))?;
@@ -345,8 +345,6 @@ impl Runtime {
     ) -> Result<GuestInstance, GuestError> {
         let stderr = MemoryOutputPipe::new(sandbox::STDERR_CAPACITY);
         let state = GuestState {
-            wasi: sandbox::wasi_context(stderr.clone()),
-            table: ResourceTable::new(),
             limiter: sandbox::GuestLimiter::new(self.limits.memory_bytes),
             graph: Graph::default(),
             asset_root: asset_root.to_owned(),
@@ -362,8 +360,9 @@ impl Runtime {
             deadline: Instant::now() + self.limits.timeout,
             host_call_timed_out: false,
         };
-        let mut store = Store::new(&self.engine, state);
-        store.limiter(|s| &mut s.limiter);
+        let wasi = sandbox::wasi_context(stderr.clone());
+        let mut store = Store::new(&self.engine, Sandbox::new(wasi, state));
+        store.limiter(|s| &mut s.state_mut::<GuestState>().limiter);
         let mut instance = GuestInstance {
             guest: guest.name.clone(),
             store,
@@ -447,11 +446,9 @@ pub struct LoadedGuest {
     bindings: wit::Version,
 }
 
-/// What a guest's store carries: the WASI context (empty), limits, and the graph
-/// its constructor calls build.
+/// What the host keeps for a guest in its store ([`Sandbox::state`], beside the
+/// empty WASI context): limits, and the graph its constructor calls build.
 pub struct GuestState {
-    wasi: WasiCtx,
-    table: ResourceTable,
     limiter: sandbox::GuestLimiter,
     pub(crate) graph: Graph,
     asset_root: PathBuf,
@@ -469,29 +466,24 @@ pub struct GuestState {
     host_call_timed_out: bool,
 }
 
-impl WasiView for GuestState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
 /// A running guest. Each call gets the full time limit.
 pub struct GuestInstance {
     guest: String,
-    store: Store<GuestState>,
+    store: Store<Sandbox>,
     bindings: Option<wit::GuestApi>,
     stderr: MemoryOutputPipe,
     timeout: Duration,
 }
 
 impl GuestInstance {
+    fn state(&self) -> &GuestState {
+        self.store.data().state()
+    }
+
     fn arm_deadline(&mut self) {
         let ticks = (self.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
         self.store.set_epoch_deadline(ticks);
-        self.store.data_mut().deadline = Instant::now() + self.timeout;
+        self.store.data_mut().state_mut::<GuestState>().deadline = Instant::now() + self.timeout;
     }
 
     /// The epoch deadline only fires while guest code runs; a guest blocked in a
@@ -506,7 +498,7 @@ impl GuestInstance {
         outcome: Result<wasmtime::Result<T>, tokio::time::error::Elapsed>,
         context: &str,
     ) -> Result<T, GuestError> {
-        if self.store.data().host_call_timed_out {
+        if self.state().host_call_timed_out {
             return Err(GuestError {
                 guest: self.guest.clone(),
                 kind: GuestErrorKind::Timeout,
@@ -569,12 +561,12 @@ impl GuestInstance {
                     crate::text::escape_cut(&message, 1024)
                 ),
             }),
-            Ok(()) if self.store.data().meter.exceeded.is_some() => Err(GuestError {
+            Ok(()) if self.state().meter.exceeded.is_some() => Err(GuestError {
                 guest: self.guest.clone(),
                 kind: GuestErrorKind::OverBudget,
-                message: self.store.data().meter.exceeded.clone().unwrap_or_default(),
+                message: self.state().meter.exceeded.clone().unwrap_or_default(),
             }),
-            Ok(()) if self.store.data().node_limit_hit => Err(GuestError {
+            Ok(()) if self.state().node_limit_hit => Err(GuestError {
                 guest: self.guest.clone(),
                 kind: GuestErrorKind::TooManyNodes,
                 message: format!(
@@ -582,24 +574,21 @@ impl GuestInstance {
                     declare::MAX_NODES
                 ),
             }),
-            Ok(()) => Ok(std::mem::take(&mut self.store.data_mut().graph)),
+            Ok(()) => Ok(std::mem::take(
+                &mut self.store.data_mut().state_mut::<GuestState>().graph,
+            )),
         }
     }
 
     /// Turn a wasmtime error into a one-line reason.
     fn classify(&self, error: wasmtime::Error, context: &str) -> GuestError {
-        let dev_failure = self
-            .store
-            .data()
-            .dev
-            .as_ref()
-            .and_then(|d| d.failure.clone());
-        let (kind, message) = if self.store.data().limiter.memory_hit {
+        let dev_failure = self.state().dev.as_ref().and_then(|d| d.failure.clone());
+        let (kind, message) = if self.state().limiter.memory_hit {
             (
                 GuestErrorKind::OutOfMemory,
                 format!(
                     "{context}: ran out of memory (limit {} MiB)",
-                    self.store.data().limiter_limit_mib()
+                    self.state().limiter_limit_mib()
                 ),
             )
         } else if let Some(reason) = dev_failure {

@@ -15,6 +15,8 @@ pub mod since_v0_1_0;
 use wasmtime::Store;
 use wasmtime::component::{Component, HasSelf, Linker};
 
+use blueprint_sandbox::Sandbox;
+
 use super::GuestState;
 
 pub use latest::{GuestInfo, LogLevel, aws, host, pagerduty};
@@ -56,9 +58,9 @@ impl Version {
 
 /// Link every version's imports (their interface names carry the version, so
 /// they never collide).
-pub fn add_to_linker(linker: &mut Linker<GuestState>) -> wasmtime::Result<()> {
-    latest::Guest::add_to_linker::<_, HasSelf<GuestState>>(linker, |s| s)?;
-    since_v0_1_0::Guest::add_to_linker::<_, HasSelf<GuestState>>(linker, |s| s)?;
+pub fn add_to_linker(linker: &mut Linker<Sandbox>) -> wasmtime::Result<()> {
+    latest::Guest::add_to_linker::<_, HasSelf<GuestState>>(linker, Sandbox::state_mut)?;
+    since_v0_1_0::Guest::add_to_linker::<_, HasSelf<GuestState>>(linker, Sandbox::state_mut)?;
     Ok(())
 }
 
@@ -71,9 +73,9 @@ pub enum GuestApi {
 impl GuestApi {
     pub async fn instantiate(
         version: Version,
-        store: &mut Store<GuestState>,
+        store: &mut Store<Sandbox>,
         component: &Component,
-        linker: &Linker<GuestState>,
+        linker: &Linker<Sandbox>,
     ) -> wasmtime::Result<GuestApi> {
         Ok(match version {
             Version::V0_1 => GuestApi::V0_1(
@@ -85,7 +87,7 @@ impl GuestApi {
         })
     }
 
-    pub async fn info(&self, store: &mut Store<GuestState>) -> wasmtime::Result<GuestInfo> {
+    pub async fn info(&self, store: &mut Store<Sandbox>) -> wasmtime::Result<GuestInfo> {
         match self {
             GuestApi::V0_1(g) => g
                 .blueprint_cloud_blueprint()
@@ -96,7 +98,7 @@ impl GuestApi {
         }
     }
 
-    pub async fn params_schema(&self, store: &mut Store<GuestState>) -> wasmtime::Result<String> {
+    pub async fn params_schema(&self, store: &mut Store<Sandbox>) -> wasmtime::Result<String> {
         match self {
             GuestApi::V0_1(g) => {
                 g.blueprint_cloud_blueprint()
@@ -113,7 +115,7 @@ impl GuestApi {
 
     pub async fn run(
         &self,
-        store: &mut Store<GuestState>,
+        store: &mut Store<Sandbox>,
         params: &str,
     ) -> wasmtime::Result<Result<(), String>> {
         match self {
