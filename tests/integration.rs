@@ -7,6 +7,7 @@
 mod support;
 
 mod aws_provider;
+mod build_profiles;
 mod cli;
 mod contract;
 mod drill;
