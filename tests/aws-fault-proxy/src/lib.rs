@@ -12,6 +12,8 @@
 //!   of that role ([`iam`]);
 //! - SNS http/https subscriptions to endpoints that never confirm, left in
 //!   `PendingConfirmation` ([`sns`]);
+//! - S3 conditional writes made atomic, as S3's are: the writes of one object
+//!   reach moto one at a time ([`s3`]);
 //! - a fixed latency per call, and counters of calls per action and of faults
 //!   injected (`GET /_fault_proxy/counters` too).
 //!
@@ -22,6 +24,7 @@ mod call;
 mod errors;
 mod iam;
 mod lambda;
+mod s3;
 mod sns;
 
 use std::collections::BTreeMap;
@@ -111,6 +114,7 @@ struct Shared {
     upstream: String,
     http: reqwest::Client,
     state: Mutex<Memory>,
+    object_writes: s3::ObjectWrites,
 }
 
 impl Shared {
@@ -145,6 +149,7 @@ impl FaultProxy {
                 .timeout(Duration::from_secs(120))
                 .build()?,
             state: Mutex::new(state),
+            object_writes: s3::ObjectWrites::default(),
         });
         let app = axum::Router::new()
             .fallback(handle)
@@ -349,6 +354,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         ("lambda", _) => lambda::handle(&shared, &call, &incoming).await,
         ("iam", "DetachRolePolicy" | "DeleteRole") => iam::handle(&shared, &call, &incoming).await,
         ("sns", _) => sns::handle(&shared, &call, &incoming).await,
+        ("s3", _) => s3::handle(&shared, &call, &incoming).await,
         _ => forward(&shared, &incoming)
             .await
             .map(Upstream::into_response),
