@@ -480,10 +480,14 @@ impl GuestInstance {
         self.store.data().state()
     }
 
+    fn state_mut(&mut self) -> &mut GuestState {
+        self.store.data_mut().state_mut()
+    }
+
     fn arm_deadline(&mut self) {
         let ticks = (self.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
         self.store.set_epoch_deadline(ticks);
-        self.store.data_mut().state_mut::<GuestState>().deadline = Instant::now() + self.timeout;
+        self.state_mut().deadline = Instant::now() + self.timeout;
     }
 
     /// The epoch deadline only fires while guest code runs; a guest blocked in a
@@ -574,9 +578,7 @@ impl GuestInstance {
                     declare::MAX_NODES
                 ),
             }),
-            Ok(()) => Ok(std::mem::take(
-                &mut self.store.data_mut().state_mut::<GuestState>().graph,
-            )),
+            Ok(()) => Ok(std::mem::take(&mut self.state_mut().graph)),
         }
     }
 
