@@ -217,23 +217,31 @@ async fn two_runs_on_one_s3_state_one_wins_and_a_stale_lock_is_broken() {
     w.emulator.set_faults(0.0, Duration::from_millis(100));
     let mut first = args("run");
     first.arg("--yes");
-    let first = first
+    let mut first = first
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let s3 = blueprint::providers::aws::s3_client(&config);
-    for _ in 0..300 {
-        if s3
-            .head_object()
-            .bucket(BUCKET)
-            .key("seed/lambda-error-pagerduty.json.lock")
-            .send()
-            .await
-            .is_ok()
-        {
-            break;
-        }
+    // However loaded the machine, the second run starts only once the first holds
+    // the lock.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while s3
+        .head_object()
+        .bucket(BUCKET)
+        .key("seed/lambda-error-pagerduty.json.lock")
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(
+            first.try_wait().unwrap().is_none(),
+            "the first run ended before it took the lock"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the first run took no lock in 60 s"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let mut second = args("run");
