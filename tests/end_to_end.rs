@@ -8,7 +8,7 @@ use crate::support;
 
 use std::path::Path;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use blueprint::state::{LocalStore, LockInfo, StateStore};
 use serde_json::Value;
@@ -300,21 +300,11 @@ async fn killed_mid_apply_then_run_again_makes_no_duplicates() {
         .spawn()
         .unwrap();
     let state: &Path = &w.state;
-    // Wait until something is recorded, then SIGKILL. On a loaded machine the run
-    // may take seconds to get there: wait for it (a fixed 4 s once killed a run
-    // that had not written its state yet).
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !std::fs::read_to_string(state).is_ok_and(|s| s.contains("\"status\": \"ready\"")) {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the run ended before it recorded a resource"
-        );
-        assert!(
-            Instant::now() < deadline,
-            "the run recorded no resource in 60 s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // Wait until something is recorded, then SIGKILL.
+    support::wait_for_child(&mut child, "recording a resource", || async {
+        std::fs::read_to_string(state).is_ok_and(|s| s.contains("\"status\": \"ready\""))
+    })
+    .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();

@@ -223,27 +223,16 @@ async fn two_runs_on_one_s3_state_one_wins_and_a_stale_lock_is_broken() {
         .spawn()
         .unwrap();
     let s3 = blueprint::providers::aws::s3_client(&config);
-    // However loaded the machine, the second run starts only once the first holds
-    // the lock.
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while s3
-        .head_object()
-        .bucket(BUCKET)
-        .key("seed/lambda-error-pagerduty.json.lock")
-        .send()
-        .await
-        .is_err()
-    {
-        assert!(
-            first.try_wait().unwrap().is_none(),
-            "the first run ended before it took the lock"
-        );
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the first run took no lock in 60 s"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    // The second run starts only once the first holds the lock.
+    support::wait_for_child(&mut first, "taking the lock", || async {
+        s3.head_object()
+            .bucket(BUCKET)
+            .key("seed/lambda-error-pagerduty.json.lock")
+            .send()
+            .await
+            .is_ok()
+    })
+    .await;
     let mut second = args("run");
     second.arg("--yes");
     let started = std::time::Instant::now();

@@ -81,3 +81,25 @@ pub fn copy_handler(dir: &Path, name: &str) {
         std::fs::copy(entry.path(), target.join(entry.file_name())).unwrap();
     }
 }
+
+/// Wait until `reached` holds while `child` still runs, polling every 20 ms: on a
+/// loaded machine a child process may take seconds to get there, so no short fixed
+/// wait. Fails naming `what` if the child exits first or 60 s pass.
+pub async fn wait_for_child<F, Fut>(child: &mut std::process::Child, what: &str, mut reached: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !reached().await {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the child process ended before {what}"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the child process did not get to {what} in 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
