@@ -165,7 +165,7 @@ async fn every_kind_round_trips() {
             .unwrap()
             .unwrap_or_else(|| panic!("{} readable", n.kind));
         assert_reads_back(&aws, n, &read);
-        let kind = blueprint::kind::lookup(n.kind).unwrap();
+        let kind = blueprint::providers::catalog().lookup(n.kind).unwrap();
         for output in kind.outputs {
             assert!(
                 read.outputs.contains_key(output.name),
@@ -384,7 +384,7 @@ async fn bad_input_gets_the_aws_error_named() {
         "bad-group",
         props(json!({"name": "no spaces allowed!"})),
     );
-    let invalid = blueprint::graph::validate::validate(&graph)
+    let invalid = blueprint::graph::validate::validate(&graph, blueprint::providers::catalog())
         .unwrap_err()
         .to_string();
     assert!(

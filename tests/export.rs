@@ -13,7 +13,6 @@ use blueprint::blueprint_file::Blueprint;
 use blueprint::evaluate::{Evaluated, evaluate};
 use blueprint::export::{self, Block, ExportError};
 use blueprint::graph::{Graph, token};
-use blueprint::kind as kinds;
 use serde_json::{Map, Value, json};
 
 /// Every kind and the official Terraform type it must become. Adding a kind
@@ -126,13 +125,17 @@ const OFFICIAL_DATA: &[&str] = &[
 
 #[test]
 fn every_kind_has_its_official_type() {
-    let all: Vec<&str> = kinds::all().map(|k| k.name).collect();
+    let all: Vec<&str> = blueprint::providers::catalog()
+        .all()
+        .map(|k| k.name)
+        .collect();
     for kind in &all {
         let expected = EXPECTED_TYPES
             .iter()
             .find(|(k, _, _)| k == kind)
             .unwrap_or_else(|| panic!("{kind} is a kind but EXPECTED_TYPES has no row for it"));
-        let map = export::mapping(kind).unwrap_or_else(|| panic!("{kind} has no mapping"));
+        let map = export::mapping(blueprint::providers::catalog(), kind)
+            .unwrap_or_else(|| panic!("{kind} has no mapping"));
         assert_eq!(map.tf_type, expected.1, "{kind}");
         assert_eq!(map.block, expected.2, "{kind}");
         match map.block {
@@ -147,7 +150,10 @@ fn every_kind_has_its_official_type() {
         );
     }
     assert_eq!(all.len(), EXPECTED_TYPES.len());
-    assert_eq!(export::mappings().count(), all.len());
+    assert_eq!(
+        export::mappings(blueprint::providers::catalog()).count(),
+        all.len()
+    );
 }
 
 async fn seed() -> Evaluated {
@@ -205,7 +211,12 @@ fn resource<'a>(tf: &'a Value, tf_type: &str, name: &str) -> &'a Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_seed_exports_a_consistent_configuration() {
     let evaluated = seed().await;
-    let tf = export::terraform_json(&evaluated.graph, &evaluated.blueprint).unwrap();
+    let tf = export::terraform_json(
+        &evaluated.graph,
+        blueprint::providers::catalog(),
+        &evaluated.blueprint,
+    )
+    .unwrap();
 
     // Every block type is official; one block per node.
     let mut blocks: BTreeSet<(String, String, String)> = BTreeSet::new();
@@ -261,7 +272,8 @@ async fn the_seed_exports_a_consistent_configuration() {
                 blocks.contains(&(section.to_owned(), tf_type.to_owned(), name.to_owned())),
                 "{body:?} refers to a block that is not in the output"
             );
-            let (_, map) = export::mapping_for_type(tf_type).unwrap();
+            let (_, map) =
+                export::mapping_for_type(blueprint::providers::catalog(), tf_type).unwrap();
             assert!(
                 map.attributes.contains(&attr),
                 "{body:?}: {attr} is not an attribute the mapping declares for {tf_type}"
@@ -273,7 +285,12 @@ async fn the_seed_exports_a_consistent_configuration() {
     assert!(references >= 25, "only {references} references");
 
     // The same graph gives the same bytes.
-    let again = export::terraform_json(&evaluated.graph, &evaluated.blueprint).unwrap();
+    let again = export::terraform_json(
+        &evaluated.graph,
+        blueprint::providers::catalog(),
+        &evaluated.blueprint,
+    )
+    .unwrap();
     assert_eq!(
         serde_json::to_string(&tf).unwrap(),
         serde_json::to_string(&again).unwrap()
@@ -283,7 +300,12 @@ async fn the_seed_exports_a_consistent_configuration() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_seed_uses_the_providers_attribute_names() {
     let evaluated = seed().await;
-    let tf = export::terraform_json(&evaluated.graph, &evaluated.blueprint).unwrap();
+    let tf = export::terraform_json(
+        &evaluated.graph,
+        blueprint::providers::catalog(),
+        &evaluated.blueprint,
+    )
+    .unwrap();
 
     assert_eq!(
         tf["terraform"]["required_providers"]["aws"]["source"],
@@ -586,6 +608,7 @@ fn eu_endpoints_embedded_references_assets_and_escapes() {
 
     let tf = export::terraform_json(
         &graph,
+        blueprint::providers::catalog(),
         &blueprint("[providers.pagerduty]\nregion = \"eu\"\n"),
     )
     .unwrap();
@@ -666,7 +689,8 @@ fn an_explicit_hash_wins_over_the_derived_one() {
             "code": {"asset": code.id}, "source_code_hash": "explicit",
         })),
     );
-    let tf = export::terraform_json(&graph, &blueprint("")).unwrap();
+    let tf =
+        export::terraform_json(&graph, blueprint::providers::catalog(), &blueprint("")).unwrap();
     assert_eq!(
         tf["resource"]["aws_lambda_function"]["function"]["source_code_hash"],
         "explicit"
@@ -677,7 +701,8 @@ fn an_explicit_hash_wins_over_the_derived_one() {
 fn what_cannot_be_mapped_is_an_error_naming_node_kind_and_prop() {
     let mut graph = Graph::default();
     graph.declare("pagerduty.pager", "beeper", Map::new());
-    let err = export::terraform_json(&graph, &blueprint("")).unwrap_err();
+    let err = export::terraform_json(&graph, blueprint::providers::catalog(), &blueprint(""))
+        .unwrap_err();
     assert_eq!(
         err,
         ExportError::UnknownKind {
@@ -692,7 +717,8 @@ fn what_cannot_be_mapped_is_an_error_naming_node_kind_and_prop() {
         "team",
         props(json!({"name": "t", "colour": "red", "description": null})),
     );
-    let err = export::terraform_json(&graph, &blueprint("")).unwrap_err();
+    let err = export::terraform_json(&graph, blueprint::providers::catalog(), &blueprint(""))
+        .unwrap_err();
     assert_eq!(
         err,
         ExportError::UnmappedProp {
@@ -717,7 +743,8 @@ fn what_cannot_be_mapped_is_an_error_naming_node_kind_and_prop() {
                         "rotation_turn_length_seconds": 60, "users": ["PU"], "handoff": "x"}],
         })),
     );
-    let err = export::terraform_json(&graph, &blueprint("")).unwrap_err();
+    let err = export::terraform_json(&graph, blueprint::providers::catalog(), &blueprint(""))
+        .unwrap_err();
     assert!(
         matches!(&err, ExportError::UnmappedProp { prop, .. } if prop == "layers[0].handoff"),
         "{err}"
@@ -732,7 +759,8 @@ fn what_cannot_be_mapped_is_an_error_naming_node_kind_and_prop() {
             "metric_transformation": {"metric_name": "m", "metric_namespace": "n", "metric_value": "1", "unit": "Count"},
         })),
     );
-    let err = export::terraform_json(&graph, &blueprint("")).unwrap_err();
+    let err = export::terraform_json(&graph, blueprint::providers::catalog(), &blueprint(""))
+        .unwrap_err();
     assert!(
         matches!(&err, ExportError::UnmappedProp { prop, .. } if prop == "metric_transformation.unit"),
         "{err}"
@@ -744,7 +772,8 @@ fn what_cannot_be_mapped_is_an_error_naming_node_kind_and_prop() {
         "topic",
         props(json!({"name": token::make("ghost", "name")})),
     );
-    let err = export::terraform_json(&graph, &blueprint("")).unwrap_err();
+    let err = export::terraform_json(&graph, blueprint::providers::catalog(), &blueprint(""))
+        .unwrap_err();
     assert!(
         matches!(&err, ExportError::BadProp { prop, message, .. } if prop == "name" && message.contains("ghost")),
         "{err}"

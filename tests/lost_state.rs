@@ -94,7 +94,7 @@ async fn an_empty_state_adopts_or_stops_before_any_write() {
         .filter(|(_, e)| {
             let kind = e["kind"].as_str().unwrap();
             // Lookups (the account, the region) are read, never adopted.
-            kind.starts_with("aws.") && !blueprint::kind::is_lookup(kind)
+            kind.starts_with("aws.") && !blueprint::providers::catalog().is_lookup(kind)
         })
         .map(|(id, _)| id.clone())
         .collect();

@@ -58,7 +58,13 @@ async fn hostile_guests_are_held_under_both_compilers() {
             ..Default::default()
         };
         let cache = support::root().join("target/test-wasm-cache");
-        let runtime = Runtime::with_compiler(limits, Some(&cache), compiler).unwrap();
+        let runtime = Runtime::with_compiler(
+            blueprint::providers::catalog(),
+            limits,
+            Some(&cache),
+            compiler,
+        )
+        .unwrap();
         let started = Instant::now();
         let e = expect_error(hostile(&runtime, "loop").await, GuestErrorKind::Timeout);
         assert!(
@@ -511,7 +517,7 @@ async fn the_largest_allowed_reference_web_validates_quickly() {
     assert_eq!(graph.nodes().len(), 1000);
     let edges = graph.edges().len();
     assert!(edges > 40_000, "{edges}");
-    blueprint::graph::validate::validate(&graph).unwrap();
+    blueprint::graph::validate::validate(&graph, blueprint::providers::catalog()).unwrap();
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "took {:?}",
@@ -592,7 +598,9 @@ async fn fuzzed_declarations_never_panic_and_print_safely() {
         );
         match outcome {
             Ok(graph) => {
-                if let Err(invalid) = blueprint::graph::validate::validate(&graph) {
+                if let Err(invalid) =
+                    blueprint::graph::validate::validate(&graph, blueprint::providers::catalog())
+                {
                     let text = invalid.to_string();
                     assert!(
                         !text

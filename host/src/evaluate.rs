@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::blueprint_file::Blueprint;
-use crate::graph::{Graph, InvalidGraph, validate};
-use crate::params;
 use crate::runtime::{GuestError, GuestInfo, LoadedGuest, Runtime};
+use blueprint_model::graph::{Graph, InvalidGraph, validate};
+use blueprint_model::params;
 
 /// A blueprint evaluated into a graph that passed validation.
 pub struct Evaluated {
@@ -83,8 +83,9 @@ async fn validate_in_time(
 ) -> Result<Graph, EvalError> {
     let limit = runtime.limits().timeout;
     let left = (limit + HOST_MARGIN).saturating_sub(run_started.elapsed());
+    let catalog = runtime.catalog();
     let task = tokio::task::spawn_blocking(move || {
-        let outcome = validate::validate(&graph);
+        let outcome = validate::validate(&graph, catalog);
         (graph, outcome)
     });
     match tokio::time::timeout(left, task).await {

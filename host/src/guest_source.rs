@@ -32,29 +32,10 @@ pub async fn local_path(blueprint: &Blueprint) -> Result<PathBuf, String> {
             {
                 return Ok(cached);
             }
-            let config = crate::providers::aws::sdk_config(&blueprint.providers.aws)
-                .await
-                .map_err(|e| e.to_string())?;
-            let client = crate::providers::aws::s3_client(&config);
             let what = source.describe();
-            let out = client
-                .get_object()
-                .bucket(bucket)
-                .key(key)
-                .send()
+            let bytes = crate::providers::aws::read_object(&blueprint.providers.aws, bucket, key)
                 .await
-                .map_err(|e| {
-                    format!(
-                        "guest {what} cannot be downloaded: {}",
-                        crate::providers::aws::map_error("S3", &e).message
-                    )
-                })?;
-            let bytes = out
-                .body
-                .collect()
-                .await
-                .map_err(|e| format!("guest {what} cannot be downloaded: {e}"))?
-                .into_bytes();
+                .map_err(|e| format!("guest {what} cannot be downloaded: {e}"))?;
             verify(&bytes, pinned, &what)?;
             store(&cached, &bytes)
                 .map_err(|e| format!("caching guest {what} at {}: {e}", cached.display()))?;

@@ -7,7 +7,10 @@
 //! providers, [`engine`] plan/apply) -> [`cli`] (parse and render).
 //! Each resource kind lives in one file under `providers/<provider>/kinds/`.
 
-pub mod assets;
+// The bottom layer, a crate of its own (host/model): re-exported under the
+// names the rest of the code and the tests have always used.
+pub use blueprint_model::{assets, graph, kind, params, text};
+
 pub mod blueprint_file;
 pub mod check;
 pub mod cli;
@@ -16,15 +19,11 @@ pub mod drill;
 pub mod engine;
 pub mod evaluate;
 pub mod export;
-pub mod graph;
 pub mod guest_source;
 pub mod import;
-pub mod kind;
 pub mod oci;
-pub mod params;
 pub mod providers;
 pub mod run;
 pub mod runtime;
 pub mod scaffold;
 pub mod state;
-pub mod text;

@@ -45,7 +45,7 @@ pub fn runtime() -> Runtime {
 
 pub fn runtime_with(limits: Limits) -> Runtime {
     let cache = root().join("target/test-wasm-cache");
-    Runtime::new(limits, Some(&cache)).expect("runtime starts")
+    Runtime::new(blueprint::providers::catalog(), limits, Some(&cache)).expect("runtime starts")
 }
 
 /// Write a blueprint file for `guest` with these params (TOML text) into `dir`.

@@ -13,8 +13,9 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::blueprint_file::Silence;
-use crate::graph::Graph;
-use crate::graph::alerting::{self, AlertChain};
+use blueprint_model::graph::Graph;
+use blueprint_model::graph::alerting::{self, AlertChain};
+use blueprint_model::kind::Catalog;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -57,16 +58,19 @@ pub struct Hit {
 /// What rules see.
 pub struct Context<'g> {
     pub graph: &'g Graph,
+    /// The kinds the graph was validated against (roles come from here).
+    pub catalog: &'g Catalog,
     pub chains: Vec<AlertChain<'g>>,
     /// `us` or `eu`: where the account's events endpoint is.
     pub pagerduty_region: String,
 }
 
 impl<'g> Context<'g> {
-    pub fn new(graph: &'g Graph, pagerduty_region: &str) -> Context<'g> {
+    pub fn new(graph: &'g Graph, catalog: &'g Catalog, pagerduty_region: &str) -> Context<'g> {
         Context {
             graph,
-            chains: alerting::chains(graph),
+            catalog,
+            chains: alerting::chains(graph, catalog),
             pagerduty_region: pagerduty_region.to_owned(),
         }
     }
@@ -74,12 +78,12 @@ impl<'g> Context<'g> {
     /// Nodes whose kind plays `role`, in declaration order.
     pub fn nodes_with(
         &self,
-        role: crate::kind::Role,
-    ) -> impl Iterator<Item = &'g crate::graph::Node> {
+        role: blueprint_model::kind::Role,
+    ) -> impl Iterator<Item = &'g blueprint_model::graph::Node> {
         self.graph
             .nodes()
             .iter()
-            .filter(move |n| n.role() == Some(role))
+            .filter(move |n| n.role(self.catalog) == Some(role))
     }
 }
 
@@ -126,16 +130,18 @@ impl Report {
 /// error: a typo must not silently do nothing.
 pub fn check(
     graph: &Graph,
+    catalog: &Catalog,
     pagerduty_region: &str,
     silences: &[Silence],
 ) -> Result<Report, String> {
-    check_with(graph, pagerduty_region, silences, &[], Vec::new())
+    check_with(graph, catalog, pagerduty_region, silences, &[], Vec::new())
 }
 
 /// [`check`], plus rules and findings from elsewhere (policy guests): their rule
 /// ids can be silenced, their findings are silenced and sorted with the rest.
 pub fn check_with(
     graph: &Graph,
+    catalog: &Catalog,
     pagerduty_region: &str,
     silences: &[Silence],
     extra_rules: &[String],
@@ -156,7 +162,7 @@ pub fn check_with(
             ids.join(", ")
         ));
     }
-    let context = Context::new(graph, pagerduty_region);
+    let context = Context::new(graph, catalog, pagerduty_region);
     let mut findings = Vec::new();
     for rule in rules::ALL {
         for hit in (rule.check)(&context) {
@@ -245,7 +251,7 @@ pub fn render_text(report: &Report) -> String {
         report.count(Severity::Info),
         report.findings.len() - report.active().count()
     );
-    crate::text::escape_lines(&out).into_owned()
+    blueprint_model::text::escape_lines(&out).into_owned()
 }
 
 /// One line per active warning or error, for `plan` and `run`.
@@ -265,7 +271,7 @@ pub fn render_summary(report: &Report) -> String {
     if !out.is_empty() {
         out.push_str("(`blueprint check` explains each; silence one in the blueprint file's [[check.silence]])\n");
     }
-    crate::text::escape_lines(&out).into_owned()
+    blueprint_model::text::escape_lines(&out).into_owned()
 }
 
 /// `rule`, or `rule, policy name@version` for a policy guest's finding.
@@ -290,8 +296,8 @@ pub(crate) mod testing {
     use serde_json::{Map, Value, json};
 
     use super::{Context, Hit, Rule};
-    use crate::graph::Graph;
-    use crate::graph::token::make;
+    use blueprint_model::graph::Graph;
+    use blueprint_model::graph::token::make;
 
     pub fn r(node: &str, output: &str) -> Value {
         json!(make(node, output))
@@ -307,7 +313,7 @@ pub(crate) mod testing {
     }
 
     pub fn hits(rule: &Rule, g: &Graph) -> Vec<Hit> {
-        (rule.check)(&Context::new(g, "us"))
+        (rule.check)(&Context::new(g, crate::providers::catalog(), "us"))
     }
 
     /// The seed's alerting pipeline, healthy: retention, 60 s period, OK action,

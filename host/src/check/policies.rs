@@ -15,8 +15,8 @@ use serde::Deserialize;
 use super::policy::{LoadedPolicy, PolicyRuntime, WitSeverity};
 use super::{Finding, Severity};
 use crate::blueprint_file::{Blueprint, GuestLocation, PolicyRef};
-use crate::graph::Graph;
 use crate::runtime::Runtime;
+use blueprint_model::graph::Graph;
 
 /// The org file's format.
 #[derive(Debug, Deserialize)]

@@ -13,8 +13,8 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Store, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
-use crate::graph::{Graph, render};
 use crate::runtime::{EPOCH_TICK, GuestError, GuestErrorKind, Runtime, sandbox};
+use blueprint_model::graph::{Graph, render};
 
 mod bindings {
     wasmtime::component::bindgen!({

@@ -5,13 +5,9 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::Context as _;
-use futures::future::join_all;
-use serde::Serialize;
-
 use super::{CliResult, DestroyArgs, GlobalArgs, PlanArgs, RunArgs, StateArgs, StateCommand};
-use crate::blueprint_file::Blueprint;
-use crate::engine::{Plan, Report, progress, render};
+use crate::engine::{Plan, progress, render};
+use crate::run::many::Summary;
 use crate::run::{Context, Prepared, Target, Verb};
 
 /// Exit code of `plan --detailed-exitcode` when there are changes.
@@ -94,7 +90,7 @@ pub async fn run_command(global: &GlobalArgs, args: &RunArgs) -> CliResult {
     if args.state.is_some() {
         anyhow::bail!("--state names one state: it cannot be used with several blueprints");
     }
-    run_many(&context, &files, args).await
+    run_many(&context, files, args).await
 }
 
 /// Show the plan, confirm, apply, report.
@@ -126,30 +122,15 @@ async fn apply_one(context: &Context, prepared: Prepared, args: &super::ApplyOpt
     })
 }
 
-async fn run_many(context: &Context, files: &[std::path::PathBuf], args: &RunArgs) -> CliResult {
+async fn run_many(context: &Context, files: Vec<std::path::PathBuf>, args: &RunArgs) -> CliResult {
     let started = Instant::now();
-    let prepared: Vec<Result<Prepared, String>> = join_all(files.iter().map(|file| {
-        let target = Target {
-            file: file.clone(),
-            sets: args.sets.clone(),
-            state: None,
-        };
-        async move {
-            context
-                .prepare(&target, Verb::Run)
-                .await
-                .map_err(|e| format!("{e:#}"))
-        }
-    }))
-    .await;
+    let many = context.prepare_many(files, &args.sets).await;
 
     // Show the plans; confirm once.
-    let mut changes = false;
-    for (file, p) in files.iter().zip(&prepared) {
+    for (file, p) in many.files.iter().zip(&many.prepared) {
         match p {
             Ok(p) => {
                 show_findings(p);
-                changes |= p.plan.has_changes();
                 if !args.options.json {
                     println!("== {} ({}) ==", p.opened.blueprint.name, file.display());
                     print!("{}", render::plan_text(&p.plan));
@@ -159,55 +140,35 @@ async fn run_many(context: &Context, files: &[std::path::PathBuf], args: &RunArg
             Err(e) => eprintln!(
                 "== {} == cannot be planned: {}",
                 file.display(),
-                crate::text::escape_lines(&e.to_string())
+                blueprint_model::text::escape_lines(&e.to_string())
             ),
         }
     }
-    if changes && !args.options.yes {
+    if many.has_changes() && !args.options.yes {
         confirm()?;
     }
 
-    let results = join_all(files.iter().zip(prepared).map(|(file, p)| async move {
-        let mut summary = Summary {
-            file: file.display().to_string(),
-            ..Summary::default()
-        };
-        let p = match p {
-            Ok(p) => p,
-            Err(error) => {
-                // Named as the file names it, when the file can be read at all.
-                summary.blueprint = Blueprint::load(file).ok().map(|b| b.name);
-                summary.error = Some(error);
-                return summary;
-            }
-        };
-        let name = p.opened.blueprint.name.clone();
-        summary.blueprint = Some(name.clone());
-        summary.ok = true;
-        if !p.plan.has_changes() {
-            return summary;
-        }
-        let progress: Box<dyn progress::Progress> = if args.options.json {
+    let json = args.options.json;
+    let progress = move |name: &str| -> Box<dyn progress::Progress> {
+        if json {
             Box::new(progress::Silent)
         } else {
             Box::new(progress::Prefixed {
-                prefix: name,
+                prefix: name.to_owned(),
                 inner: progress::Lines::new(),
             })
-        };
-        match context.apply(p, progress.as_ref()).await {
-            Ok(report) => summary.record(&report),
-            Err(e) => {
-                summary.ok = false;
-                summary.error = Some(e.to_string());
-            }
         }
-        summary
-    }))
-    .await;
+    };
+    let mut results = context.apply_many(many, &progress).await;
+    // An apply that was not clean is told by its report, in JSON too.
+    for r in &mut results {
+        if let Some(report) = r.report.take() {
+            r.error = Some(render::report_text(&report));
+        }
+    }
 
     let ok = results.iter().all(|r| r.ok);
-    if args.options.json {
+    if json {
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
@@ -227,36 +188,6 @@ async fn run_many(context: &Context, files: &[std::path::PathBuf], args: &RunArg
     } else {
         ExitCode::FAILURE
     })
-}
-
-#[derive(Debug, Default, Serialize)]
-struct Summary {
-    file: String,
-    blueprint: Option<String>,
-    ok: bool,
-    created: usize,
-    updated: usize,
-    deleted: usize,
-    /// Failed or skipped operations.
-    failed: usize,
-    seconds: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-}
-
-impl Summary {
-    fn record(&mut self, report: &Report) {
-        let count = |op: &str| report.done.iter().filter(|o| o.operation == op).count();
-        self.created = count("create");
-        self.updated = count("update");
-        self.deleted = count("delete");
-        self.failed = report.failed.len() + report.skipped.len();
-        self.seconds = report.seconds;
-        self.ok = report.ok();
-        if !report.ok() {
-            self.error = Some(render::report_text(report));
-        }
-    }
 }
 
 fn summary_text(results: &[Summary], seconds: f64) -> String {
@@ -312,13 +243,7 @@ pub async fn state_command(args: &StateArgs) -> CliResult {
         }
         StateCommand::Unlock { file, state } => return unlock(file, state.as_deref()).await,
     };
-    let blueprint = Blueprint::load(file).map_err(anyhow::Error::msg)?;
-    let store = crate::state::open(&blueprint, state_path.as_deref()).await?;
-    let state = store
-        .load(&blueprint.name)
-        .await
-        .with_context(|| format!("reading the state of {}", blueprint.name))?
-        .redacted();
+    let state = crate::run::state::read(file, state_path.as_deref()).await?;
     match (&args.command, json) {
         (StateCommand::Unlock { .. }, _) => unreachable!("handled above"),
         (StateCommand::List { .. }, false) => {
@@ -351,16 +276,12 @@ pub async fn state_command(args: &StateArgs) -> CliResult {
 
 /// Break a lock whose holder is gone, naming who held it and since when.
 async fn unlock(file: &std::path::Path, state: Option<&std::path::Path>) -> CliResult {
-    let blueprint = Blueprint::load(file).map_err(anyhow::Error::msg)?;
-    let store = crate::state::open(&blueprint, state).await?;
-    match store.break_lock().await? {
-        Some(holder) => println!(
-            "Released the lock on {} held by {holder}.",
-            store.describe()
-        ),
+    let unlocked = crate::run::state::unlock(file, state).await?;
+    match unlocked.holder {
+        Some(holder) => println!("Released the lock on {} held by {holder}.", unlocked.store),
         None => println!(
             "No lock to release on {} (a local lock is released when its process exits).",
-            store.describe()
+            unlocked.store
         ),
     }
     Ok(ExitCode::SUCCESS)

@@ -19,8 +19,8 @@ use super::{CliResult, GlobalArgs};
 use crate::blueprint_file::{Blueprint, GuestLocation};
 use crate::dev::{self, DevSettings};
 use crate::evaluate::{EvalError, Evaluated, evaluate};
-use crate::graph::render;
 use crate::runtime::Runtime;
+use blueprint_model::graph::render;
 
 #[derive(Debug, Args)]
 pub struct DevArgs {
@@ -233,9 +233,10 @@ fn report(
             // from the last ones shown.
             let blueprint = &evaluated.blueprint;
             let region =
-                crate::providers::pagerduty::service_region(&blueprint.providers.pagerduty);
+                crate::blueprint_file::pagerduty::service_region(&blueprint.providers.pagerduty);
             if let Ok(report) = crate::check::check_with(
                 &evaluated.graph,
+                crate::providers::catalog(),
                 &region,
                 &blueprint.silences,
                 &[],

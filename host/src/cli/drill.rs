@@ -45,7 +45,7 @@ pub async fn run(global: &GlobalArgs, args: &DrillArgs) -> CliResult {
         let out = serde_json::json!({"passed": passed, "chains": reports});
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        print!("{}", crate::text::escape_lines(&text(&reports)?));
+        print!("{}", blueprint_model::text::escape_lines(&text(&reports)?));
     }
     Ok(if passed {
         ExitCode::SUCCESS

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use super::{CliResult, GlobalArgs, GraphArgs, GraphFormat};
-use crate::graph::render;
+use blueprint_model::graph::render;
 
 pub async fn run(global: &GlobalArgs, args: &GraphArgs) -> CliResult {
     let runtime = global.runtime()?;
@@ -18,6 +18,6 @@ pub async fn run(global: &GlobalArgs, args: &GraphArgs) -> CliResult {
         GraphFormat::Dot => render::to_dot(graph),
         GraphFormat::Mermaid => render::to_mermaid(graph),
     };
-    print!("{}", crate::text::escape_lines(&text));
+    print!("{}", blueprint_model::text::escape_lines(&text));
     Ok(ExitCode::SUCCESS)
 }

@@ -10,8 +10,8 @@ use clap::Args;
 use serde_json::json;
 
 use super::{CliResult, GlobalArgs};
-use crate::import::{self, AdoptedFrom, Matching};
-use crate::run::{Target, Verb};
+use crate::import::{AdoptedFrom, Matching, adopt};
+use crate::run::Target;
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -58,56 +58,22 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> CliResult {
         sets: args.sets.clone(),
         state: args.state.clone(),
     };
-    let mut opened = context.open(&target, Verb::Import).await?;
-    let name = opened.blueprint.name.clone();
-
-    let matching = if args.from_terraform_state.is_empty() {
-        let ids = import::parse_ids(&args.ids)?;
-        Matching {
-            adopted: import::adopt_by_id(
-                &name,
-                &opened.graph,
-                &opened.providers,
-                &opened.state,
-                &ids,
-            )
-            .await?,
-            ..Matching::default()
-        }
+    let source = if args.from_terraform_state.is_empty() {
+        adopt::Source::Ids(&args.ids)
     } else {
-        let mut instances = Vec::new();
-        for source in &args.from_terraform_state {
-            instances.extend(import::tfstate::load(source, &opened.blueprint.providers.aws).await?);
-        }
-        import::match_instances(&name, &opened.graph, &opened.providers, &instances).await?
+        adopt::Source::TerraformStates(&args.from_terraform_state)
     };
+    let found = adopt::find(&context, &target, source).await?;
 
     if args.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&matching_json(&matching))?
+            serde_json::to_string_pretty(&matching_json(&found.matching))?
         );
     } else {
-        print!("{}", render(&matching));
+        print!("{}", render(&found.matching));
     }
-    if !matching.ambiguous.is_empty() {
-        anyhow::bail!(
-            "refusing to import: {} node(s) match more than one object, or one object matches several nodes (listed above); remove the duplicate from the state file or import those nodes by id (NODE=ID)",
-            matching.ambiguous.len()
-        );
-    }
-    if matching.adopted.is_empty() {
-        anyhow::bail!("nothing to import: no object matched a node of the blueprint");
-    }
-    // Refusals are checked on a copy before anything is asked or written.
-    let mut state = opened.state.clone();
-    import::record(
-        &mut state,
-        &opened.graph,
-        &matching.adopted,
-        args.replace_record,
-    )
-    .map_err(|e| anyhow::anyhow!("refusing to import:\n{e}"))?;
+    let ready = found.check(args.replace_record)?;
     if args.dry_run {
         if !args.json {
             println!("Dry run: nothing was recorded.");
@@ -115,16 +81,13 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> CliResult {
         return Ok(ExitCode::SUCCESS);
     }
     if !args.yes {
-        confirm(matching.adopted.len(), &opened.store.describe())?;
+        confirm(ready.count, &ready.store())?;
     }
-    state.serial += 1;
-    opened.store.save(&state).await?;
-    opened.state = state;
+    let (count, store) = (ready.count, ready.store());
+    ready.record().await?;
     if !args.json {
         println!(
-            "Import complete: {} resource(s) recorded in {}; nothing was created, changed or deleted. Run `blueprint plan` to see what differs.",
-            matching.adopted.len(),
-            opened.store.describe()
+            "Import complete: {count} resource(s) recorded in {store}; nothing was created, changed or deleted. Run `blueprint plan` to see what differs."
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -44,7 +44,7 @@ pub async fn run(global: &GlobalArgs, args: &InspectArgs) -> CliResult {
     }
 
     // What a guest says about itself is shown escaped.
-    let esc = |s: &str| crate::text::escape_cut(s, 1024).into_owned();
+    let esc = |s: &str| blueprint_model::text::escape_cut(s, 1024).into_owned();
     println!("{} {}", esc(&info.name), esc(&info.version));
     println!("  {}", esc(&info.description));
     println!();

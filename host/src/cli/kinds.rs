@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use serde_json::{Value, json};
 
 use super::{CliResult, KindsArgs};
-use crate::export::table::Block;
-use crate::kind::{self, KindInfo};
+use blueprint_model::kind::KindInfo;
+use blueprint_model::terraform::Block;
 
 fn describe(info: &KindInfo) -> Value {
     let tf = &info.terraform;
@@ -29,7 +29,7 @@ fn describe(info: &KindInfo) -> Value {
 }
 
 pub fn run(args: &KindsArgs) -> CliResult {
-    let kinds: Vec<Value> = kind::all().map(describe).collect();
+    let kinds: Vec<Value> = crate::providers::catalog().all().map(describe).collect();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&kinds)?);
         return Ok(ExitCode::SUCCESS);

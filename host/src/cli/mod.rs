@@ -370,7 +370,7 @@ impl GlobalArgs {
         } else {
             default_cache_dir()
         };
-        Runtime::new(limits, cache.as_deref())
+        Runtime::new(crate::providers::catalog(), limits, cache.as_deref())
     }
 }
 

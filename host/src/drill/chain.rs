@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use super::pattern::TermPattern;
 use super::report::{ChainReport, Failure, Links, Paged, fail};
 use super::{Drill, Inject, Probes};
-use crate::graph::alerting::{self, AlertChain, PagePath};
 use crate::providers::probe::{AlarmState, LiveAlarm, PatternTest};
+use blueprint_model::graph::alerting::{self, AlertChain, PagePath};
 
 /// What the state says about the chain's resources.
 pub(super) struct Live {

@@ -16,11 +16,11 @@ pub mod report;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::graph::Graph;
-use crate::graph::alerting::{self, AlertChain};
 use crate::providers::probe::{AlarmProbe, PagingProbe};
 use crate::providers::{Provider, ProviderSet};
 use crate::state::State;
+use blueprint_model::graph::Graph;
+use blueprint_model::graph::alerting::{self, AlertChain};
 pub use report::{ChainReport, Inject, Link, Outcome, Paged};
 
 #[derive(Debug, Clone)]
@@ -43,7 +43,7 @@ pub struct Drill<'a> {
 
 /// The chains `drill` would fire; an error when the graph has none.
 pub fn chains(graph: &Graph) -> anyhow::Result<Vec<AlertChain<'_>>> {
-    let chains = alerting::chains(graph);
+    let chains = alerting::chains(graph, crate::providers::catalog());
     if chains.is_empty() {
         anyhow::bail!(
             "this blueprint declares no alert chain to drill (a CloudWatch alarm, ideally fed by a log metric filter and notifying an SNS topic subscribed to a PagerDuty integration)"

@@ -11,10 +11,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::resolve::{self, Known, same};
-use crate::graph::{Graph, Node};
-use crate::kind as kinds;
 use crate::providers::{Desired, Found, Looking, Provider, ProviderError, ProviderSet, Resource};
 use crate::state::{State, Status};
+use blueprint_model::graph::{Graph, Node};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -191,7 +190,7 @@ impl Planner<'_> {
                 .graph
                 .node(id)
                 .expect("discovered nodes are graph nodes");
-            let mut entry = crate::engine::apply::adopted_entry(&node.kind, resource.clone());
+            let mut entry = crate::state::Entry::adopted(&node.kind, resource.clone());
             entry.dependencies = node.dependencies().into_iter().collect();
             // What the provider cannot observe (a function's code, its log
             // settings on some services) is taken as declared, as `import` and
@@ -210,7 +209,9 @@ impl Planner<'_> {
 
         let mut changes = Vec::new();
         for node in apply_order(self.graph) {
-            let info = kinds::lookup(&node.kind).expect("validated kinds");
+            let info = crate::providers::catalog()
+                .lookup(&node.kind)
+                .expect("validated kinds");
             if info.lookup {
                 continue;
             }
@@ -265,7 +266,10 @@ impl Planner<'_> {
             .resources
             .iter()
             .filter(|(id, e)| {
-                !declared.contains(id.as_str()) && !kinds::lookup(&e.kind).is_some_and(|k| k.lookup)
+                !declared.contains(id.as_str())
+                    && !crate::providers::catalog()
+                        .lookup(&e.kind)
+                        .is_some_and(|k| k.lookup)
             })
             .collect();
         removed.sort_by(|a, b| a.0.cmp(b.0));
@@ -308,7 +312,11 @@ impl Planner<'_> {
             .resources
             .iter()
             .filter(|(_, e)| e.status == Status::Ready)
-            .filter(|(_, e)| !kinds::lookup(&e.kind).is_some_and(|k| k.lookup))
+            .filter(|(_, e)| {
+                !crate::providers::catalog()
+                    .lookup(&e.kind)
+                    .is_some_and(|k| k.lookup)
+            })
             .flat_map(|(id, e)| {
                 let current = e
                     .resource
@@ -372,7 +380,10 @@ impl Planner<'_> {
         let mut discovery = Discovery::default();
         let mut pending: Vec<&Node> = apply_order(self.graph)
             .into_iter()
-            .filter(|n| !kinds::is_lookup(&n.kind) && !state.resources.contains_key(&n.id))
+            .filter(|n| {
+                !crate::providers::catalog().is_lookup(&n.kind)
+                    && !state.resources.contains_key(&n.id)
+            })
             .collect();
         let mut refused = Vec::new();
         loop {
@@ -453,7 +464,11 @@ impl Planner<'_> {
             .graph
             .nodes()
             .iter()
-            .filter(|n| kinds::lookup(&n.kind).is_some_and(|k| k.lookup))
+            .filter(|n| {
+                crate::providers::catalog()
+                    .lookup(&n.kind)
+                    .is_some_and(|k| k.lookup)
+            })
             .collect();
         let results: Vec<_> = stream::iter(nodes)
             .map(|node| {
@@ -532,7 +547,9 @@ fn diff(
             .filter(|v| !v.is_null())
             .cloned()
     };
-    let replace = kinds::lookup(&node.kind).map_or(&[][..], |k| k.replace_on_change);
+    let replace = crate::providers::catalog()
+        .lookup(&node.kind)
+        .map_or(&[][..], |k| k.replace_on_change);
     let mut changes = Vec::new();
     let names: BTreeSet<&String> = resolved
         .props

@@ -82,7 +82,7 @@ pub fn plan_text(plan: &Plan) -> String {
     }
     let _ = writeln!(out, "\n{}", summary_line(plan));
     // Names, kinds and values come from a guest: nothing raw reaches the terminal.
-    crate::text::escape_lines(&out).into_owned()
+    blueprint_model::text::escape_lines(&out).into_owned()
 }
 
 fn change_text(out: &mut String, change: &Change) {
@@ -298,5 +298,5 @@ pub fn report_text(report: &Report) -> String {
         );
     }
     // Names, kinds and values come from a guest: nothing raw reaches the terminal.
-    crate::text::escape_lines(&out).into_owned()
+    blueprint_model::text::escape_lines(&out).into_owned()
 }

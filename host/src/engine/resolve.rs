@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Map, Value};
 
-use crate::graph::{Node, Part, token};
-use crate::kind::{self as kinds, get_path, lit};
+use blueprint_model::graph::{Node, Part, token};
+use blueprint_model::kind::{get_path, lit};
 
 /// Outputs known so far, by node.
 #[derive(Debug, Clone, Default)]
@@ -30,7 +30,7 @@ impl Known {
     /// The outputs of a node about to be created that equal one of its own
     /// literal props (`KindInfo::mirrors`): known before it exists.
     pub fn insert_mirrors(&mut self, node: &Node, resolved: &Map<String, Value>) {
-        let Some(kind) = kinds::lookup(&node.kind) else {
+        let Some(kind) = crate::providers::catalog().lookup(&node.kind) else {
             return;
         };
         let outputs: BTreeMap<String, String> = kind
@@ -112,17 +112,19 @@ pub fn sensitive_props(node: &Node, kind_of: impl Fn(&str) -> Option<String>) ->
     node.props
         .iter()
         .filter(|(_, value)| {
-            crate::graph::string_leaves_of(value).iter().any(|s| {
-                token::parse(s).is_ok_and(|parts| {
-                    parts.iter().any(|p| match p {
-                        Part::Ref(r) => kind_of(&r.node)
-                            .and_then(|k| kinds::lookup(&k))
-                            .and_then(|k| k.output(&r.output))
-                            .is_some_and(|o| o.sensitive),
-                        Part::Text(_) => false,
+            blueprint_model::graph::string_leaves_of(value)
+                .iter()
+                .any(|s| {
+                    token::parse(s).is_ok_and(|parts| {
+                        parts.iter().any(|p| match p {
+                            Part::Ref(r) => kind_of(&r.node)
+                                .and_then(|k| crate::providers::catalog().lookup(&k))
+                                .and_then(|k| k.output(&r.output))
+                                .is_some_and(|o| o.sensitive),
+                            Part::Text(_) => false,
+                        })
                     })
                 })
-            })
         })
         .map(|(key, _)| key.clone())
         .collect()
@@ -130,4 +132,4 @@ pub fn sensitive_props(node: &Node, kind_of: impl Fn(&str) -> Option<String>) ->
 
 /// Structural equality where numbers compare by value (`1` == `1.0`) and a
 /// missing key equals `null`.
-pub use crate::kind::same_value as same;
+pub use blueprint_model::kind::same_value as same;

@@ -12,13 +12,13 @@ use serde_json::{Map, Value, json};
 
 use super::progress::Silent;
 use super::*;
-use crate::graph::{Graph, token, validate};
-use crate::kind as kinds;
 use crate::providers::{
     Desired, ErrorClass, Found, Proof, Provider, ProviderError, ProviderResult, ProviderSet,
     Resource,
 };
 use crate::state::{LocalStore, State, StateStore, Status};
+use blueprint_model::graph::{Graph, token, validate};
+use blueprint_model::kind as kinds;
 
 #[derive(Default)]
 struct Memory {
@@ -37,7 +37,8 @@ struct Memory {
 
 impl Memory {
     fn outputs(kind: &str, id: &str, props: &Map<String, Value>) -> BTreeMap<String, String> {
-        kinds::lookup(kind)
+        crate::providers::catalog()
+            .lookup(kind)
             .unwrap()
             .outputs
             .iter()
@@ -85,7 +86,7 @@ impl Provider for Memory {
         desired == observed
     }
     async fn create(&self, d: &Desired<'_>) -> ProviderResult<Resource> {
-        if kinds::lookup(d.kind).unwrap().lookup {
+        if crate::providers::catalog().lookup(d.kind).unwrap().lookup {
             return Ok(Resource {
                 id: format!("U-{}", d.node),
                 props: d.props.clone(),
@@ -203,7 +204,7 @@ fn graph(rotation: u64, tz: &str, extra: usize) -> Graph {
             props(json!({"name": format!("x{i}")})),
         );
     }
-    validate::validate(&g).expect("valid test graph");
+    validate::validate(&g, crate::providers::catalog()).expect("valid test graph");
     g
 }
 
@@ -346,7 +347,7 @@ fn paging_graph(vendor: &str) -> Graph {
             "endpoint": t("integration", "cloudwatch_endpoint"),
         })),
     );
-    validate::validate(&g).expect("valid test graph");
+    validate::validate(&g, crate::providers::catalog()).expect("valid test graph");
     g
 }
 
@@ -546,7 +547,7 @@ async fn removed_nodes_are_deleted_after_their_dependents() {
             .unwrap()
             .resources
             .values()
-            .all(|e| kinds::lookup(&e.kind).unwrap().lookup)
+            .all(|e| crate::providers::catalog().lookup(&e.kind).unwrap().lookup)
     );
 }
 
@@ -569,12 +570,12 @@ async fn secrets_never_reach_plan_output() {
         "team",
         props(json!({"name": "sre", "description": t("i", "cloudwatch_endpoint")})),
     );
-    validate::validate(&g).unwrap();
+    validate::validate(&g, crate::providers::catalog()).unwrap();
     let f = fixture();
     f.apply(&g, 10).await;
     let state = f.store.load("test").await.unwrap();
     assert_eq!(state.resources["team"].sensitive_props, ["description"]);
-    let shown = serde_json::to_string(&state.redacted()).unwrap();
+    let shown = serde_json::to_string(&state.redacted(crate::providers::catalog())).unwrap();
     assert!(!shown.contains("cloudwatch_endpoint-"), "{shown}");
     assert!(!shown.contains("integration_key-"), "{shown}");
     // Drift on the secret shows as (sensitive), in text and JSON.

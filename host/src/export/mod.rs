@@ -14,7 +14,7 @@
 //! [`ASSET_DIR`] beside the configuration; [`write_assets`] puts the exact zips
 //! there. See docs/export.md.
 
-pub mod table;
+use blueprint_model::terraform as table;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -23,12 +23,12 @@ use serde_json::{Map, Value};
 
 pub use table::{AssetHash, Block, OutputMap, PropMap, Target, TerraformMap};
 
-use crate::assets::Asset;
 use crate::blueprint_file::Blueprint;
-use crate::graph::token::{self, Part, Reference};
-use crate::graph::{Graph, Node};
-use crate::kind::KindInfo;
 use crate::providers::{TAG_BLUEPRINT, TAG_NODE};
+use blueprint_model::assets::Asset;
+use blueprint_model::graph::token::{self, Part, Reference};
+use blueprint_model::graph::{Graph, Node};
+use blueprint_model::kind::{Catalog, KindInfo};
 
 /// The `hashicorp/aws` versions the mapping is written for (Lambda's
 /// `logging_config` needs 5.30 or later; v6 keeps every attribute used here).
@@ -61,18 +61,23 @@ pub enum ExportError {
 }
 
 /// Every kind with its mapping, in registration order.
-pub fn mappings() -> impl Iterator<Item = (&'static KindInfo, &'static TerraformMap)> {
-    crate::kind::all().map(|k| (k, &k.terraform))
+pub fn mappings(
+    catalog: &Catalog,
+) -> impl Iterator<Item = (&'static KindInfo, &'static TerraformMap)> + '_ {
+    catalog.all().map(|k| (k, &k.terraform))
 }
 
 /// The mapping of one of our kinds.
-pub fn mapping(kind: &str) -> Option<&'static TerraformMap> {
-    crate::kind::lookup(kind).map(|k| &k.terraform)
+pub fn mapping(catalog: &Catalog, kind: &str) -> Option<&'static TerraformMap> {
+    catalog.lookup(kind).map(|k| &k.terraform)
 }
 
 /// The kind (and its mapping) that produces a Terraform type (`aws_sns_topic`).
-pub fn mapping_for_type(tf_type: &str) -> Option<(&'static KindInfo, &'static TerraformMap)> {
-    mappings().find(|(_, m)| m.tf_type == tf_type)
+pub fn mapping_for_type(
+    catalog: &Catalog,
+    tf_type: &str,
+) -> Option<(&'static KindInfo, &'static TerraformMap)> {
+    mappings(catalog).find(|(_, m)| m.tf_type == tf_type)
 }
 
 /// Where an asset's zip is expected, relative to the configuration.
@@ -149,20 +154,26 @@ fn sanitize(id: &str) -> String {
 /// the two `provider` blocks (from the blueprint's provider settings), and one
 /// `resource` or `data` block per node. Keys are sorted, so the same graph always
 /// gives the same bytes.
-pub fn terraform_json(graph: &Graph, blueprint: &Blueprint) -> Result<Value, ExportError> {
+/// `catalog`: the kinds the graph was validated against.
+pub fn terraform_json(
+    graph: &Graph,
+    catalog: &Catalog,
+    blueprint: &Blueprint,
+) -> Result<Value, ExportError> {
     let settings = &blueprint.providers.pagerduty;
-    let eu = crate::providers::pagerduty::service_region(settings) == "eu";
+    let eu = crate::blueprint_file::pagerduty::service_region(settings) == "eu";
     let exporter = Exporter {
         graph,
+        catalog,
         names: terraform_names(graph),
-        events_host: crate::providers::pagerduty::events_host(settings),
+        events_host: crate::blueprint_file::pagerduty::events_host(settings),
         blueprint_name: &blueprint.name,
     };
 
     let mut resources: BTreeMap<&str, Map<String, Value>> = BTreeMap::new();
     let mut data: BTreeMap<&str, Map<String, Value>> = BTreeMap::new();
     for node in graph.sorted_nodes() {
-        let map = mapping(&node.kind).ok_or_else(|| ExportError::UnknownKind {
+        let map = mapping(catalog, &node.kind).ok_or_else(|| ExportError::UnknownKind {
             node: node.id.clone(),
             kind: node.kind.clone(),
         })?;
@@ -322,6 +333,7 @@ impl<'a> At<'a> {
 
 struct Exporter<'a> {
     graph: &'a Graph,
+    catalog: &'a Catalog,
     names: BTreeMap<String, String>,
     events_host: &'static str,
     blueprint_name: &'a str,
@@ -556,7 +568,7 @@ impl Exporter<'_> {
                 r.node
             ))
         })?;
-        let map = mapping(&target.kind).ok_or_else(|| {
+        let map = mapping(self.catalog, &target.kind).ok_or_else(|| {
             at.bad(format!(
                 "refers to {} ({}), a kind with no Terraform mapping",
                 target.id, target.kind
@@ -654,12 +666,12 @@ fn number_text(n: &serde_json::Number) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kind as kinds;
 
     #[test]
     fn every_kind_is_mapped_with_every_output() {
-        for kind in kinds::all() {
-            let map = mapping(kind.name).unwrap_or_else(|| panic!("{} is not mapped", kind.name));
+        for kind in crate::providers::catalog().all() {
+            let map = mapping(crate::providers::catalog(), kind.name)
+                .unwrap_or_else(|| panic!("{} is not mapped", kind.name));
             assert_eq!(
                 map.block == Block::Data,
                 kind.lookup,
@@ -689,7 +701,9 @@ mod tests {
                 );
             }
         }
-        let mut types: Vec<&str> = mappings().map(|(_, m)| m.tf_type).collect();
+        let mut types: Vec<&str> = mappings(crate::providers::catalog())
+            .map(|(_, m)| m.tf_type)
+            .collect();
         types.sort_unstable();
         let count = types.len();
         types.dedup();

@@ -14,12 +14,13 @@
 //! type), and its live id and outputs are recorded. Data sources are matched to
 //! lookup nodes by the id the lookup finds. See docs/import.md.
 
-pub mod id;
+pub mod adopt;
+use blueprint_model::import_id as id;
 pub mod tfstate;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 pub use id::ImportId;
@@ -27,20 +28,12 @@ pub use tfstate::Instance;
 
 use crate::engine::plan::apply_order;
 use crate::engine::resolve::{self, Known};
-use crate::graph::{Graph, Node};
-use crate::kind::{self, KindInfo};
 use crate::providers::{Desired, ProviderSet, Resource};
 use crate::state::{Entry, State, Status, now_rfc3339};
+use blueprint_model::graph::{Graph, Node};
+use blueprint_model::kind::KindInfo;
 
-/// Where an adopted resource came from (`state::Entry::adopted_from`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "source", rename_all = "kebab-case")]
-pub enum AdoptedFrom {
-    /// A managed resource instance of a Terraform state file.
-    TerraformState { file: String, address: String },
-    /// `blueprint import FILE NODE=ID`.
-    Id { id: String },
-}
+pub use blueprint_model::record::AdoptedFrom;
 
 /// One node to record as adopted.
 #[derive(Debug, Clone, Serialize)]
@@ -138,7 +131,7 @@ pub async fn lookups(
     let empty = Known::default();
     let mut found = BTreeMap::new();
     for node in graph.nodes() {
-        if !kind::is_lookup(&node.kind) {
+        if !crate::providers::catalog().is_lookup(&node.kind) {
             continue;
         }
         let resolved = resolve::resolve(node, &empty);
@@ -179,7 +172,9 @@ pub async fn match_instances(
     let mut missing: BTreeSet<String> = BTreeSet::new();
 
     for node in apply_order(graph) {
-        let info = kind::lookup(&node.kind).expect("validated kinds");
+        let info = crate::providers::catalog()
+            .lookup(&node.kind)
+            .expect("validated kinds");
         if info.lookup {
             let Some(found) = lookups.get(&node.id) else {
                 continue;
@@ -330,7 +325,7 @@ pub async fn match_instances(
             tf_type: inst.tf_type.clone(),
             reason: reason.to_owned(),
         };
-        match crate::export::mapping_for_type(&inst.tf_type) {
+        match crate::export::mapping_for_type(crate::providers::catalog(), &inst.tf_type) {
             Some((info, _)) if !inst.data && !info.lookup => matching
                 .unmatched
                 .push(leftover("no node of the blueprint has its identity")),
@@ -403,7 +398,9 @@ pub async fn adopt_by_id(
         let Some(n) = graph.node(node) else {
             anyhow::bail!("the blueprint has no node {node:?}");
         };
-        let info = kind::lookup(&n.kind).expect("validated kinds");
+        let info = crate::providers::catalog()
+            .lookup(&n.kind)
+            .expect("validated kinds");
         if info.lookup {
             anyhow::bail!(
                 "{node} is a lookup ({}): lookups are found, never adopted",
@@ -428,7 +425,9 @@ pub async fn adopt_by_id(
         let Some(id) = by_node.get(node.id.as_str()) else {
             continue;
         };
-        let info = kind::lookup(&node.kind).expect("validated kinds");
+        let info = crate::providers::catalog()
+            .lookup(&node.kind)
+            .expect("validated kinds");
         let import = info.import.as_ref().expect("checked above");
         let resolved = resolve::resolve(node, &known);
         let prior = (import.prior)(id, &resolved.props).map_err(|e| {
@@ -556,7 +555,7 @@ mod tests {
     /// its Terraform mapping.
     #[test]
     fn identities_are_mapped() {
-        for info in kind::all() {
+        for info in crate::providers::catalog().all() {
             assert_eq!(
                 info.import.is_none(),
                 info.lookup,
@@ -581,7 +580,12 @@ mod tests {
     #[test]
     fn composite_import_ids_become_priors() {
         let prior = |kind: &str, id: &str, props: serde_json::Value| {
-            let import = kind::lookup(kind).unwrap().import.as_ref().unwrap();
+            let import = crate::providers::catalog()
+                .lookup(kind)
+                .unwrap()
+                .import
+                .as_ref()
+                .unwrap();
             (import.prior)(id, props.as_object().unwrap())
         };
         let m = prior(

@@ -14,6 +14,8 @@ use anyhow::Context as _;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+pub use blueprint_model::import_id::{attribute, attribute_text};
+
 /// One resource instance of one state file.
 #[derive(Debug, Clone)]
 pub struct Instance {
@@ -113,65 +115,14 @@ pub async fn load(
             .split_once('/')
             .filter(|(b, k)| !b.is_empty() && !k.is_empty())
             .ok_or_else(|| anyhow::anyhow!("{source:?} is not s3://BUCKET/KEY"))?;
-        let config = crate::providers::aws::sdk_config(aws).await?;
-        let client = crate::providers::aws::s3_client(&config);
-        let object = client
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
+        let bytes = crate::providers::aws::read_object(aws, bucket, key)
             .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "reading {source}: {}",
-                    aws_sdk_s3::error::DisplayErrorContext(&e)
-                )
-            })?;
-        let bytes = object
-            .body
-            .collect()
-            .await
-            .with_context(|| format!("reading {source}"))?
-            .into_bytes();
-        String::from_utf8(bytes.to_vec()).with_context(|| format!("{source} is not UTF-8"))?
+            .map_err(|e| anyhow::anyhow!("reading {source}: {e}"))?;
+        String::from_utf8(bytes).with_context(|| format!("{source} is not UTF-8"))?
     } else {
         std::fs::read_to_string(Path::new(source)).with_context(|| format!("reading {source}"))?
     };
     parse(&text, source)
-}
-
-/// An attribute by dotted path; nested blocks are lists in the state (a single
-/// block is a one-element list), so a path steps through a one-element list.
-pub fn attribute<'a>(attributes: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
-    let mut parts = path.split('.');
-    let mut current = attributes.get(parts.next()?)?;
-    for part in parts {
-        current = match current {
-            Value::Array(items) if items.len() == 1 => items[0].get(part)?,
-            Value::Object(map) => map.get(part)?,
-            _ => return None,
-        };
-    }
-    match current {
-        Value::Array(items) if items.len() == 1 && !items[0].is_array() => {
-            if items[0].is_object() {
-                Some(current)
-            } else {
-                Some(&items[0])
-            }
-        }
-        other => Some(other),
-    }
-}
-
-/// An attribute as text (strings as they are, numbers and booleans printed).
-pub fn attribute_text(attributes: &Map<String, Value>, path: &str) -> Option<String> {
-    match attribute(attributes, path)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@
 //!   the provider, through [`retry`].
 
 pub mod aws;
+pub(crate) mod kind_list;
 pub mod pagerduty;
 pub mod probe;
 pub mod retry;
@@ -26,29 +27,17 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use async_trait::async_trait;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::assets::Asset;
-use crate::kind::KindInfo;
+use blueprint_model::assets::Asset;
+use blueprint_model::kind::{Catalog, KindInfo};
 
 /// Tag keys every taggable resource gets, so orphans can be found and adopted.
 pub const TAG_BLUEPRINT: &str = "blueprint:name";
 pub const TAG_NODE: &str = "blueprint:node";
 
-/// What a provider observed of one resource; also what the state file records.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-pub struct Resource {
-    /// The provider's identifier (a PagerDuty id, an ARN or a name): enough, with
-    /// `outputs` and `props`, for `read`, `update` and `delete`.
-    pub id: String,
-    /// Observed props, shaped like the desired props.
-    #[serde(default)]
-    pub props: Map<String, Value>,
-    /// Every output of the kind.
-    #[serde(default)]
-    pub outputs: BTreeMap<String, String>,
-}
+pub use blueprint_model::resource::Resource;
 
 /// One node as the engine wants it to be.
 #[derive(Debug, Clone, Copy)]
@@ -443,13 +432,19 @@ impl<P: KindProvider> Provider for P {
     }
 }
 
-/// Every registered kind's descriptor: one line per provider.
-pub fn registered_kinds() -> impl Iterator<Item = &'static KindInfo> {
-    let aws = aws::AwsProvider::kinds().iter().map(|k| k.info());
-    let pagerduty = pagerduty::PagerDutyProvider::kinds()
-        .iter()
-        .map(|k| k.info());
-    aws.chain(pagerduty)
+/// The kinds this build serves: every provider's kind list, one line per
+/// provider, made into a [`Catalog`] once per process. The layers below the
+/// providers (the runtime, validation) are handed it; nothing looks it up from
+/// below.
+pub fn catalog() -> &'static Catalog {
+    static CATALOG: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
+    CATALOG.get_or_init(|| {
+        let aws = aws::AwsProvider::kinds().iter().map(|k| k.info());
+        let pagerduty = pagerduty::PagerDutyProvider::kinds()
+            .iter()
+            .map(|k| k.info());
+        Catalog::new(aws.chain(pagerduty))
+    })
 }
 
 /// The providers one run uses, by name. Built once per process and shared by
@@ -484,7 +479,7 @@ impl ProviderSet {
 
     /// The provider serving `kind` (`aws.sns_topic` -> `aws`).
     pub fn for_kind(&self, kind: &str) -> ProviderResult<std::sync::Arc<dyn Provider>> {
-        let name = crate::kind::provider_of(kind);
+        let name = blueprint_model::kind::provider_of(kind);
         self.providers.get(name).cloned().ok_or_else(|| {
             ProviderError::new(
                 ErrorClass::Invalid,
@@ -502,7 +497,7 @@ pub async fn connect(
 ) -> anyhow::Result<ProviderSet> {
     let needed: std::collections::BTreeSet<String> = kinds
         .into_iter()
-        .map(|k| crate::kind::provider_of(&k).to_owned())
+        .map(|k| blueprint_model::kind::provider_of(&k).to_owned())
         .collect();
     let mut set = ProviderSet::new();
     for name in needed {

@@ -3,7 +3,9 @@
 //! need → plan → apply or destroy. `plan`, `run`, `destroy`, `drill` and
 //! `run DIR|FILE...` are thin callers; the CLI only parses and renders.
 
+pub mod many;
 mod pool;
+pub mod state;
 
 use std::path::{Path, PathBuf};
 
@@ -16,10 +18,10 @@ use crate::check::{self, Report as Findings};
 use crate::engine::progress::Progress;
 use crate::engine::{Applier, Plan, Planner, Report};
 use crate::evaluate::{EvalError, Evaluated, evaluate};
-use crate::graph::Graph;
 use crate::providers::ProviderSet;
 use crate::runtime::{GuestInfo, Runtime};
 use crate::state::{LockInfo, State, StateLock, StateStore};
+use blueprint_model::graph::Graph;
 
 /// What a run is for; names the lock's holder and decides what is evaluated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,12 +186,13 @@ impl Context {
 pub async fn findings(runtime: &Runtime, evaluated: &Evaluated) -> anyhow::Result<Findings> {
     let blueprint = &evaluated.blueprint;
     let graph = &evaluated.graph;
-    let region = crate::providers::pagerduty::service_region(&blueprint.providers.pagerduty);
+    let region = crate::blueprint_file::pagerduty::service_region(&blueprint.providers.pagerduty);
     let policies = check::policies::run(runtime, blueprint, graph)
         .await
         .map_err(anyhow::Error::msg)?;
     check::check_with(
         graph,
+        runtime.catalog(),
         &region,
         &blueprint.silences,
         &policies.rules,

@@ -24,7 +24,7 @@ impl ProviderPool {
     ) -> anyhow::Result<ProviderSet> {
         let needed: BTreeSet<String> = kinds
             .into_iter()
-            .map(|k| crate::kind::provider_of(&k).to_owned())
+            .map(|k| blueprint_model::kind::provider_of(&k).to_owned())
             .collect();
         let mut sets = self.sets.lock().await;
         let set = sets.entry(settings.clone()).or_default();

@@ -11,9 +11,9 @@ use serde_json::{Map, Value};
 
 use super::wit::LogLevel;
 use super::{GuestState, Limits};
-use crate::graph::{Problem, ProblemClass, token};
-use crate::kind::{self, KindInfo};
-use crate::text;
+use blueprint_model::graph::{Problem, ProblemClass, token};
+use blueprint_model::kind::KindInfo;
+use blueprint_model::text;
 
 /// A guest may declare at most this many nodes: past it the guest is stopped, so
 /// a runaway loop cannot make the host itself allocate without bound.
@@ -183,8 +183,8 @@ impl GuestState {
         if !self.recording() {
             return;
         }
-        let Some(info) = kind::lookup(kind_name) else {
-            let known: Vec<&str> = kind::all().map(|k| k.name).collect();
+        let Some(info) = self.catalog.lookup(kind_name) else {
+            let known: Vec<&str> = self.catalog.all().map(|k| k.name).collect();
             self.graph.declaration_problems.push(Problem::node(
                 ProblemClass::UnknownKind,
                 name,
@@ -285,7 +285,7 @@ impl GuestState {
     }
 
     /// Pack (or reuse) an asset and record it in the graph.
-    pub fn pack_asset(&mut self, path: &str) -> Result<crate::assets::Asset, String> {
+    pub fn pack_asset(&mut self, path: &str) -> Result<blueprint_model::assets::Asset, String> {
         if Instant::now() >= self.deadline {
             self.host_call_timed_out = true;
             return Err("the time limit has passed".into());
@@ -294,7 +294,8 @@ impl GuestState {
         let asset = match self.assets_by_path.get(path) {
             Some(asset) => asset.clone(),
             None => {
-                let packed = crate::assets::pack_until(&self.asset_root, path, self.deadline);
+                let packed =
+                    blueprint_model::assets::pack_until(&self.asset_root, path, self.deadline);
                 // A host call still running at the deadline ends the evaluation
                 // with the timeout error, whatever it returned.
                 if Instant::now() >= self.deadline {

@@ -20,7 +20,8 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, Store, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
-use crate::graph::Graph;
+use blueprint_model::graph::Graph;
+use blueprint_model::kind::Catalog;
 pub use sandbox::Limits;
 pub use wit::{GuestInfo, VERSIONS, WIT_PACKAGE, WIT_VERSION};
 
@@ -119,6 +120,8 @@ impl Compiler {
 
 /// The wasmtime engine, shared by every guest this process runs.
 pub struct Runtime {
+    /// The kinds guests may declare (built by the providers, passed in).
+    catalog: &'static Catalog,
     engine: Engine,
     limits: Limits,
     linker: Linker<Sandbox>,
@@ -147,13 +150,19 @@ pub fn cache_root() -> Option<PathBuf> {
 }
 
 impl Runtime {
-    /// `cache_dir: None` compiles every time (for measuring cold starts). The
-    /// compiler is [`Compiler::from_env`]'s.
-    pub fn new(limits: Limits, cache_dir: Option<&Path>) -> anyhow::Result<Self> {
-        Self::with_compiler(limits, cache_dir, Compiler::from_env()?)
+    /// `catalog`: the kinds guests may declare. `cache_dir: None` compiles
+    /// every time (for measuring cold starts). The compiler is
+    /// [`Compiler::from_env`]'s.
+    pub fn new(
+        catalog: &'static Catalog,
+        limits: Limits,
+        cache_dir: Option<&Path>,
+    ) -> anyhow::Result<Self> {
+        Self::with_compiler(catalog, limits, cache_dir, Compiler::from_env()?)
     }
 
     pub fn with_compiler(
+        catalog: &'static Catalog,
         limits: Limits,
         cache_dir: Option<&Path>,
         compiler: Compiler,
@@ -165,6 +174,7 @@ impl Runtime {
         let code = cache_dir.map(|dir| compile::CodeCache::new(&engine, dir));
         let ticker = start_epoch_ticker(&engine);
         let mut runtime = Runtime {
+            catalog,
             linker: Linker::new(&engine),
             engine,
             limits,
@@ -188,6 +198,11 @@ impl Runtime {
 
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    /// The kinds guests may declare.
+    pub fn catalog(&self) -> &'static Catalog {
+        self.catalog
     }
 
     /// The engine (epoch ticker, compiled-code cache), shared with policy guests.
@@ -345,6 +360,7 @@ impl Runtime {
     ) -> Result<GuestInstance, GuestError> {
         let stderr = MemoryOutputPipe::new(sandbox::STDERR_CAPACITY);
         let state = GuestState {
+            catalog: self.catalog,
             limiter: sandbox::GuestLimiter::new(self.limits.memory_bytes),
             graph: Graph::default(),
             asset_root: asset_root.to_owned(),
@@ -449,13 +465,15 @@ pub struct LoadedGuest {
 /// What the host keeps for a guest in its store ([`Sandbox::state`], beside the
 /// empty WASI context): limits, and the graph its constructor calls build.
 pub struct GuestState {
+    /// The kinds `host.declare` may name.
+    catalog: &'static Catalog,
     limiter: sandbox::GuestLimiter,
     pub(crate) graph: Graph,
     asset_root: PathBuf,
     guest_name: String,
     log_lines: usize,
     node_limit_hit: bool,
-    assets_by_path: std::collections::HashMap<String, crate::assets::Asset>,
+    assets_by_path: std::collections::HashMap<String, blueprint_model::assets::Asset>,
     /// Development mode: the source a runtime reads (`dev.rs`).
     dev: Option<dev::DevState>,
     /// What the guest made the host hold, against the budgets.
@@ -562,7 +580,7 @@ impl GuestInstance {
                 // The guest's own words: escaped, one line, bounded.
                 message: format!(
                     "returned an error: {}",
-                    crate::text::escape_cut(&message, 1024)
+                    blueprint_model::text::escape_cut(&message, 1024)
                 ),
             }),
             Ok(()) if self.state().meter.exceeded.is_some() => Err(GuestError {

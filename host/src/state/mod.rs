@@ -6,129 +6,16 @@
 mod local;
 mod s3;
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 pub use local::LocalStore;
 pub use s3::S3Store;
 
-use crate::providers::Resource;
-
-/// The version of the state format this build reads and writes.
-pub const FORMAT: u32 = 1;
-
-/// What replaces every secret in anything printed.
-pub const REDACTED: &str = "(sensitive)";
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct State {
-    pub format: u32,
-    pub blueprint: String,
-    /// Incremented on every save; lets a reader tell two versions apart.
-    pub serial: u64,
-    /// By node id.
-    #[serde(default)]
-    pub resources: BTreeMap<String, Entry>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// Exists and matches `applied_props` as of the last apply.
-    Ready,
-    /// A create was started and its outcome is unknown (the process may have
-    /// died): the next apply looks for the resource and adopts it, or creates it.
-    Creating,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Entry {
-    pub kind: String,
-    pub status: Status,
-    /// What the provider returned (absent while `Creating`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resource: Option<Resource>,
-    /// The resolved props as last applied.
-    #[serde(default)]
-    pub applied_props: Map<String, Value>,
-    /// Top-level props whose values came from a sensitive output.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub sensitive_props: Vec<String>,
-    /// Nodes this one referenced when applied (deletes go in reverse order).
-    #[serde(default)]
-    pub dependencies: Vec<String>,
-    /// Replaced resources still to delete (create-before-destroy, or a delete
-    /// that failed after its replacement was made).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub deposed: Vec<Resource>,
-    /// RFC 3339, UTC.
-    pub updated_at: String,
-    /// Set by `blueprint import`: the object existed before this blueprint and
-    /// was adopted from a Terraform state file or by id (docs/import.md).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub adopted_from: Option<crate::import::AdoptedFrom>,
-}
-
-impl State {
-    pub fn new(blueprint: &str) -> State {
-        State {
-            format: FORMAT,
-            blueprint: blueprint.to_owned(),
-            serial: 0,
-            resources: BTreeMap::new(),
-        }
-    }
-
-    /// A copy fit to print: sensitive outputs and props replaced by `(sensitive)`.
-    pub fn redacted(&self) -> State {
-        let mut copy = self.clone();
-        for entry in copy.resources.values_mut() {
-            entry.redact();
-        }
-        copy
-    }
-}
-
-impl Entry {
-    pub fn redact(&mut self) {
-        let sensitive_outputs: Vec<&str> = crate::kind::lookup(&self.kind)
-            .map(|k| {
-                k.outputs
-                    .iter()
-                    .filter(|o| o.sensitive)
-                    .map(|o| o.name)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let redact_resource = |r: &mut Resource, props: &[String]| {
-            for name in &sensitive_outputs {
-                if let Some(v) = r.outputs.get_mut(*name) {
-                    *v = REDACTED.into();
-                }
-            }
-            for prop in props {
-                if let Some(v) = r.props.get_mut(prop) {
-                    *v = Value::String(REDACTED.into());
-                }
-            }
-        };
-        if let Some(r) = self.resource.as_mut() {
-            redact_resource(r, &self.sensitive_props);
-        }
-        for r in &mut self.deposed {
-            redact_resource(r, &self.sensitive_props);
-        }
-        for prop in &self.sensitive_props {
-            if let Some(v) = self.applied_props.get_mut(prop) {
-                *v = Value::String(REDACTED.into());
-            }
-        }
-    }
-}
+pub use blueprint_model::record::{Entry, FORMAT, REDACTED, State, Status, now_rfc3339};
 
 /// Who holds a lock, written into the lock so a second run can name them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -170,10 +57,6 @@ fn hostname() -> String {
         .map(|h| h.trim().to_owned())
         .or_else(|_| std::env::var("HOSTNAME"))
         .unwrap_or_else(|_| "unknown".into())
-}
-
-pub fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 #[derive(Debug)]

@@ -1,5 +1,5 @@
 use crate::check::{Context, Hit, Rule, Severity};
-use crate::graph::alerting::literal;
+use blueprint_model::graph::alerting::literal;
 
 pub(super) static RULE: Rule = Rule {
     id: "alarm-missing-data",

@@ -1,6 +1,6 @@
 use super::number;
 use crate::check::{Context, Hit, Rule, Severity};
-use crate::graph::alerting::literal;
+use blueprint_model::graph::alerting::literal;
 
 pub(super) static RULE: Rule = Rule {
     id: "alarm-sub-minute-period",

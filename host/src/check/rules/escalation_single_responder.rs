@@ -1,8 +1,8 @@
-use crate::kind::Role;
+use blueprint_model::kind::Role;
 use std::collections::BTreeSet;
 
 use crate::check::{Context, Hit, Rule, Severity};
-use crate::graph::alerting::referenced;
+use blueprint_model::graph::alerting::referenced;
 
 pub(super) static RULE: Rule = Rule {
     id: "escalation-single-responder",
@@ -18,7 +18,7 @@ fn check(c: &Context<'_>) -> Vec<Hit> {
             let mut via = Vec::new();
             let targets = policy.props.get("rules");
             for target in referenced(c.graph, targets) {
-                match target.role() {
+                match target.role(c.catalog) {
                     Some(Role::User) => {
                         people.insert(target.id.clone());
                     }

@@ -1,4 +1,4 @@
-use crate::kind::Role;
+use blueprint_model::kind::Role;
 use crate::check::{Context, Hit, Rule, Severity};
 
 pub(super) static RULE: Rule = Rule {

@@ -25,6 +25,6 @@ rules![
 ];
 
 /// A number prop, when literal.
-fn number(node: &crate::graph::Node, prop: &str) -> Option<f64> {
+fn number(node: &blueprint_model::graph::Node, prop: &str) -> Option<f64> {
     node.props.get(prop)?.as_f64()
 }

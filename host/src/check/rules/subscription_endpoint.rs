@@ -1,7 +1,7 @@
-use crate::kind::Role;
+use blueprint_model::kind::Role;
 use crate::check::{Context, Hit, Rule, Severity};
-use crate::graph::alerting::{literal, referenced};
-use crate::graph::token::{self, Part};
+use blueprint_model::graph::alerting::{literal, referenced};
+use blueprint_model::graph::token::{self, Part};
 
 pub(super) static RULE: Rule = Rule {
     id: "subscription-endpoint",
@@ -11,7 +11,7 @@ pub(super) static RULE: Rule = Rule {
 };
 
 fn check(c: &Context<'_>) -> Vec<Hit> {
-    let host = crate::providers::pagerduty::hosts(&c.pagerduty_region)
+    let host = crate::blueprint_file::pagerduty::hosts(&c.pagerduty_region)
         .map_or("events.pagerduty.com", |(_, events)| events);
     let fix_ref = "set endpoint to the integration's `cloudwatch_endpoint` output (and protocol to its `cloudwatch_protocol`)";
     let mut hits = Vec::new();
@@ -31,7 +31,7 @@ fn check(c: &Context<'_>) -> Vec<Hit> {
             .filter(|r| {
                 c.graph
                     .node(&r.node)
-                    .is_some_and(|n| n.role() == Some(Role::Integration))
+                    .is_some_and(|n| n.role(c.catalog) == Some(Role::Integration))
             })
             .collect();
         if let Some(r) = integration_refs.first() {

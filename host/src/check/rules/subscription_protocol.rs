@@ -1,6 +1,6 @@
 use crate::check::{Context, Hit, Rule, Severity};
-use crate::kind::Role;
-use crate::graph::alerting::{literal, referenced};
+use blueprint_model::kind::Role;
+use blueprint_model::graph::alerting::{literal, referenced};
 
 pub(super) static RULE: Rule = Rule {
     id: "subscription-protocol",
@@ -22,7 +22,7 @@ fn check(c: &Context<'_>) -> Vec<Hit> {
         let scheme = match literal(endpoint) {
             Some(url) => url.split("://").next().map(str::to_owned),
             // The integration's CloudWatch URL: https on PagerDuty.
-            None if referenced(c.graph, endpoint).any(|n| n.role() == Some(Role::Integration)) => {
+            None if referenced(c.graph, endpoint).any(|n| n.role(c.catalog) == Some(Role::Integration)) => {
                 Some("https".to_owned())
             }
             None => None,

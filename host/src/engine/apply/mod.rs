@@ -21,21 +21,15 @@ use tokio::task::JoinSet;
 use super::plan::{Action, Plan};
 use super::progress::Progress;
 use super::resolve::Known;
-use crate::assets::Asset;
-use crate::graph::Graph;
 use crate::providers::{ProviderError, ProviderSet, Resource};
 use crate::state::{State, StateError, StateStore};
+use blueprint_model::assets::Asset;
+use blueprint_model::graph::Graph;
 use tasks::{Task, TaskGraph};
 
 /// How long the plan's look for existing resources stays good for the creates
 /// it found nothing for.
 const LOOKED_RECENTLY: Duration = Duration::from_secs(30);
-
-/// The state entry of a resource adopted as found: nothing applied yet, so the
-/// first apply compares every desired prop with what was observed.
-pub fn adopted_entry(kind: &str, resource: Resource) -> crate::state::Entry {
-    record::entry(kind, Some(resource), Map::new(), vec![], vec![])
-}
 
 /// How one task ended.
 #[derive(Debug, Clone, Serialize)]
@@ -152,7 +146,7 @@ impl Applier<'_> {
             let kind = self.kind_of(&state, node);
             state.resources.insert(
                 node.clone(),
-                record::entry(&kind, Some(resource.clone()), Map::new(), vec![], vec![]),
+                crate::state::Entry::adopted(&kind, resource.clone()),
             );
         }
 

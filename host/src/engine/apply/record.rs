@@ -1,11 +1,9 @@
 //! What the state records when a task finishes.
 
-use serde_json::{Map, Value};
-
 use super::Applied;
 use super::tasks::Task;
 use crate::providers::Resource;
-use crate::state::{Entry, State, Status, now_rfc3339};
+use crate::state::{Entry, State, Status};
 
 /// Record a task that succeeded: the resource it made or changed (keeping any
 /// deposed resources of the node), or its removal.
@@ -29,7 +27,7 @@ pub(super) fn success(
                 .get(node)
                 .map(|e| e.deposed.clone())
                 .unwrap_or_default();
-            let mut e = entry(kind, resource, props, sensitive, dependencies);
+            let mut e = Entry::ready(kind, resource, props, sensitive, dependencies);
             e.deposed = deposed;
             // An update changes the adopted object in place: it stays adopted.
             if let Task::Update(_) = task {
@@ -79,7 +77,7 @@ pub(super) fn intent(
     create_before_destroy: bool,
 ) {
     let prior = state.resources.remove(node);
-    let mut intent = entry(
+    let mut intent = Entry::ready(
         kind,
         None,
         applied.props.clone(),
@@ -94,24 +92,4 @@ pub(super) fn intent(
         }
     }
     state.resources.insert(node.to_owned(), intent);
-}
-
-pub(super) fn entry(
-    kind: &str,
-    resource: Option<Resource>,
-    applied_props: Map<String, Value>,
-    sensitive_props: Vec<String>,
-    dependencies: Vec<String>,
-) -> Entry {
-    Entry {
-        kind: kind.to_owned(),
-        status: Status::Ready,
-        resource,
-        applied_props,
-        sensitive_props,
-        dependencies,
-        deposed: Vec::new(),
-        updated_at: now_rfc3339(),
-        adopted_from: None,
-    }
 }

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::engine::plan::{Action, Change};
-use crate::graph::Graph;
 use crate::state::State;
+use blueprint_model::graph::Graph;
 
 /// One unit of work.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -100,7 +100,10 @@ pub fn build(changes: &[Change], state: &State, graph: &Graph) -> TaskGraph {
                 );
             }
             Action::Replace => {
-                if crate::kind::lookup(&change.kind).is_some_and(|k| k.create_before_destroy) {
+                if crate::providers::catalog()
+                    .lookup(&change.kind)
+                    .is_some_and(|k| k.create_before_destroy)
+                {
                     g.create_before_destroy.insert(node.clone());
                     tasks.insert(Task::Create(node.clone()), BTreeSet::new());
                     tasks.insert(
@@ -186,9 +189,9 @@ mod tests {
 
     use super::*;
     use crate::engine::plan::Change;
-    use crate::graph::token;
     use crate::providers::Resource;
     use crate::state::{Entry, Status};
+    use blueprint_model::graph::token;
 
     fn change(node: &str, kind: &str, action: Action) -> Change {
         Change {

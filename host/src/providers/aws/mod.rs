@@ -158,6 +158,27 @@ pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     )
 }
 
+/// One S3 object, whole: the one read that guests (`guest.s3`) and Terraform
+/// state files (`import --from-terraform-state s3://…`) share, through the
+/// standard credential chain and these settings. The error is the service's
+/// (`S3: AWS <Code>: <message>`), for the caller to say what it was reading.
+pub async fn read_object(
+    settings: &AwsSettings,
+    bucket: &str,
+    key: &str,
+) -> Result<Vec<u8>, String> {
+    let config = sdk_config(settings).await.map_err(|e| e.to_string())?;
+    let out = s3_client(&config)
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| map_error("S3", &e).message)?;
+    let body = out.body.collect().await.map_err(|e| e.to_string())?;
+    Ok(body.into_bytes().to_vec())
+}
+
 /// An SDK error as a `ProviderError`: `address: AWS <Code>: <message>`.
 pub(crate) fn map_error<E>(address: &str, error: &SdkError<E, HttpResponse>) -> ProviderError
 where

@@ -35,28 +35,7 @@ pub struct PagerDutyConfig {
     pub from_email: Option<String>,
 }
 
-/// The account's service region: `PAGERDUTY_SERVICE_REGION`, else the blueprint
-/// file's `[providers.pagerduty] region`, else `us`.
-pub fn service_region(settings: &PagerDutySettings) -> String {
-    std::env::var("PAGERDUTY_SERVICE_REGION")
-        .ok()
-        .or_else(|| settings.region.clone())
-        .unwrap_or_else(|| "us".into())
-}
-
-/// The REST API and events hosts of a service region (`us` or `eu`).
-pub fn hosts(region: &str) -> Option<(&'static str, &'static str)> {
-    match region {
-        "us" => Some(("api.pagerduty.com", "events.pagerduty.com")),
-        "eu" => Some(("api.eu.pagerduty.com", "events.eu.pagerduty.com")),
-        _ => None,
-    }
-}
-
-/// The events host alarms post to, for these settings.
-pub fn events_host(settings: &PagerDutySettings) -> &'static str {
-    hosts(&service_region(settings)).map_or("events.pagerduty.com", |(_, events)| events)
-}
+pub use crate::blueprint_file::pagerduty::{events_host, hosts, service_region};
 
 impl PagerDutyConfig {
     /// From the environment: `PAGERDUTY_TOKEN`; the region from
@@ -250,7 +229,7 @@ pub fn redact(text: &str) -> String {
     }
     out.push_str(rest);
     // A token-shaped leftover never reaches a terminal.
-    crate::graph::token::display_str(&out)
+    blueprint_model::graph::token::display_str(&out)
 }
 
 #[cfg(test)]

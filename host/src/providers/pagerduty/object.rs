@@ -9,8 +9,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use super::PagerDutyProvider;
-use crate::kind::{KindInfo, same_value};
 use crate::providers::{Desired, Found, Proof, ProviderResult, Resource, ResourceKind};
+use blueprint_model::kind::{KindInfo, same_value};
 
 /// A kind that is one PagerDuty object at `COLLECTION/{id}`.
 #[async_trait]

@@ -7,12 +7,12 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::super::{AwsProvider, props};
-use crate::export::table::{Block, OutputMap, TerraformMap};
-use crate::kind::{KindInfo, out, parse_as};
 use crate::providers::{
     Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind,
 };
 use crate::runtime::wit::aws as wit;
+use blueprint_model::kind::{KindInfo, out, parse_as};
+use blueprint_model::terraform::{Block, OutputMap, TerraformMap};
 
 pub const NAME: &str = "aws.caller_identity";
 pub type Props = wit::CallerIdentityLookup;
@@ -93,10 +93,7 @@ impl ResourceKind<AwsProvider> for Kind {
         let user_id = who.user_id().unwrap_or_default().to_owned();
         Ok(Resource {
             id: account.clone(),
-            props: props(vec![(
-                "allowed_account_ids",
-                json!(p.allowed_account_ids),
-            )]),
+            props: props(vec![("allowed_account_ids", json!(p.allowed_account_ids))]),
             outputs: [
                 ("account_id".to_owned(), account),
                 ("arn".to_owned(), arn),
@@ -105,5 +102,4 @@ impl ResourceKind<AwsProvider> for Kind {
             .into(),
         })
     }
-
 }

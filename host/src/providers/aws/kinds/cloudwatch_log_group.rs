@@ -3,11 +3,13 @@
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::super::{AwsProvider, gone_ok, optional, props, by_tags, tags};
-use crate::export::table::{Block, OutputMap, TAGS, TerraformMap, same};
-use crate::kind::{KindInfo, Role, mirror, out, parse_as};
-use crate::providers::{Found, Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
+use super::super::{AwsProvider, by_tags, gone_ok, optional, props, tags};
+use crate::providers::{
+    Desired, ErrorClass, Found, ProviderError, ProviderResult, Resource, ResourceKind,
+};
 use crate::runtime::wit::aws as wit;
+use blueprint_model::kind::{KindInfo, Role, mirror, out, parse_as};
+use blueprint_model::terraform::{Block, OutputMap, TAGS, TerraformMap, same};
 
 pub const NAME: &str = "aws.cloudwatch_log_group";
 pub type Props = wit::CloudwatchLogGroupProps;
@@ -52,11 +54,11 @@ pub static INFO: KindInfo = KindInfo {
         attributes: &["arn", "id", "name"],
         finish: None,
     },
-    import: Some(crate::import::ImportId {
+    import: Some(blueprint_model::import_id::ImportId {
         format: "{name}",
         docs: "https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/cloudwatch_log_group#import",
         identity: &["name"],
-        prior: crate::import::id::id_only,
+        prior: blueprint_model::import_id::id_only,
     }),
     text_controls: &[],
     parse: parse_as::<Props>,
@@ -197,7 +199,9 @@ impl ResourceKind<AwsProvider> for Kind {
             })
             .await?;
             let current = aws
-                .call(&address, || aws.logs.list_tags_for_resource().resource_arn(arn).send())
+                .call(&address, || {
+                    aws.logs.list_tags_for_resource().resource_arn(arn).send()
+                })
                 .await?;
             let stale = super::super::stale_keys(
                 current.tags().into_iter().flat_map(|t| t.keys().cloned()),

@@ -5,10 +5,12 @@ use aws_sdk_cloudwatchlogs::types::MetricTransformation;
 use serde_json::json;
 
 use super::super::{AwsProvider, gone_ok, optional, prior_str, props};
-use crate::export::table::{Block, OutputMap, TerraformMap, same, text, to};
-use crate::kind::{KindInfo, Role, mirror, parse_as, refs};
-use crate::providers::{Found, Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
+use crate::providers::{
+    Desired, ErrorClass, Found, ProviderError, ProviderResult, Resource, ResourceKind,
+};
 use crate::runtime::wit::aws as wit;
+use blueprint_model::kind::{KindInfo, Role, mirror, parse_as, refs};
+use blueprint_model::terraform::{Block, OutputMap, TerraformMap, same, text, to};
 
 pub const NAME: &str = "aws.cloudwatch_log_metric_filter";
 pub type Props = wit::CloudwatchLogMetricFilterProps;
@@ -85,7 +87,7 @@ pub static INFO: KindInfo = KindInfo {
         ],
         finish: None,
     },
-    import: Some(crate::import::ImportId {
+    import: Some(blueprint_model::import_id::ImportId {
         format: "{log_group_name}:{name}",
         docs: "https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/cloudwatch_log_metric_filter#import",
         identity: &["log_group", "name"],
@@ -95,12 +97,14 @@ pub static INFO: KindInfo = KindInfo {
     parse: parse_as::<Props>,
 };
 
-
 /// `terraform import aws_cloudwatch_log_metric_filter.x LOG_GROUP:NAME` (the
 /// provider's "Import" section; log group names hold no `:`): the prior
 /// resource `read` takes.
-fn import_prior(id: &str, _props: &serde_json::Map<String, serde_json::Value>) -> Result<Resource, String> {
-    let (group, name) = crate::import::id::split2(id, ':', "LOG_GROUP_NAME:FILTER_NAME")?;
+fn import_prior(
+    id: &str,
+    _props: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Resource, String> {
+    let (group, name) = blueprint_model::import_id::split2(id, ':', "LOG_GROUP_NAME:FILTER_NAME")?;
     Ok(Resource {
         id: format!("{group}:{name}"),
         props: props(vec![("log_group", json!(group)), ("name", json!(name))]),

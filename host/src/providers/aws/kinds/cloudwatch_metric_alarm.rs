@@ -5,11 +5,15 @@ use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
 use serde_json::{Value, json};
 
-use super::super::{AwsProvider, gone_ok, optional, props, by_tags, tags};
-use crate::export::table::{Block, OutputMap, PropMap, TAGS, Target, TerraformMap, prop, same};
-use crate::kind::{Checker, KindInfo, Role, mirror, out, parse_as};
-use crate::providers::{Found, Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
+use super::super::{AwsProvider, by_tags, gone_ok, optional, props, tags};
+use crate::providers::{
+    Desired, ErrorClass, Found, ProviderError, ProviderResult, Resource, ResourceKind,
+};
 use crate::runtime::wit::aws as wit;
+use blueprint_model::kind::{Checker, KindInfo, Role, mirror, out, parse_as};
+use blueprint_model::terraform::{
+    Block, OutputMap, PropMap, TAGS, Target, TerraformMap, prop, same,
+};
 
 pub const NAME: &str = "aws.cloudwatch_metric_alarm";
 pub type Props = wit::CloudwatchMetricAlarmProps;
@@ -62,11 +66,11 @@ pub static INFO: KindInfo = KindInfo {
         attributes: &["alarm_name", "arn", "id"],
         finish: None,
     },
-    import: Some(crate::import::ImportId {
+    import: Some(blueprint_model::import_id::ImportId {
         format: "{alarm_name}",
         docs: "https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/cloudwatch_metric_alarm#import",
         identity: &["alarm_name"],
-        prior: crate::import::id::id_only,
+        prior: blueprint_model::import_id::id_only,
     }),
     text_controls: &[],
     parse: parse_as::<Props>,
@@ -291,11 +295,17 @@ impl ResourceKind<AwsProvider> for Kind {
             .await?;
             let current = aws
                 .call(&address, || {
-                    aws.cloudwatch.list_tags_for_resource().resource_arn(arn).send()
+                    aws.cloudwatch
+                        .list_tags_for_resource()
+                        .resource_arn(arn)
+                        .send()
                 })
                 .await?;
             let stale = super::super::stale_keys(
-                current.tags().iter().filter_map(|t| t.key().map(str::to_owned)),
+                current
+                    .tags()
+                    .iter()
+                    .filter_map(|t| t.key().map(str::to_owned)),
                 &want,
             );
             if !stale.is_empty() {

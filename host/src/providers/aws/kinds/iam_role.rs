@@ -4,11 +4,13 @@ use async_trait::async_trait;
 use aws_sdk_iam::types::Tag;
 use serde_json::{Value, json};
 
-use super::super::{AwsProvider, gone_ok, optional, props, by_tags, tags, user_tags};
-use crate::export::table::{Block, OutputMap, TAGS, TerraformMap, same};
-use crate::kind::{Controls, KindInfo, mirror, out, parse_as};
-use crate::providers::{Found, Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
+use super::super::{AwsProvider, by_tags, gone_ok, optional, props, tags, user_tags};
+use crate::providers::{
+    Desired, ErrorClass, Found, ProviderError, ProviderResult, Resource, ResourceKind,
+};
 use crate::runtime::wit::aws as wit;
+use blueprint_model::kind::{Controls, KindInfo, mirror, out, parse_as};
+use blueprint_model::terraform::{Block, OutputMap, TAGS, TerraformMap, same};
 
 pub const NAME: &str = "aws.iam_role";
 pub type Props = wit::IamRoleProps;
@@ -50,11 +52,11 @@ pub static INFO: KindInfo = KindInfo {
         attributes: &["arn", "id", "name", "unique_id", "create_date"],
         finish: None,
     },
-    import: Some(crate::import::ImportId {
+    import: Some(blueprint_model::import_id::ImportId {
         format: "{name}",
         docs: "https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/iam_role#import",
         identity: &["name"],
-        prior: crate::import::id::id_only,
+        prior: blueprint_model::import_id::id_only,
     }),
     // "[\u0009\u000A\u000D\u0020-\u00FF]+" for policy documents and
     // "[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*" for a role's
@@ -84,7 +86,10 @@ fn role_resource(role: &aws_sdk_iam::types::Role) -> Resource {
         id: role.role_name().to_owned(),
         props: props(vec![
             ("name", json!(role.role_name())),
-            ("assume_role_policy", policy.map_or(Value::Null, |p| json!(p))),
+            (
+                "assume_role_policy",
+                policy.map_or(Value::Null, |p| json!(p)),
+            ),
             ("description", super::super::opt(role.description())),
             ("path", json!(role.path())),
             ("tags", user_tags(pairs)),
@@ -244,8 +249,10 @@ impl ResourceKind<AwsProvider> for Kind {
     async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
         let p: Props = d.typed()?;
         let out = optional(
-            aws.call(&d.address(), || aws.iam.get_role().role_name(&p.name).send())
-                .await,
+            aws.call(&d.address(), || {
+                aws.iam.get_role().role_name(&p.name).send()
+            })
+            .await,
         )?;
         Ok(out.and_then(|o| {
             let role = o.role()?;

@@ -4,10 +4,10 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::super::{AwsProvider, gone_ok, optional, prior_str, props};
-use crate::export::table::{Block, OutputMap, TerraformMap, same};
-use crate::kind::{KindInfo, out, parse_as, refs};
-use crate::providers::{Found, Desired, ProviderResult, Resource, ResourceKind};
+use crate::providers::{Desired, Found, ProviderResult, Resource, ResourceKind};
 use crate::runtime::wit::aws as wit;
+use blueprint_model::kind::{KindInfo, out, parse_as, refs};
+use blueprint_model::terraform::{Block, OutputMap, TerraformMap, same};
 
 pub const NAME: &str = "aws.iam_role_policy_attachment";
 pub type Props = wit::IamRolePolicyAttachmentProps;
@@ -38,7 +38,7 @@ pub static INFO: KindInfo = KindInfo {
         attributes: &["id", "role", "policy_arn"],
         finish: None,
     },
-    import: Some(crate::import::ImportId {
+    import: Some(blueprint_model::import_id::ImportId {
         format: "{role}/{policy_arn}",
         docs: "https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/iam_role_policy_attachment#import",
         identity: &["role", "policy_arn"],
@@ -48,11 +48,13 @@ pub static INFO: KindInfo = KindInfo {
     parse: parse_as::<Props>,
 };
 
-
 /// `terraform import aws_iam_role_policy_attachment.x ROLE/POLICY_ARN` (the
 /// provider's "Import" section): the prior resource `read` takes.
-fn import_prior(id: &str, _props: &serde_json::Map<String, serde_json::Value>) -> Result<Resource, String> {
-    let (role, policy_arn) = crate::import::id::split2(id, '/', "ROLE_NAME/POLICY_ARN")?;
+fn import_prior(
+    id: &str,
+    _props: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Resource, String> {
+    let (role, policy_arn) = blueprint_model::import_id::split2(id, '/', "ROLE_NAME/POLICY_ARN")?;
     if !policy_arn.starts_with("arn:") {
         return Err(format!("{policy_arn:?} is not a policy ARN"));
     }
@@ -137,7 +139,8 @@ impl ResourceKind<AwsProvider> for Kind {
 
     async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
         let p: Props = d.typed()?;
-        self.read(aws, &attachment_resource(&p)).await
+        self.read(aws, &attachment_resource(&p))
+            .await
             .map(Found::part)
     }
 }

@@ -8,12 +8,16 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, FunctionCode, LoggingConfig, State};
 use serde_json::{Value, json};
 
-use super::super::{AwsProvider, gone_ok, optional, props, by_tags, tags};
-use crate::export::table::{AssetHash, Block, OutputMap, TAGS, Target, TerraformMap, prop, same, to};
-use crate::kind::{Controls, Checker, KindInfo, Role, mirror, out, parse_as, refs};
+use super::super::{AwsProvider, by_tags, gone_ok, optional, props, tags};
 use crate::providers::retry::{self, Verdict};
-use crate::providers::{Found, Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
+use crate::providers::{
+    Desired, ErrorClass, Found, ProviderError, ProviderResult, Resource, ResourceKind,
+};
 use crate::runtime::wit::aws as wit;
+use blueprint_model::kind::{Checker, Controls, KindInfo, Role, mirror, out, parse_as, refs};
+use blueprint_model::terraform::{
+    AssetHash, Block, OutputMap, TAGS, Target, TerraformMap, prop, same, to,
+};
 
 pub const NAME: &str = "aws.lambda_function";
 pub type Props = wit::LambdaFunctionProps;
@@ -87,11 +91,11 @@ pub static INFO: KindInfo = KindInfo {
         ],
         finish: None,
     },
-    import: Some(crate::import::ImportId {
+    import: Some(blueprint_model::import_id::ImportId {
         format: "{function_name}",
         docs: "https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/lambda_function#import",
         identity: &["function_name"],
-        prior: crate::import::id::id_only,
+        prior: blueprint_model::import_id::id_only,
     }),
     // Environment values are free text (Lambda API Reference, Environment:
     // "Variables ... String to string map", no pattern).

@@ -1,6 +1,19 @@
 //! Every AWS kind, one file each: its descriptor and its API calls.
 
-crate::kind::kind_list! {
+pub mod caller_identity;
+pub mod cloudwatch_log_group;
+pub mod cloudwatch_log_metric_filter;
+pub mod cloudwatch_metric_alarm;
+pub mod iam_role;
+pub mod iam_role_policy_attachment;
+pub mod lambda_function;
+pub mod region;
+pub mod s3_bucket;
+pub mod s3_object;
+pub mod sns_topic;
+pub mod sns_topic_subscription;
+
+crate::providers::kind_list::kind_list! {
     provider: crate::providers::aws::AwsProvider,
     constructors: crate::runtime::wit::aws::Host,
     kinds: [

@@ -7,12 +7,12 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::super::{AwsProvider, props};
-use crate::export::table::{Block, OutputMap, TerraformMap, same};
-use crate::kind::{KindInfo, out, parse_as};
 use crate::providers::{
     Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind,
 };
 use crate::runtime::wit::aws as wit;
+use blueprint_model::kind::{KindInfo, out, parse_as};
+use blueprint_model::terraform::{Block, OutputMap, TerraformMap, same};
 
 pub const NAME: &str = "aws.region";
 pub type Props = wit::RegionLookup;
@@ -74,5 +74,4 @@ impl ResourceKind<AwsProvider> for Kind {
             outputs: [("name".to_owned(), region.to_owned())].into(),
         })
     }
-
 }

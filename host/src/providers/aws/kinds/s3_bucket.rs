@@ -4,11 +4,13 @@ use async_trait::async_trait;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Tag, Tagging};
 use serde_json::{Value, json};
 
-use super::super::{AwsProvider, gone_ok, optional, props, by_tags, tags};
-use crate::export::table::{Block, OutputMap, TAGS, TerraformMap, same};
-use crate::kind::{KindInfo, mirror, out, parse_as};
-use crate::providers::{Found, Proof, Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
+use super::super::{AwsProvider, by_tags, gone_ok, optional, props, tags};
+use crate::providers::{
+    Desired, ErrorClass, Found, Proof, ProviderError, ProviderResult, Resource, ResourceKind,
+};
 use crate::runtime::wit::aws as wit;
+use blueprint_model::kind::{KindInfo, mirror, out, parse_as};
+use blueprint_model::terraform::{Block, OutputMap, TAGS, TerraformMap, same};
 
 pub const NAME: &str = "aws.s3_bucket";
 pub type Props = wit::S3BucketProps;
@@ -45,11 +47,11 @@ pub static INFO: KindInfo = KindInfo {
         ],
         finish: None,
     },
-    import: Some(crate::import::ImportId {
+    import: Some(blueprint_model::import_id::ImportId {
         format: "{bucket}",
         docs: "https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/s3_bucket#import",
         identity: &["bucket"],
-        prior: crate::import::id::id_only,
+        prior: blueprint_model::import_id::id_only,
     }),
     text_controls: &[],
     parse: parse_as::<Props>,

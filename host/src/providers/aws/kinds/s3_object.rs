@@ -6,11 +6,13 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::super::{AwsProvider, gone_ok, optional, prior_str, props};
-use crate::assets::hex;
-use crate::export::table::{AssetHash, Block, OutputMap, Target, TerraformMap, prop, same};
-use crate::kind::{Controls, KindInfo, mirror, out, parse_as, refs};
-use crate::providers::{Found, Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
+use crate::providers::{
+    Desired, ErrorClass, Found, ProviderError, ProviderResult, Resource, ResourceKind,
+};
 use crate::runtime::wit::aws as wit;
+use blueprint_model::assets::hex;
+use blueprint_model::kind::{Controls, KindInfo, mirror, out, parse_as, refs};
+use blueprint_model::terraform::{AssetHash, Block, OutputMap, Target, TerraformMap, prop, same};
 
 pub const NAME: &str = "aws.s3_object";
 pub type Props = wit::S3ObjectProps;
@@ -66,7 +68,7 @@ pub static INFO: KindInfo = KindInfo {
         attributes: &["bucket", "key", "etag", "version_id", "id"],
         finish: None,
     },
-    import: Some(crate::import::ImportId {
+    import: Some(blueprint_model::import_id::ImportId {
         format: "{bucket}/{key}",
         docs: "https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/s3_object#import",
         identity: &["bucket", "key"],
@@ -77,12 +79,14 @@ pub static INFO: KindInfo = KindInfo {
     parse: parse_as::<Props>,
 };
 
-
 /// `terraform import aws_s3_object.x BUCKET/KEY` (also `s3://BUCKET/KEY`, the
 /// provider's "Import" section): the prior resource `read` takes.
-fn import_prior(id: &str, _props: &serde_json::Map<String, serde_json::Value>) -> Result<Resource, String> {
+fn import_prior(
+    id: &str,
+    _props: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Resource, String> {
     let plain = id.strip_prefix("s3://").unwrap_or(id);
-    let (bucket, key) = crate::import::id::split2(plain, '/', "BUCKET/KEY")?;
+    let (bucket, key) = blueprint_model::import_id::split2(plain, '/', "BUCKET/KEY")?;
     Ok(Resource {
         id: object_id(bucket, key),
         props: props(vec![("bucket", json!(bucket)), ("key", json!(key))]),
@@ -139,14 +143,12 @@ async fn put(aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
             .send()
     })
     .await?;
-    Kind.read(aws, &object_resource(&p))
-        .await?
-        .ok_or_else(|| {
-            ProviderError::new(
-                ErrorClass::Transient,
-                format!("{address}: written but not readable yet"),
-            )
-        })
+    Kind.read(aws, &object_resource(&p)).await?.ok_or_else(|| {
+        ProviderError::new(
+            ErrorClass::Transient,
+            format!("{address}: written but not readable yet"),
+        )
+    })
 }
 
 #[async_trait]
@@ -236,7 +238,6 @@ impl ResourceKind<AwsProvider> for Kind {
 
     async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
         let p: Props = d.typed()?;
-        self.read(aws, &object_resource(&p)).await
-            .map(Found::part)
+        self.read(aws, &object_resource(&p)).await.map(Found::part)
     }
 }

@@ -3,11 +3,11 @@
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::super::{AwsProvider, gone_ok, optional, props, by_tags, tags};
-use crate::export::table::{Block, OutputMap, TAGS, TerraformMap, same};
-use crate::kind::{KindInfo, Role, out, parse_as};
-use crate::providers::{Found, Desired, ProviderResult, Resource, ResourceKind};
+use super::super::{AwsProvider, by_tags, gone_ok, optional, props, tags};
+use crate::providers::{Desired, Found, ProviderResult, Resource, ResourceKind};
 use crate::runtime::wit::aws as wit;
+use blueprint_model::kind::{KindInfo, Role, out, parse_as};
+use blueprint_model::terraform::{Block, OutputMap, TAGS, TerraformMap, same};
 
 pub const NAME: &str = "aws.sns_topic";
 pub type Props = wit::SnsTopicProps;
@@ -35,11 +35,11 @@ pub static INFO: KindInfo = KindInfo {
         attributes: &["arn", "id", "name"],
         finish: None,
     },
-    import: Some(crate::import::ImportId {
+    import: Some(blueprint_model::import_id::ImportId {
         format: "{arn}",
         docs: "https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/sns_topic#import",
         identity: &["name"],
-        prior: crate::import::id::arn_only,
+        prior: blueprint_model::import_id::arn_only,
     }),
     text_controls: &[],
     parse: parse_as::<Props>,
@@ -144,13 +144,14 @@ impl ResourceKind<AwsProvider> for Kind {
             .await?;
             let current = aws
                 .call(&address, || {
-                    aws.sns.list_tags_for_resource().resource_arn(&prior.id).send()
+                    aws.sns
+                        .list_tags_for_resource()
+                        .resource_arn(&prior.id)
+                        .send()
                 })
                 .await?;
-            let stale = super::super::stale_keys(
-                current.tags().iter().map(|t| t.key().to_owned()),
-                &want,
-            );
+            let stale =
+                super::super::stale_keys(current.tags().iter().map(|t| t.key().to_owned()), &want);
             if !stale.is_empty() {
                 aws.call(&address, || {
                     aws.sns

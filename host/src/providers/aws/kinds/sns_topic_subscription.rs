@@ -6,11 +6,13 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::super::{AwsProvider, gone_ok, optional, props};
-use crate::export::table::{Block, OutputMap, TerraformMap, same, to};
-use crate::kind::{KindInfo, Role, out, parse_as, refs};
 use crate::providers::retry::{self, Verdict};
-use crate::providers::{Found, Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
+use crate::providers::{
+    Desired, ErrorClass, Found, ProviderError, ProviderResult, Resource, ResourceKind,
+};
 use crate::runtime::wit::aws as wit;
+use blueprint_model::kind::{KindInfo, Role, out, parse_as, refs};
+use blueprint_model::terraform::{Block, OutputMap, TerraformMap, same, to};
 
 pub const NAME: &str = "aws.sns_topic_subscription";
 pub type Props = wit::SnsTopicSubscriptionProps;
@@ -63,11 +65,11 @@ pub static INFO: KindInfo = KindInfo {
         attributes: &["arn", "id", "topic_arn", "protocol", "endpoint"],
         finish: Some(auto_confirm),
     },
-    import: Some(crate::import::ImportId {
+    import: Some(blueprint_model::import_id::ImportId {
         format: "{arn}",
         docs: "https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/sns_topic_subscription#import",
         identity: &["topic", "endpoint"],
-        prior: crate::import::id::arn_only,
+        prior: blueprint_model::import_id::arn_only,
     }),
     text_controls: &[],
     parse: parse_as::<Props>,

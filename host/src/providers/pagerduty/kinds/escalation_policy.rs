@@ -3,10 +3,10 @@
 use serde_json::{Map, Value, json};
 
 use super::super::object::{PlainObject, ids_of, object, references};
-use crate::export::table::{Block, OutputMap, PropMap, Target, TerraformMap, prop, same, to};
-use crate::graph::ProblemClass;
-use crate::kind::{Checker, KindInfo, Role, lit, out, parse_as, refs};
 use crate::runtime::wit::pagerduty as wit;
+use blueprint_model::graph::ProblemClass;
+use blueprint_model::kind::{Checker, KindInfo, Role, lit, out, parse_as, refs};
+use blueprint_model::terraform::{Block, OutputMap, PropMap, Target, TerraformMap, prop, same, to};
 
 pub const NAME: &str = "pagerduty.escalation_policy";
 pub type Props = wit::EscalationPolicyProps;
@@ -49,11 +49,11 @@ pub static INFO: KindInfo = KindInfo {
         attributes: &["id", "name"],
         finish: None,
     },
-    import: Some(crate::import::ImportId {
+    import: Some(blueprint_model::import_id::ImportId {
         format: "{id}",
         docs: "https://registry.terraform.io/providers/PagerDuty/pagerduty/latest/docs/resources/escalation_policy#import",
         identity: &["name"],
-        prior: crate::import::id::id_only,
+        prior: blueprint_model::import_id::id_only,
     }),
     text_controls: &[],
     parse: parse_as::<Props>,

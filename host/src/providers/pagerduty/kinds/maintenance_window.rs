@@ -11,12 +11,12 @@ use serde_json::{Map, Value, json};
 
 use super::super::PagerDutyProvider;
 use super::super::object::{ids_of, object, reference};
-use crate::export::table::{Block, OutputMap, TerraformMap, same};
-use crate::kind::{Checker, KindInfo, out, parse_as, refs, same_value};
 use crate::providers::{
     Desired, ErrorClass, Found, ProviderError, ProviderResult, Resource, ResourceKind,
 };
 use crate::runtime::wit::pagerduty as wit;
+use blueprint_model::kind::{Checker, KindInfo, out, parse_as, refs, same_value};
+use blueprint_model::terraform::{Block, OutputMap, TerraformMap, same};
 
 pub const NAME: &str = "pagerduty.maintenance_window";
 pub type Props = wit::MaintenanceWindowProps;
@@ -54,11 +54,11 @@ pub static INFO: KindInfo = KindInfo {
     },
     // A window has no name: its services, its end and its description are
     // what tell it apart (its start moves to "now" when it is in the past).
-    import: Some(crate::import::ImportId {
+    import: Some(blueprint_model::import_id::ImportId {
         format: "{id}",
         docs: "https://registry.terraform.io/providers/PagerDuty/pagerduty/latest/docs/resources/maintenance_window#import",
         identity: &["services", "end_time", "description"],
-        prior: crate::import::id::id_only,
+        prior: blueprint_model::import_id::id_only,
     }),
     text_controls: &[],
     parse: parse_as::<Props>,
@@ -132,11 +132,16 @@ impl ResourceKind<PagerDutyProvider> for Kind {
         Ok(resource(&created["maintenance_window"]))
     }
 
-    async fn read(&self, pd: &PagerDutyProvider, prior: &Resource) -> ProviderResult<Option<Resource>> {
+    async fn read(
+        &self,
+        pd: &PagerDutyProvider,
+        prior: &Resource,
+    ) -> ProviderResult<Option<Resource>> {
         match pd.client.get(&format!("{PATH}/{}", prior.id), &[]).await {
             // An ended window is history: it silences nothing any more.
-            Ok(found) if instant(&found["maintenance_window"]["end_time"])
-                .is_some_and(|end| end <= Utc::now()) =>
+            Ok(found)
+                if instant(&found["maintenance_window"]["end_time"])
+                    .is_some_and(|end| end <= Utc::now()) =>
             {
                 Ok(None)
             }
@@ -156,7 +161,12 @@ impl ResourceKind<PagerDutyProvider> for Kind {
         let p: Props = d.typed()?;
         let updated = pd
             .client
-            .call(Method::PUT, &format!("{PATH}/{}", prior.id), &[], Some(&body(&p)))
+            .call(
+                Method::PUT,
+                &format!("{PATH}/{}", prior.id),
+                &[],
+                Some(&body(&p)),
+            )
             .await
             .map_err(|e| e.at(&d.address()))?;
         Ok(resource(&updated["maintenance_window"]))

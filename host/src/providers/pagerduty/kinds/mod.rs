@@ -1,7 +1,19 @@
 //! Every PagerDuty kind, one file each: its descriptor and its API calls
 //! (plain objects through `super::object`, the rest by hand).
 
-crate::kind::kind_list! {
+pub mod business_service;
+pub mod escalation_policy;
+pub mod maintenance_window;
+pub mod schedule;
+pub mod service;
+pub mod service_dependency;
+pub mod service_integration;
+pub mod team;
+pub mod team_membership;
+pub mod user;
+pub mod vendor;
+
+crate::providers::kind_list::kind_list! {
     provider: crate::providers::pagerduty::PagerDutyProvider,
     constructors: crate::runtime::wit::pagerduty::Host,
     kinds: [

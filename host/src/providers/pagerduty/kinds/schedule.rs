@@ -4,9 +4,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
 use super::super::object::{PlainObject, id_of, ids_of, object, reference, references};
-use crate::export::table::{Block, OutputMap, PropMap, Target, TerraformMap, prop, same, to};
-use crate::kind::{Checker, KindInfo, Role, lit, out, parse_as, refs, same_value};
 use crate::runtime::wit::pagerduty as wit;
+use blueprint_model::kind::{Checker, KindInfo, Role, lit, out, parse_as, refs, same_value};
+use blueprint_model::terraform::{Block, OutputMap, PropMap, Target, TerraformMap, prop, same, to};
 
 pub const NAME: &str = "pagerduty.schedule";
 pub type Props = wit::ScheduleProps;
@@ -46,11 +46,11 @@ pub static INFO: KindInfo = KindInfo {
         attributes: &["id", "name"],
         finish: None,
     },
-    import: Some(crate::import::ImportId {
+    import: Some(blueprint_model::import_id::ImportId {
         format: "{id}",
         docs: "https://registry.terraform.io/providers/PagerDuty/pagerduty/latest/docs/resources/schedule#import",
         identity: &["name"],
-        prior: crate::import::id::id_only,
+        prior: blueprint_model::import_id::id_only,
     }),
     text_controls: &[],
     parse: parse_as::<Props>,

@@ -3,9 +3,9 @@
 use serde_json::{Map, Value, json};
 
 use super::super::object::{PlainObject, id_of, object, reference_opt};
-use crate::export::table::{Block, OutputMap, TerraformMap, same, text};
-use crate::kind::{KindInfo, Role, out, parse_as, refs};
 use crate::runtime::wit::pagerduty as wit;
+use blueprint_model::kind::{KindInfo, Role, out, parse_as, refs};
+use blueprint_model::terraform::{Block, OutputMap, TerraformMap, same, text};
 
 pub const NAME: &str = "pagerduty.service";
 pub type Props = wit::ServiceProps;
@@ -52,11 +52,11 @@ pub static INFO: KindInfo = KindInfo {
         attributes: &["id", "name", "html_url", "status"],
         finish: None,
     },
-    import: Some(crate::import::ImportId {
+    import: Some(blueprint_model::import_id::ImportId {
         format: "{id}",
         docs: "https://registry.terraform.io/providers/PagerDuty/pagerduty/latest/docs/resources/service#import",
         identity: &["name"],
-        prior: crate::import::id::id_only,
+        prior: blueprint_model::import_id::id_only,
     }),
     text_controls: &[],
     parse: parse_as::<Props>,

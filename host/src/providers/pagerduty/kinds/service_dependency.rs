@@ -6,10 +6,10 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::super::{PagerDutyProvider, prior_prop, string_props};
-use crate::export::table::{Block, OutputMap, TerraformMap, to};
-use crate::kind::{KindInfo, out, parse_as, refs};
-use crate::providers::{Found, Desired, ProviderResult, Resource, ResourceKind};
+use crate::providers::{Desired, Found, ProviderResult, Resource, ResourceKind};
 use crate::runtime::wit::pagerduty as wit;
+use blueprint_model::kind::{KindInfo, out, parse_as, refs};
+use blueprint_model::terraform::{Block, OutputMap, TerraformMap, to};
 
 pub const NAME: &str = "pagerduty.service_dependency";
 pub type Props = wit::ServiceDependencyProps;
@@ -41,7 +41,7 @@ pub static INFO: KindInfo = KindInfo {
         attributes: &["id"],
         finish: None,
     },
-    import: Some(crate::import::ImportId {
+    import: Some(blueprint_model::import_id::ImportId {
         format: "{dependency.supporting_service.id}.{dependency.supporting_service.type}.{id}",
         docs: "https://registry.terraform.io/providers/PagerDuty/pagerduty/latest/docs/resources/service_dependency#import",
         identity: &["business_service", "supporting_service"],
@@ -50,7 +50,6 @@ pub static INFO: KindInfo = KindInfo {
     text_controls: &[],
     parse: parse_as::<Props>,
 };
-
 
 /// `terraform import pagerduty_service_dependency.x
 /// SUPPORTING_SERVICE_ID.SUPPORTING_SERVICE_TYPE.DEPENDENCY_ID` (the provider's
@@ -170,7 +169,11 @@ impl ResourceKind<PagerDutyProvider> for Kind {
         ))
     }
 
-    async fn read(&self, pd: &PagerDutyProvider, prior: &Resource) -> ProviderResult<Option<Resource>> {
+    async fn read(
+        &self,
+        pd: &PagerDutyProvider,
+        prior: &Resource,
+    ) -> ProviderResult<Option<Resource>> {
         let business = prior_prop(prior, "business_service")?;
         let supporting = prior_prop(prior, "supporting_service")?;
         let address = format!("dependency {}", prior.id);

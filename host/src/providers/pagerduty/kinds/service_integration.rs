@@ -8,10 +8,10 @@ use serde_json::{Value, json};
 
 use super::super::object::reference;
 use super::super::{PagerDutyProvider, prior_prop};
-use crate::export::table::{Block, OutputMap, TerraformMap, same, to};
-use crate::kind::{KindInfo, Role, out, parse_as, refs, secret};
-use crate::providers::{Found, Desired, ProviderResult, Resource, ResourceKind};
+use crate::providers::{Desired, Found, ProviderResult, Resource, ResourceKind};
 use crate::runtime::wit::pagerduty as wit;
+use blueprint_model::kind::{KindInfo, Role, out, parse_as, refs, secret};
+use blueprint_model::terraform::{Block, OutputMap, TerraformMap, same, to};
 
 pub const NAME: &str = "pagerduty.service_integration";
 pub type Props = wit::ServiceIntegrationProps;
@@ -65,7 +65,7 @@ pub static INFO: KindInfo = KindInfo {
         ],
         finish: None,
     },
-    import: Some(crate::import::ImportId {
+    import: Some(blueprint_model::import_id::ImportId {
         format: "{service}.{id}",
         docs: "https://registry.terraform.io/providers/PagerDuty/pagerduty/latest/docs/resources/service_integration#import",
         identity: &["service", "vendor"],
@@ -75,15 +75,19 @@ pub static INFO: KindInfo = KindInfo {
     parse: parse_as::<Props>,
 };
 
-
 /// `terraform import pagerduty_service_integration.x SERVICE_ID.INTEGRATION_ID`
 /// (the provider's "Import" section): the prior resource `read` takes.
-fn import_prior(id: &str, _props: &serde_json::Map<String, serde_json::Value>) -> Result<Resource, String> {
+fn import_prior(
+    id: &str,
+    _props: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Resource, String> {
     let (service, integration) =
-        crate::import::id::split2(id, '.', "SERVICE_ID.INTEGRATION_ID")?;
+        blueprint_model::import_id::split2(id, '.', "SERVICE_ID.INTEGRATION_ID")?;
     Ok(Resource {
         id: integration.to_owned(),
-        props: [("service".to_owned(), json!(service))].into_iter().collect(),
+        props: [("service".to_owned(), json!(service))]
+            .into_iter()
+            .collect(),
         ..Resource::default()
     })
 }
@@ -110,7 +114,9 @@ pub(in crate::providers::pagerduty) async fn read_integration(
 ) -> ProviderResult<Option<Resource>> {
     let path = format!("/services/{service}/integrations/{id}");
     match pd.client.get(&path, &[]).await {
-        Ok(found) => Ok(Some(pd.integration_resource(service, &found["integration"]))),
+        Ok(found) => Ok(Some(
+            pd.integration_resource(service, &found["integration"]),
+        )),
         Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e.at(&format!("integration {id}"))),
     }
@@ -166,7 +172,11 @@ impl ResourceKind<PagerDutyProvider> for Kind {
         Ok(pd.integration_resource(&p.service, &created["integration"]))
     }
 
-    async fn read(&self, pd: &PagerDutyProvider, prior: &Resource) -> ProviderResult<Option<Resource>> {
+    async fn read(
+        &self,
+        pd: &PagerDutyProvider,
+        prior: &Resource,
+    ) -> ProviderResult<Option<Resource>> {
         let service = prior_prop(prior, "service")?;
         super::super::settled_read(|| read_integration(pd, service, &prior.id)).await
     }

@@ -6,10 +6,10 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::super::{PagerDutyProvider, prior_prop, string_props};
-use crate::export::table::{Block, OutputMap, TerraformMap, same, to};
-use crate::kind::{KindInfo, out, parse_as, refs};
-use crate::providers::{Found, Desired, ProviderResult, Resource, ResourceKind};
+use crate::providers::{Desired, Found, ProviderResult, Resource, ResourceKind};
 use crate::runtime::wit::pagerduty as wit;
+use blueprint_model::kind::{KindInfo, out, parse_as, refs};
+use blueprint_model::terraform::{Block, OutputMap, TerraformMap, same, to};
 
 pub const NAME: &str = "pagerduty.team_membership";
 pub type Props = wit::TeamMembershipProps;
@@ -41,7 +41,7 @@ pub static INFO: KindInfo = KindInfo {
         attributes: &["id", "team_id", "user_id", "role"],
         finish: None,
     },
-    import: Some(crate::import::ImportId {
+    import: Some(blueprint_model::import_id::ImportId {
         format: "{user_id}:{team_id}",
         docs: "https://registry.terraform.io/providers/PagerDuty/pagerduty/latest/docs/resources/team_membership#import",
         identity: &["team", "user"],
@@ -51,12 +51,14 @@ pub static INFO: KindInfo = KindInfo {
     parse: parse_as::<Props>,
 };
 
-
 /// `terraform import pagerduty_team_membership.x USER_ID:TEAM_ID` (the
 /// provider's "Import" section; note the user first): the prior resource `read`
 /// takes, under this kind's own id `TEAM:USER`.
-fn import_prior(id: &str, _props: &serde_json::Map<String, serde_json::Value>) -> Result<Resource, String> {
-    let (user, team) = crate::import::id::split2(id, ':', "USER_ID:TEAM_ID")?;
+fn import_prior(
+    id: &str,
+    _props: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Resource, String> {
+    let (user, team) = blueprint_model::import_id::split2(id, ':', "USER_ID:TEAM_ID")?;
     let id = format!("{team}:{user}");
     Ok(Resource {
         props: string_props(&[("team", team), ("user", user)]),
@@ -92,8 +94,11 @@ async fn put(pd: &PagerDutyProvider, d: &Desired<'_>) -> ProviderResult<Resource
 }
 
 /// The membership, if the team lists it.
-async fn read_membership(pd: &PagerDutyProvider, prior: &Resource) -> ProviderResult<Option<Resource>> {
-let team = prior_prop(prior, "team")?;
+async fn read_membership(
+    pd: &PagerDutyProvider,
+    prior: &Resource,
+) -> ProviderResult<Option<Resource>> {
+    let team = prior_prop(prior, "team")?;
     let user = prior_prop(prior, "user")?;
     let members = match pd
         .client
@@ -128,7 +133,11 @@ impl ResourceKind<PagerDutyProvider> for Kind {
         put(pd, d).await
     }
 
-    async fn read(&self, pd: &PagerDutyProvider, prior: &Resource) -> ProviderResult<Option<Resource>> {
+    async fn read(
+        &self,
+        pd: &PagerDutyProvider,
+        prior: &Resource,
+    ) -> ProviderResult<Option<Resource>> {
         super::super::settled_read(|| read_membership(pd, prior)).await
     }
 

@@ -4,10 +4,12 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::super::PagerDutyProvider;
-use crate::export::table::{Block, OutputMap, TerraformMap, same};
-use crate::kind::{KindInfo, Role, out, parse_as};
-use crate::providers::{Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
+use crate::providers::{
+    Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind,
+};
 use crate::runtime::wit::pagerduty as wit;
+use blueprint_model::kind::{KindInfo, Role, out, parse_as};
+use blueprint_model::terraform::{Block, OutputMap, TerraformMap, same};
 
 pub const NAME: &str = "pagerduty.user";
 pub type Props = wit::UserLookup;
@@ -108,5 +110,4 @@ impl ResourceKind<PagerDutyProvider> for Kind {
             )),
         }
     }
-
 }

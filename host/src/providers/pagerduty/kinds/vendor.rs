@@ -4,10 +4,12 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::super::PagerDutyProvider;
-use crate::export::table::{Block, OutputMap, TerraformMap, to};
-use crate::kind::{KindInfo, out, parse_as};
-use crate::providers::{Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind};
+use crate::providers::{
+    Desired, ErrorClass, ProviderError, ProviderResult, Resource, ResourceKind,
+};
 use crate::runtime::wit::pagerduty as wit;
+use blueprint_model::kind::{KindInfo, out, parse_as};
+use blueprint_model::terraform::{Block, OutputMap, TerraformMap, to};
 
 pub const NAME: &str = "pagerduty.vendor";
 pub type Props = wit::VendorLookup;
@@ -88,7 +90,6 @@ impl ResourceKind<PagerDutyProvider> for Kind {
             ),
         ))
     }
-
 }
 
 /// Levenshtein distance, for "did you mean".

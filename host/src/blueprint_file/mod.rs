@@ -1,6 +1,10 @@
 //! Blueprint files: a TOML document naming a guest, its params and the provider
 //! settings. The format is documented in docs/blueprint-file.md.
 
+pub mod dev;
+pub mod oci_ref;
+pub mod pagerduty;
+
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -22,7 +26,7 @@ pub struct BlueprintFile {
     #[serde(default)]
     pub state: StateSettings,
     /// `[dev]`: how `blueprint dev` runs the guest from its source.
-    pub dev: Option<crate::dev::DevSettings>,
+    pub dev: Option<dev::DevSettings>,
     /// `[[policy]]`: policy guests this blueprint's graph must pass.
     #[serde(default)]
     pub policy: Vec<PolicyRef>,
@@ -44,7 +48,7 @@ impl PolicyRef {
         match (&self.path, &self.oci) {
             (Some(path), None) => Ok(GuestLocation::Path(dir.join(path))),
             (None, Some(oci)) => {
-                crate::oci::check_syntax(oci)
+                oci_ref::check_syntax(oci)
                     .map_err(|e| format!("{}: [[policy]] {e}", file.display()))?;
                 Ok(GuestLocation::Oci(oci.clone()))
             }
@@ -129,7 +133,7 @@ impl GuestSource {
         let location = match (&guest.path, &guest.url) {
             (None, None) if guest.oci.is_some() => {
                 let oci = guest.oci.clone().unwrap_or_default();
-                crate::oci::check_syntax(&oci).map_err(|e| format!("{at}: guest.oci: {e}"))?;
+                oci_ref::check_syntax(&oci).map_err(|e| format!("{at}: guest.oci: {e}"))?;
                 if guest.sha256.is_some() {
                     return Err(format!(
                         "{at}: guest.sha256 does not apply to an OCI guest: pin it with @sha256:... in the reference (or let blueprint.lock pin the tag)"
@@ -224,7 +228,7 @@ pub struct Blueprint {
     /// `[state] url`, as written.
     pub state_url: Option<String>,
     /// `[dev]`, as written (paths relative to `dir`).
-    pub dev: Option<crate::dev::DevSettings>,
+    pub dev: Option<dev::DevSettings>,
     /// `[[policy]]` entries, paths resolved against this file's folder.
     pub policies: Vec<GuestLocation>,
 }
@@ -353,7 +357,7 @@ pub fn valid_aws_region(region: &str) -> bool {
 
 /// A value from the file quoted for an error: escaped, and cut when long.
 fn shown(value: &str) -> String {
-    format!("\"{}\"", crate::text::escape_cut(value, 64))
+    format!("\"{}\"", blueprint_model::text::escape_cut(value, 64))
 }
 
 #[cfg(test)]

@@ -176,9 +176,8 @@ pub fn select_indexed<'a>(props: &'a Map<String, Value>, path: &str) -> Option<&
 
 /// What a prop of `kind` may hold besides printable text, from the kind's
 /// descriptor (`KindInfo::text_controls`); `None`: anything.
-fn controls_allowed(kind: &str, prop: &str) -> Option<&'static [char]> {
-    let declared =
-        super::lookup(kind).and_then(|info| info.text_controls.iter().find(|(p, _)| *p == prop));
+fn controls_allowed(kind: &super::KindInfo, prop: &str) -> Option<&'static [char]> {
+    let declared = kind.text_controls.iter().find(|(p, _)| *p == prop);
     match declared {
         Some((_, super::Controls::Any)) => None,
         Some((_, super::Controls::These(allowed))) => Some(allowed),
@@ -189,10 +188,10 @@ fn controls_allowed(kind: &str, prop: &str) -> Option<&'static [char]> {
 /// Refuse control characters in every string prop of `node` (names,
 /// descriptions, patterns, ...) except where the kind's descriptor documents
 /// them: before any API call, one problem per prop, the character escaped.
-pub fn check_text(node: &Node, problems: &mut Vec<Problem>) {
+pub fn check_text(node: &Node, kind: &super::KindInfo, problems: &mut Vec<Problem>) {
     for (path, s) in crate::graph::string_leaves(&node.props) {
         let top = path.split(['.', '[']).next().unwrap_or_default();
-        let Some(allowed) = controls_allowed(&node.kind, top) else {
+        let Some(allowed) = controls_allowed(kind, top) else {
             continue;
         };
         if let Some((at, c)) = s

@@ -44,8 +44,8 @@ impl Node {
     }
 
     /// What the node's kind is in the alerting pattern, if anything.
-    pub fn role(&self) -> Option<crate::kind::Role> {
-        crate::kind::role_of(&self.kind)
+    pub fn role(&self, catalog: &crate::kind::Catalog) -> Option<crate::kind::Role> {
+        catalog.role_of(&self.kind)
     }
 
     /// The nodes this node references (itself too, if it does), in one pass

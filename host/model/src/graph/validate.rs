@@ -7,13 +7,14 @@ use serde_json::Value;
 
 use super::token::{self, Part};
 use super::{Graph, InvalidGraph, Problem, ProblemClass, string_leaves};
-use crate::kind::{self as kinds, Checker};
+use crate::kind::{self as kinds, Catalog, Checker};
 
 /// Check a graph; `Ok` means it is safe to plan.
-pub fn validate(graph: &Graph) -> Result<(), InvalidGraph> {
+/// `catalog`: the kinds this process serves.
+pub fn validate(graph: &Graph, catalog: &Catalog) -> Result<(), InvalidGraph> {
     let mut problems = graph.declaration_problems.clone();
     for node in graph.nodes() {
-        let Some(kind) = kinds::lookup(&node.kind) else {
+        let Some(kind) = catalog.lookup(&node.kind) else {
             problems.push(Problem::node(
                 ProblemClass::UnknownKind,
                 &node.id,
@@ -38,8 +39,8 @@ pub fn validate(graph: &Graph) -> Result<(), InvalidGraph> {
                 ));
             }
         }
-        check_references(graph, node, &mut problems);
-        kinds::check_text(node, &mut problems);
+        check_references(graph, catalog, node, &mut problems);
+        kinds::check_text(node, kind, &mut problems);
         for rule in kind.refs {
             for (path, value) in kinds::select(&node.props, rule.path) {
                 let checker = Checker {
@@ -77,7 +78,12 @@ pub fn validate(graph: &Graph) -> Result<(), InvalidGraph> {
 }
 
 /// Every token must be well formed and name a declared node and one of its outputs.
-fn check_references(graph: &Graph, node: &super::Node, problems: &mut Vec<Problem>) {
+fn check_references(
+    graph: &Graph,
+    catalog: &Catalog,
+    node: &super::Node,
+    problems: &mut Vec<Problem>,
+) {
     for (path, s) in string_leaves(&node.props) {
         let parts = match token::parse(s) {
             Ok(parts) => parts,
@@ -105,7 +111,9 @@ fn check_references(graph: &Graph, node: &super::Node, problems: &mut Vec<Proble
                 ));
                 continue;
             };
-            let known = kinds::lookup(&target.kind).is_none_or(|k| k.output(&r.output).is_some());
+            let known = catalog
+                .lookup(&target.kind)
+                .is_none_or(|k| k.output(&r.output).is_some());
             if !known {
                 problems.push(Problem::prop(
                     ProblemClass::UnknownOutput,

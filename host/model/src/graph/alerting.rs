@@ -4,7 +4,7 @@
 //! matching them), never by node names, so it works for any guest's shape.
 //! `blueprint drill` fires these chains; `blueprint check` lints them.
 
-use crate::kind::Role;
+use crate::kind::{Catalog, Role};
 use serde_json::Value;
 
 use super::token::{self, Part};
@@ -44,24 +44,29 @@ impl AlertChain<'_> {
 }
 
 /// Every alarm of the graph with what it is wired to, in node order.
-pub fn chains(graph: &Graph) -> Vec<AlertChain<'_>> {
+pub fn chains<'g>(graph: &'g Graph, catalog: &Catalog) -> Vec<AlertChain<'g>> {
     graph
         .nodes()
         .iter()
-        .filter(|n| n.role() == Some(Role::Alarm))
+        .filter(|n| n.role(catalog) == Some(Role::Alarm))
         .map(|alarm| {
-            let filter = filter_of(graph, alarm);
+            let filter = filter_of(graph, catalog, alarm);
             let log_group = filter.and_then(|f| referenced(graph, f.props.get("log_group")).next());
-            let topics = with_role(graph, alarm.props.get("alarm_actions"), Role::Topic);
-            let ok_topics = with_role(graph, alarm.props.get("ok_actions"), Role::Topic);
+            let topics = with_role(
+                graph,
+                catalog,
+                alarm.props.get("alarm_actions"),
+                Role::Topic,
+            );
+            let ok_topics = with_role(graph, catalog, alarm.props.get("ok_actions"), Role::Topic);
             let pages = topics
                 .iter()
-                .flat_map(|topic| pages_from(graph, topic))
+                .flat_map(|topic| pages_from(graph, catalog, topic))
                 .collect();
             AlertChain {
                 alarm,
                 filter,
-                log_group: log_group.filter(|g| g.role() == Some(Role::LogGroup)),
+                log_group: log_group.filter(|g| g.role(catalog) == Some(Role::LogGroup)),
                 topics,
                 ok_topics,
                 pages,
@@ -71,20 +76,20 @@ pub fn chains(graph: &Graph) -> Vec<AlertChain<'_>> {
 }
 
 /// Subscriptions of `topic` whose endpoint is a PagerDuty integration's URL.
-pub fn pages_from<'g>(graph: &'g Graph, topic: &'g Node) -> Vec<PagePath<'g>> {
+pub fn pages_from<'g>(graph: &'g Graph, catalog: &Catalog, topic: &'g Node) -> Vec<PagePath<'g>> {
     graph
         .nodes()
         .iter()
-        .filter(|s| s.role() == Some(Role::Subscription))
+        .filter(|s| s.role(catalog) == Some(Role::Subscription))
         .filter(|s| referenced(graph, s.props.get("topic")).any(|t| t.id == topic.id))
         .filter_map(|subscription| {
             let integration = referenced(graph, subscription.props.get("endpoint"))
-                .find(|n| n.role() == Some(Role::Integration))?;
+                .find(|n| n.role(catalog) == Some(Role::Integration))?;
             let service = referenced(graph, integration.props.get("service"))
-                .find(|n| n.role() == Some(Role::PagedService));
+                .find(|n| n.role(catalog) == Some(Role::PagedService));
             let escalation_policy = service.and_then(|s| {
                 referenced(graph, s.props.get("escalation_policy"))
-                    .find(|n| n.role() == Some(Role::EscalationPolicy))
+                    .find(|n| n.role(catalog) == Some(Role::EscalationPolicy))
             });
             Some(PagePath {
                 topic,
@@ -99,16 +104,16 @@ pub fn pages_from<'g>(graph: &'g Graph, topic: &'g Node) -> Vec<PagePath<'g>> {
 
 /// The filter whose metric the alarm watches: referenced from `metric_name`, or
 /// with the same literal metric name and namespace.
-fn filter_of<'g>(graph: &'g Graph, alarm: &'g Node) -> Option<&'g Node> {
+fn filter_of<'g>(graph: &'g Graph, catalog: &Catalog, alarm: &'g Node) -> Option<&'g Node> {
     if let Some(f) = referenced(graph, alarm.props.get("metric_name"))
-        .find(|n| n.role() == Some(Role::MetricFilter))
+        .find(|n| n.role(catalog) == Some(Role::MetricFilter))
     {
         return Some(f);
     }
     let name = literal(alarm.props.get("metric_name"))?;
     let namespace = literal(alarm.props.get("namespace"))?;
     graph.nodes().iter().find(|f| {
-        f.role() == Some(Role::MetricFilter)
+        f.role(catalog) == Some(Role::MetricFilter)
             && literal(
                 f.props
                     .get("metric_transformation")
@@ -143,9 +148,14 @@ pub fn referenced<'g>(graph: &'g Graph, value: Option<&Value>) -> impl Iterator<
     ids.into_iter().filter_map(|id| graph.node(&id))
 }
 
-fn with_role<'g>(graph: &'g Graph, value: Option<&Value>, role: Role) -> Vec<&'g Node> {
+fn with_role<'g>(
+    graph: &'g Graph,
+    catalog: &Catalog,
+    value: Option<&Value>,
+    role: Role,
+) -> Vec<&'g Node> {
     referenced(graph, value)
-        .filter(|n| n.role() == Some(role))
+        .filter(|n| n.role(catalog) == Some(role))
         .collect()
 }
 

@@ -5,8 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use super::tfstate::attribute;
-use crate::providers::Resource;
+use crate::resource::Resource;
 
 /// How `blueprint import` finds and reads an existing object of one kind.
 #[derive(Debug)]
@@ -77,6 +76,40 @@ pub fn split2<'a>(id: &'a str, sep: char, format: &str) -> Result<(&'a str, &'a 
     match id.split_once(sep) {
         Some((a, b)) if !a.is_empty() && !b.is_empty() => Ok((a, b)),
         _ => Err(format!("{id:?} is not of the form {format}")),
+    }
+}
+
+/// An attribute by dotted path; nested blocks are lists in the state (a single
+/// block is a one-element list), so a path steps through a one-element list.
+pub fn attribute<'a>(attributes: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+    let mut parts = path.split('.');
+    let mut current = attributes.get(parts.next()?)?;
+    for part in parts {
+        current = match current {
+            Value::Array(items) if items.len() == 1 => items[0].get(part)?,
+            Value::Object(map) => map.get(part)?,
+            _ => return None,
+        };
+    }
+    match current {
+        Value::Array(items) if items.len() == 1 && !items[0].is_array() => {
+            if items[0].is_object() {
+                Some(current)
+            } else {
+                Some(&items[0])
+            }
+        }
+        other => Some(other),
+    }
+}
+
+/// An attribute as text (strings as they are, numbers and booleans printed).
+pub fn attribute_text(attributes: &Map<String, Value>, path: &str) -> Option<String> {
+    match attribute(attributes, path)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
     }
 }
 

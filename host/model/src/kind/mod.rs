@@ -8,13 +8,15 @@
 
 mod checker;
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub use checker::{Checker, check_text, get_path, lit, select, select_indexed};
 
-use crate::export::TerraformMap;
+use crate::terraform::TerraformMap;
 
 /// One output a constructor returns.
 #[derive(Debug)]
@@ -118,7 +120,7 @@ pub struct KindInfo {
     pub terraform: TerraformMap,
     /// How `blueprint import` adopts an existing object of the kind: the id
     /// Terraform's import takes, what identifies it (`None` for lookups).
-    pub import: Option<crate::import::ImportId>,
+    pub import: Option<crate::import_id::ImportId>,
     /// Control characters a text prop (by top-level name) may hold, where the
     /// service documents them; every other string prop holds none
     /// ([`check_text`]).
@@ -186,81 +188,52 @@ pub fn same_value(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// The descriptor of `kind`, if any provider serves it.
-pub fn lookup(kind: &str) -> Option<&'static KindInfo> {
-    all().find(|k| k.name == kind)
+/// The kinds one process serves: built once from the providers' kind lists
+/// and handed to every layer that reads descriptors (the runtime, validation,
+/// the engine, export, import, check). The model never looks the list up
+/// itself: it is a value, passed down.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    /// In registration order (the order `inspect` lists them).
+    kinds: Vec<&'static KindInfo>,
+    by_name: HashMap<&'static str, usize>,
 }
 
-/// Every kind of every provider, in registration order.
-pub fn all() -> impl Iterator<Item = &'static KindInfo> {
-    crate::providers::registered_kinds()
-}
-
-/// Whether `kind` is a lookup (unknown kinds are not).
-pub fn is_lookup(kind: &str) -> bool {
-    lookup(kind).is_some_and(|k| k.lookup)
-}
-
-/// The role of `kind`, if it has one.
-pub fn role_of(kind: &str) -> Option<Role> {
-    lookup(kind).and_then(|k| k.role)
-}
-
-/// The names of the kinds that play `role` (for messages and reference rules).
-pub fn with_role(role: Role) -> impl Iterator<Item = &'static KindInfo> {
-    all().filter(move |k| k.role == Some(role))
-}
-
-/// A provider's kind list (`providers/<provider>/kinds/mod.rs`): the module of
-/// each kind (one file each), the list the provider serves, and the WIT
-/// constructor guests call for each (named as the kind's module). Adding a kind
-/// is its file, its WIT function, and its name here.
-macro_rules! kind_list {
-    (provider: $provider:ty, constructors: $host:path, kinds: [$($kind:ident),* $(,)?]) => {
-        $(pub mod $kind;)*
-
-        /// Every kind of this provider, in the order `inspect` lists them.
-        pub static KINDS: &[&dyn $crate::providers::ResourceKind<$provider>] = &[$(&$kind::Kind),*];
-
-        /// The WIT constructors: each records a node of its kind and returns the
-        /// kind's outputs as reference tokens.
-        impl $host for $crate::runtime::GuestState {
-            $(
-                fn $kind(&mut self, name: String, props: $kind::Props) -> $kind::Ref {
-                    self.declare_typed(&$kind::INFO, name, props)
-                }
-            )*
+impl Catalog {
+    /// A catalog of these kinds. Two kinds of one name are a host bug.
+    pub fn new(kinds: impl IntoIterator<Item = &'static KindInfo>) -> Catalog {
+        let mut catalog = Catalog::default();
+        for info in kinds {
+            let at = catalog.kinds.len();
+            let previous = catalog.by_name.insert(info.name, at);
+            assert!(previous.is_none(), "kind {} registered twice", info.name);
+            catalog.kinds.push(info);
         }
+        catalog
+    }
 
-        #[cfg(test)]
-        mod kind_list_tests {
-            /// A constructor's `Ref` record has exactly the kind's outputs, and
-            /// the kind's name is `<provider>.<constructor>`.
-            #[test]
-            fn constructors_match_descriptors() {
-                use $crate::providers::KindProvider;
-                $(
-                    let info = &super::$kind::INFO;
-                    assert_eq!(
-                        info.name,
-                        format!("{}.{}", <$provider>::NAME, stringify!($kind)),
-                        "kind name of {}", stringify!($kind)
-                    );
-                    let tokens: serde_json::Map<String, serde_json::Value> = info
-                        .outputs
-                        .iter()
-                        .map(|o| (o.name.to_owned(), serde_json::json!("t")))
-                        .collect();
-                    let parsed: super::$kind::Ref = serde_json::from_value(tokens.clone().into())
-                        .unwrap_or_else(|e| panic!("{}: outputs vs Ref: {e}", info.name));
-                    assert_eq!(
-                        serde_json::to_value(parsed).unwrap(),
-                        serde_json::Value::Object(tokens),
-                        "{}: the Ref record has fields the descriptor does not declare", info.name
-                    );
-                )*
-            }
-        }
-    };
+    /// The descriptor of `kind`, if a provider serves it.
+    pub fn lookup(&self, kind: &str) -> Option<&'static KindInfo> {
+        self.by_name.get(kind).map(|&at| self.kinds[at])
+    }
+
+    /// Every kind, in registration order.
+    pub fn all(&self) -> impl Iterator<Item = &'static KindInfo> + '_ {
+        self.kinds.iter().copied()
+    }
+
+    /// Whether `kind` is a lookup (unknown kinds are not).
+    pub fn is_lookup(&self, kind: &str) -> bool {
+        self.lookup(kind).is_some_and(|k| k.lookup)
+    }
+
+    /// The role of `kind`, if it has one.
+    pub fn role_of(&self, kind: &str) -> Option<Role> {
+        self.lookup(kind).and_then(|k| k.role)
+    }
+
+    /// The kinds that play `role` (for messages and reference rules).
+    pub fn with_role(&self, role: Role) -> impl Iterator<Item = &'static KindInfo> + '_ {
+        self.all().filter(move |k| k.role == Some(role))
+    }
 }
-pub(crate) use kind_list;

@@ -1,0 +1,101 @@
+//! The `import` workflow, for the CLI to call: find what to adopt (by id, or by
+//! matching Terraform state instances), check the refusal rules on a copy of
+//! the state before anything is asked or written, then record it.
+
+use crate::run::{Context, Opened, Target, Verb};
+use crate::state::State;
+
+use super::{Matching, parse_ids};
+
+/// What to adopt: `NODE=ID` arguments, or Terraform state files.
+pub enum Source<'a> {
+    Ids(&'a [String]),
+    TerraformStates(&'a [String]),
+}
+
+/// What was found, with the blueprint it was found for (its state locked).
+pub struct Found {
+    pub opened: Opened,
+    pub matching: Matching,
+}
+
+/// Found objects that pass every refusal rule: the state to write, not yet written.
+pub struct Ready {
+    opened: Opened,
+    state: State,
+    /// How many resources it records.
+    pub count: usize,
+}
+
+impl Ready {
+    /// Where it would be recorded (for the question and the messages).
+    pub fn store(&self) -> String {
+        self.opened.store.describe()
+    }
+}
+
+/// Open the blueprint (evaluated, its state locked) and find what `source` names.
+/// Reads only.
+pub async fn find(context: &Context, target: &Target, source: Source<'_>) -> anyhow::Result<Found> {
+    let opened = context.open(target, Verb::Import).await?;
+    let name = opened.blueprint.name.clone();
+    let matching = match source {
+        Source::Ids(ids) => Matching {
+            adopted: super::adopt_by_id(
+                &name,
+                &opened.graph,
+                &opened.providers,
+                &opened.state,
+                &parse_ids(ids)?,
+            )
+            .await?,
+            ..Matching::default()
+        },
+        Source::TerraformStates(files) => {
+            let mut instances = Vec::new();
+            for file in files {
+                instances
+                    .extend(super::tfstate::load(file, &opened.blueprint.providers.aws).await?);
+            }
+            super::match_instances(&name, &opened.graph, &opened.providers, &instances).await?
+        }
+    };
+    Ok(Found { opened, matching })
+}
+
+impl Found {
+    /// Refuse ambiguity, an empty match and (without `replace_record`) nodes the
+    /// state already holds; the records are made on a copy of the state.
+    pub fn check(self, replace_record: bool) -> anyhow::Result<Ready> {
+        let Found { opened, matching } = self;
+        if !matching.ambiguous.is_empty() {
+            anyhow::bail!(
+                "refusing to import: {} node(s) match more than one object, or one object matches several nodes (listed above); remove the duplicate from the state file or import those nodes by id (NODE=ID)",
+                matching.ambiguous.len()
+            );
+        }
+        if matching.adopted.is_empty() {
+            anyhow::bail!("nothing to import: no object matched a node of the blueprint");
+        }
+        let mut state = opened.state.clone();
+        super::record(&mut state, &opened.graph, &matching.adopted, replace_record)
+            .map_err(|e| anyhow::anyhow!("refusing to import:\n{e}"))?;
+        Ok(Ready {
+            opened,
+            state,
+            count: matching.adopted.len(),
+        })
+    }
+}
+
+impl Ready {
+    /// Write the state: one save, its serial one higher (as every apply's save).
+    pub async fn record(self) -> anyhow::Result<()> {
+        let Ready {
+            opened, mut state, ..
+        } = self;
+        state.serial += 1;
+        opened.store.save(&state).await?;
+        Ok(())
+    }
+}
