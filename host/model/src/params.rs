@@ -115,8 +115,9 @@ fn fill(schema: &Value, value: &mut Value, root: &Value, depth: usize) {
     }
 }
 
-/// Follow a local `$ref` (`#/$defs/Name`).
-fn resolve<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
+/// Follow a local `$ref` (`#/$defs/Name`), up to 16 deep: what `schema`
+/// stands for inside the document `root`.
+pub fn resolve<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
     let mut current = schema;
     for _ in 0..16 {
         let Some(pointer) = current.get("$ref").and_then(Value::as_str) else {

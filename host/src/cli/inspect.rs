@@ -179,7 +179,7 @@ fn collect_rows(
     parent_default: Option<&Value>,
     rows: &mut Vec<ParamRow>,
 ) {
-    let schema = resolve(root, schema);
+    let schema = blueprint_model::params::resolve(schema, root);
     let required: Vec<&str> = schema["required"]
         .as_array()
         .map(|r| r.iter().filter_map(Value::as_str).collect())
@@ -192,7 +192,7 @@ fn collect_rows(
         let default = prop
             .get("default")
             .or_else(|| parent_default.and_then(|d| d.get(name)));
-        let target = resolve(root, prop);
+        let target = blueprint_model::params::resolve(prop, root);
         if target["properties"].is_object() && prefix.len() < 256 {
             collect_rows(root, target, &format!("{full}."), default, rows);
             continue;
@@ -206,7 +206,7 @@ fn collect_rows(
                 .join("|"),
             _ => "any".into(),
         };
-        let items = resolve(root, &target["items"]);
+        let items = blueprint_model::params::resolve(&target["items"], root);
         rows.push(ParamRow {
             name: full.clone(),
             ty,
@@ -223,20 +223,6 @@ fn collect_rows(
             collect_rows(root, items, &format!("{full}[]."), item_default, rows);
         }
     }
-}
-
-/// Follow local `$ref`s.
-fn resolve<'a>(root: &'a Value, mut schema: &'a Value) -> &'a Value {
-    for _ in 0..16 {
-        match schema["$ref"].as_str().and_then(|r| r.strip_prefix('#')) {
-            Some(pointer) => match root.pointer(pointer) {
-                Some(target) => schema = target,
-                None => break,
-            },
-            None => break,
-        }
-    }
-    schema
 }
 
 /// A value on one line, cut to a readable length.

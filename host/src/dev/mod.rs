@@ -16,8 +16,10 @@
 //! Without a `[dev]` table, a project made by `blueprint new` is recognised by its
 //! files ([`DevSettings::detect`]).
 
+pub mod diff;
 pub mod runtimes;
 pub mod source;
+pub mod watch;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -185,27 +185,7 @@ impl Planner<'_> {
             known.insert(node, resource.outputs.clone());
         }
         let discovery = self.discover(&state, &mut known).await?;
-        for (id, resource) in &discovery.adopted {
-            let node = self
-                .graph
-                .node(id)
-                .expect("discovered nodes are graph nodes");
-            let mut entry = crate::state::Entry::adopted(&node.kind, resource.clone());
-            entry.dependencies = node.dependencies().into_iter().collect();
-            // What the provider cannot observe (a function's code, its log
-            // settings on some services) is taken as declared, as `import` and
-            // the recovery of an interrupted create do: what it observes is
-            // compared, and updated where it differs.
-            let resolved = resolve::resolve(node, &known);
-            entry.applied_props = resolved
-                .props
-                .into_iter()
-                .filter(|(name, _)| {
-                    !resolved.unknown.contains(name) && !resource.props.contains_key(name)
-                })
-                .collect();
-            state.resources.insert(id.clone(), entry);
-        }
+        self.record_adopted(&discovery, &known, &mut state);
 
         let mut changes = Vec::new();
         for node in apply_order(self.graph) {
@@ -260,30 +240,7 @@ impl Planner<'_> {
             changes.push(change);
         }
 
-        // What the state records but the blueprint no longer declares.
-        let declared: BTreeSet<&str> = self.graph.nodes().iter().map(|n| n.id.as_str()).collect();
-        let mut removed: Vec<(&String, &crate::state::Entry)> = state
-            .resources
-            .iter()
-            .filter(|(id, e)| {
-                !declared.contains(id.as_str())
-                    && !crate::providers::catalog()
-                        .lookup(&e.kind)
-                        .is_some_and(|k| k.lookup)
-            })
-            .collect();
-        removed.sort_by(|a, b| a.0.cmp(b.0));
-        for (id, entry) in removed {
-            changes.push(Change {
-                node: id.clone(),
-                kind: entry.kind.clone(),
-                action: Action::Delete,
-                props: Vec::new(),
-                adopt: false,
-                checked: false,
-                deposed: entry.deposed.clone(),
-            });
-        }
+        changes.extend(self.removed(&state));
 
         Ok(Plan {
             blueprint: self.blueprint.to_owned(),
@@ -293,6 +250,57 @@ impl Planner<'_> {
             vanished,
             planned_at: std::time::Instant::now(),
         })
+    }
+
+    /// Record what discovery found and will adopt, as found.
+    fn record_adopted(&self, discovery: &Discovery, known: &Known, state: &mut State) {
+        for (id, resource) in &discovery.adopted {
+            let node = self
+                .graph
+                .node(id)
+                .expect("discovered nodes are graph nodes");
+            let mut entry = crate::state::Entry::adopted(&node.kind, resource.clone());
+            entry.dependencies = node.dependencies().into_iter().collect();
+            // What the provider cannot observe (a function's code, its log
+            // settings on some services) is taken as declared, as `import` and
+            // the recovery of an interrupted create do: what it observes is
+            // compared, and updated where it differs.
+            let resolved = resolve::resolve(node, known);
+            entry.applied_props = resolved
+                .props
+                .into_iter()
+                .filter(|(name, _)| {
+                    !resolved.unknown.contains(name) && !resource.props.contains_key(name)
+                })
+                .collect();
+            state.resources.insert(id.clone(), entry);
+        }
+    }
+
+    /// Deletes of what the state records but the blueprint no longer declares,
+    /// by node id.
+    fn removed(&self, state: &State) -> Vec<Change> {
+        let declared: BTreeSet<&str> = self.graph.nodes().iter().map(|n| n.id.as_str()).collect();
+        let mut removed: Vec<(&String, &crate::state::Entry)> = state
+            .resources
+            .iter()
+            .filter(|(id, e)| {
+                !declared.contains(id.as_str()) && !crate::providers::catalog().is_lookup(&e.kind)
+            })
+            .collect();
+        removed.sort_by(|a, b| a.0.cmp(b.0));
+        removed
+            .into_iter()
+            .map(|(id, entry)| Change {
+                node: id.clone(),
+                kind: entry.kind.clone(),
+                action: Action::Delete,
+                props: Vec::new(),
+                adopt: false,
+                checked: false,
+                deposed: entry.deposed.clone(),
+            })
+            .collect()
     }
 
     fn provider(&self, node: &str, kind: &str) -> Result<Arc<dyn Provider>, PlanError> {

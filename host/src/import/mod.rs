@@ -160,61 +160,94 @@ pub async fn match_instances(
     providers: &ProviderSet,
     instances: &[Instance],
 ) -> anyhow::Result<Matching> {
-    let mut matching = Matching::default();
     let lookups = lookups(blueprint, graph, providers).await?;
     let mut known = Known::default();
     for (node, resource) in &lookups {
         known.insert(node, resource.outputs.clone());
     }
-    // Which node claimed each instance (by index).
-    let mut claimed: BTreeMap<usize, String> = BTreeMap::new();
-    // Nodes that were not adopted: their dependents cannot be matched.
-    let mut missing: BTreeSet<String> = BTreeSet::new();
-
+    let mut matcher = Matcher {
+        providers,
+        instances,
+        lookups,
+        known,
+        claimed: BTreeMap::new(),
+        missing: BTreeSet::new(),
+        matching: Matching::default(),
+    };
     for node in apply_order(graph) {
         let info = crate::providers::catalog()
             .lookup(&node.kind)
             .expect("validated kinds");
         if info.lookup {
-            let Some(found) = lookups.get(&node.id) else {
-                continue;
-            };
-            for (i, inst) in instances.iter().enumerate() {
-                if inst.data
-                    && inst.tf_type == info.terraform.tf_type
-                    && tfstate::attribute_text(&inst.attributes, "id").as_deref()
-                        == Some(found.id.as_str())
-                {
-                    claimed.insert(i, node.id.clone());
-                    matching.lookups.push(LookupMatch {
-                        node: node.id.clone(),
-                        kind: node.kind.clone(),
-                        file: inst.file.clone(),
-                        address: inst.address.clone(),
-                        id: found.id.clone(),
-                    });
-                }
-            }
-            continue;
+            matcher.match_lookup(node, info);
+        } else {
+            matcher.match_node(node, info).await?;
         }
-        let unadopted = |reason: String| Unadopted {
+    }
+    matcher.sort_leftovers();
+    Ok(matcher.matching)
+}
+
+/// One matching of instances to nodes, in dependency order: what is known,
+/// which instance each node claimed, and which nodes found no match.
+struct Matcher<'a> {
+    providers: &'a ProviderSet,
+    instances: &'a [Instance],
+    lookups: BTreeMap<String, Resource>,
+    known: Known,
+    /// Which node claimed each instance (by index).
+    claimed: BTreeMap<usize, String>,
+    /// Nodes that were not adopted: their dependents cannot be matched.
+    missing: BTreeSet<String>,
+    matching: Matching,
+}
+
+impl Matcher<'_> {
+    /// A lookup claims the data source instances that found the same object.
+    fn match_lookup(&mut self, node: &Node, info: &KindInfo) {
+        let Some(found) = self.lookups.get(&node.id) else {
+            return;
+        };
+        for (i, inst) in self.instances.iter().enumerate() {
+            if inst.data
+                && inst.tf_type == info.terraform.tf_type
+                && tfstate::attribute_text(&inst.attributes, "id").as_deref()
+                    == Some(found.id.as_str())
+            {
+                self.claimed.insert(i, node.id.clone());
+                self.matching.lookups.push(LookupMatch {
+                    node: node.id.clone(),
+                    kind: node.kind.clone(),
+                    file: inst.file.clone(),
+                    address: inst.address.clone(),
+                    id: found.id.clone(),
+                });
+            }
+        }
+    }
+
+    /// A node not adopted, and why.
+    fn unmatched(&mut self, node: &Node, reason: String) {
+        self.matching.nodes_without_match.push(Unadopted {
             node: node.id.clone(),
             kind: node.kind.clone(),
             reason,
-        };
+        });
+        self.missing.insert(node.id.clone());
+    }
+
+    /// A resource node: the one managed instance with its identity, read live.
+    async fn match_node(&mut self, node: &Node, info: &KindInfo) -> anyhow::Result<()> {
         let Some(import) = &info.import else {
-            matching
-                .nodes_without_match
-                .push(unadopted(format!("{} cannot be imported", node.kind)));
-            missing.insert(node.id.clone());
-            continue;
+            self.unmatched(node, format!("{} cannot be imported", node.kind));
+            return Ok(());
         };
         let blocked: Vec<String> = node
             .dependencies()
             .into_iter()
-            .filter(|d| missing.contains(d))
+            .filter(|d| self.missing.contains(d))
             .collect();
-        let resolved = resolve::resolve(node, &known);
+        let resolved = resolve::resolve(node, &self.known);
         let wanted = match identity(info, import, node, &resolved) {
             Ok(wanted) => wanted,
             Err(reason) => {
@@ -223,11 +256,11 @@ pub async fn match_instances(
                 } else {
                     format!("it refers to {}, which has no match", blocked.join(", "))
                 };
-                matching.nodes_without_match.push(unadopted(reason));
-                missing.insert(node.id.clone());
-                continue;
+                self.unmatched(node, reason);
+                return Ok(());
             }
         };
+        let instances = self.instances;
         let candidates: Vec<usize> = instances
             .iter()
             .enumerate()
@@ -245,102 +278,117 @@ pub async fn match_instances(
             [] => {
                 let what: Vec<String> =
                     wanted.iter().map(|(a, v)| format!("{a} = {v:?}")).collect();
-                matching.nodes_without_match.push(unadopted(format!(
+                let reason = format!(
                     "no {} instance has {}",
                     info.terraform.tf_type,
                     what.join(", ")
-                )));
-                missing.insert(node.id.clone());
+                );
+                self.unmatched(node, reason);
             }
             [one] => {
-                if let Some(other) = claimed.get(one) {
-                    matching.ambiguous.push(Ambiguity {
-                        node: node.id.clone(),
-                        kind: node.kind.clone(),
-                        candidates: vec![format!(
-                            "{} (also matched by node {other})",
-                            describe(one)
-                        )],
-                    });
-                    missing.insert(node.id.clone());
-                    continue;
+                if let Some(other) = self.claimed.get(one) {
+                    let candidate = format!("{} (also matched by node {other})", describe(one));
+                    self.ambiguous(node, vec![candidate]);
+                    return Ok(());
                 }
-                claimed.insert(*one, node.id.clone());
-                let inst = &instances[*one];
-                let import_id = import
-                    .fill(&inst.attributes)
-                    .map_err(|e| anyhow::anyhow!("{}: {}: {e}", inst.file, inst.address))?;
-                let prior = (import.prior)(&import_id, &resolved.props).map_err(|e| {
-                    anyhow::anyhow!(
-                        "{}: {}: import id {import_id:?}: {e}",
-                        inst.file,
-                        inst.address
-                    )
-                })?;
-                let read = providers
-                    .for_kind(&node.kind)?
-                    .read(&node.kind, &prior)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{} ({}): {e}", node.id, inst.address))?;
-                let Some(resource) = read else {
-                    matching.nodes_without_match.push(unadopted(format!(
-                        "{} ({}) matches, but {import_id} no longer exists",
-                        inst.address, inst.file
-                    )));
-                    missing.insert(node.id.clone());
-                    continue;
-                };
-                known.insert(&node.id, resource.outputs.clone());
-                let props = known_props(node, &known);
-                matching.adopted.push(Adoption {
-                    node: node.id.clone(),
-                    kind: node.kind.clone(),
-                    import_id,
-                    from: AdoptedFrom::TerraformState {
-                        file: inst.file.clone(),
-                        address: inst.address.clone(),
-                    },
-                    resource,
-                    props,
-                });
+                self.claimed.insert(*one, node.id.clone());
+                self.adopt(node, import, &resolved.props, &instances[*one])
+                    .await?;
             }
-            many => {
-                matching.ambiguous.push(Ambiguity {
-                    node: node.id.clone(),
-                    kind: node.kind.clone(),
-                    candidates: many.iter().map(describe).collect(),
-                });
-                missing.insert(node.id.clone());
-            }
+            many => self.ambiguous(node, many.iter().map(describe).collect()),
         }
+        Ok(())
     }
 
-    for (i, inst) in instances.iter().enumerate() {
-        if claimed.contains_key(&i) {
-            continue;
-        }
-        let leftover = |reason: &str| Leftover {
-            file: inst.file.clone(),
-            address: inst.address.clone(),
-            tf_type: inst.tf_type.clone(),
-            reason: reason.to_owned(),
+    fn ambiguous(&mut self, node: &Node, candidates: Vec<String>) {
+        self.matching.ambiguous.push(Ambiguity {
+            node: node.id.clone(),
+            kind: node.kind.clone(),
+            candidates,
+        });
+        self.missing.insert(node.id.clone());
+    }
+
+    /// Read the one matching instance's object through the provider and adopt it.
+    async fn adopt(
+        &mut self,
+        node: &Node,
+        import: &ImportId,
+        props: &Map<String, Value>,
+        inst: &Instance,
+    ) -> anyhow::Result<()> {
+        let import_id = import
+            .fill(&inst.attributes)
+            .map_err(|e| anyhow::anyhow!("{}: {}: {e}", inst.file, inst.address))?;
+        let prior = (import.prior)(&import_id, props).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: {}: import id {import_id:?}: {e}",
+                inst.file,
+                inst.address
+            )
+        })?;
+        let read = self
+            .providers
+            .for_kind(&node.kind)?
+            .read(&node.kind, &prior)
+            .await
+            .map_err(|e| anyhow::anyhow!("{} ({}): {e}", node.id, inst.address))?;
+        let Some(resource) = read else {
+            let reason = format!(
+                "{} ({}) matches, but {import_id} no longer exists",
+                inst.address, inst.file
+            );
+            self.unmatched(node, reason);
+            return Ok(());
         };
-        match crate::export::mapping_for_type(crate::providers::catalog(), &inst.tf_type) {
-            Some((info, _)) if !inst.data && !info.lookup => matching
-                .unmatched
-                .push(leftover("no node of the blueprint has its identity")),
-            Some(_) => matching
-                .ignored
-                .push(leftover("a data source no lookup of the blueprint finds")),
-            None if inst.tf_type == "terraform_remote_state" => matching.ignored.push(leftover(
-                "cross-stack plumbing: in the blueprint, the values it carried are references",
-            )),
-            None => matching
-                .ignored
-                .push(leftover("no kind of the blueprint maps to this type")),
+        self.known.insert(&node.id, resource.outputs.clone());
+        let props = known_props(node, &self.known);
+        self.matching.adopted.push(Adoption {
+            node: node.id.clone(),
+            kind: node.kind.clone(),
+            import_id,
+            from: AdoptedFrom::TerraformState {
+                file: inst.file.clone(),
+                address: inst.address.clone(),
+            },
+            resource,
+            props,
+        });
+        Ok(())
+    }
+
+    /// Every instance no node claimed: unmatched (a resource no node has the
+    /// identity of) or ignored (data sources, plumbing, types we do not map).
+    fn sort_leftovers(&mut self) {
+        for (i, inst) in self.instances.iter().enumerate() {
+            if self.claimed.contains_key(&i) {
+                continue;
+            }
+            let leftover = |reason: &str| Leftover {
+                file: inst.file.clone(),
+                address: inst.address.clone(),
+                tf_type: inst.tf_type.clone(),
+                reason: reason.to_owned(),
+            };
+            let matching = &mut self.matching;
+            match crate::export::mapping_for_type(crate::providers::catalog(), &inst.tf_type) {
+                Some((info, _)) if !inst.data && !info.lookup => matching
+                    .unmatched
+                    .push(leftover("no node of the blueprint has its identity")),
+                Some(_) => matching
+                    .ignored
+                    .push(leftover("a data source no lookup of the blueprint finds")),
+                None if inst.tf_type == "terraform_remote_state" => {
+                    matching.ignored.push(leftover(
+                        "cross-stack plumbing: in the blueprint, the values it carried are references",
+                    ))
+                }
+                None => matching
+                    .ignored
+                    .push(leftover("no kind of the blueprint maps to this type")),
+            }
         }
     }
-    Ok(matching)
 }
 
 /// A node's props resolved with what is known, without those still unknown (a

@@ -201,6 +201,19 @@ pub async fn findings(runtime: &Runtime, evaluated: &Evaluated) -> anyhow::Resul
     .map_err(anyhow::Error::msg)
 }
 
+/// `check`'s built-in rules alone, without policy guests: what `dev` shows on
+/// every edit (pulling policies would slow every edit).
+pub fn built_in_findings(evaluated: &Evaluated) -> Result<Findings, String> {
+    let blueprint = &evaluated.blueprint;
+    let region = crate::blueprint_file::pagerduty::service_region(&blueprint.providers.pagerduty);
+    check::check(
+        &evaluated.graph,
+        crate::providers::catalog(),
+        &region,
+        &blueprint.silences,
+    )
+}
+
 /// `run` applies nothing while `check` reports an error (a chain that can
 /// never page, a subscription to a wrong URL): fix it or silence it.
 fn refuse_on_errors(findings: &Findings) -> anyhow::Result<()> {

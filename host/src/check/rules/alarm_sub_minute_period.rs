@@ -15,7 +15,8 @@ fn check(c: &Context<'_>) -> Vec<Hit> {
         .filter_map(|chain| {
             let period = number(chain.alarm, "period")?;
             let standard = chain.filter.is_some()
-                || literal(chain.alarm.props.get("namespace")).is_some_and(|n| n.starts_with("AWS/"));
+                || literal(chain.alarm.props.get("namespace"))
+                    .is_some_and(|n| n.starts_with("AWS/"));
             (period < 60.0 && standard).then(|| Hit {
                 node: chain.alarm.id.clone(),
                 message: format!(

@@ -62,6 +62,10 @@ mod tests {
         }));
         let h = hits(&super::RULE, &g);
         assert_eq!(h.len(), 1);
-        assert!(h[0].message.contains("u1") && h[0].message.contains("sched"), "{}", h[0].message);
+        assert!(
+            h[0].message.contains("u1") && h[0].message.contains("sched"),
+            "{}",
+            h[0].message
+        );
     }
 }

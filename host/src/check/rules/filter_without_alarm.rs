@@ -1,5 +1,5 @@
-use blueprint_model::kind::Role;
 use crate::check::{Context, Hit, Rule, Severity};
+use blueprint_model::kind::Role;
 
 pub(super) static RULE: Rule = Rule {
     id: "filter-without-alarm",

@@ -1,6 +1,6 @@
 use crate::check::{Context, Hit, Rule, Severity};
-use blueprint_model::kind::Role;
 use blueprint_model::graph::alerting::literal;
+use blueprint_model::kind::Role;
 
 pub(super) static RULE: Rule = Rule {
     id: "lambda-runtime-deprecated",

@@ -1,7 +1,7 @@
-use blueprint_model::kind::Role;
 use crate::check::{Context, Hit, Rule, Severity};
 use blueprint_model::graph::alerting::{literal, referenced};
 use blueprint_model::graph::token::{self, Part};
+use blueprint_model::kind::Role;
 
 pub(super) static RULE: Rule = Rule {
     id: "subscription-endpoint",
@@ -96,7 +96,11 @@ mod tests {
         }));
         let h = hits(&super::RULE, &g);
         assert_eq!(h.len(), 1);
-        assert!(h[0].message.contains("int.integration_key"), "{}", h[0].message);
+        assert!(
+            h[0].message.contains("int.integration_key"),
+            "{}",
+            h[0].message
+        );
         // A pasted EU URL on a US account.
         let g = graph(&with("sub", |p| {
             p.insert(

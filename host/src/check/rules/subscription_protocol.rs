@@ -1,6 +1,6 @@
 use crate::check::{Context, Hit, Rule, Severity};
-use blueprint_model::kind::Role;
 use blueprint_model::graph::alerting::{literal, referenced};
+use blueprint_model::kind::Role;
 
 pub(super) static RULE: Rule = Rule {
     id: "subscription-protocol",
@@ -22,7 +22,9 @@ fn check(c: &Context<'_>) -> Vec<Hit> {
         let scheme = match literal(endpoint) {
             Some(url) => url.split("://").next().map(str::to_owned),
             // The integration's CloudWatch URL: https on PagerDuty.
-            None if referenced(c.graph, endpoint).any(|n| n.role(c.catalog) == Some(Role::Integration)) => {
+            None if referenced(c.graph, endpoint)
+                .any(|n| n.role(c.catalog) == Some(Role::Integration)) =>
+            {
                 Some("https".to_owned())
             }
             None => None,
@@ -33,7 +35,9 @@ fn check(c: &Context<'_>) -> Vec<Hit> {
             hits.push(Hit {
                 node: sub.id.clone(),
                 message: format!("protocol is {protocol:?} but the endpoint is an {scheme}:// URL"),
-                fix: format!("protocol = \"{scheme}\", or the integration's `cloudwatch_protocol` output"),
+                fix: format!(
+                    "protocol = \"{scheme}\", or the integration's `cloudwatch_protocol` output"
+                ),
             });
         }
     }

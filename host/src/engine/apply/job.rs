@@ -1,6 +1,7 @@
 //! Starting one task: resolve its props from the outputs known so far, record a
 //! create's intent, and spawn the provider call.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
@@ -49,137 +50,165 @@ impl Applier<'_> {
                 return Ok(());
             }
         };
-        let started = Instant::now();
         match task {
             Task::Create(_) | Task::Update(_) => {
-                let node = self
-                    .graph
-                    .node(&node_id)
-                    .expect("creates are graph nodes")
-                    .clone();
-                let resolved = resolve::resolve(&node, &shared.known);
-                if !resolved.unknown.is_empty() {
-                    // Cannot happen when the dependency order holds; never send a
-                    // token to an API.
-                    let message = format!(
-                        "{} ({}): props {:?} are still unknown",
-                        node.id, node.kind, resolved.unknown
-                    );
-                    let error = ProviderError::new(ErrorClass::Invalid, message);
-                    settled(running, task, Err(error), None, false);
-                    return Ok(());
-                }
-                let applied = Applied {
-                    sensitive: resolve::sensitive_props(&node, |id| {
-                        self.graph.node(id).map(|n| n.kind.clone())
-                    }),
-                    dependencies: node.dependencies().into_iter().collect(),
-                    props: resolved.props,
-                };
-                if let Task::Create(_) = task {
-                    let cbd = shared.tasks.create_before_destroy.contains(&node_id);
-                    record::intent(state, &node_id, &kind, &applied, cbd);
-                    self.save(state).await?;
-                }
-                let prior = state
-                    .resources
-                    .get(&node_id)
-                    .and_then(|e| e.resource.clone());
-                let mut changed = shared
-                    .tasks
-                    .update_props
-                    .get(&node_id)
-                    .cloned()
-                    .unwrap_or_default();
-                if let (Task::Update(_), Some(entry)) = (task, state.resources.get(&node_id)) {
-                    // Values that were unknown at plan time may have resolved to
-                    // exactly what exists (an adopted or unchanged dependency).
-                    changed = crate::engine::plan::changed_names(
-                        provider.as_ref(),
-                        &node,
-                        &applied.props,
-                        entry,
-                    );
-                    if changed.is_empty() {
-                        // An adoption is work even when nothing differs.
-                        let noop = !shared.tasks.adopting.contains(&node_id);
-                        if !noop {
-                            self.progress.started(&node_id, &kind, "adopt");
-                        }
-                        settled(running, task, Ok(prior), Some(applied), noop);
-                        return Ok(());
-                    }
-                }
-                self.progress
-                    .started(&node_id, &kind, shared.tasks.verb(task));
-                let task = task.clone();
-                let assets = shared.assets.clone();
-                let look = if shared.tasks.adopt.contains(&node_id) {
-                    Some(Looking::AfterIntent)
-                } else if shared.tasks.look_first.contains(&node_id) {
-                    Some(Looking::Unrecorded)
-                } else {
-                    None
-                };
-                let blueprint = self.blueprint.to_owned();
-                let rules = Rules {
-                    file: self.file.to_owned(),
-                    allow_duplicates: self.allow_duplicates,
-                };
-                running.spawn(async move {
-                    let desired = Desired {
-                        blueprint: &blueprint,
-                        node: &node.id,
-                        kind: &node.kind,
-                        props: &applied.props,
-                        assets: &assets,
-                    };
-                    let result = match (&task, prior) {
-                        (Task::Update(_), Some(prior)) => {
-                            provider.update(&desired, &prior, &changed).await.map(Some)
-                        }
-                        _ => create_or_adopt(provider.as_ref(), &desired, look, &rules)
-                            .await
-                            .map(Some),
-                    };
-                    Finished {
-                        task,
-                        result,
-                        elapsed: started.elapsed(),
-                        applied: Some(applied),
-                        noop: false,
-                    }
-                });
+                self.start_write(task, &kind, provider, state, shared, running)
+                    .await
             }
             Task::Delete(_) | Task::DeleteDeposed(_) => {
-                self.progress
-                    .started(&node_id, &kind, shared.tasks.verb(task));
-                let entry = state.resources.get(&node_id);
-                // The current resource, or every replaced one.
-                let targets: Vec<Resource> = match task {
-                    Task::Delete(_) => entry.and_then(|e| e.resource.clone()).into_iter().collect(),
-                    _ => entry.map(|e| e.deposed.clone()).unwrap_or_default(),
-                };
-                let task = task.clone();
-                running.spawn(async move {
-                    let mut result = Ok(None);
-                    for old in &targets {
-                        if let Err(e) = provider.delete(&kind, old).await {
-                            result = Err(e);
-                            break;
-                        }
-                    }
-                    Finished {
-                        task,
-                        result,
-                        elapsed: started.elapsed(),
-                        applied: None,
-                        noop: false,
-                    }
-                });
+                self.start_delete(task, kind, provider, state, shared, running);
+                Ok(())
             }
         }
+    }
+
+    /// A create or an update: resolve the props, record a create's intent (saved
+    /// before the call), and spawn the call.
+    async fn start_write(
+        &self,
+        task: &Task,
+        kind: &str,
+        provider: Arc<dyn Provider>,
+        state: &mut State,
+        shared: &Shared<'_>,
+        running: &mut JoinSet<Finished>,
+    ) -> Result<(), ApplyError> {
+        let node_id = task.node().to_owned();
+        let started = Instant::now();
+        let node = self
+            .graph
+            .node(&node_id)
+            .expect("creates are graph nodes")
+            .clone();
+        let resolved = resolve::resolve(&node, &shared.known);
+        if !resolved.unknown.is_empty() {
+            // Cannot happen when the dependency order holds; never send a
+            // token to an API.
+            let message = format!(
+                "{} ({}): props {:?} are still unknown",
+                node.id, node.kind, resolved.unknown
+            );
+            let error = ProviderError::new(ErrorClass::Invalid, message);
+            settled(running, task, Err(error), None, false);
+            return Ok(());
+        }
+        let applied = Applied {
+            sensitive: resolve::sensitive_props(&node, |id| {
+                self.graph.node(id).map(|n| n.kind.clone())
+            }),
+            dependencies: node.dependencies().into_iter().collect(),
+            props: resolved.props,
+        };
+        if let Task::Create(_) = task {
+            let cbd = shared.tasks.create_before_destroy.contains(&node_id);
+            record::intent(state, &node_id, &kind, &applied, cbd);
+            self.save(state).await?;
+        }
+        let prior = state
+            .resources
+            .get(&node_id)
+            .and_then(|e| e.resource.clone());
+        let mut changed = shared
+            .tasks
+            .update_props
+            .get(&node_id)
+            .cloned()
+            .unwrap_or_default();
+        if let (Task::Update(_), Some(entry)) = (task, state.resources.get(&node_id)) {
+            // Values that were unknown at plan time may have resolved to
+            // exactly what exists (an adopted or unchanged dependency).
+            changed =
+                crate::engine::plan::changed_names(provider.as_ref(), &node, &applied.props, entry);
+            if changed.is_empty() {
+                // An adoption is work even when nothing differs.
+                let noop = !shared.tasks.adopting.contains(&node_id);
+                if !noop {
+                    self.progress.started(&node_id, &kind, "adopt");
+                }
+                settled(running, task, Ok(prior), Some(applied), noop);
+                return Ok(());
+            }
+        }
+        self.progress
+            .started(&node_id, &kind, shared.tasks.verb(task));
+        let task = task.clone();
+        let assets = shared.assets.clone();
+        let look = if shared.tasks.adopt.contains(&node_id) {
+            Some(Looking::AfterIntent)
+        } else if shared.tasks.look_first.contains(&node_id) {
+            Some(Looking::Unrecorded)
+        } else {
+            None
+        };
+        let blueprint = self.blueprint.to_owned();
+        let rules = Rules {
+            file: self.file.to_owned(),
+            allow_duplicates: self.allow_duplicates,
+        };
+        running.spawn(async move {
+            let desired = Desired {
+                blueprint: &blueprint,
+                node: &node.id,
+                kind: &node.kind,
+                props: &applied.props,
+                assets: &assets,
+            };
+            let result = match (&task, prior) {
+                (Task::Update(_), Some(prior)) => {
+                    provider.update(&desired, &prior, &changed).await.map(Some)
+                }
+                _ => create_or_adopt(provider.as_ref(), &desired, look, &rules)
+                    .await
+                    .map(Some),
+            };
+            Finished {
+                task,
+                result,
+                elapsed: started.elapsed(),
+                applied: Some(applied),
+                noop: false,
+            }
+        });
         Ok(())
+    }
+
+    /// A delete: of the current resource, or of every replaced one.
+    fn start_delete(
+        &self,
+        task: &Task,
+        kind: String,
+        provider: Arc<dyn Provider>,
+        state: &State,
+        shared: &Shared<'_>,
+        running: &mut JoinSet<Finished>,
+    ) {
+        let node_id = task.node();
+        let started = Instant::now();
+        self.progress
+            .started(node_id, &kind, shared.tasks.verb(task));
+        let entry = state.resources.get(node_id);
+        // The current resource, or every replaced one.
+        let targets: Vec<Resource> = match task {
+            Task::Delete(_) => entry.and_then(|e| e.resource.clone()).into_iter().collect(),
+            _ => entry.map(|e| e.deposed.clone()).unwrap_or_default(),
+        };
+        let task = task.clone();
+        running.spawn(async move {
+            let mut result = Ok(None);
+            for old in &targets {
+                if let Err(e) = provider.delete(&kind, old).await {
+                    result = Err(e);
+                    break;
+                }
+            }
+            Finished {
+                task,
+                result,
+                elapsed: started.elapsed(),
+                applied: None,
+                noop: false,
+            }
+        });
     }
 }
 

@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::Map;
 use tokio::task::JoinSet;
 
-use super::plan::{Action, Plan};
+use super::plan::{Action, Change, Plan};
 use super::progress::Progress;
 use super::resolve::Known;
 use crate::providers::{ProviderError, ProviderSet, Resource};
@@ -108,6 +108,35 @@ struct Finished {
     noop: bool,
 }
 
+/// Where each task of one apply stands, and the report so far.
+#[derive(Default)]
+struct Ledger {
+    report: Report,
+    /// Tasks not started, with the tasks each waits for.
+    pending: BTreeMap<Task, BTreeSet<Task>>,
+    done: BTreeSet<Task>,
+    /// Failed or skipped, with why.
+    failed: BTreeMap<Task, String>,
+}
+
+impl Ledger {
+    /// Up to `slots` pending tasks whose dependencies are all done, taken out
+    /// of `pending`.
+    fn ready(&mut self, slots: usize) -> Vec<Task> {
+        let ready: Vec<Task> = self
+            .pending
+            .iter()
+            .filter(|(_, deps)| deps.iter().all(|d| self.done.contains(d)))
+            .map(|(t, _)| t.clone())
+            .take(slots)
+            .collect();
+        for task in &ready {
+            self.pending.remove(task);
+        }
+        ready
+    }
+}
+
 /// What every job of one apply reads.
 struct Shared<'a> {
     known: Known,
@@ -125,10 +154,59 @@ impl Applier<'_> {
             planned_at,
             ..
         } = plan;
+        let known = self.known_before(&changes, &mut state, &lookups);
+        let graph = self.task_graph(&changes, &state, planned_at);
+        let mut shared = Shared {
+            known,
+            assets: Arc::new(self.graph.assets.clone()),
+            tasks: &graph,
+        };
+        let mut ledger = Ledger {
+            pending: graph.waits_for.clone(),
+            ..Ledger::default()
+        };
+        let mut running: JoinSet<Finished> = JoinSet::new();
+        let parallelism = self.parallelism.max(1);
 
-        // Outputs known now: lookups and every resource that stays as it is.
+        loop {
+            self.skip_doomed(&state, &graph, &mut ledger);
+            for task in ledger.ready(parallelism.saturating_sub(running.len())) {
+                self.start(&task, &mut state, &shared, &mut running).await?;
+            }
+            let Some(joined) = running.join_next().await else {
+                break;
+            };
+            let finished = joined.unwrap_or_else(|e| panic!("an apply task panicked: {e}"));
+            self.finish(finished, &mut state, &mut shared, &mut ledger)
+                .await?;
+        }
+        // Anything still pending waited on something that never ran.
+        for task in std::mem::take(&mut ledger.pending).into_keys() {
+            let kind = self.kind_of(&state, task.node());
+            ledger.report.skipped.push(Outcome {
+                node: task.node().to_owned(),
+                kind,
+                operation: graph.verb(&task),
+                error: None,
+                skipped_because: Some("its dependencies did not complete".into()),
+                seconds: 0.0,
+            });
+        }
+        ledger.report.seconds = started.elapsed().as_secs_f64();
+        Ok(ledger.report)
+    }
+
+    /// Outputs known before anything runs: lookups and every resource that
+    /// stays as it is. Lookups are recorded in the state so `state show` lists
+    /// them.
+    fn known_before(
+        &self,
+        changes: &[Change],
+        state: &mut State,
+        lookups: &BTreeMap<String, Resource>,
+    ) -> Known {
         let mut known = Known::default();
-        for (node, resource) in &lookups {
+        for (node, resource) in lookups {
             known.insert(node, resource.outputs.clone());
         }
         let changing: BTreeSet<&str> = changes
@@ -141,153 +219,124 @@ impl Applier<'_> {
                 known.insert(node, r.outputs.clone());
             }
         }
-        // Lookups are recorded so `state show` lists them.
-        for (node, resource) in &lookups {
-            let kind = self.kind_of(&state, node);
+        for (node, resource) in lookups {
+            let kind = self.kind_of(state, node);
             state.resources.insert(
                 node.clone(),
                 crate::state::Entry::adopted(&kind, resource.clone()),
             );
         }
+        known
+    }
 
-        let mut graph = tasks::build(&changes, &state, self.graph);
+    /// The tasks of the plan and what each waits for. A plan whose look for
+    /// existing resources is stale (someone sat at the prompt) looks again
+    /// before every create.
+    fn task_graph(&self, changes: &[Change], state: &State, planned_at: Instant) -> TaskGraph {
+        let mut graph = tasks::build(changes, state, self.graph);
         if planned_at.elapsed() > LOOKED_RECENTLY {
-            // The plan's look is stale (someone sat at the prompt): look again
-            // before every create.
             let creates = graph.waits_for.keys().filter_map(|t| match t {
                 Task::Create(node) if !graph.adopt.contains(node) => Some(node.clone()),
                 _ => None,
             });
             graph.look_first = creates.collect();
         }
-        let mut shared = Shared {
-            known,
-            assets: Arc::new(self.graph.assets.clone()),
-            tasks: &graph,
-        };
-        let mut report = Report::default();
-        let mut pending: BTreeMap<Task, BTreeSet<Task>> = graph.waits_for.clone();
-        let mut done: BTreeSet<Task> = BTreeSet::new();
-        let mut failed: BTreeMap<Task, String> = BTreeMap::new();
-        let mut running: JoinSet<Finished> = JoinSet::new();
-        let parallelism = self.parallelism.max(1);
+        graph
+    }
 
-        loop {
-            // Skip what can never run.
-            let doomed: Vec<(Task, String)> = pending
-                .iter()
-                .filter_map(|(t, deps)| {
-                    deps.iter()
-                        .find(|d| failed.contains_key(*d))
-                        .map(|d| (t.clone(), d.node().to_owned()))
-                })
-                .collect();
-            for (task, because) in doomed {
-                pending.remove(&task);
-                failed.insert(task.clone(), format!("skipped: {because} failed"));
-                let kind = self.kind_of(&state, task.node());
-                self.progress.skipped(task.node(), &kind, &because);
-                report.skipped.push(Outcome {
-                    node: task.node().to_owned(),
-                    kind,
-                    operation: graph.verb(&task),
-                    error: None,
-                    skipped_because: Some(because),
-                    seconds: 0.0,
-                });
-            }
-
-            // Start what is ready.
-            let ready: Vec<Task> = pending
-                .iter()
-                .filter(|(_, deps)| deps.iter().all(|d| done.contains(d)))
-                .map(|(t, _)| t.clone())
-                .take(parallelism.saturating_sub(running.len()))
-                .collect();
-            for task in ready {
-                pending.remove(&task);
-                self.start(&task, &mut state, &shared, &mut running).await?;
-            }
-
-            let Some(joined) = running.join_next().await else {
-                break;
-            };
-            let finished = match joined {
-                Ok(f) => f,
-                Err(e) => panic!("an apply task panicked: {e}"),
-            };
-            let node = finished.task.node().to_owned();
-            let kind = self.kind_of(&state, &node);
-            let verb = graph.verb(&finished.task);
-            let seconds = finished.elapsed.as_secs_f64();
-            match finished.result {
-                Ok(resource) => {
-                    record::success(
-                        &mut state,
-                        &finished.task,
-                        &kind,
-                        resource.clone(),
-                        finished.applied,
-                    );
-                    if let (Some(r), Task::Create(_) | Task::Update(_)) =
-                        (&resource, &finished.task)
-                    {
-                        shared.known.insert(&node, r.outputs.clone());
-                    }
-                    self.save(&mut state).await?;
-                    if !finished.noop {
-                        self.progress.finished(&node, &kind, verb, finished.elapsed);
-                        report.done.push(Outcome {
-                            node,
-                            kind,
-                            operation: verb,
-                            error: None,
-                            skipped_because: None,
-                            seconds,
-                        });
-                    }
-                    done.insert(finished.task);
-                }
-                Err(error) => {
-                    // A create that made something it could not make work: it
-                    // exists, so it is recorded (the next plan repairs it).
-                    if let (Some(made), Task::Create(_)) = (&error.created, &finished.task) {
-                        record::success(
-                            &mut state,
-                            &finished.task,
-                            &kind,
-                            Some((**made).clone()),
-                            finished.applied,
-                        );
-                        self.save(&mut state).await?;
-                    }
-                    self.progress.failed(&node, &kind, verb, &error.message);
-                    report.failed.push(Outcome {
-                        node,
-                        kind,
-                        operation: verb,
-                        error: Some(error.message.clone()),
-                        skipped_because: None,
-                        seconds,
-                    });
-                    failed.insert(finished.task, error.message);
-                }
-            }
-        }
-        // Anything still pending waited on something that never ran.
-        for task in pending.into_keys() {
-            let kind = self.kind_of(&state, task.node());
-            report.skipped.push(Outcome {
+    /// Skip what can never run: tasks waiting on one that failed.
+    fn skip_doomed(&self, state: &State, graph: &TaskGraph, ledger: &mut Ledger) {
+        let doomed: Vec<(Task, String)> = ledger
+            .pending
+            .iter()
+            .filter_map(|(t, deps)| {
+                deps.iter()
+                    .find(|d| ledger.failed.contains_key(*d))
+                    .map(|d| (t.clone(), d.node().to_owned()))
+            })
+            .collect();
+        for (task, because) in doomed {
+            ledger.pending.remove(&task);
+            ledger
+                .failed
+                .insert(task.clone(), format!("skipped: {because} failed"));
+            let kind = self.kind_of(state, task.node());
+            self.progress.skipped(task.node(), &kind, &because);
+            ledger.report.skipped.push(Outcome {
                 node: task.node().to_owned(),
                 kind,
                 operation: graph.verb(&task),
                 error: None,
-                skipped_because: Some("its dependencies did not complete".into()),
+                skipped_because: Some(because),
                 seconds: 0.0,
             });
         }
-        report.seconds = started.elapsed().as_secs_f64();
-        Ok(report)
+    }
+
+    /// Record a task that ended, in the state (saved at once) and the report.
+    async fn finish(
+        &self,
+        finished: Finished,
+        state: &mut State,
+        shared: &mut Shared<'_>,
+        ledger: &mut Ledger,
+    ) -> Result<(), ApplyError> {
+        let node = finished.task.node().to_owned();
+        let kind = self.kind_of(state, &node);
+        let verb = shared.tasks.verb(&finished.task);
+        let seconds = finished.elapsed.as_secs_f64();
+        match finished.result {
+            Ok(resource) => {
+                record::success(
+                    state,
+                    &finished.task,
+                    &kind,
+                    resource.clone(),
+                    finished.applied,
+                );
+                if let (Some(r), Task::Create(_) | Task::Update(_)) = (&resource, &finished.task) {
+                    shared.known.insert(&node, r.outputs.clone());
+                }
+                self.save(state).await?;
+                if !finished.noop {
+                    self.progress.finished(&node, &kind, verb, finished.elapsed);
+                    ledger.report.done.push(Outcome {
+                        node,
+                        kind,
+                        operation: verb,
+                        error: None,
+                        skipped_because: None,
+                        seconds,
+                    });
+                }
+                ledger.done.insert(finished.task);
+            }
+            Err(error) => {
+                // A create that made something it could not make work: it
+                // exists, so it is recorded (the next plan repairs it).
+                if let (Some(made), Task::Create(_)) = (&error.created, &finished.task) {
+                    record::success(
+                        state,
+                        &finished.task,
+                        &kind,
+                        Some((**made).clone()),
+                        finished.applied,
+                    );
+                    self.save(state).await?;
+                }
+                self.progress.failed(&node, &kind, verb, &error.message);
+                ledger.report.failed.push(Outcome {
+                    node,
+                    kind,
+                    operation: verb,
+                    error: Some(error.message.clone()),
+                    skipped_because: None,
+                    seconds,
+                });
+                ledger.failed.insert(finished.task, error.message);
+            }
+        }
+        Ok(())
     }
 
     fn kind_of(&self, state: &State, node: &str) -> String {

@@ -297,16 +297,27 @@ fn prior_str<'a>(prior: &'a Resource, prop: &str) -> ProviderResult<&'a str> {
         })
 }
 
-/// Tag keys a resource has that the desired tags no longer name: what an
-/// update removes (tagging calls only add and overwrite).
-fn stale_keys(
-    current: impl IntoIterator<Item = String>,
-    desired: &[(String, String)],
-) -> Vec<String> {
-    current
+/// Bring a resource's tags to `want`, the way every AWS service here allows:
+/// `tag` adds and overwrites (e.g. IAM TagRole: "If a tag with the same key
+/// name already exists, then that tag is overwritten"), so the keys the
+/// blueprint dropped are found with `list` (the keys the resource has now) and
+/// removed with `untag`. Each kind passes its service's three calls.
+async fn sync_tags(
+    want: &[(String, String)],
+    tag: impl AsyncFnOnce() -> ProviderResult<()>,
+    list: impl AsyncFnOnce() -> ProviderResult<Vec<String>>,
+    untag: impl AsyncFnOnce(Vec<String>) -> ProviderResult<()>,
+) -> ProviderResult<()> {
+    tag().await?;
+    let stale: Vec<String> = list()
+        .await?
         .into_iter()
-        .filter(|k| !desired.iter().any(|(d, _)| d == k))
-        .collect()
+        .filter(|k| !want.iter().any(|(d, _)| d == k))
+        .collect();
+    if !stale.is_empty() {
+        untag(stale).await?;
+    }
+    Ok(())
 }
 
 /// The user's tags plus ours (`blueprint:name`, `blueprint:node`).

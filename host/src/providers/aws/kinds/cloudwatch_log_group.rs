@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::super::{AwsProvider, by_tags, gone_ok, optional, props, tags};
+use super::super::{AwsProvider, by_tags, gone_ok, optional, props, sync_tags, tags};
 use crate::providers::{
     Desired, ErrorClass, Found, ProviderError, ProviderResult, Resource, ResourceKind,
 };
@@ -190,33 +190,45 @@ impl ResourceKind<AwsProvider> for Kind {
             let arn = arn.trim_end_matches(":*");
             let want = tags(d, p.tags.as_deref());
             let map: std::collections::HashMap<String, String> = want.iter().cloned().collect();
-            aws.call(&address, || {
-                aws.logs
-                    .tag_resource()
-                    .resource_arn(arn)
-                    .set_tags(Some(map.clone()))
-                    .send()
-            })
-            .await?;
-            let current = aws
-                .call(&address, || {
-                    aws.logs.list_tags_for_resource().resource_arn(arn).send()
-                })
-                .await?;
-            let stale = super::super::stale_keys(
-                current.tags().into_iter().flat_map(|t| t.keys().cloned()),
+            let logs = &aws.logs;
+            sync_tags(
                 &want,
-            );
-            if !stale.is_empty() {
-                aws.call(&address, || {
-                    aws.logs
-                        .untag_resource()
-                        .resource_arn(arn)
-                        .set_tag_keys(Some(stale.clone()))
-                        .send()
-                })
-                .await?;
-            }
+                async || {
+                    let tags = Some(map.clone());
+                    aws.call(&address, || {
+                        logs.tag_resource()
+                            .resource_arn(arn)
+                            .set_tags(tags.clone())
+                            .send()
+                    })
+                    .await
+                    .map(drop)
+                },
+                async || {
+                    let current = aws
+                        .call(&address, || {
+                            logs.list_tags_for_resource().resource_arn(arn).send()
+                        })
+                        .await?;
+                    Ok(current
+                        .tags()
+                        .into_iter()
+                        .flat_map(|t| t.keys().cloned())
+                        .collect())
+                },
+                async |stale| {
+                    let keys = Some(stale);
+                    aws.call(&address, || {
+                        logs.untag_resource()
+                            .resource_arn(arn)
+                            .set_tag_keys(keys.clone())
+                            .send()
+                    })
+                    .await
+                    .map(drop)
+                },
+            )
+            .await?;
         }
         describe(aws, &prior.id, &address)
             .await?

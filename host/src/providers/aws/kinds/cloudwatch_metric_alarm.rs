@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
 use serde_json::{Value, json};
 
-use super::super::{AwsProvider, by_tags, gone_ok, optional, props, tags};
+use super::super::{AwsProvider, by_tags, gone_ok, optional, props, sync_tags, tags};
 use crate::providers::{
     Desired, ErrorClass, Found, ProviderError, ProviderResult, Resource, ResourceKind,
 };
@@ -285,39 +285,47 @@ impl ResourceKind<AwsProvider> for Kind {
                 .iter()
                 .map(|(k, v)| Tag::builder().key(k).value(v).build())
                 .collect();
-            aws.call(&address, || {
-                aws.cloudwatch
-                    .tag_resource()
-                    .resource_arn(arn)
-                    .set_tags(Some(tag_list.clone()))
-                    .send()
-            })
-            .await?;
-            let current = aws
-                .call(&address, || {
-                    aws.cloudwatch
-                        .list_tags_for_resource()
-                        .resource_arn(arn)
-                        .send()
-                })
-                .await?;
-            let stale = super::super::stale_keys(
-                current
-                    .tags()
-                    .iter()
-                    .filter_map(|t| t.key().map(str::to_owned)),
+            let cloudwatch = &aws.cloudwatch;
+            sync_tags(
                 &want,
-            );
-            if !stale.is_empty() {
-                aws.call(&address, || {
-                    aws.cloudwatch
-                        .untag_resource()
-                        .resource_arn(arn)
-                        .set_tag_keys(Some(stale.clone()))
-                        .send()
-                })
-                .await?;
-            }
+                async || {
+                    let tags = Some(tag_list.clone());
+                    aws.call(&address, || {
+                        cloudwatch
+                            .tag_resource()
+                            .resource_arn(arn)
+                            .set_tags(tags.clone())
+                            .send()
+                    })
+                    .await
+                    .map(drop)
+                },
+                async || {
+                    let current = aws
+                        .call(&address, || {
+                            cloudwatch.list_tags_for_resource().resource_arn(arn).send()
+                        })
+                        .await?;
+                    Ok(current
+                        .tags()
+                        .iter()
+                        .filter_map(|t| t.key().map(str::to_owned))
+                        .collect())
+                },
+                async |stale| {
+                    let keys = Some(stale);
+                    aws.call(&address, || {
+                        cloudwatch
+                            .untag_resource()
+                            .resource_arn(arn)
+                            .set_tag_keys(keys.clone())
+                            .send()
+                    })
+                    .await
+                    .map(drop)
+                },
+            )
+            .await?;
         }
         Ok(updated)
     }

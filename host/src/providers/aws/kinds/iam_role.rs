@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use aws_sdk_iam::types::Tag;
 use serde_json::{Value, json};
 
-use super::super::{AwsProvider, by_tags, gone_ok, optional, props, tags, user_tags};
+use super::super::{AwsProvider, by_tags, gone_ok, optional, props, sync_tags, tags, user_tags};
 use crate::providers::{
     Desired, ErrorClass, Found, ProviderError, ProviderResult, Resource, ResourceKind,
 };
@@ -189,37 +189,38 @@ impl ResourceKind<AwsProvider> for Kind {
             .await?;
         }
         if changed.iter().any(|c| c == "tags") {
-            let tags = tag_list(d, &p);
-            aws.call(&address, || {
-                aws.iam
-                    .tag_role()
-                    .role_name(name)
-                    .set_tags(Some(tags.clone()))
-                    .send()
-            })
+            let want = tags(d, p.tags.as_deref());
+            let tag_values = tag_list(d, &p);
+            let iam = &aws.iam;
+            sync_tags(
+                &want,
+                async || {
+                    let tags = Some(tag_values.clone());
+                    aws.call(&address, || {
+                        iam.tag_role().role_name(name).set_tags(tags.clone()).send()
+                    })
+                    .await
+                    .map(drop)
+                },
+                async || {
+                    let current = aws
+                        .call(&address, || iam.list_role_tags().role_name(name).send())
+                        .await?;
+                    Ok(current.tags().iter().map(|t| t.key().to_owned()).collect())
+                },
+                async |stale| {
+                    let keys = Some(stale);
+                    aws.call(&address, || {
+                        iam.untag_role()
+                            .role_name(name)
+                            .set_tag_keys(keys.clone())
+                            .send()
+                    })
+                    .await
+                    .map(drop)
+                },
+            )
             .await?;
-            // TagRole only adds and overwrites ("If a tag with the same key name
-            // already exists, then that tag is overwritten", IAM API Reference):
-            // keys the blueprint dropped are removed with UntagRole.
-            let current = aws
-                .call(&address, || aws.iam.list_role_tags().role_name(name).send())
-                .await?;
-            let stale: Vec<String> = current
-                .tags()
-                .iter()
-                .map(|t| t.key().to_owned())
-                .filter(|k| !tags.iter().any(|t| t.key() == k))
-                .collect();
-            if !stale.is_empty() {
-                aws.call(&address, || {
-                    aws.iam
-                        .untag_role()
-                        .role_name(name)
-                        .set_tag_keys(Some(stale.clone()))
-                        .send()
-                })
-                .await?;
-            }
         }
         read_by_name(aws, name, &address).await?.ok_or_else(|| {
             ProviderError::new(

@@ -8,7 +8,7 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, FunctionCode, LoggingConfig, State};
 use serde_json::{Value, json};
 
-use super::super::{AwsProvider, by_tags, gone_ok, optional, props, tags};
+use super::super::{AwsProvider, by_tags, gone_ok, optional, props, sync_tags, tags};
 use crate::providers::retry::{self, Verdict};
 use crate::providers::{
     Desired, ErrorClass, Found, ProviderError, ProviderResult, Resource, ResourceKind,
@@ -441,31 +441,45 @@ impl ResourceKind<AwsProvider> for Kind {
         {
             let want = tags(d, p.tags.as_deref());
             let map: HashMap<String, String> = want.iter().cloned().collect();
-            aws.call_retrying(&address, UPDATE_BUSY, || {
-                aws.lambda
-                    .tag_resource()
-                    .resource(arn)
-                    .set_tags(Some(map.clone()))
-                    .send()
-            })
-            .await?;
-            let current = aws
-                .call(&address, || aws.lambda.list_tags().resource(arn).send())
-                .await?;
-            let stale = super::super::stale_keys(
-                current.tags().into_iter().flat_map(|t| t.keys().cloned()),
+            let lambda = &aws.lambda;
+            sync_tags(
                 &want,
-            );
-            if !stale.is_empty() {
-                aws.call_retrying(&address, UPDATE_BUSY, || {
-                    aws.lambda
-                        .untag_resource()
-                        .resource(arn)
-                        .set_tag_keys(Some(stale.clone()))
-                        .send()
-                })
-                .await?;
-            }
+                async || {
+                    let tags = Some(map.clone());
+                    aws.call_retrying(&address, UPDATE_BUSY, || {
+                        lambda
+                            .tag_resource()
+                            .resource(arn)
+                            .set_tags(tags.clone())
+                            .send()
+                    })
+                    .await
+                    .map(drop)
+                },
+                async || {
+                    let current = aws
+                        .call(&address, || lambda.list_tags().resource(arn).send())
+                        .await?;
+                    Ok(current
+                        .tags()
+                        .into_iter()
+                        .flat_map(|t| t.keys().cloned())
+                        .collect())
+                },
+                async |stale| {
+                    let keys = Some(stale);
+                    aws.call_retrying(&address, UPDATE_BUSY, || {
+                        lambda
+                            .untag_resource()
+                            .resource(arn)
+                            .set_tag_keys(keys.clone())
+                            .send()
+                    })
+                    .await
+                    .map(drop)
+                },
+            )
+            .await?;
         }
         wait_until_ready(aws, name, &address).await
     }

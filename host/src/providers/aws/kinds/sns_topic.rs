@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::super::{AwsProvider, by_tags, gone_ok, optional, props, tags};
+use super::super::{AwsProvider, by_tags, gone_ok, optional, props, sync_tags, tags};
 use crate::providers::{Desired, Found, ProviderResult, Resource, ResourceKind};
 use crate::runtime::wit::aws as wit;
 use blueprint_model::kind::{KindInfo, Role, out, parse_as};
@@ -134,34 +134,41 @@ impl ResourceKind<AwsProvider> for Kind {
             let address = d.address();
             let want = tags(d, p.tags.as_deref());
             let tag_list = sns_tags(&want);
-            aws.call(&address, || {
-                aws.sns
-                    .tag_resource()
-                    .resource_arn(&prior.id)
-                    .set_tags(Some(tag_list.clone()))
-                    .send()
-            })
+            let (sns, arn) = (&aws.sns, &prior.id);
+            sync_tags(
+                &want,
+                async || {
+                    let tags = Some(tag_list.clone());
+                    aws.call(&address, || {
+                        sns.tag_resource()
+                            .resource_arn(arn)
+                            .set_tags(tags.clone())
+                            .send()
+                    })
+                    .await
+                    .map(drop)
+                },
+                async || {
+                    let current = aws
+                        .call(&address, || {
+                            sns.list_tags_for_resource().resource_arn(arn).send()
+                        })
+                        .await?;
+                    Ok(current.tags().iter().map(|t| t.key().to_owned()).collect())
+                },
+                async |stale| {
+                    let keys = Some(stale);
+                    aws.call(&address, || {
+                        sns.untag_resource()
+                            .resource_arn(arn)
+                            .set_tag_keys(keys.clone())
+                            .send()
+                    })
+                    .await
+                    .map(drop)
+                },
+            )
             .await?;
-            let current = aws
-                .call(&address, || {
-                    aws.sns
-                        .list_tags_for_resource()
-                        .resource_arn(&prior.id)
-                        .send()
-                })
-                .await?;
-            let stale =
-                super::super::stale_keys(current.tags().iter().map(|t| t.key().to_owned()), &want);
-            if !stale.is_empty() {
-                aws.call(&address, || {
-                    aws.sns
-                        .untag_resource()
-                        .resource_arn(&prior.id)
-                        .set_tag_keys(Some(stale.clone()))
-                        .send()
-                })
-                .await?;
-            }
         }
         aws.call(&d.address(), || {
             aws.sns

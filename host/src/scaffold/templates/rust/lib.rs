@@ -2,8 +2,8 @@
 //! constructors of `blueprint_sdk::{pagerduty, aws}`; their outputs are reference
 //! tokens (plain `String`s) to pass on or interpolate with `format!`.
 
-use blueprint_sdk::prelude::*;
 use blueprint_sdk::pagerduty as pd;
+use blueprint_sdk::prelude::*;
 
 /// The params (doc comments become the schema's descriptions, `Default` its defaults).
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -33,15 +33,34 @@ impl Blueprint for Guest {
     type Params = Params;
 
     fn info() -> Info {
-        Info::new("{{name}}", env!("CARGO_PKG_VERSION"), "A weekly rotation paging for one service.")
+        Info::new(
+            "{{name}}",
+            env!("CARGO_PKG_VERSION"),
+            "A weekly rotation paging for one service.",
+        )
     }
 
     fn run(p: Params) -> Result<(), String> {
-        let team = pd::team("team", &pd::TeamProps { name: p.team_name, description: None, parent: None });
+        let team = pd::team(
+            "team",
+            &pd::TeamProps {
+                name: p.team_name,
+                description: None,
+                parent: None,
+            },
+        );
         let users = p
             .users
             .iter()
-            .map(|email| pd::user(&format!("user-{email}"), &pd::UserLookup { email: email.clone() }).id)
+            .map(|email| {
+                pd::user(
+                    &format!("user-{email}"),
+                    &pd::UserLookup {
+                        email: email.clone(),
+                    },
+                )
+                .id
+            })
             .collect();
         let schedule = pd::schedule(
             "schedule",
@@ -69,7 +88,10 @@ impl Blueprint for Guest {
                 num_loops: Some(2),
                 rules: vec![pd::EscalationRule {
                     escalation_delay_in_minutes: 15,
-                    targets: vec![pd::EscalationTarget { target_type: "schedule_reference".into(), id: schedule.id }],
+                    targets: vec![pd::EscalationTarget {
+                        target_type: "schedule_reference".into(),
+                        id: schedule.id,
+                    }],
                 }],
                 teams: Some(vec![team.id]),
             },
