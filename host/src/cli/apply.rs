@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use super::{CliResult, DestroyArgs, GlobalArgs, PlanArgs, RunArgs, StateArgs, StateCommand};
-use crate::engine::{Plan, progress, render};
+use super::{progress, render};
+use crate::engine::Plan;
 use crate::run::many::Summary;
 use crate::run::{Context, Prepared, Target, Verb};
 

@@ -9,11 +9,8 @@ use super::{CliResult, ExportArgs, GlobalArgs};
 pub async fn run(global: &GlobalArgs, args: &ExportArgs) -> CliResult {
     let runtime = global.runtime()?;
     let evaluated = args.eval.evaluate(&runtime).await?;
-    let config = crate::export::terraform_json(
-        &evaluated.graph,
-        crate::providers::catalog(),
-        &evaluated.blueprint,
-    )?;
+    let config =
+        crate::export::terraform_json(&evaluated.graph, runtime.catalog(), &evaluated.blueprint)?;
     let text = serde_json::to_string_pretty(&config)?;
     match &args.out {
         Some(dir) => {

@@ -29,7 +29,7 @@ fn describe(info: &KindInfo) -> Value {
 }
 
 pub fn run(args: &KindsArgs) -> CliResult {
-    let kinds: Vec<Value> = crate::providers::catalog().all().map(describe).collect();
+    let kinds: Vec<Value> = crate::run::catalog().all().map(describe).collect();
     if args.json {
         println!("{}", serde_json::to_string_pretty(&kinds)?);
         return Ok(ExitCode::SUCCESS);

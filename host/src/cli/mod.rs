@@ -12,7 +12,9 @@ mod import;
 mod inspect;
 mod kinds;
 mod new;
+pub mod progress;
 mod publish;
+pub mod render;
 mod update;
 
 use std::path::PathBuf;
@@ -370,7 +372,7 @@ impl GlobalArgs {
         } else {
             default_cache_dir()
         };
-        Runtime::new(crate::providers::catalog(), limits, cache.as_deref())
+        crate::run::runtime(limits, cache.as_deref())
     }
 }
 

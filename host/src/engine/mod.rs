@@ -11,7 +11,6 @@
 pub mod apply;
 pub mod plan;
 pub mod progress;
-pub mod render;
 pub mod resolve;
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use serde_json::{Map, Value, json};
 
 use super::progress::Silent;
 use super::*;
+use crate::cli::render;
 use crate::providers::{
     Desired, ErrorClass, Found, Proof, Provider, ProviderError, ProviderResult, ProviderSet,
     Resource,

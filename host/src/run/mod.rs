@@ -201,6 +201,19 @@ pub async fn findings(runtime: &Runtime, evaluated: &Evaluated) -> anyhow::Resul
     .map_err(anyhow::Error::msg)
 }
 
+/// The kinds this build serves (what `kinds` lists and export maps).
+pub fn catalog() -> &'static blueprint_model::kind::Catalog {
+    crate::providers::catalog()
+}
+
+/// The guest runtime, serving this build's kinds.
+pub fn runtime(
+    limits: crate::runtime::Limits,
+    cache_dir: Option<&Path>,
+) -> anyhow::Result<Runtime> {
+    Runtime::new(catalog(), limits, cache_dir)
+}
+
 /// `check`'s built-in rules alone, without policy guests: what `dev` shows on
 /// every edit (pulling policies would slow every edit).
 pub fn built_in_findings(evaluated: &Evaluated) -> Result<Findings, String> {

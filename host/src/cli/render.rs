@@ -5,9 +5,9 @@ use std::fmt::Write as _;
 
 use serde_json::{Value, json};
 
-use super::apply::Report;
-use super::plan::{Action, After, Change, Plan, PropChange};
-use crate::state::REDACTED;
+use crate::engine::Report;
+use crate::engine::plan::{Action, After, Change, Plan, PropChange};
+use blueprint_model::record::REDACTED;
 
 const UNKNOWN: &str = "(known after apply)";
 
@@ -178,7 +178,7 @@ fn leaf_changes(before: &Value, after: &Value) -> Vec<(String, Option<Value>, Op
         .filter_map(|path| {
             let (a, b) = (old.get(path), new.get(path));
             let same = match (a, b) {
-                (Some(a), Some(b)) => super::resolve::same(a, b),
+                (Some(a), Some(b)) => crate::engine::resolve::same(a, b),
                 (None, None) => true,
                 _ => false,
             };
