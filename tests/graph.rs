@@ -460,7 +460,7 @@ fn fuzzed_blueprint_files_never_panic() {
         if let Err(e) = Blueprint::parse(std::path::Path::new("x.toml"), &text)
             && text.starts_with("[guest]")
         {
-            assert!(printable(&e), "{text:?} -> {e:?}");
+            assert!(printable(&e.to_string()), "{text:?} -> {e:?}");
         }
         files += 1;
     }

@@ -233,16 +233,43 @@ pub struct Blueprint {
     pub policies: Vec<GuestLocation>,
 }
 
+/// Why a blueprint file cannot be used; every message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("cannot read blueprint file {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// Not TOML, or not the blueprint file's shape.
+    #[error("{} is not a valid blueprint file: {message}", path.display())]
+    Syntax { path: PathBuf, message: String },
+    /// Well formed, but a value is not allowed.
+    #[error("{}: {message}", path.display())]
+    Invalid { path: PathBuf, message: String },
+    /// A guest or policy it names cannot be located (the message names both).
+    #[error("{0}")]
+    Guest(String),
+}
+
 impl Blueprint {
-    pub fn load(path: &Path) -> Result<Blueprint, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read blueprint file {}: {e}", path.display()))?;
+    pub fn load(path: &Path) -> Result<Blueprint, FileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| FileError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         Self::parse(path, &text)
     }
 
-    pub fn parse(path: &Path, text: &str) -> Result<Blueprint, String> {
-        let file: BlueprintFile = toml::from_str(text)
-            .map_err(|e| format!("{} is not a valid blueprint file: {e}", path.display()))?;
+    pub fn parse(path: &Path, text: &str) -> Result<Blueprint, FileError> {
+        let invalid = |message: String| FileError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        let file: BlueprintFile = toml::from_str(text).map_err(|e| FileError::Syntax {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
         let dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
@@ -261,29 +288,26 @@ impl Blueprint {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
         if !valid_name {
-            return Err(format!(
-                "{}: name {name:?} must be 1-64 letters, digits, '-' or '_' (it names state files and tags)",
-                path.display()
-            ));
+            return Err(invalid(format!(
+                "name {name:?} must be 1-64 letters, digits, '-' or '_' (it names state files and tags)"
+            )));
         }
         if let Some(region) = &file.providers.pagerduty.region
             && region != "us"
             && region != "eu"
         {
-            return Err(format!(
-                "{}: providers.pagerduty.region must be \"us\" or \"eu\", not {}",
-                path.display(),
+            return Err(invalid(format!(
+                "providers.pagerduty.region must be \"us\" or \"eu\", not {}",
                 shown(region)
-            ));
+            )));
         }
         if let Some(region) = &file.providers.aws.region
             && !valid_aws_region(region)
         {
-            return Err(format!(
-                "{}: providers.aws.region must be an AWS region name such as us-east-1, eu-west-2, us-gov-west-1 or us-isob-east-1 (LL-[gov-|iso-|isoX-]AREA-N: two lowercase letters, a lowercase word, 1-2 digits; at most {MAX_REGION} characters), not {}",
-                path.display(),
+            return Err(invalid(format!(
+                "providers.aws.region must be an AWS region name such as us-east-1, eu-west-2, us-gov-west-1 or us-isob-east-1 (LL-[gov-|iso-|isoX-]AREA-N: two lowercase letters, a lowercase word, 1-2 digits; at most {MAX_REGION} characters), not {}",
                 shown(region)
-            ));
+            )));
         }
         if let Some(s) = file
             .check
@@ -291,25 +315,24 @@ impl Blueprint {
             .iter()
             .find(|s| s.reason.trim().is_empty())
         {
-            return Err(format!(
-                "{}: the silence of rule {:?} on {:?} needs a reason",
-                path.display(),
-                s.rule,
-                s.node
-            ));
+            return Err(invalid(format!(
+                "the silence of rule {:?} on {:?} needs a reason",
+                s.rule, s.node
+            )));
         }
         let policies = file
             .policy
             .iter()
             .map(|p| p.locate(&dir, path))
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(FileError::Guest)?;
         Ok(Blueprint {
             policies,
             silences: file.check.silence,
             state_url: file.state.url,
             dev: file.dev,
             name,
-            guest: GuestSource::from_file(&file.guest, &dir, path)?,
+            guest: GuestSource::from_file(&file.guest, &dir, path).map_err(FileError::Guest)?,
             file: path.to_owned(),
             dir,
             params: file.params,
@@ -403,6 +426,7 @@ mod tests {
             "[guest]\npath = \"g.wasm\"\n[providers.aws]\nregion = \"us-east-1\\u0000\"\n",
         )
         .unwrap_err();
+        let err = err.to_string();
         assert!(
             err.contains("providers.aws.region must be") && err.contains("us-east-1\\0"),
             "{err}"
@@ -413,6 +437,7 @@ mod tests {
             "[guest]\npath = \"g.wasm\"\n[providers.pagerduty]\nregion = \"\\u001b[2J\"\n",
         )
         .unwrap_err();
+        let err = err.to_string();
         assert!(
             err.contains("\"us\" or \"eu\"") && !err.contains('\u{1b}'),
             "{err:?}"
@@ -440,12 +465,14 @@ mod tests {
             "[guest]\npath = \"g.wasm\"\n[parms]\na = 1\n",
         )
         .unwrap_err();
+        let err = err.to_string();
         assert!(err.contains("parms"), "{err}");
     }
 
     #[test]
     fn syntax_errors_point_at_the_line() {
         let err = Blueprint::parse(Path::new("x.toml"), "[guest]\npath = \n").unwrap_err();
+        let err = err.to_string();
         assert!(err.contains("line 2"), "{err}");
     }
 }

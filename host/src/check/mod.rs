@@ -126,6 +126,16 @@ impl Report {
     }
 }
 
+/// A `[[check.silence]]` names a rule that does not exist: a typo must not
+/// silently do nothing.
+#[derive(Debug, thiserror::Error)]
+#[error("[[check.silence]] names no rule {rule:?}; the rules are: {rules}")]
+pub struct UnknownRule {
+    pub rule: String,
+    /// Every rule there is, comma-separated.
+    pub rules: String,
+}
+
 /// Run every rule; sorted by severity, rule, node. A silence naming no rule is an
 /// error: a typo must not silently do nothing.
 pub fn check(
@@ -133,7 +143,7 @@ pub fn check(
     catalog: &Catalog,
     pagerduty_region: &str,
     silences: &[Silence],
-) -> Result<Report, String> {
+) -> Result<Report, UnknownRule> {
     check_with(graph, catalog, pagerduty_region, silences, &[], Vec::new())
 }
 
@@ -146,7 +156,7 @@ pub fn check_with(
     silences: &[Silence],
     extra_rules: &[String],
     extra_findings: Vec<Finding>,
-) -> Result<Report, String> {
+) -> Result<Report, UnknownRule> {
     if let Some(s) = silences
         .iter()
         .find(|s| !rules::ALL.iter().any(|r| r.id == s.rule) && !extra_rules.contains(&s.rule))
@@ -156,11 +166,10 @@ pub fn check_with(
             .map(|r| r.id)
             .chain(extra_rules.iter().map(String::as_str))
             .collect();
-        return Err(format!(
-            "[[check.silence]] names no rule {:?}; the rules are: {}",
-            s.rule,
-            ids.join(", ")
-        ));
+        return Err(UnknownRule {
+            rule: s.rule.clone(),
+            rules: ids.join(", "),
+        });
     }
     let context = Context::new(graph, catalog, pagerduty_region);
     let mut findings = Vec::new();

@@ -16,7 +16,7 @@ pub async fn run(global: &GlobalArgs, args: &InspectArgs) -> CliResult {
     let runtime = global.runtime()?;
     let is_blueprint = args.target.extension().is_some_and(|e| e == "toml");
     let (guest_path, dir, file_params) = if is_blueprint {
-        let blueprint = Blueprint::load(&args.target).map_err(anyhow::Error::msg)?;
+        let blueprint = Blueprint::load(&args.target)?;
         let path = crate::guest_source::local_path(&blueprint)
             .await
             .map_err(anyhow::Error::msg)?;

@@ -9,7 +9,7 @@ use crate::blueprint_file::{Blueprint, GuestLocation};
 use crate::oci::{self, lock::Lock};
 
 pub async fn run(args: &UpdateArgs) -> CliResult {
-    let blueprint = Blueprint::load(&args.file).map_err(anyhow::Error::msg)?;
+    let blueprint = Blueprint::load(&args.file)?;
     let mut references: Vec<String> = Vec::new();
     let policies = crate::check::policies::named(&blueprint).map_err(anyhow::Error::msg)?;
     for location in

@@ -40,7 +40,7 @@ pub struct Session<'a> {
 impl Session<'_> {
     /// Evaluate once, the way the loop would.
     pub async fn once(&self, events: &mut dyn Events) -> anyhow::Result<Evaluated> {
-        let blueprint = Blueprint::load(self.file).map_err(anyhow::Error::msg)?;
+        let blueprint = Blueprint::load(self.file)?;
         let settings = DevSettings::of(&blueprint);
         let mode = mode(&blueprint, &settings, self.force_build);
         cycle(
@@ -69,11 +69,13 @@ impl Session<'_> {
         loop {
             let started = Instant::now();
             // The blueprint file is read again every time: its [dev] may have changed.
-            let loaded = Blueprint::load(self.file).map(|b| {
-                let settings = DevSettings::of(&b);
-                let mode = mode(&b, &settings, self.force_build);
-                (b, settings, mode)
-            });
+            let loaded = Blueprint::load(self.file)
+                .map(|b| {
+                    let settings = DevSettings::of(&b);
+                    let mode = mode(&b, &settings, self.force_build);
+                    (b, settings, mode)
+                })
+                .map_err(|e| e.to_string());
             let wanted = self.wanted(&loaded);
             if wanted != roots {
                 for dir in watching.drain(..) {

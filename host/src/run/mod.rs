@@ -97,7 +97,7 @@ pub struct Prepared {
 impl Context {
     /// Evaluate, check, lock, load and connect.
     pub async fn open(&self, target: &Target, verb: Verb) -> anyhow::Result<Opened> {
-        let blueprint = Blueprint::load(&target.file).map_err(anyhow::Error::msg)?;
+        let blueprint = Blueprint::load(&target.file)?;
         let (guest, graph, findings) = if verb == Verb::Destroy {
             (None, Graph::default(), None)
         } else {
@@ -198,7 +198,7 @@ pub async fn findings(runtime: &Runtime, evaluated: &Evaluated) -> anyhow::Resul
         &policies.rules,
         policies.findings,
     )
-    .map_err(anyhow::Error::msg)
+    .map_err(anyhow::Error::from)
 }
 
 /// The kinds this build serves (what `kinds` lists and export maps).
@@ -216,7 +216,7 @@ pub fn runtime(
 
 /// `check`'s built-in rules alone, without policy guests: what `dev` shows on
 /// every edit (pulling policies would slow every edit).
-pub fn built_in_findings(evaluated: &Evaluated) -> Result<Findings, String> {
+pub fn built_in_findings(evaluated: &Evaluated) -> Result<Findings, check::UnknownRule> {
     let blueprint = &evaluated.blueprint;
     let region = crate::blueprint_file::pagerduty::service_region(&blueprint.providers.pagerduty);
     check::check(
@@ -260,7 +260,7 @@ pub async fn evaluate_file(
     file: &Path,
     sets: &[String],
 ) -> Result<Evaluated, EvalError> {
-    let blueprint = Blueprint::load(file).map_err(EvalError::File)?;
+    let blueprint = Blueprint::load(file).map_err(|e| EvalError::File(e.to_string()))?;
     evaluate(runtime, blueprint, sets).await
 }
 

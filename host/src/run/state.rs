@@ -11,7 +11,7 @@ use crate::state::{LockInfo, State};
 /// The recorded state of the blueprint `file`, fit to print: sensitive outputs
 /// and props redacted. `state`: `--state`, instead of the blueprint's own.
 pub async fn read(file: &Path, state: Option<&Path>) -> anyhow::Result<State> {
-    let blueprint = Blueprint::load(file).map_err(anyhow::Error::msg)?;
+    let blueprint = Blueprint::load(file)?;
     let store = crate::state::open(&blueprint, state).await?;
     let recorded = store
         .load(&blueprint.name)
@@ -30,7 +30,7 @@ pub struct Unlocked {
 
 /// Break a lock whose holder is gone.
 pub async fn unlock(file: &Path, state: Option<&Path>) -> anyhow::Result<Unlocked> {
-    let blueprint = Blueprint::load(file).map_err(anyhow::Error::msg)?;
+    let blueprint = Blueprint::load(file)?;
     let store = crate::state::open(&blueprint, state).await?;
     let holder = store.break_lock().await?;
     Ok(Unlocked {
