@@ -178,7 +178,7 @@ fn leaf_changes(before: &Value, after: &Value) -> Vec<(String, Option<Value>, Op
         .filter_map(|path| {
             let (a, b) = (old.get(path), new.get(path));
             let same = match (a, b) {
-                (Some(a), Some(b)) => crate::engine::resolve::same(a, b),
+                (Some(a), Some(b)) => blueprint_model::kind::same_value(a, b),
                 (None, None) => true,
                 _ => false,
             };

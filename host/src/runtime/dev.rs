@@ -66,7 +66,7 @@ pub(super) fn add_to_linker(linker: &mut Linker<Sandbox>) -> anyhow::Result<()> 
 }
 
 impl Runtime {
-    /// Load a language runtime (built by `crate::dev`) that will run `modules`.
+    /// Load a language runtime (built by the `dev` workflow) that will run `modules`.
     /// `key` identifies the runtime's bytes (its build digest), so a cached load
     /// maps the compiled code without reading the 12-18 MB component. `name` names
     /// the guest in messages.
