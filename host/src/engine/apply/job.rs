@@ -101,7 +101,7 @@ impl Applier<'_> {
         };
         if let Task::Create(_) = task {
             let cbd = shared.tasks.create_before_destroy.contains(&node_id);
-            record::intent(state, &node_id, &kind, &applied, cbd);
+            record::intent(state, &node_id, kind, &applied, cbd);
             self.save(state).await?;
         }
         let prior = state
@@ -123,14 +123,14 @@ impl Applier<'_> {
                 // An adoption is work even when nothing differs.
                 let noop = !shared.tasks.adopting.contains(&node_id);
                 if !noop {
-                    self.progress.started(&node_id, &kind, "adopt");
+                    self.progress.started(&node_id, kind, "adopt");
                 }
                 settled(running, task, Ok(prior), Some(applied), noop);
                 return Ok(());
             }
         }
         self.progress
-            .started(&node_id, &kind, shared.tasks.verb(task));
+            .started(&node_id, kind, shared.tasks.verb(task));
         let task = task.clone();
         let assets = shared.assets.clone();
         let look = if shared.tasks.adopt.contains(&node_id) {
