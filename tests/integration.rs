@@ -10,6 +10,7 @@ mod aws_provider;
 mod build_profiles;
 mod cli;
 mod contract;
+mod deadlines;
 mod drill;
 mod end_to_end;
 mod export;

@@ -126,8 +126,13 @@ async fn connect(reference: &Reference, operation: RegistryOperation) -> Result<
     } else {
         ClientProtocol::Https
     };
+    // Bounded like every API call (providers/deadline.rs): a registry that
+    // accepts the connection and never answers ends the command. A read
+    // timeout, not a total one, so a large pull that keeps moving finishes.
     let client = Client::new(ClientConfig {
         protocol,
+        connect_timeout: Some(crate::providers::deadline::CONNECT_TIMEOUT),
+        read_timeout: Some(crate::providers::deadline::call_timeout()),
         ..Default::default()
     });
     let credentials = auth::credentials(&registry)?;

@@ -18,6 +18,7 @@
 //!   the provider, through [`retry`].
 
 pub mod aws;
+pub mod deadline;
 pub(crate) mod kind_list;
 pub mod pagerduty;
 pub mod probe;

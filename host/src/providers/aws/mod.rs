@@ -17,6 +17,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use serde_json::{Value, json};
 
+use super::deadline;
 use super::retry::{self, Policy, Verdict};
 use super::{
     Desired, ErrorClass, Found, KindProvider, Proof, ProviderError, ProviderResult, Resource,
@@ -34,6 +35,8 @@ pub struct AwsProvider {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sts: aws_sdk_sts::Client,
     region: String,
+    /// Where calls go, for messages: `AWS_ENDPOINT_URL`, or the region's own.
+    endpoint: String,
     transient: Policy,
     propagation: Policy,
 }
@@ -46,6 +49,20 @@ impl AwsProvider {
     }
 
     pub fn with_config(config: &aws_config::SdkConfig) -> AwsProvider {
+        // One retry layer: the host's (`call_with`), which knows propagation,
+        // in-use deletes and unreachable hosts; the SDK's would retry inside it.
+        let config = &config
+            .to_builder()
+            .retry_config(aws_smithy_types::retry::RetryConfig::disabled())
+            .build();
+        let region = config
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "us-east-1".into());
+        let endpoint = match config.endpoint_url() {
+            Some(url) => url.to_owned(),
+            None => format!("the AWS endpoints of {region}"),
+        };
         AwsProvider {
             iam: aws_sdk_iam::Client::new(config),
             s3: s3_client(config),
@@ -54,10 +71,8 @@ impl AwsProvider {
             sns: aws_sdk_sns::Client::new(config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
             sts: aws_sdk_sts::Client::new(config),
-            region: config
-                .region()
-                .map(|r| r.to_string())
-                .unwrap_or_else(|| "us-east-1".into()),
+            region,
+            endpoint,
             transient: Policy::TRANSIENT,
             propagation: Policy::PROPAGATION,
         }
@@ -113,7 +128,17 @@ impl AwsProvider {
         Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + 'static,
     {
-        retry::retry(address, policy, op, |e: &SdkError<E, HttpResponse>| {
+        let started = std::time::Instant::now();
+        let mut op = op;
+        let attempt =
+            || deadline::noticed(|| format!("AWS ({address}) at {}", self.endpoint), op());
+        retry::retry(address, policy, attempt, |e: &SdkError<E, HttpResponse>| {
+            match transport_failure(e) {
+                // It may have been carried out; another try would wait as long.
+                Some(Transport::Timeout) => return Verdict::Stop,
+                Some(Transport::Unreachable) => return deadline::when_unreachable(started),
+                None => {}
+            }
             let error = map_error(address, e);
             let text = error.message.as_str();
             if error.class == ErrorClass::Transient || also.iter().any(|a| text.contains(a)) {
@@ -123,14 +148,51 @@ impl AwsProvider {
             }
         })
         .await
-        .map_err(|e| map_error(address, &e))
+        .map_err(|e| self.failure(address, &e))
+    }
+
+    /// A call's final error: [`map_error`]'s, or for a call that never got an
+    /// answer, which service and operation, at which endpoint, and why.
+    fn failure<E>(&self, address: &str, error: &SdkError<E, HttpResponse>) -> ProviderError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let call = operation_of::<E>();
+        match transport_failure(error) {
+            Some(Transport::Timeout) => ProviderError::new(
+                ErrorClass::Transient,
+                format!(
+                    "{address}: AWS {call} at {} did not answer within {} s (BLUEPRINT_CALL_TIMEOUT sets the limit)",
+                    self.endpoint,
+                    deadline::call_timeout().as_secs()
+                ),
+            ),
+            Some(Transport::Unreachable) => ProviderError::new(
+                ErrorClass::Transient,
+                format!(
+                    "{address}: AWS {call} at {} cannot be reached (tried for {} s): {}",
+                    self.endpoint,
+                    deadline::UNREACHABLE_FOR.as_secs(),
+                    deadline::error_chain(error)
+                ),
+            ),
+            None => map_error(address, error),
+        }
     }
 }
 
 /// The standard chain (env, profile, SSO, IMDS), with the blueprint file's region
 /// and profile taking precedence.
 pub async fn sdk_config(settings: &AwsSettings) -> anyhow::Result<aws_config::SdkConfig> {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
+        aws_smithy_types::timeout::TimeoutConfig::builder()
+            .connect_timeout(deadline::CONNECT_TIMEOUT)
+            .operation_attempt_timeout(deadline::call_timeout())
+            // Clients that keep the SDK's retries (the S3 state store, guest
+            // downloads) are bounded too: three attempts at most.
+            .operation_timeout(deadline::call_timeout() * 3)
+            .build(),
+    );
     if let Some(region) = &settings.region {
         loader = loader.region(aws_config::Region::new(region.clone()));
     }
@@ -179,6 +241,51 @@ pub async fn read_object(
     Ok(body.into_bytes().to_vec())
 }
 
+/// How a call failed before AWS answered, where that decides what is done next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    /// The attempt was sent and ran out of time (`BLUEPRINT_CALL_TIMEOUT`).
+    Timeout,
+    /// AWS was not reached: no DNS answer, connection refused, the connect
+    /// timeout.
+    Unreachable,
+}
+
+fn transport_failure<E: std::error::Error + 'static>(
+    error: &SdkError<E, HttpResponse>,
+) -> Option<Transport> {
+    match error {
+        SdkError::TimeoutError(_) => Some(Transport::Timeout),
+        // Only a failure to connect (or to resolve the name) proves AWS was not
+        // reached; a connection that broke after the request was sent stays a
+        // transient error, retried as before.
+        SdkError::DispatchFailure(failure) => {
+            let chain = deadline::error_chain(error);
+            let connect = failure.as_connector_error().is_some_and(|c| c.is_timeout())
+                || chain.contains("(Connect)")
+                || chain.contains("dns error");
+            connect.then_some(Transport::Unreachable)
+        }
+        _ => None,
+    }
+}
+
+/// `SNS CreateTopic`-like words for an operation's error type
+/// (`aws_sdk_sns::operation::create_topic::CreateTopicError`).
+fn operation_of<E>() -> String {
+    let path = std::any::type_name::<E>();
+    let mut parts = path.split("::");
+    let service = parts
+        .next()
+        .and_then(|c| c.strip_prefix("aws_sdk_"))
+        .unwrap_or("service")
+        .to_uppercase();
+    match (parts.next(), parts.next()) {
+        (Some("operation"), Some(operation)) => format!("{service} {operation}"),
+        _ => service,
+    }
+}
+
 /// An SDK error as a `ProviderError`: `address: AWS <Code>: <message>`.
 pub(crate) fn map_error<E>(address: &str, error: &SdkError<E, HttpResponse>) -> ProviderError
 where
@@ -198,25 +305,20 @@ where
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             ProviderError::new(
                 ErrorClass::Transient,
-                format!("{address}: AWS unreachable: {}", error_chain(error)),
+                format!(
+                    "{address}: AWS unreachable: {}",
+                    deadline::error_chain(error)
+                ),
             )
         }
         other => ProviderError::new(
             ErrorClass::Invalid,
-            format!("{address}: AWS request failed: {}", error_chain(other)),
+            format!(
+                "{address}: AWS request failed: {}",
+                deadline::error_chain(other)
+            ),
         ),
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 fn classify(code: &str, status: u16) -> ErrorClass {

@@ -9,6 +9,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::budget::Budget;
+use crate::providers::deadline;
 use crate::providers::retry::{self, Policy, Verdict};
 use crate::providers::{ErrorClass, ProviderError};
 
@@ -23,13 +24,28 @@ pub struct ApiError {
     /// A POST answered 5xx or cut off after it was sent: it may have been carried
     /// out, so it is never re-sent blind (see [`ErrorClass::Ambiguous`]).
     pub ambiguous: bool,
+    /// No answer came: how (decides whether it is tried again; `deadline.rs`).
+    pub transport: Option<Transport>,
+}
+
+/// How a request got no answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// Sent, and no answer within `BLUEPRINT_CALL_TIMEOUT`: not tried again.
+    Timeout,
+    /// PagerDuty was not reached (no DNS answer, connection refused, TLS
+    /// failure, the connect timeout): tried again for a few seconds at most.
+    Unreachable,
 }
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.status {
-            Some(status) => write!(f, "PagerDuty {}: {}", status.as_u16(), self.message),
-            None => write!(f, "PagerDuty unreachable: {}", self.message),
+        match (self.status, self.transport) {
+            (Some(status), _) => write!(f, "PagerDuty {}: {}", status.as_u16(), self.message),
+            (None, Some(Transport::Timeout)) => {
+                write!(f, "PagerDuty did not answer: {}", self.message)
+            }
+            (None, _) => write!(f, "PagerDuty unreachable: {}", self.message),
         }?;
         if self.ambiguous {
             f.write_str(" (the request may have been carried out)")?;
@@ -113,7 +129,8 @@ const PAGE: usize = 100;
 impl Client {
     pub fn new(base: &str, token: &str) -> anyhow::Result<Client> {
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
+            .connect_timeout(deadline::CONNECT_TIMEOUT)
+            .timeout(deadline::call_timeout())
             .user_agent(concat!("blueprint/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Client {
@@ -176,17 +193,46 @@ impl Client {
         repeatable: bool,
     ) -> Result<Value, ApiError> {
         let what = format!("{method} {path}");
-        retry::retry(
-            &what,
-            self.transient,
-            || self.once(method.clone(), path, query, body, from, repeatable),
-            |e: &ApiError| match (e.class(), e.retry_after) {
-                (ErrorClass::Transient, Some(after)) => Verdict::RetryAfter(after),
-                (ErrorClass::Transient, None) => Verdict::Retry,
+        let started = std::time::Instant::now();
+        let attempt = || {
+            deadline::noticed(
+                || format!("PagerDuty {what} at {}", self.base),
+                self.once(method.clone(), path, query, body, from, repeatable),
+            )
+        };
+        retry::retry(&what, self.transient, attempt, |e: &ApiError| {
+            match (e.transport, e.class(), e.retry_after) {
+                // It may have been carried out: never re-sent blind.
+                (_, ErrorClass::Ambiguous, _) => Verdict::Stop,
+                (Some(Transport::Timeout), _, _) => Verdict::Stop,
+                (Some(Transport::Unreachable), _, _) => deadline::when_unreachable(started),
+                (_, ErrorClass::Transient, Some(after)) => Verdict::RetryAfter(after),
+                (_, ErrorClass::Transient, None) => Verdict::Retry,
                 _ => Verdict::Stop,
-            },
-        )
+            }
+        })
         .await
+        .map_err(|mut e| {
+            match e.transport {
+                Some(Transport::Timeout) => {
+                    e.message = format!(
+                        "{what} at {} got no answer within {} s (BLUEPRINT_CALL_TIMEOUT sets the limit)",
+                        self.base,
+                        deadline::call_timeout().as_secs()
+                    )
+                }
+                Some(Transport::Unreachable) => {
+                    e.message = format!(
+                        "{} cannot be reached (tried for {} s): {}",
+                        self.base,
+                        deadline::UNREACHABLE_FOR.as_secs(),
+                        e.message
+                    )
+                }
+                None => {}
+            }
+            e
+        })
     }
 
     async fn once(
@@ -217,17 +263,32 @@ impl Client {
             ticket,
             response.as_ref().ok().and_then(|r| rate_limit(r.headers())),
         );
-        let response = response.map_err(|e| ApiError {
-            status: None,
-            // A refused connection never reached PagerDuty; anything later (a
-            // timeout, a connection closed before the answer) may have.
-            ambiguous: not_idempotent && !e.is_connect(),
-            // reqwest's message names the URL, never headers.
-            message: e.without_url().to_string(),
-            retry_after: None,
+        let response = response.map_err(|e| {
+            // Not connected: PagerDuty never saw it. Timed out once sent: it may
+            // have. Anything else (a connection closed before the answer) stays
+            // a transient or ambiguous error, as its class says.
+            let transport = if e.is_connect() {
+                Some(Transport::Unreachable)
+            } else if e.is_timeout() {
+                Some(Transport::Timeout)
+            } else {
+                None
+            };
+            ApiError {
+                status: None,
+                // A refused connection never reached PagerDuty; anything later (a
+                // timeout, a connection closed before the answer) may have.
+                ambiguous: not_idempotent && !e.is_connect(),
+                // The cause (the name did not resolve, the connection was
+                // refused, the certificate was not trusted) is in the sources;
+                // reqwest's own message names the URL, never headers.
+                message: deadline::error_chain(&e.without_url()),
+                retry_after: None,
+                transport,
+            }
         })?;
         let status = response.status();
-        let retry_after = retry_after(response.headers());
+        let retry_after = retry_after(response.headers(), status);
         let text = response.text().await.unwrap_or_default();
         if status.is_success() {
             if text.trim().is_empty() {
@@ -238,6 +299,7 @@ impl Client {
                 message: format!("unreadable response: {e}"),
                 retry_after: None,
                 ambiguous: false,
+                transport: None,
             });
         }
         Err(ApiError {
@@ -245,6 +307,7 @@ impl Client {
             message: error_message(&text),
             retry_after,
             ambiguous: not_idempotent && status.is_server_error(),
+            transport: None,
         })
     }
 
@@ -289,9 +352,17 @@ fn rate_limit(headers: &reqwest::header::HeaderMap) -> Option<(u32, u32, Duratio
     ))
 }
 
-/// `ratelimit-reset` (seconds) or `retry-after` (seconds), when present.
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    ["ratelimit-reset", "retry-after"].iter().find_map(|name| {
+/// How long to wait before trying again: `retry-after` (seconds) on any answer;
+/// `ratelimit-reset` only on a 429. That header comes on every answer, and
+/// waiting out the rate window after a 500 would cost up to a minute for
+/// nothing.
+fn retry_after(headers: &reqwest::header::HeaderMap, status: StatusCode) -> Option<Duration> {
+    let names: &[&str] = if status == StatusCode::TOO_MANY_REQUESTS {
+        &["ratelimit-reset", "retry-after"]
+    } else {
+        &["retry-after"]
+    };
+    names.iter().find_map(|name| {
         let secs: f64 = headers.get(*name)?.to_str().ok()?.trim().parse().ok()?;
         Some(Duration::from_secs_f64(secs.clamp(0.0, 120.0)))
     })
