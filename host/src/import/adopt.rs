@@ -32,6 +32,15 @@ impl Ready {
     pub fn store(&self) -> String {
         self.opened.store.describe()
     }
+
+    /// Write the state: one commit, as every apply operation's.
+    pub async fn record(self) -> anyhow::Result<()> {
+        let Ready {
+            opened, mut state, ..
+        } = self;
+        opened.store.commit(&mut state).await?;
+        Ok(())
+    }
 }
 
 /// Open the blueprint (evaluated, its state locked) and find what `source` names.
@@ -85,17 +94,5 @@ impl Found {
             state,
             count: matching.adopted.len(),
         })
-    }
-}
-
-impl Ready {
-    /// Write the state: one save, its serial one higher (as every apply's save).
-    pub async fn record(self) -> anyhow::Result<()> {
-        let Ready {
-            opened, mut state, ..
-        } = self;
-        state.serial += 1;
-        opened.store.save(&state).await?;
-        Ok(())
     }
 }

@@ -49,21 +49,25 @@ pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The limit on one attempt of one API call: `BLUEPRINT_CALL_TIMEOUT` (seconds,
 /// 1 to 600), else 20 s. A value that is not a number in that range is
-/// ignored (with a warning), not taken as "no limit".
+/// ignored (with a warning), not taken as "no limit". Read once per process:
+/// every client and every message uses the same limit.
 pub fn call_timeout() -> Duration {
-    let Ok(text) = std::env::var("BLUEPRINT_CALL_TIMEOUT") else {
-        return DEFAULT_CALL_TIMEOUT;
-    };
-    match text.trim().parse::<f64>() {
-        Ok(secs) if (1.0..=600.0).contains(&secs) => Duration::from_secs_f64(secs),
-        _ => {
-            tracing::warn!(
-                "BLUEPRINT_CALL_TIMEOUT={text:?} is not a number of seconds from 1 to 600; using {} s",
-                DEFAULT_CALL_TIMEOUT.as_secs()
-            );
-            DEFAULT_CALL_TIMEOUT
+    static LIMIT: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    *LIMIT.get_or_init(|| {
+        let Ok(text) = std::env::var("BLUEPRINT_CALL_TIMEOUT") else {
+            return DEFAULT_CALL_TIMEOUT;
+        };
+        match text.trim().parse::<f64>() {
+            Ok(secs) if (1.0..=600.0).contains(&secs) => Duration::from_secs_f64(secs),
+            _ => {
+                tracing::warn!(
+                    "BLUEPRINT_CALL_TIMEOUT={text:?} is not a number of seconds from 1 to 600; using {} s",
+                    DEFAULT_CALL_TIMEOUT.as_secs()
+                );
+                DEFAULT_CALL_TIMEOUT
+            }
         }
-    }
+    })
 }
 
 /// Await `call`; once it has waited [`NOTICE_AFTER`], say on stderr what it

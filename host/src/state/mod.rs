@@ -146,6 +146,13 @@ pub trait StateStore: Send + Sync {
     /// The stored state, or a new empty one for `blueprint` if there is none.
     async fn load(&self, blueprint: &str) -> Result<State, StateError>;
     async fn save(&self, state: &State) -> Result<(), StateError>;
+    /// Record a change: the serial one higher, then [`save`](Self::save). What
+    /// every writer of a new version (each apply operation, `import`) calls, so
+    /// two versions never share a serial.
+    async fn commit(&self, state: &mut State) -> Result<(), StateError> {
+        state.serial += 1;
+        self.save(state).await
+    }
     /// Delete a lock whose holder is gone; who held it. Local locks die with
     /// their process, so there is nothing to break.
     async fn break_lock(&self) -> Result<Option<LockInfo>, StateError> {

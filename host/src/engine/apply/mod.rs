@@ -348,7 +348,6 @@ impl Applier<'_> {
     }
 
     async fn save(&self, state: &mut State) -> Result<(), ApplyError> {
-        state.serial += 1;
-        self.store.save(state).await.map_err(ApplyError::State)
+        self.store.commit(state).await.map_err(ApplyError::State)
     }
 }

@@ -130,8 +130,14 @@ impl AwsProvider {
     {
         let started = std::time::Instant::now();
         let mut op = op;
-        let attempt =
-            || deadline::noticed(|| format!("AWS ({address}) at {}", self.endpoint), op());
+        let waiting = || {
+            format!(
+                "AWS {} ({address}) at {}",
+                operation_of::<E>(),
+                self.endpoint
+            )
+        };
+        let attempt = || deadline::noticed(waiting, op());
         retry::retry(address, policy, attempt, |e: &SdkError<E, HttpResponse>| {
             match transport_failure(e) {
                 // It may have been carried out; another try would wait as long.

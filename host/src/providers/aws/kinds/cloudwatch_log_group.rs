@@ -194,11 +194,10 @@ impl ResourceKind<AwsProvider> for Kind {
             sync_tags(
                 &want,
                 async || {
-                    let tags = Some(map.clone());
                     aws.call(&address, || {
                         logs.tag_resource()
                             .resource_arn(arn)
-                            .set_tags(tags.clone())
+                            .set_tags(Some(map.clone()))
                             .send()
                     })
                     .await
@@ -217,11 +216,10 @@ impl ResourceKind<AwsProvider> for Kind {
                         .collect())
                 },
                 async |stale| {
-                    let keys = Some(stale);
                     aws.call(&address, || {
                         logs.untag_resource()
                             .resource_arn(arn)
-                            .set_tag_keys(keys.clone())
+                            .set_tag_keys(Some(stale.clone()))
                             .send()
                     })
                     .await

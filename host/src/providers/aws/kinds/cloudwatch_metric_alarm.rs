@@ -289,12 +289,11 @@ impl ResourceKind<AwsProvider> for Kind {
             sync_tags(
                 &want,
                 async || {
-                    let tags = Some(tag_list.clone());
                     aws.call(&address, || {
                         cloudwatch
                             .tag_resource()
                             .resource_arn(arn)
-                            .set_tags(tags.clone())
+                            .set_tags(Some(tag_list.clone()))
                             .send()
                     })
                     .await
@@ -313,12 +312,11 @@ impl ResourceKind<AwsProvider> for Kind {
                         .collect())
                 },
                 async |stale| {
-                    let keys = Some(stale);
                     aws.call(&address, || {
                         cloudwatch
                             .untag_resource()
                             .resource_arn(arn)
-                            .set_tag_keys(keys.clone())
+                            .set_tag_keys(Some(stale.clone()))
                             .send()
                     })
                     .await

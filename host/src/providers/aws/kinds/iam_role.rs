@@ -195,9 +195,11 @@ impl ResourceKind<AwsProvider> for Kind {
             sync_tags(
                 &want,
                 async || {
-                    let tags = Some(tag_values.clone());
                     aws.call(&address, || {
-                        iam.tag_role().role_name(name).set_tags(tags.clone()).send()
+                        iam.tag_role()
+                            .role_name(name)
+                            .set_tags(Some(tag_values.clone()))
+                            .send()
                     })
                     .await
                     .map(drop)
@@ -209,11 +211,10 @@ impl ResourceKind<AwsProvider> for Kind {
                     Ok(current.tags().iter().map(|t| t.key().to_owned()).collect())
                 },
                 async |stale| {
-                    let keys = Some(stale);
                     aws.call(&address, || {
                         iam.untag_role()
                             .role_name(name)
-                            .set_tag_keys(keys.clone())
+                            .set_tag_keys(Some(stale.clone()))
                             .send()
                     })
                     .await

@@ -445,12 +445,11 @@ impl ResourceKind<AwsProvider> for Kind {
             sync_tags(
                 &want,
                 async || {
-                    let tags = Some(map.clone());
                     aws.call_retrying(&address, UPDATE_BUSY, || {
                         lambda
                             .tag_resource()
                             .resource(arn)
-                            .set_tags(tags.clone())
+                            .set_tags(Some(map.clone()))
                             .send()
                     })
                     .await
@@ -467,12 +466,11 @@ impl ResourceKind<AwsProvider> for Kind {
                         .collect())
                 },
                 async |stale| {
-                    let keys = Some(stale);
                     aws.call_retrying(&address, UPDATE_BUSY, || {
                         lambda
                             .untag_resource()
                             .resource(arn)
-                            .set_tag_keys(keys.clone())
+                            .set_tag_keys(Some(stale.clone()))
                             .send()
                     })
                     .await

@@ -138,11 +138,10 @@ impl ResourceKind<AwsProvider> for Kind {
             sync_tags(
                 &want,
                 async || {
-                    let tags = Some(tag_list.clone());
                     aws.call(&address, || {
                         sns.tag_resource()
                             .resource_arn(arn)
-                            .set_tags(tags.clone())
+                            .set_tags(Some(tag_list.clone()))
                             .send()
                     })
                     .await
@@ -157,11 +156,10 @@ impl ResourceKind<AwsProvider> for Kind {
                     Ok(current.tags().iter().map(|t| t.key().to_owned()).collect())
                 },
                 async |stale| {
-                    let keys = Some(stale);
                     aws.call(&address, || {
                         sns.untag_resource()
                             .resource_arn(arn)
-                            .set_tag_keys(keys.clone())
+                            .set_tag_keys(Some(stale.clone()))
                             .send()
                     })
                     .await
