@@ -22,6 +22,7 @@ mod lost_state;
 mod many;
 mod new;
 mod oci;
+mod oncall;
 mod pagerduty_provider;
 mod policy;
 mod s3_state;

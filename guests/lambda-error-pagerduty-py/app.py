@@ -28,11 +28,35 @@ LAMBDA_BASIC_EXECUTION = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExe
 # ---- params: dataclasses are the schema's single source -------------------
 
 @dataclass
+class Restriction:
+    """One layer restriction, with PagerDuty's field names (`type` is a keyword
+    neither in JSON nor here, but it is in the WIT record: `restriction_type`)."""
+    type: str = "daily_restriction"
+    start_time_of_day: str = "09:00:00"
+    duration_seconds: int = 32400
+    start_day_of_week: Optional[int] = None
+
+
+RESTRICTION_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["type", "start_time_of_day", "duration_seconds"],
+    "properties": {
+        "type": {"type": "string", "enum": ["daily_restriction", "weekly_restriction"]},
+        "start_time_of_day": {"type": "string", "description": "HH:MM:SS, local to the schedule's time zone."},
+        "duration_seconds": {"type": "integer", "minimum": 1},
+        "start_day_of_week": {"type": ["integer", "null"], "minimum": 1, "maximum": 7},
+    },
+}
+
+
+@dataclass
 class Schedule:
     name: str = "Hourly Rotation"
     time_zone: str = field(default="Asia/Tokyo", metadata={"doc": "IANA time zone of the rotation."})
     start: str = field(default="2023-09-16T00:00:00+09:00", metadata={"doc": "When the rotation starts (ISO 8601 with offset)."})
     rotation_turn_length_seconds: int = field(default=3600, metadata={"doc": "Length of one turn, in seconds."})
+    restrictions: Optional[list[Restriction]] = field(default=None, metadata={"doc": "Times of the day or week the rotation is on call (PagerDuty's layer restrictions); absent: always."})
 
 
 @dataclass
@@ -84,6 +108,8 @@ def schema_of(cls: type) -> dict[str, Any]:
             prop = schema_of(type(value))
         elif kind == "list[Service]":
             prop = {"type": "array", "items": schema_of(Service)}
+        elif kind == "Optional[list[Restriction]]":
+            prop = {"type": ["array", "null"], "items": RESTRICTION_SCHEMA}
         elif kind == "list[str]":
             prop = {"type": "array", "items": {"type": "string"}}
         else:
@@ -116,10 +142,17 @@ def parse(params_json: str) -> Params:
         users=raw["users"],
         team_role=raw["team_role"],
         business_service_name=raw["business_service_name"],
-        schedule=Schedule(**raw["schedule"]),
+        schedule=schedule_of(raw["schedule"]),
         escalation=Escalation(**raw["escalation"]),
         services=[Service(**s) for s in raw["services"]],
         bucket_name=raw["bucket_name"],
+    )
+
+
+def schedule_of(raw: dict[str, Any]) -> Schedule:
+    restrictions = raw.get("restrictions")
+    return Schedule(
+        **{**raw, "restrictions": None if restrictions is None else [Restriction(**r) for r in restrictions]}
     )
 
 
@@ -177,7 +210,17 @@ def declare_on_call(p: Params) -> OnCall:
                     rotation_virtual_start=rotation.start,
                     rotation_turn_length_seconds=rotation.rotation_turn_length_seconds,
                     users=user_ids,
-                    restrictions=None,
+                    restrictions=None
+                    if rotation.restrictions is None
+                    else [
+                        pd.Restriction(
+                            restriction_type=r.type,
+                            start_time_of_day=r.start_time_of_day,
+                            duration_seconds=r.duration_seconds,
+                            start_day_of_week=r.start_day_of_week,
+                        )
+                        for r in rotation.restrictions
+                    ],
                 )
             ],
             teams=[team.id],

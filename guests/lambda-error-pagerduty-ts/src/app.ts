@@ -30,12 +30,38 @@ interface Service {
   log_retention_days: number | null;
 }
 
+interface Restriction {
+  type: string;
+  start_time_of_day: string;
+  duration_seconds: number;
+  start_day_of_week?: number | null;
+}
+
+const RESTRICTION_SCHEMA = {
+  type: "object",
+  additionalProperties: false,
+  required: ["type", "start_time_of_day", "duration_seconds"],
+  properties: {
+    type: { type: "string", enum: ["daily_restriction", "weekly_restriction"] },
+    start_time_of_day: { type: "string", description: "HH:MM:SS, local to the schedule's time zone." },
+    duration_seconds: { type: "integer", minimum: 1 },
+    start_day_of_week: { type: ["integer", "null"], minimum: 1, maximum: 7 },
+  },
+};
+
 interface Params {
   team_name: string;
   users: string[];
   team_role: string;
   business_service_name: string;
-  schedule: { name: string; time_zone: string; start: string; rotation_turn_length_seconds: number };
+  schedule: {
+    name: string;
+    time_zone: string;
+    start: string;
+    rotation_turn_length_seconds: number;
+    /** PagerDuty's layer restrictions (its field names); null: always on call. */
+    restrictions: Restriction[] | null;
+  };
   escalation: { name: string; num_loops: number; delay_minutes: number };
   services: Service[];
   /** Absent: `lambda-error-pagerduty-<account id>-<region>` (S3 names are global). */
@@ -69,6 +95,7 @@ const DEFAULTS: Params = {
     time_zone: "Asia/Tokyo",
     start: "2023-09-16T00:00:00+09:00",
     rotation_turn_length_seconds: 3600,
+    restrictions: null,
   },
   escalation: { name: "Escalation Policy", num_loops: 2, delay_minutes: 30 },
   services: [SERVICE_DEFAULTS],
@@ -85,6 +112,7 @@ const TYPES: Record<string, unknown> = {
 
 /** JSON Schema (with defaults) derived from the defaults themselves. */
 function schemaOf(value: unknown, key = ""): Record<string, unknown> {
+  if (key === "restrictions") return { type: ["array", "null"], items: RESTRICTION_SCHEMA, default: value };
   if (Array.isArray(value)) {
     const items = key === "services" ? schemaOf(SERVICE_DEFAULTS) : { type: "string" };
     return { type: "array", items, default: value };
@@ -139,6 +167,12 @@ function declareOnCall(p: Params): OnCall {
         rotationVirtualStart: rotation.start,
         rotationTurnLengthSeconds: rotation.rotation_turn_length_seconds,
         users,
+        restrictions: rotation.restrictions?.map((r) => ({
+          restrictionType: r.type,
+          startTimeOfDay: r.start_time_of_day,
+          durationSeconds: r.duration_seconds,
+          startDayOfWeek: r.start_day_of_week ?? undefined,
+        })),
       },
     ],
     teams: [team.id],

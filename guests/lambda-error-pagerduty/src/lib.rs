@@ -48,6 +48,25 @@ pub struct ScheduleParams {
     pub start: String,
     /// Length of one turn, in seconds.
     pub rotation_turn_length_seconds: u32,
+    /// Times of the day or week the rotation is on call (PagerDuty's layer
+    /// restrictions, in `time_zone`); absent: always. Outside them nobody is on
+    /// call: `blueprint oncall` shows the gaps.
+    pub restrictions: Option<Vec<RestrictionParams>>,
+}
+
+/// One restriction, with PagerDuty's field names.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestrictionParams {
+    /// `daily_restriction` or `weekly_restriction`.
+    #[serde(rename = "type")]
+    pub restriction_type: String,
+    /// `HH:MM:SS`, local to the schedule's time zone.
+    pub start_time_of_day: String,
+    pub duration_seconds: u32,
+    /// 1 (Monday) to 7, for a weekly restriction.
+    #[serde(default)]
+    pub start_day_of_week: Option<u8>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -113,6 +132,7 @@ impl Default for ScheduleParams {
             time_zone: "Asia/Tokyo".into(),
             start: "2023-09-16T00:00:00+09:00".into(),
             rotation_turn_length_seconds: 3600,
+            restrictions: None,
         }
     }
 }
@@ -213,7 +233,16 @@ fn declare_on_call(p: &Params) -> OnCall {
                 rotation_virtual_start: p.schedule.start.clone(),
                 rotation_turn_length_seconds: p.schedule.rotation_turn_length_seconds,
                 users,
-                restrictions: None,
+                restrictions: p.schedule.restrictions.as_ref().map(|list| {
+                    list.iter()
+                        .map(|r| pd::Restriction {
+                            restriction_type: r.restriction_type.clone(),
+                            start_time_of_day: r.start_time_of_day.clone(),
+                            duration_seconds: r.duration_seconds,
+                            start_day_of_week: r.start_day_of_week,
+                        })
+                        .collect()
+                }),
             }],
             teams: Some(vec![team.id.clone()]),
         },

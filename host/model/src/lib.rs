@@ -8,6 +8,7 @@
 //!   adopted from it (each kind declares both in its descriptor);
 //! - [`resource`]: what a provider observed of one object; [`record`]: the
 //!   state file's records;
+//! - [`oncall`]: who is on call and where nobody is, from the declared schedules;
 //! - [`text`] (escaping for terminals), [`params`] (blueprint params against a
 //!   guest's JSON Schema), [`assets`] (files a guest packs for a resource).
 //!
@@ -18,6 +19,7 @@ pub mod assets;
 pub mod graph;
 pub mod import_id;
 pub mod kind;
+pub mod oncall;
 pub mod params;
 pub mod record;
 pub mod resource;

@@ -12,6 +12,7 @@ mod import;
 mod inspect;
 mod kinds;
 mod new;
+mod oncall;
 pub mod progress;
 mod publish;
 pub mod render;
@@ -92,6 +93,9 @@ pub enum Command {
     /// person on call, link by link; then resolve the incident and reset the alarm.
     /// Exit 0 only when every link passed.
     Drill(DrillArgs),
+    /// Who is on call at each escalation level, and where nobody is, computed
+    /// from the declared schedules before anything is applied (no API calls).
+    Oncall(OncallArgs),
     /// Alert-hygiene rules over the graph (no API calls): what would never page,
     /// or page forever. Exit 1 on errors; --strict: on warnings too.
     Check(CheckArgs),
@@ -299,6 +303,32 @@ pub struct EvalArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct OncallArgs {
+    #[command(flatten)]
+    pub eval: EvalArgs,
+    /// Start of the window: RFC 3339, or `now` (the default).
+    #[arg(long, default_value = "now", value_name = "TIME")]
+    pub from: String,
+    /// End of the window: RFC 3339, or a length after --from such as `24h`,
+    /// `7d` (the default), `4w`.
+    #[arg(long, default_value = "7d", value_name = "TIME|LENGTH")]
+    pub to: String,
+    /// Text (times in the schedule's zone), JSON, or an SVG calendar.
+    #[arg(long, value_enum, default_value_t = OncallFormat::Text)]
+    pub format: OncallFormat,
+    /// The same as `--format json`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OncallFormat {
+    Text,
+    Json,
+    Svg,
+}
+
+#[derive(Debug, Args)]
 pub struct GraphArgs {
     #[command(flatten)]
     pub eval: EvalArgs,
@@ -345,6 +375,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::State(args) => apply::state_command(args).await,
         Command::Drill(args) => drill::run(&cli.global, args).await,
         Command::Check(args) => check::run(&cli.global, args).await,
+        Command::Oncall(args) => oncall::run(&cli.global, args).await,
         Command::Export(args) => export::run(&cli.global, args).await,
         Command::New(args) => new::run(args),
         Command::Dev(args) => dev::run(&cli.global, args).await,

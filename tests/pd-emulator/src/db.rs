@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use chrono_tz::Tz;
 use serde_json::{Value, json};
 
 /// Collections of plain objects, by path segment.
@@ -74,6 +73,10 @@ pub struct Db {
     pub born: BTreeMap<String, std::time::Instant>,
     /// Objects recently deleted or changed, still "in use" for the delay.
     pub ghosts: Vec<Ghost>,
+    /// Events that opened no incident because nobody was on call.
+    pub unassignable_events: u64,
+    /// user id -> contact methods and notification rules (`notify`).
+    pub reach: BTreeMap<String, crate::notify::Reach>,
 }
 
 /// PagerDuty-looking ids: `P` + 6 of [A-Z0-9], deterministic per process.
@@ -89,7 +92,11 @@ fn pd_id(n: u64) -> String {
 }
 
 impl Db {
-    pub fn new(base_url: &str, users: &[(String, String)]) -> Db {
+    pub fn new(
+        base_url: &str,
+        users: &[(String, String)],
+        setups: &BTreeMap<String, crate::notify::UserSetup>,
+    ) -> Db {
         let mut db = Db {
             base_url: base_url.to_owned(),
             ..Db::default()
@@ -101,6 +108,11 @@ impl Db {
                 "summary": name, "role": "user", "time_zone": "Etc/UTC",
             });
             db.insert("users", user);
+            let setup = setups
+                .get(email)
+                .cloned()
+                .unwrap_or_else(|| crate::notify::UserSetup::default_for(email));
+            crate::notify::install(&mut db, &id, &setup);
         }
         for name in VENDORS {
             let id = db.id();
@@ -171,41 +183,78 @@ impl Db {
         self.next_incident
     }
 
-    /// Who is on call now for a schedule: the layer of highest precedence that
-    /// covers now, at its rotation's current turn. Precedence grows with the
-    /// order layers were sent in; strict mode stores them as PagerDuty returns
-    /// them, highest precedence first (`strict::order_layers`).
+    /// Who is on call for a schedule at `at`, with the bounds of that
+    /// on-call entry (`oncall::render` around it). Precedence: the last layer
+    /// sent wins; strict mode stores layers as PagerDuty returns them, highest
+    /// precedence first (`strict::order_layers`).
     pub fn on_call_for_schedule(&self, schedule_id: &str, at: DateTime<Utc>) -> Option<OnCall> {
         let schedule = self.get("schedules", schedule_id)?;
-        let tz: Tz = schedule["time_zone"].as_str()?.parse().ok()?;
-        let layers = schedule["schedule_layers"].as_array()?;
-        let mut covering = layers.iter().filter_map(|l| layer_on_call(l, at, tz));
-        if self.rules.strict {
-            covering.next()
-        } else {
-            covering.next_back()
-        }
+        let around = Duration::days(8);
+        crate::oncall::render(schedule, at - around, at + around, self.rules.strict)
+            .into_iter()
+            .find(|e| e.start <= at && at < e.end)
+            .map(|e| OnCall {
+                user: e.user,
+                start: e.start,
+                end: e.end,
+            })
     }
 
-    /// The user an incident on this service is assigned to now: the escalation
-    /// policy's first rule, first target.
+    /// Every on-call entry of a schedule that overlaps `[since, until]` (an
+    /// instant when they are equal), as `/oncalls` lists them: whole entries.
+    pub fn on_calls_for_schedule(
+        &self,
+        schedule_id: &str,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Vec<OnCall> {
+        let Some(schedule) = self.get("schedules", schedule_id) else {
+            return Vec::new();
+        };
+        let around = Duration::days(8);
+        crate::oncall::render(schedule, since - around, until + around, self.rules.strict)
+            .into_iter()
+            .filter(|e| {
+                if since == until {
+                    e.start <= since && since < e.end
+                } else {
+                    e.start < until && since < e.end
+                }
+            })
+            .map(|e| OnCall {
+                user: e.user,
+                start: e.start,
+                end: e.end,
+            })
+            .collect()
+    }
+
+    /// The user an incident on this service is assigned to now: the first
+    /// target with someone on call, level by level. `None` when nobody is on
+    /// call at any level: then PagerDuty opens no incident
+    /// (support.pagerduty.com/docs/schedules: "If this is the case, then no
+    /// incident will be created"). Going on to the next level when one is empty
+    /// is the emulator's reading; PagerDuty documents no other.
     pub fn assignee_for_service(&self, service_id: &str) -> Option<String> {
         let service = self.get("services", service_id)?;
         let policy = self.get(
             "escalation_policies",
             service["escalation_policy"]["id"].as_str()?,
         )?;
-        let rule = policy["escalation_rules"].as_array()?.first()?;
-        for target in rule["targets"].as_array()? {
-            let id = target["id"].as_str()?;
-            match target["type"].as_str()? {
-                "user_reference" | "user" => return Some(id.to_owned()),
-                "schedule_reference" | "schedule" => {
-                    if let Some(on_call) = self.on_call_for_schedule(id, self.now()) {
-                        return Some(on_call.user);
+        for rule in policy["escalation_rules"].as_array()? {
+            for target in rule["targets"].as_array().into_iter().flatten() {
+                let Some(id) = target["id"].as_str() else {
+                    continue;
+                };
+                match target["type"].as_str() {
+                    Some("user_reference" | "user") => return Some(id.to_owned()),
+                    Some("schedule_reference" | "schedule") => {
+                        if let Some(on_call) = self.on_call_for_schedule(id, self.now()) {
+                            return Some(on_call.user);
+                        }
                     }
+                    _ => {}
                 }
-                _ => {}
             }
         }
         None
@@ -216,44 +265,6 @@ pub struct OnCall {
     pub user: String,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
-}
-
-fn parse_time(value: &Value) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(value.as_str()?)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-/// The user on call on one layer at `at`, with the turn's bounds.
-fn layer_on_call(layer: &Value, at: DateTime<Utc>, _tz: Tz) -> Option<OnCall> {
-    let start = parse_time(&layer["start"])?;
-    if at < start {
-        return None;
-    }
-    if let Some(end) = parse_time(&layer["end"])
-        && at >= end
-    {
-        return None;
-    }
-    let anchor = parse_time(&layer["rotation_virtual_start"])?;
-    let turn = layer["rotation_turn_length_seconds"].as_i64()?.max(1);
-    let users: Vec<&str> = layer["users"]
-        .as_array()?
-        .iter()
-        .filter_map(|u| u["user"]["id"].as_str())
-        .collect();
-    if users.is_empty() {
-        return None;
-    }
-    let elapsed = (at - anchor).num_seconds();
-    let turns = elapsed.div_euclid(turn);
-    let index = turns.rem_euclid(users.len() as i64) as usize;
-    let turn_start = anchor + Duration::seconds(turns * turn);
-    Some(OnCall {
-        user: users[index].to_owned(),
-        start: turn_start,
-        end: turn_start + Duration::seconds(turn),
-    })
 }
 
 /// A few of PagerDuty's integration vendors, including the one the seed uses.

@@ -34,10 +34,22 @@ fn trigger(db: &mut Db, key: &str, dedup: &str, title: &str) -> Option<String> {
     if crate::maintenance::in_maintenance(db, &integration.service) {
         return None;
     }
+    let Some(assignee) = db.assignee_for_service(&integration.service) else {
+        db.unassignable_events += 1;
+        return None;
+    };
+    let assignee = Some(assignee);
     let number = db.next_incident_number();
     let id = db.id();
     let now = db.now_text();
-    let assignee = db.assignee_for_service(&integration.service);
+    // A constant urgency rule sets it; PagerDuty's default is high.
+    let urgency = match service["incident_urgency_rule"]["type"].as_str() {
+        Some("constant") => service["incident_urgency_rule"]["urgency"]
+            .as_str()
+            .unwrap_or("high")
+            .to_owned(),
+        _ => "high".to_owned(),
+    };
     let assignments: Vec<Value> = assignee
         .iter()
         .map(|user| {
@@ -55,7 +67,7 @@ fn trigger(db: &mut Db, key: &str, dedup: &str, title: &str) -> Option<String> {
         "title": title,
         "summary": format!("[#{number}] {title}"),
         "status": "triggered",
-        "urgency": "high",
+        "urgency": urgency,
         "incident_key": dedup,
         "created_at": now,
         "last_status_change_at": now,

@@ -11,6 +11,8 @@ mod db;
 mod events;
 mod layer;
 mod maintenance;
+pub mod notify;
+mod oncall;
 mod rest;
 mod strict;
 pub mod tls;
@@ -34,6 +36,10 @@ pub struct Config {
     pub token: String,
     /// Seeded users: (name, email).
     pub users: Vec<(String, String)>,
+    /// Contact methods and notification rules by user email; a seeded user not
+    /// named here gets one email contact method and one immediate high-urgency
+    /// rule (`notify::UserSetup::default_for`).
+    pub user_setup: std::collections::BTreeMap<String, notify::UserSetup>,
     /// Requests per minute per token before 429s; `None`: no limit.
     pub rate_limit_per_minute: Option<u32>,
     /// The rate limit's window (a minute, as PagerDuty; shorter in tests).
@@ -85,6 +91,7 @@ impl Default for Config {
                 ("User One".into(), "user1@example.com".into()),
                 ("User Two".into(), "user2@example.com".into()),
             ],
+            user_setup: Default::default(),
             rate_limit_per_minute: None,
             rate_window: Duration::from_secs(60),
             latency: Duration::ZERO,
@@ -120,7 +127,7 @@ pub struct App {
 
 impl App {
     fn fresh_db(config: &Config, base_url: &str) -> Db {
-        let mut db = Db::new(base_url, &config.users);
+        let mut db = Db::new(base_url, &config.users, &config.user_setup);
         db.rules = db::Rules {
             strict: config.strict,
             consistency_delay: config.consistency_delay,
@@ -319,6 +326,19 @@ fn router(app: Arc<App>) -> Router {
             get(rest::get_incident).put(rest::update_incident),
         )
         .route("/oncalls", get(rest::list_oncalls))
+        .route("/users/{id}/contact_methods", get(rest::contact_methods))
+        .route(
+            "/users/{id}/notification_rules",
+            get(rest::notification_rules),
+        )
+        .route(
+            "/users/{id}/notification_rules/{rule}",
+            axum::routing::delete(rest::delete_notification_rule),
+        )
+        .route(
+            "/incidents/{id}/log_entries",
+            get(rest::incident_log_entries),
+        )
         .route("/abilities", get(rest::abilities))
         // Admin API for tests.
         .route("/_emulator/reset", post(rest::admin_reset))

@@ -15,7 +15,8 @@ struct Args {
     /// The API token to accept.
     #[arg(long, env = "PAGERDUTY_EMULATOR_TOKEN")]
     token: String,
-    /// JSON array of {"name", "email"}: the account's users.
+    /// JSON array of {"name", "email"} with optional "contact_methods" and
+    /// "notification_rules" (README): the account's users.
     #[arg(long)]
     users: Option<PathBuf>,
     /// e.g. 960/min: answer 429 with ratelimit-* headers past it.
@@ -75,6 +76,14 @@ async fn main() -> anyhow::Result<()> {
                 )
             })
             .collect();
+        for u in &users {
+            let email = u["email"].as_str().unwrap_or_default();
+            let setup = pagerduty_emulator::notify::UserSetup::from_json(u)
+                .map_err(|e| anyhow::anyhow!("--users: {email}: {e}"))?;
+            if let Some(setup) = setup {
+                config.user_setup.insert(email.to_owned(), setup);
+            }
+        }
     }
     if let Some(limit) = args.rate_limit {
         let n = limit.trim_end_matches("/min").parse()?;

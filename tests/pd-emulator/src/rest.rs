@@ -181,6 +181,29 @@ pub async fn get_object(
         let include = all(&pairs(&query), "include[]").contains(&"integrations".to_owned());
         object["integrations"] = integrations_of(&db, &id, include);
     }
+    if collection == "schedules" {
+        // "Defaults to 2 weeks before until if an until is given" (schedule_since);
+        // until defaults to 2 weeks after since.
+        let query = pairs(&query);
+        let time = |key: &str| {
+            one(&query, key)
+                .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                .map(|t| t.with_timezone(&chrono::Utc))
+        };
+        let two_weeks = chrono::Duration::weeks(2);
+        let range = match (time("since"), time("until")) {
+            (Some(s), Some(u)) => Some((s, u)),
+            (Some(s), None) => Some((s, s + two_weeks)),
+            (None, Some(u)) => Some((u - two_weeks, u)),
+            (None, None) => None,
+        };
+        if let Some((since, until)) = range {
+            if until <= since {
+                return Err(invalid(vec!["until must be after since".into()]));
+            }
+            render_schedule(&db, &mut object, since, until);
+        }
+    }
     ok(json!({ singular: object }))
 }
 
@@ -426,9 +449,10 @@ fn build(
                     .filter(|lid| old_ids.iter().any(|o| o == lid))
                     .map(str::to_owned);
                 layer["id"] = json!(keep.unwrap_or_else(|| db.id()));
-                if layer.get("restrictions").is_none() {
+                if layer.get("restrictions").is_none_or(Value::is_null) {
                     layer["restrictions"] = json!([]);
                 }
+                errors.extend(crate::oncall::restriction_errors(i, &layer["restrictions"]));
                 // An open-ended layer has no `end` (a string in the documents).
                 if layer.get("end").is_some_and(Value::is_null) {
                     layer.as_object_mut().map(|o| o.remove("end"));
@@ -967,13 +991,32 @@ pub async fn update_incident(
 
 // ---------------------------------------------------------------- on-calls
 
+/// `GET /oncalls`: who is on call at each level of each policy. With `since`
+/// and `until`, every on-call entry that overlaps the range ("If an on-call
+/// period overlaps with the range, it will be included", `since_oncalls`);
+/// without, the entries at the current time. A user target is on call without
+/// bounds (`start`/`end` null).
 pub async fn list_oncalls(State(app): State<Arc<App>>, RawQuery(query): RawQuery) -> Reply {
     let query = pairs(&query);
     let schedules = all(&query, "schedule_ids[]");
     let policies = all(&query, "escalation_policy_ids[]");
     let users = all(&query, "user_ids[]");
+    let time = |key: &str| -> Result<Option<DateTime<chrono::Utc>>, Response> {
+        match one(&query, key) {
+            None => Ok(None),
+            Some(text) => DateTime::parse_from_rfc3339(&text)
+                .map(|t| Some(t.with_timezone(&chrono::Utc)))
+                .map_err(|_| invalid(vec![format!("{key} must be an ISO 8601 date-time")])),
+        }
+    };
+    let (since, until) = (time("since")?, time("until")?);
     let db = lock(&app);
     let now = db.now();
+    let since = since.unwrap_or(now);
+    let until = until.unwrap_or(since);
+    if until < since {
+        return Err(invalid(vec!["until cannot be before since".into()]));
+    }
     let fmt =
         |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut entries = Vec::new();
@@ -990,43 +1033,168 @@ pub async fn list_oncalls(State(app): State<Arc<App>>, RawQuery(query): RawQuery
         {
             for target in rule["targets"].as_array().into_iter().flatten() {
                 let tid = target["id"].as_str().unwrap_or_default();
-                let (schedule, user, start, end) = match target["type"].as_str() {
+                let found: Vec<(Value, String, Value, Value)> = match target["type"].as_str() {
                     Some("schedule_reference") => {
                         if !schedules.is_empty() && !schedules.iter().any(|s| s == tid) {
                             continue;
                         }
-                        let Some(on_call) = db.on_call_for_schedule(tid, now) else {
-                            continue;
-                        };
-                        (
-                            reference(&db, "schedules", tid, "schedule_reference"),
-                            on_call.user,
-                            json!(fmt(on_call.start)),
-                            json!(fmt(on_call.end)),
-                        )
+                        db.on_calls_for_schedule(tid, since, until)
+                            .into_iter()
+                            .map(|on_call| {
+                                (
+                                    reference(&db, "schedules", tid, "schedule_reference"),
+                                    on_call.user,
+                                    json!(fmt(on_call.start)),
+                                    json!(fmt(on_call.end)),
+                                )
+                            })
+                            .collect()
                     }
                     _ => {
                         if !schedules.is_empty() {
                             continue;
                         }
-                        (Value::Null, tid.to_owned(), Value::Null, Value::Null)
+                        vec![(Value::Null, tid.to_owned(), Value::Null, Value::Null)]
                     }
                 };
-                if !users.is_empty() && !users.contains(&user) {
-                    continue;
+                for (schedule, user, start, end) in found {
+                    if !users.is_empty() && !users.contains(&user) {
+                        continue;
+                    }
+                    entries.push(json!({
+                        "escalation_policy": reference(&db, "escalation_policies", pid, "escalation_policy_reference"),
+                        "escalation_level": level + 1,
+                        "schedule": schedule,
+                        "user": reference(&db, "users", &user, "user_reference"),
+                        "start": start,
+                        "end": end,
+                    }));
                 }
-                entries.push(json!({
-                    "escalation_policy": reference(&db, "escalation_policies", pid, "escalation_policy_reference"),
-                    "escalation_level": level + 1,
-                    "schedule": schedule,
-                    "user": reference(&db, "users", &user, "user_reference"),
-                    "start": start,
-                    "end": end,
-                }));
             }
         }
     }
     paginate("oncalls", entries, &query)
+}
+
+/// A schedule's rendered entries over `[since, until)`: `final_schedule` and
+/// each layer's (`SubSchedule`, `ScheduleLayerEntry`), with the share of the
+/// range covered.
+fn render_schedule(
+    db: &Db,
+    object: &mut Value,
+    since: DateTime<chrono::Utc>,
+    until: DateTime<chrono::Utc>,
+) {
+    let fmt =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let rendered = |schedule: &Value, highest_first: bool| -> (Vec<Value>, f64) {
+        let entries = crate::oncall::render(schedule, since, until, highest_first);
+        let covered: i64 = entries
+            .iter()
+            .map(|e| (e.end - e.start).num_seconds())
+            .sum();
+        let total = (until - since).num_seconds().max(1);
+        let list = entries
+            .into_iter()
+            .map(|e| {
+                json!({
+                    "user": reference(db, "users", &e.user, "user_reference"),
+                    "start": fmt(e.start),
+                    "end": fmt(e.end),
+                })
+            })
+            .collect();
+        (
+            list,
+            (covered as f64 * 1000.0 / total as f64).round() / 10.0,
+        )
+    };
+    let (entries, share) = rendered(object, db.rules.strict);
+    let layers = object["schedule_layers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut shown = Vec::new();
+    for layer in layers {
+        let alone = json!({"time_zone": object["time_zone"], "schedule_layers": [layer.clone()]});
+        let (entries, share) = rendered(&alone, true);
+        let mut layer = layer;
+        layer["rendered_schedule_entries"] = json!(entries);
+        layer["rendered_coverage_percentage"] = json!(share);
+        shown.push(layer);
+    }
+    object["schedule_layers"] = json!(shown);
+    object["final_schedule"] = json!({
+        "name": "Final Schedule",
+        "rendered_schedule_entries": entries,
+        "rendered_coverage_percentage": share,
+    });
+}
+
+// ---------------------------------------------------------------- notification
+
+pub async fn contact_methods(State(app): State<Arc<App>>, Path(id): Path<String>) -> Reply {
+    let db = lock(&app);
+    db.get("users", &id).ok_or_else(not_found_error)?;
+    let methods = db
+        .reach
+        .get(&id)
+        .map(|r| r.contact_methods.clone())
+        .unwrap_or_default();
+    ok(json!({ "contact_methods": methods }))
+}
+
+/// `?urgency=high|low|all`, "If not specified, defaults to `high`" (`urgency`).
+pub async fn notification_rules(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Reply {
+    let urgency = one(&pairs(&query), "urgency").unwrap_or_else(|| "high".into());
+    if !matches!(urgency.as_str(), "high" | "low" | "all") {
+        return Err(invalid(vec!["urgency must be high, low or all".into()]));
+    }
+    let db = lock(&app);
+    db.get("users", &id).ok_or_else(not_found_error)?;
+    let rules: Vec<Value> = db
+        .reach
+        .get(&id)
+        .map(|r| r.notification_rules.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| urgency == "all" || r["urgency"] == *urgency)
+        .collect();
+    ok(json!({ "notification_rules": rules }))
+}
+
+pub async fn delete_notification_rule(
+    State(app): State<Arc<App>>,
+    Path((id, rule)): Path<(String, String)>,
+) -> Reply {
+    let mut db = lock(&app);
+    let reach = db.reach.get_mut(&id).ok_or_else(not_found_error)?;
+    let before = reach.notification_rules.len();
+    reach.notification_rules.retain(|r| r["id"] != *rule);
+    if reach.notification_rules.len() == before {
+        return Err(not_found_error());
+    }
+    if let Some(user) = db.objects.get_mut("users").and_then(|u| u.get_mut(&id))
+        && let Some(list) = user["notification_rules"].as_array_mut()
+    {
+        list.retain(|r| r["id"] != *rule);
+    }
+    no_content()
+}
+
+pub async fn incident_log_entries(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Reply {
+    let db = lock(&app);
+    let incident = db.incidents.get(&id).ok_or_else(not_found_error)?;
+    let entries = crate::notify::log_entries(&db, incident, db.now());
+    paginate("log_entries", entries, &pairs(&query))
 }
 
 pub async fn abilities() -> Reply {
