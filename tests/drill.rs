@@ -88,6 +88,7 @@ async fn drill_pages_the_engineer_on_call_and_cleans_up() {
             "subscription",
             "inject",
             "incident",
+            "notified",
             "clean-up"
         ]
         .map(|l| (l.to_owned(), "passed".to_owned()))
@@ -95,6 +96,20 @@ async fn drill_pages_the_engineer_on_call_and_cleans_up() {
     let paged = &report["chains"][0]["paged"];
     assert_eq!(paged["assignee_email"], "user2@example.com", "{report}");
     assert_eq!(paged["on_call_now"], serde_json::json!(["User Two"]));
+    // Notified, not just assigned: the incident's log says by what.
+    assert_eq!(
+        paged["notified_by"],
+        serde_json::json!(["email"]),
+        "{report}"
+    );
+    assert!(
+        detail(&report, "notified").contains("User Two <user2@example.com> notified by email"),
+        "{report}"
+    );
+    assert_eq!(
+        paged["levels"],
+        serde_json::json!([{"level": 1, "on_call": ["User Two"]}])
+    );
     // Asked of PagerDuty itself: the incident went to User Two and is resolved.
     let incidents = w
         .emulator
@@ -119,6 +134,8 @@ async fn drill_pages_the_engineer_on_call_and_cleans_up() {
         "✓ filter",
         "✓ subscription",
         "✓ incident",
+        "✓ notified",
+        "level 1: User Two on call now",
         "✓ clean-up",
         "User Two <user2@example.com>",
         "Drill passed",
@@ -146,6 +163,86 @@ async fn drill_pages_the_engineer_on_call_and_cleans_up() {
     assert_eq!(
         alarm.metric_alarms()[0].state_value().map(|s| s.as_str()),
         Some("OK")
+    );
+}
+
+/// Assigned is not paged: a user PagerDuty cannot notify fails the drill at
+/// `notified`, by name; a schedule restricted away from the drill's hour fails
+/// it at `incident`, before any wait.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_nobody_receives_fails_where_it_stops() {
+    use pagerduty_emulator::notify::UserSetup;
+    let mut user_setup = std::collections::BTreeMap::new();
+    // User Two (on call at 01:30 Tokyo) can be emailed but has no rule.
+    user_setup.insert(
+        "user2@example.com".to_owned(),
+        UserSetup {
+            contact_methods: vec![
+                serde_json::json!({"type": "email_contact_method", "address": "user2@example.com"}),
+            ],
+            notification_rules: vec![],
+        },
+    );
+    let w = World::with(Config {
+        now: Some("2023-09-16T01:30:00+09:00".parse().unwrap()),
+        user_setup,
+        ..Config::default()
+    })
+    .await;
+    let out = w.blueprint(&["run", SEED, "--yes"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let out = w
+        .blueprint(&["drill", SEED, "--from", "topic", "--json", "--timeout", "5"])
+        .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome(&report, "incident"), "passed", "{report}");
+    assert_eq!(outcome(&report, "notified"), "failed");
+    let why = detail(&report, "notified");
+    assert!(
+        why.contains(
+            "User Two <user2@example.com>, who is never notified: they have no notification rule"
+        ),
+        "{why}"
+    );
+    assert_eq!(outcome(&report, "clean-up"), "passed");
+
+    // Restricted to 09:00-18:00 Tokyo: at 01:30 nobody is on call.
+    let restricted = r#"schedule.restrictions=[{"type":"daily_restriction","start_time_of_day":"09:00:00","duration_seconds":32400}]"#;
+    let out = w
+        .blueprint(&["run", SEED, "--yes", "--set", restricted])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let started = std::time::Instant::now();
+    let out = w
+        .blueprint(&[
+            "drill", SEED, "--from", "topic", "--json", "--set", restricted,
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome(&report, "incident"), "failed", "{report}");
+    assert!(
+        detail(&report, "incident").contains("nobody on call at level 1"),
+        "{report}"
+    );
+    assert_eq!(outcome(&report, "notified"), "skipped");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(60),
+        "failed without waiting out the 120 s timeout"
+    );
+    // The event did arrive (SNS may still be delivering it): no incident for it.
+    let waiting = std::time::Instant::now();
+    while w.emulator.with_db(|db| db.unassignable_events) == 0
+        && waiting.elapsed() < std::time::Duration::from_secs(10)
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(w.emulator.with_db(|db| db.unassignable_events), 1);
+    assert_eq!(
+        w.emulator.with_db(|db| db.incidents.len()),
+        1,
+        "only the first drill's incident: none opened with nobody on call"
     );
 }
 
@@ -210,6 +307,7 @@ async fn a_broken_chain_fails_on_the_right_link() {
     );
     assert_eq!(outcome(&report, "inject"), "skipped");
     assert_eq!(outcome(&report, "incident"), "skipped");
+    assert_eq!(outcome(&report, "notified"), "skipped");
     assert_eq!(outcome(&report, "clean-up"), "passed");
     assert_eq!(
         w.emulator.with_db(|db| db.incidents.len()),

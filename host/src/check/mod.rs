@@ -63,6 +63,8 @@ pub struct Context<'g> {
     pub chains: Vec<AlertChain<'g>>,
     /// `us` or `eu`: where the account's events endpoint is.
     pub pagerduty_region: String,
+    /// Where the on-call rules start looking ahead from.
+    pub now: chrono::DateTime<chrono::Utc>,
 }
 
 impl<'g> Context<'g> {
@@ -72,6 +74,7 @@ impl<'g> Context<'g> {
             catalog,
             chains: alerting::chains(graph, catalog),
             pagerduty_region: pagerduty_region.to_owned(),
+            now: chrono::Utc::now(),
         }
     }
 

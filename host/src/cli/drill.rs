@@ -87,6 +87,16 @@ fn text(reports: &[ChainReport]) -> anyhow::Result<String> {
                 out.push_str(&format!("      → {hint}\n"));
             }
         }
+        if let Some(paged) = &report.paged {
+            for level in &paged.levels {
+                let who = if level.on_call.is_empty() {
+                    "nobody".to_owned()
+                } else {
+                    level.on_call.join(", ")
+                };
+                out.push_str(&format!("    level {}: {who} on call now\n", level.level));
+            }
+        }
         out.push('\n');
     }
     let failed: Vec<&str> = reports
@@ -96,7 +106,7 @@ fn text(reports: &[ChainReport]) -> anyhow::Result<String> {
         .collect();
     if failed.is_empty() {
         out.push_str(&format!(
-            "Drill passed: {} chain(s), every link checked, the page reached the person on call.\n",
+            "Drill passed: {} chain(s), every link checked, the person on call was notified.\n",
             reports.len()
         ));
     } else {

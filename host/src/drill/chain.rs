@@ -1,5 +1,5 @@
 //! One chain, link by link: filter → alarm → topic → subscription → inject →
-//! incident, then clean-up. Each link asks the live service through a probe.
+//! incident → notified, then clean-up. Each link asks the live service through a probe.
 
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -7,7 +7,7 @@ use std::time::Instant;
 use serde_json::{Value, json};
 
 use super::pattern::TermPattern;
-use super::report::{ChainReport, Failure, Links, Paged, fail};
+use super::report::{ChainReport, Failure, LevelNow, Links, Paged, fail};
 use super::{Drill, Inject, Probes};
 use crate::providers::probe::{AlarmState, LiveAlarm, PatternTest};
 use blueprint_model::graph::alerting::{self, AlertChain, PagePath};
@@ -19,6 +19,8 @@ pub(super) struct Live {
     pub service_id: String,
     pub service_name: String,
     pub policy_id: Option<String>,
+    /// The escalation policy's rules, as declared.
+    pub levels: u32,
     pub log_group: Option<String>,
     pub filter_name: Option<String>,
 }
@@ -71,7 +73,7 @@ impl Drill<'_> {
 
         let mut opened = Vec::new();
         if links.failed() {
-            links.skip_rest(&["inject", "incident"]);
+            links.skip_rest(&["inject", "incident", "notified"]);
         } else {
             let paging = probes.paging();
             let before = paging
@@ -83,14 +85,19 @@ impl Drill<'_> {
             links.record("inject", injected);
             if ok {
                 match self.incident(&probes, &live, &before, &mut opened).await {
-                    Ok((detail, paged)) => {
-                        report.paged = Some(paged);
+                    Ok((detail, mut paged)) => {
                         links.record("incident", Ok(detail));
+                        let notified = self.notified(&probes, &mut paged).await;
+                        links.record("notified", notified);
+                        report.paged = Some(paged);
                     }
-                    Err(f) => links.record("incident", Err(f)),
+                    Err(f) => {
+                        links.record("incident", Err(f));
+                        links.skip_rest(&["notified"]);
+                    }
                 }
             } else {
-                links.skip_rest(&["incident"]);
+                links.skip_rest(&["incident", "notified"]);
             }
             // Anything that arrived after we stopped looking is ours too.
             if let Ok(now) = paging.open_incidents(&live.service_id).await {
@@ -161,6 +168,11 @@ impl Drill<'_> {
                 .escalation_policy
                 .and_then(|p| resource(&p.id).ok())
                 .map(|r| r.id.clone()),
+            levels: page
+                .escalation_policy
+                .and_then(|p| p.props.get("rules"))
+                .and_then(Value::as_array)
+                .map_or(1, |rules| rules.len().max(1) as u32),
             log_group: chain.log_group.map(|g| output(&g.id, "name")).transpose()?,
             filter_name: chain.filter.map(|f| output(&f.id, "name")).transpose()?,
         })
@@ -399,6 +411,19 @@ impl Drill<'_> {
     ) -> Result<(String, Paged), Failure> {
         let paging = probes.paging();
         let started = Instant::now();
+        let levels = self.levels_now(probes, live).await?;
+        if let Some(first) = levels.first()
+            && first.on_call.is_empty()
+            && live.policy_id.is_some()
+        {
+            return Err(fail(
+                format!(
+                    "nobody on call at level 1 of the escalation policy now: PagerDuty opens no incident for service {:?}, or skips the first level",
+                    live.service_name
+                ),
+                "a schedule's restrictions or layer end leave a gap now: `blueprint oncall FILE` shows who is on call when, and the gaps",
+            ));
+        }
         let incident = loop {
             let now = paging.open_incidents(&live.service_id).await?;
             if let Some(id) = now.difference(before).next() {
@@ -469,6 +494,9 @@ impl Drill<'_> {
             assignee: name.clone(),
             assignee_email: email.clone(),
             on_call_now: on_call_names.clone(),
+            urgency: incident.urgency.clone(),
+            notified_by: Vec::new(),
+            levels,
         };
         let number = incident
             .number
@@ -502,6 +530,26 @@ impl Drill<'_> {
             ),
             paged,
         ))
+    }
+}
+
+impl Drill<'_> {
+    /// Who each level of the chain's escalation policy would notify now.
+    async fn levels_now(&self, probes: &Probes, live: &Live) -> Result<Vec<LevelNow>, Failure> {
+        let Some(policy) = &live.policy_id else {
+            return Ok(Vec::new());
+        };
+        let mut levels = Vec::new();
+        for level in 1..=live.levels {
+            let mut on_call: Vec<String> = Vec::new();
+            for e in probes.paging().on_call(policy, level).await? {
+                if !on_call.contains(&e.user_name) {
+                    on_call.push(e.user_name);
+                }
+            }
+            levels.push(LevelNow { level, on_call });
+        }
+        Ok(levels)
     }
 }
 

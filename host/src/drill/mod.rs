@@ -10,6 +10,7 @@
 
 mod chain;
 mod cleanup;
+mod notified;
 pub mod pattern;
 pub mod report;
 
@@ -21,7 +22,7 @@ use crate::providers::{Provider, ProviderSet};
 use crate::state::State;
 use blueprint_model::graph::Graph;
 use blueprint_model::graph::alerting::{self, AlertChain};
-pub use report::{ChainReport, Inject, Link, Outcome, Paged};
+pub use report::{ChainReport, Inject, LevelNow, Link, Outcome, Paged};
 
 #[derive(Debug, Clone)]
 pub struct Options {

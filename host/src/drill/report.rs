@@ -46,6 +46,20 @@ pub struct Paged {
     pub assignee: String,
     pub assignee_email: String,
     pub on_call_now: Vec<String>,
+    /// The incident's urgency: which notification rules apply.
+    pub urgency: String,
+    /// The channels PagerDuty notified the assignee by (`email`, `sms`, …).
+    pub notified_by: Vec<String>,
+    /// Who each level of the escalation policy would notify now.
+    pub levels: Vec<LevelNow>,
+}
+
+/// One escalation level, as PagerDuty's on-call list has it at the drill.
+#[derive(Debug, Clone, Serialize)]
+pub struct LevelNow {
+    pub level: u32,
+    /// Display names; empty: nobody on call at this level.
+    pub on_call: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

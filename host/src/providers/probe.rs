@@ -106,6 +106,35 @@ pub struct LiveIncident {
     pub title: String,
     /// The first assignee, if any: (id, display name).
     pub assignee: Option<(String, String)>,
+    /// `high` or `low`: which of a user's notification rules apply.
+    pub urgency: String,
+}
+
+/// A notification the paging service sent about an incident (its log).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SentNotification {
+    pub user_id: String,
+    /// `email`, `sms`, `phone`, `push_notification`.
+    pub channel: String,
+    /// When, as the service recorded it (RFC 3339).
+    pub at: String,
+}
+
+/// One notification rule of a user, as the paging service reports it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rule {
+    pub urgency: String,
+    pub delay_minutes: u64,
+    /// The contact method's type (`email_contact_method` …).
+    pub contact_method: String,
+}
+
+/// How the paging service can reach a user.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reach {
+    /// Contact methods' types.
+    pub contact_methods: Vec<String>,
+    pub rules: Vec<Rule>,
 }
 
 /// Someone on call at an escalation level.
@@ -130,6 +159,12 @@ pub trait PagingProbe: Send + Sync {
     async fn incident(&self, id: &str) -> ProviderResult<LiveIncident>;
 
     async fn user_email(&self, user_id: &str) -> ProviderResult<Option<String>>;
+
+    /// Notifications sent about the incident so far (oldest first).
+    async fn notifications(&self, incident_id: &str) -> ProviderResult<Vec<SentNotification>>;
+
+    /// The user's contact methods and notification rules (every urgency).
+    async fn reach(&self, user_id: &str) -> ProviderResult<Reach>;
 
     /// Who is on call now at `level` of the escalation policy.
     async fn on_call(&self, policy_id: &str, level: u32) -> ProviderResult<Vec<OnCallEntry>>;

@@ -8,11 +8,13 @@ mod alarm_missing_data;
 mod alarm_no_ok_action;
 mod alarm_not_paging;
 mod alarm_sub_minute_period;
+mod escalation_level_empty;
 mod escalation_policy_unused;
 mod escalation_single_responder;
 mod filter_without_alarm;
 mod lambda_runtime_deprecated;
 mod log_group_no_retention;
+mod schedule_gap;
 mod subscription_endpoint;
 mod subscription_protocol;
 
@@ -33,6 +35,8 @@ rules![
     filter_without_alarm,
     escalation_single_responder,
     escalation_policy_unused,
+    schedule_gap,
+    escalation_level_empty,
     lambda_runtime_deprecated,
     log_group_no_retention,
 ];
