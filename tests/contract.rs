@@ -124,8 +124,39 @@ async fn provider_and_emulator_keep_to_the_openapi_document() {
         assert_eq!(response.status().as_u16(), status, "{event}");
     }
 
+    // The drill: incidents, on-calls, the incident's log, the assignee's contact
+    // methods and notification rules.
+    apply(vec!["drill", seed, "--from", "topic"]).await;
+    // What `blueprint oncall` is held to: a rendered schedule and ranged on-calls.
+    let schedule =
+        emulator.with_db(|db| db.list("schedules")[0]["id"].as_str().unwrap().to_owned());
+    for path in [
+        format!("/schedules/{schedule}?since=2026-12-05T00:00:00Z&until=2026-12-06T00:00:00Z"),
+        "/oncalls?since=2026-12-05T00:00:00Z&until=2026-12-05T06:00:00Z".to_owned(),
+    ] {
+        let response = http
+            .get(format!("{}{path}", emulator.base_url()))
+            .header(
+                "Authorization",
+                format!("Token token={}", support::pagerduty::TOKEN),
+            )
+            .header("Accept", "application/vnd.pagerduty+json;version=2")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+    }
+
     apply(vec!["destroy", seed, "--yes"]).await;
     let recorded = std::fs::read_to_string(&record).unwrap();
+    for path in [
+        "/log_entries",
+        "/contact_methods",
+        "/notification_rules",
+        "final_schedule",
+    ] {
+        assert!(recorded.contains(path), "{path} was not recorded");
+    }
     assert_eq!(
         recorded.matches("\"/v2/enqueue\"").count(),
         3,

@@ -15,6 +15,8 @@ const LABEL: f64 = 190.0;
 const ROW: f64 = 34.0;
 const ROW_GAP: f64 = 10.0;
 const TOP: f64 = 64.0;
+/// Legend entries side by side, this many to a line.
+const LEGEND_PER_ROW: usize = 4;
 /// Colour-blind-safe (Okabe-Ito), then a few more.
 const PALETTE: &[&str] = &[
     "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999",
@@ -40,8 +42,13 @@ pub fn render(coverages: &[Coverage]) -> String {
         }
     }
     let rows: usize = coverages.iter().map(|c| c.levels.len().max(1)).sum();
-    let legend_top = TOP + coverages.len() as f64 * 40.0 + rows as f64 * (ROW + ROW_GAP) + 20.0;
-    let height = legend_top + 24.0 * (colours.len() + 1) as f64 + 20.0;
+    // Each policy: its rows, then room for the next one's title and day labels.
+    let legend_top = TOP
+        + rows as f64 * (ROW + ROW_GAP)
+        + coverages.len().saturating_sub(1) as f64 * (TOP - 10.0)
+        + 6.0;
+    let legend_rows = (colours.len() + 1).div_ceil(LEGEND_PER_ROW);
+    let height = legend_top + 24.0 * legend_rows as f64 + 12.0;
     let mut svg = String::new();
     let _ = writeln!(
         svg,
@@ -76,10 +83,17 @@ fn policy(svg: &mut String, c: &Coverage, colours: &BTreeMap<&str, &str>, top: f
     );
     let rows = c.levels.len().max(1) as f64;
     let bottom = top + rows * (ROW + ROW_GAP);
-    // Local midnights, labelled with the day.
+    // Local midnights, labelled with the day; the first day at the window's start.
     let mut day = c.from.with_timezone(&tz).date_naive();
+    let _ = writeln!(
+        svg,
+        r##"<text x="{:.1}" y="{}" fill="#555" font-size="11">{}</text>"##,
+        LABEL + 3.0,
+        top - 4.0,
+        day.format("%a %m-%d")
+    );
     let every = ((c.to - c.from).num_days() / 14 + 1).max(1);
-    let mut n = 0;
+    let mut n = 1;
     loop {
         day = day.succ_opt().expect("a date in range");
         let midnight = super::rotation::local_instant(tz, day, chrono::NaiveTime::MIN);
@@ -136,25 +150,29 @@ fn policy(svg: &mut String, c: &Coverage, colours: &BTreeMap<&str, &str>, top: f
             );
         }
     }
-    bottom + 40.0
+    bottom + TOP - 10.0
 }
 
 fn legend(svg: &mut String, colours: &BTreeMap<&str, &str>, top: f64) {
-    let mut y = top;
-    for (user, colour) in colours {
+    let slot = (WIDTH - 20.0) / LEGEND_PER_ROW as f64;
+    let mut items: Vec<(String, String)> = colours
+        .iter()
+        .map(|(user, colour)| (esc(user), (*colour).to_owned()))
+        .collect();
+    items.push(("nobody on call".into(), "url(#gap)".into()));
+    for (i, (label, fill)) in items.iter().enumerate() {
+        let x = 10.0 + (i % LEGEND_PER_ROW) as f64 * slot;
+        let y = top + (i / LEGEND_PER_ROW) as f64 * 24.0;
+        let stroke = if fill.starts_with("url") {
+            r##" stroke="#d62728""##
+        } else {
+            ""
+        };
         let _ = writeln!(
             svg,
-            r#"<rect x="10" y="{:.1}" width="16" height="16" fill="{colour}"/><text x="32" y="{:.1}">{}</text>"#,
-            y,
+            r#"<rect x="{x:.1}" y="{y:.1}" width="16" height="16" fill="{fill}"{stroke}/><text x="{:.1}" y="{:.1}">{label}</text>"#,
+            x + 22.0,
             y + 13.0,
-            esc(user)
         );
-        y += 24.0;
     }
-    let _ = writeln!(
-        svg,
-        r##"<rect x="10" y="{:.1}" width="16" height="16" fill="url(#gap)" stroke="#d62728"/><text x="32" y="{:.1}">nobody on call</text>"##,
-        y,
-        y + 13.0
-    );
 }
