@@ -301,6 +301,33 @@ async fn drift_is_seen_by_read() {
     assert!(pd.read("pagerduty.team", &team).await.unwrap().is_none());
 }
 
+/// A listing past what offset pagination reaches (10,000) is an error that says
+/// so, never a list silently cut short (a lookup would then miss what exists).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_list_past_ten_thousand_is_refused_not_cut() {
+    let emu = emulator(Config::default()).await;
+    emu.with_db(|db| {
+        for i in 0..10_050 {
+            let id = db.id();
+            db.insert(
+                "vendors",
+                json!({"id": id, "type": "vendor", "name": format!("Vendor {i:05}")}),
+            );
+        }
+    });
+    let pd = provider_for(&emu);
+    let p = props(json!({"vendor_name": "Nowhere"}));
+    let assets = BTreeMap::new();
+    let err = pd
+        .create(&desired("pagerduty.vendor", "v", &p, &assets))
+        .await
+        .unwrap_err();
+    assert!(
+        err.message.contains("has more than 10000 results") && err.class == ErrorClass::Invalid,
+        "{err:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn lookups_explain_none_and_near_misses() {
     let emu = emulator(Config {

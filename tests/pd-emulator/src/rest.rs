@@ -78,6 +78,8 @@ pub(crate) fn one(query: &[(String, String)], key: &str) -> Option<String> {
 }
 
 /// offset/limit/more/total pagination, as PagerDuty's classic lists do.
+pub const MAX_OFFSET_RESULTS: usize = 10_000;
+
 pub(crate) fn paginate(key: &str, items: Vec<Value>, query: &[(String, String)]) -> Reply {
     let limit = match one(query, "limit").map(|l| l.parse::<usize>()) {
         None => 25,
@@ -89,6 +91,15 @@ pub(crate) fn paginate(key: &str, items: Vec<Value>, query: &[(String, String)])
         Some(Ok(o)) => o,
         Some(Err(_)) => return Err(invalid(vec!["offset must be a number".into()])),
     };
+    // Offset pagination reaches the first 10,000 results only; past that
+    // PagerDuty answers 400 and points at cursor pagination
+    // (developer.pagerduty.com/docs/rest-api-v2/pagination, linked from the
+    // document's `offset_total`).
+    if offset + limit > MAX_OFFSET_RESULTS {
+        return Err(invalid(vec![format!(
+            "Offset + limit must be less than or equal to {MAX_OFFSET_RESULTS}"
+        )]));
+    }
     let total_wanted = one(query, "total").is_some_and(|t| t == "true");
     let total = items.len();
     let page: Vec<Value> = items.into_iter().skip(offset).take(limit).collect();
@@ -544,6 +555,13 @@ fn build(
                 Some("create_incidents" | "create_alerts_and_incidents")
             ) {
                 errors.push("alert_creation is not valid".into());
+            }
+            // `create_incidents` is deprecated and PagerDuty migrates services to
+            // `create_alerts_and_incidents`, answering that whatever was sent
+            // (the document's Service.alert_creation; terraform-provider-pagerduty
+            // suppresses the diff for the same reason).
+            if db.rules.strict && object["alert_creation"] == "create_incidents" {
+                object["alert_creation"] = json!("create_alerts_and_incidents");
             }
             // Disabled timeouts are absent (the documents type them as integers).
             // "Setting this field to `0`, `null` (or unset in POST request) will

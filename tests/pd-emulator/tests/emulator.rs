@@ -175,6 +175,19 @@ async fn lists_paginate() {
         .send(reqwest::Method::GET, "/teams?limit=1000", None)
         .await;
     assert_eq!(status, 400);
+    // Offset pagination ends at 10,000 results.
+    let (status, _) = c
+        .send(reqwest::Method::GET, "/teams?limit=100&offset=9900", None)
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = c
+        .send(reqwest::Method::GET, "/teams?limit=100&offset=9901", None)
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        body.to_string().contains("less than or equal to 10000"),
+        "{body}"
+    );
 }
 
 #[tokio::test]

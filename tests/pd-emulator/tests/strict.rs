@@ -387,6 +387,29 @@ async fn team_with_policy(c: &Client) -> (String, String, Vec<String>) {
     (team, policy, users)
 }
 
+/// `create_incidents` is deprecated: PagerDuty migrates the service and reads it
+/// back as `create_alerts_and_incidents` (Service.alert_creation).
+#[tokio::test]
+async fn alert_creation_is_migrated() {
+    let (_e, c) = Client::start(Config::strict()).await;
+    let (_, policy, _) = team_with_policy(&c).await;
+    let service = c
+        .create(
+            "/services",
+            json!({"service": {"name": "svc", "alert_creation": "create_incidents",
+                "escalation_policy": {"id": policy, "type": "escalation_policy_reference"}}}),
+        )
+        .await;
+    assert_eq!(
+        read_service(&c, &service).await["alert_creation"],
+        "create_alerts_and_incidents"
+    );
+}
+
+async fn read_service(c: &Client, id: &str) -> Value {
+    c.get(&format!("/services/{id}")).await.1["service"].clone()
+}
+
 #[tokio::test]
 async fn a_member_on_a_policy_of_the_team_cannot_be_removed() {
     let (_e, c) = Client::start(Config::strict()).await;

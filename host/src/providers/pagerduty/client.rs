@@ -45,6 +45,8 @@ impl std::fmt::Display for ApiError {
             (None, Some(Transport::Timeout)) => {
                 write!(f, "PagerDuty did not answer: {}", self.message)
             }
+            // Refused before any request (the offset pagination cap).
+            (None, None) => write!(f, "PagerDuty: {}", self.message),
             (None, _) => write!(f, "PagerDuty unreachable: {}", self.message),
         }?;
         if self.ambiguous {
@@ -74,6 +76,9 @@ impl ApiError {
             Some(400) if self.message.contains("Name has already been taken") => {
                 ErrorClass::Conflict
             }
+            // No request answered and none failed in transit: the client
+            // refused to go on (a list past what offset pagination reaches).
+            None if self.transport.is_none() => ErrorClass::Invalid,
             Some(429) | Some(500..=599) | None => ErrorClass::Transient,
             Some(_) => ErrorClass::Invalid,
         }
@@ -125,6 +130,9 @@ impl std::fmt::Debug for Client {
 
 /// Most PagerDuty lists allow 100 per page.
 const PAGE: usize = 100;
+/// The most results offset pagination reaches
+/// (developer.pagerduty.com/docs/rest-api-v2/pagination).
+const MAX_OFFSET_RESULTS: usize = 10_000;
 
 impl Client {
     pub fn new(base: &str, token: &str) -> anyhow::Result<Client> {
@@ -333,10 +341,24 @@ impl Client {
             let n = batch.len();
             items.extend(batch);
             // Stop on `more: false`, and on an empty page whatever `more` says.
-            if !page["more"].as_bool().unwrap_or(false) || n == 0 || offset > 100_000 {
+            if !page["more"].as_bool().unwrap_or(false) || n == 0 {
                 return Ok(items);
             }
             offset += n;
+            // Offset pagination ends at 10,000 results (PagerDuty answers 400
+            // past it): a list cut there would be read as complete — a lookup
+            // would miss what exists — so it is an error that says so.
+            if offset + PAGE > MAX_OFFSET_RESULTS {
+                return Err(ApiError {
+                    status: None,
+                    message: format!(
+                        "GET {path} has more than {MAX_OFFSET_RESULTS} results, the most PagerDuty lists by offset; the list was not read to its end"
+                    ),
+                    retry_after: None,
+                    ambiguous: false,
+                    transport: None,
+                });
+            }
         }
     }
 }

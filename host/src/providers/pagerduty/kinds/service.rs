@@ -4,7 +4,7 @@ use serde_json::{Map, Value, json};
 
 use super::super::object::{PlainObject, id_of, object, reference_opt};
 use crate::runtime::wit::pagerduty as wit;
-use blueprint_model::kind::{KindInfo, Role, out, parse_as, refs};
+use blueprint_model::kind::{KindInfo, Role, out, parse_as, refs, same_value};
 use blueprint_model::terraform::{Block, OutputMap, TerraformMap, same, text};
 
 pub const NAME: &str = "pagerduty.service";
@@ -102,6 +102,17 @@ impl PlainObject for Kind {
         }
     }
 
+    /// PagerDuty migrates `create_incidents` (deprecated) to
+    /// `create_alerts_and_incidents` and reads the service back so (the
+    /// document's Service.alert_creation): that is the declared value, not a
+    /// change to make on every plan.
+    fn equivalent(prop: &str, desired: &Value, observed: &Value) -> bool {
+        (prop == "alert_creation"
+            && desired == "create_incidents"
+            && observed == "create_alerts_and_incidents")
+            || same_value(desired, observed)
+    }
+
     fn from_api(v: &Value) -> Map<String, Value> {
         object(vec![
             ("name", v["name"].clone()),
@@ -114,5 +125,24 @@ impl PlainObject for Kind {
             ("auto_resolve_timeout", v["auto_resolve_timeout"].clone()),
             ("alert_creation", v["alert_creation"].clone()),
         ])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::super::object::PlainObject;
+
+    #[test]
+    fn a_migrated_alert_creation_is_no_change() {
+        let eq = <super::Kind as PlainObject>::equivalent;
+        let (old, new) = (
+            json!("create_incidents"),
+            json!("create_alerts_and_incidents"),
+        );
+        assert!(eq("alert_creation", &old, &new));
+        assert!(!eq("alert_creation", &new, &old));
+        assert!(!eq("name", &old, &new));
     }
 }
