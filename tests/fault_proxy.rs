@@ -382,19 +382,37 @@ async fn a_subscription_to_an_endpoint_that_never_confirms_stays_pending() {
         "nothing reaches a pending subscription"
     );
 
-    sns.unsubscribe()
+    // SNS refuses to unsubscribe a pending subscription; it stays listed until
+    // it expires (or its topic is deleted).
+    let refused = sns
+        .unsubscribe()
         .subscription_arn(&pending)
         .send()
         .await
-        .unwrap();
+        .unwrap_err();
+    let refused = format!("{:?}", aws_sdk_sns::error::DisplayErrorContext(&refused));
+    assert!(
+        refused.contains("InvalidParameter")
+            && refused.contains("Cannot unsubscribe a subscription that is pending confirmation"),
+        "{refused}"
+    );
     let listed = sns
         .list_subscriptions_by_topic()
         .topic_arn(&topic)
         .send()
         .await
         .unwrap();
-    assert_eq!(listed.subscriptions().len(), 1);
+    assert_eq!(listed.subscriptions().len(), 2);
     assert_eq!(proxy.injected(fault::PENDING_SUBSCRIPTION), 2);
+    sns.delete_topic().topic_arn(&topic).send().await.unwrap();
+    let everywhere = sns.list_subscriptions().send().await.unwrap();
+    assert!(
+        everywhere
+            .subscriptions()
+            .iter()
+            .all(|s| s.topic_arn() != Some(topic.as_str())),
+        "deleting the topic removed its subscriptions"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

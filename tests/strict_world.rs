@@ -360,8 +360,92 @@ async fn a_never_confirmed_subscription_fails_the_run_and_is_planned_for_repair(
         "{}",
         text(&out)
     );
+    // The repair, while the endpoint still never confirms: the old subscription
+    // cannot be unsubscribed (SNS refuses pending ones) and is recorded gone with
+    // a warning; the new one fails the way the first did.
+    let out = s.run(&["run", SEED, "--yes"], &wait).await;
+    assert!(!out.status.success(), "{}", text(&out));
+    let said = text(&out);
+    assert!(said.contains("was not confirmed by its endpoint"), "{said}");
+    assert!(
+        said.contains("does not unsubscribe a pending subscription"),
+        "{said}"
+    );
+    assert!(
+        !said.contains(&key),
+        "the integration key was printed: {said}"
+    );
     let out = s.run(&["destroy", SEED, "--yes"], &wait).await;
     assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("deletes it by itself within about three days"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// An incident left open keeps the schedule: PagerDuty refuses to delete a
+/// schedule an open incident was opened through. `destroy` stops at once and
+/// names the incident; `destroy --resolve-incidents` resolves it and finishes.
+#[tokio::test(flavor = "multi_thread")]
+async fn destroy_stops_on_open_incidents_and_resolves_them_when_asked() {
+    let s = Strict::new(Config::strict(), Faults::default()).await;
+    let out = s.run(&["run", SEED, "--yes"], &[]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    // An alarm as CloudWatch would send it, never resolved (the seed has no OK action).
+    let key = s
+        .world
+        .emulator
+        .with_db(|db| db.integrations.values().next().unwrap().key.clone());
+    let sent = reqwest::Client::new()
+        .post(format!("{}/v2/enqueue", s.world.emulator.base_url()))
+        .json(&serde_json::json!({"routing_key": key, "event_action": "trigger", "dedup_key": "left-open",
+            "payload": {"summary": "ERROR in error-function", "source": "test", "severity": "error"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status().as_u16(), 202);
+    let number = s.world.emulator.with_db(|db| {
+        db.incidents.values().next().unwrap()["incident_number"]
+            .as_u64()
+            .unwrap()
+    });
+
+    let started = Instant::now();
+    let out = s.run(&["destroy", SEED, "--yes"], &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let said = text(&out);
+    assert!(
+        said.contains(&format!("#{number} ")),
+        "names the incident: {said}"
+    );
+    assert!(said.contains("--resolve-incidents"), "{said}");
+    assert!(
+        !said.contains(&key),
+        "the integration key was printed: {said}"
+    );
+
+    let out = s
+        .run(&["destroy", SEED, "--yes", "--resolve-incidents"], &[])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("resolved 1 open incident(s)"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(s.pd_counts(), BTreeMap::new(), "{}", text(&out));
+    assert_eq!(
+        s.world
+            .emulator
+            .with_db(|db| db.incidents.values().next().unwrap()["status"].clone()),
+        "resolved"
+    );
 }
 
 fn props(v: Value) -> Map<String, Value> {

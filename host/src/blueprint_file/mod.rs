@@ -212,6 +212,9 @@ pub struct AwsSettings {
 pub struct PagerDutySettings {
     /// `us` or `eu`; `PAGERDUTY_SERVICE_REGION` overrides it.
     pub region: Option<String>,
+    /// Not from the file: `destroy --resolve-incidents`.
+    #[serde(skip)]
+    pub resolve_incidents: bool,
 }
 
 /// A blueprint file as loaded: parsed, with paths resolved.

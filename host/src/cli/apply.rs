@@ -59,7 +59,8 @@ pub async fn plan_command(global: &GlobalArgs, args: &PlanArgs) -> CliResult {
 }
 
 pub async fn destroy_command(global: &GlobalArgs, args: &DestroyArgs) -> CliResult {
-    let context = global.context(args.options.parallelism)?;
+    let mut context = global.context(args.options.parallelism)?;
+    context.resolve_incidents = args.resolve_incidents;
     let target = Target {
         file: args.file.clone(),
         sets: Vec::new(),

@@ -178,6 +178,11 @@ pub struct DestroyArgs {
     pub file: PathBuf,
     #[arg(long, value_name = "PATH")]
     pub state: Option<PathBuf>,
+    /// Resolve the open incidents that keep a schedule from being deleted
+    /// (PagerDuty refuses while incidents opened through it are open); without
+    /// it, `destroy` stops and names them.
+    #[arg(long)]
+    pub resolve_incidents: bool,
     #[command(flatten)]
     pub options: ApplyOptions,
 }
@@ -415,6 +420,7 @@ impl GlobalArgs {
             providers: Default::default(),
             parallelism: parallelism.max(1),
             allow_duplicates: false,
+            resolve_incidents: false,
         })
     }
 }

@@ -70,6 +70,9 @@ pub struct Context {
     /// `--allow-duplicates`: where the service allows two objects with one
     /// name, create beside an existing one instead of stopping.
     pub allow_duplicates: bool,
+    /// `destroy --resolve-incidents`: resolve the open incidents that keep a
+    /// schedule from being deleted.
+    pub resolve_incidents: bool,
 }
 
 /// A blueprint opened for a run: evaluated, checked, its state locked and
@@ -128,7 +131,9 @@ impl Context {
             .iter()
             .map(|n| n.kind.clone())
             .chain(state.resources.values().map(|e| e.kind.clone()));
-        let providers = self.providers.connect(&blueprint.providers, kinds).await?;
+        let mut settings = blueprint.providers.clone();
+        settings.pagerduty.resolve_incidents = self.resolve_incidents;
+        let providers = self.providers.connect(&settings, kinds).await?;
         Ok(Opened {
             blueprint,
             guest,

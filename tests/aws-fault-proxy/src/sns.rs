@@ -16,8 +16,12 @@
 //!   that value);
 //! - `Publish` delivers nothing to it: moto, which does the delivering, never
 //!   heard of it;
-//! - `Unsubscribe` and `DeleteTopic` remove it; `SetSubscriptionAttributes`
-//!   changes its attributes.
+//! - `Unsubscribe` is refused, 400 `InvalidParameter` "Cannot unsubscribe a
+//!   subscription that is pending confirmation" (the answer
+//!   terraform-provider-aws' `internal/service/sns/topic_subscription.go` takes
+//!   as deleted: SNS removes an unconfirmed subscription by itself after about
+//!   three days); `DeleteTopic` removes it with its topic;
+//!   `SetSubscriptionAttributes` changes its attributes.
 //!
 //! The endpoint is not contacted (a non-confirming endpoint ignores the
 //! SubscriptionConfirmation anyway).
@@ -215,10 +219,12 @@ async fn subscribe(
 fn answer_pending(shared: &Shared, call: &Call, arn: &str) -> Response {
     let mut state = shared.state();
     match call.action.as_str() {
-        "Unsubscribe" => {
-            state.pending.retain(|p| p.arn != arn);
-            xml("Unsubscribe", "")
-        }
+        "Unsubscribe" => query_error(
+            StatusCode::BAD_REQUEST,
+            "sns",
+            "InvalidParameter",
+            "Invalid parameter: Cannot unsubscribe a subscription that is pending confirmation",
+        ),
         "SetSubscriptionAttributes" => {
             let (Some(name), Some(value)) =
                 (call.param("AttributeName"), call.param("AttributeValue"))

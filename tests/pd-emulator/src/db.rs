@@ -73,6 +73,9 @@ pub struct Db {
     pub born: BTreeMap<String, std::time::Instant>,
     /// Objects recently deleted or changed, still "in use" for the delay.
     pub ghosts: Vec<Ghost>,
+    /// incident id -> the schedules its escalation policy targeted when it was
+    /// opened (the "escalation policy snapshot" an open incident keeps).
+    pub snapshots: BTreeMap<String, Vec<String>>,
     /// Events that opened no incident because nobody was on call.
     pub unassignable_events: u64,
     /// user id -> contact methods and notification rules (`notify`).
@@ -235,6 +238,22 @@ impl Db {
     /// (support.pagerduty.com/docs/schedules: "If this is the case, then no
     /// incident will be created"). Going on to the next level when one is empty
     /// is the emulator's reading; PagerDuty documents no other.
+    /// The schedules the service's escalation policy targets now.
+    pub fn schedules_of_service(&self, service_id: &str) -> Vec<String> {
+        let policy = self
+            .get("services", service_id)
+            .and_then(|s| s["escalation_policy"]["id"].as_str())
+            .and_then(|p| self.get("escalation_policies", p));
+        policy
+            .and_then(|p| p["escalation_rules"].as_array())
+            .into_iter()
+            .flatten()
+            .flat_map(|r| r["targets"].as_array().into_iter().flatten())
+            .filter(|t| matches!(t["type"].as_str(), Some("schedule_reference" | "schedule")))
+            .filter_map(|t| t["id"].as_str().map(str::to_owned))
+            .collect()
+    }
+
     pub fn assignee_for_service(&self, service_id: &str) -> Option<String> {
         let service = self.get("services", service_id)?;
         let policy = self.get(

@@ -78,6 +78,8 @@ fn trigger(db: &mut Db, key: &str, dedup: &str, title: &str) -> Option<String> {
         "html_url": format!("{}/incidents/{id}", db.base_url),
     });
     db.incidents.insert(id.clone(), incident);
+    let snapshot = db.schedules_of_service(&integration.service);
+    db.snapshots.insert(id.clone(), snapshot);
     db.dedup
         .insert((key.to_owned(), dedup.to_owned()), id.clone());
     Some(id)

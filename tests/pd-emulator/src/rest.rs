@@ -193,6 +193,28 @@ pub async fn get_object(
         object["integrations"] = integrations_of(&db, &id, include);
     }
     if collection == "schedules" {
+        // The policies that use it (Schedule.escalation_policies).
+        let using: Vec<Value> = db
+            .list("escalation_policies")
+            .iter()
+            .filter(|p| {
+                p["escalation_rules"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|r| r["targets"].as_array().into_iter().flatten())
+                    .any(|t| t["id"] == *id)
+            })
+            .map(|p| {
+                reference(
+                    &db,
+                    "escalation_policies",
+                    p["id"].as_str().unwrap_or_default(),
+                    "escalation_policy_reference",
+                )
+            })
+            .collect();
+        object["escalation_policies"] = json!(using);
         // "Defaults to 2 weeks before until if an until is given" (schedule_since);
         // until defaults to 2 weeks after since.
         let query = pairs(&query);
@@ -914,6 +936,7 @@ pub async fn list_incidents(State(app): State<Arc<App>>, RawQuery(query): RawQue
     let query = pairs(&query);
     let statuses = all(&query, "statuses[]");
     let services = all(&query, "service_ids[]");
+    let users = all(&query, "user_ids[]");
     let since = one(&query, "since").and_then(|s| DateTime::parse_from_rfc3339(&s).ok());
     let until = one(&query, "until").and_then(|s| DateTime::parse_from_rfc3339(&s).ok());
     let all_time = one(&query, "date_range").is_some_and(|d| d == "all");
@@ -925,6 +948,15 @@ pub async fn list_incidents(State(app): State<Arc<App>>, RawQuery(query): RawQue
         .values()
         .filter(|i| statuses.is_empty() || statuses.iter().any(|s| i["status"] == **s))
         .filter(|i| services.is_empty() || services.iter().any(|s| i["service"]["id"] == **s))
+        // "Returns only the incidents currently assigned to the passed user(s)".
+        .filter(|i| {
+            users.is_empty()
+                || i["assignments"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|a| users.iter().any(|u| a["assignee"]["id"] == **u))
+        })
         .filter(|i| {
             let created = i["created_at"]
                 .as_str()

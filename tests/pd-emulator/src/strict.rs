@@ -211,6 +211,15 @@ pub fn policy_in_use(db: &Db, id: &str) -> Option<Response> {
 /// policies" (terraform-provider-pagerduty PR #561 quotes it;
 /// resource_pagerduty_schedule.go matches it exactly).
 pub fn schedule_in_use(db: &Db, id: &str) -> Option<Response> {
+    // An open incident keeps a snapshot of the policy it was opened through:
+    // terraform-provider-pagerduty `resource_pagerduty_schedule.go` matches
+    // "Schedule can't be deleted if it's being used by an escalation policy
+    // snapshot with open incidents" and lists the incidents to resolve.
+    if db.rules.strict && open_through(db, id) {
+        return Some(refused(
+            "Schedule can't be deleted if it's being used by an escalation policy snapshot with open incidents".into(),
+        ));
+    }
     let used = users_of(db, "escalation_policies")
         .iter()
         .any(|p| targets(p).any(|t| t["id"] == *id));
@@ -220,6 +229,18 @@ pub fn schedule_in_use(db: &Db, id: &str) -> Option<Response> {
         } else {
             lenient_in_use("schedules", id)
         }
+    })
+}
+
+/// Whether an open incident was opened through a policy that targeted this
+/// schedule at the time.
+fn open_through(db: &Db, schedule: &str) -> bool {
+    db.incidents.values().any(|i| {
+        matches!(i["status"].as_str(), Some("triggered" | "acknowledged"))
+            && db
+                .snapshots
+                .get(i["id"].as_str().unwrap_or_default())
+                .is_some_and(|schedules| schedules.iter().any(|s| s == schedule))
     })
 }
 

@@ -26,6 +26,9 @@ pub struct ApiError {
     pub ambiguous: bool,
     /// No answer came: how (decides whether it is tried again; `deadline.rs`).
     pub transport: Option<Transport>,
+    /// Refused by the client before any request (a list past what offset
+    /// pagination reaches): nothing to retry.
+    pub local: bool,
 }
 
 /// How a request got no answer.
@@ -45,8 +48,7 @@ impl std::fmt::Display for ApiError {
             (None, Some(Transport::Timeout)) => {
                 write!(f, "PagerDuty did not answer: {}", self.message)
             }
-            // Refused before any request (the offset pagination cap).
-            (None, None) => write!(f, "PagerDuty: {}", self.message),
+            (None, _) if self.local => write!(f, "PagerDuty: {}", self.message),
             (None, _) => write!(f, "PagerDuty unreachable: {}", self.message),
         }?;
         if self.ambiguous {
@@ -76,9 +78,7 @@ impl ApiError {
             Some(400) if self.message.contains("Name has already been taken") => {
                 ErrorClass::Conflict
             }
-            // No request answered and none failed in transit: the client
-            // refused to go on (a list past what offset pagination reaches).
-            None if self.transport.is_none() => ErrorClass::Invalid,
+            None if self.local => ErrorClass::Invalid,
             Some(429) | Some(500..=599) | None => ErrorClass::Transient,
             Some(_) => ErrorClass::Invalid,
         }
@@ -101,8 +101,10 @@ impl ApiError {
             "belong to an escalation policy",
             "Team has existing associations",
         ];
+        // Open incidents do not go away by waiting (`open_incidents`).
         self.status == Some(StatusCode::BAD_REQUEST)
             && IN_USE.iter().any(|m| self.message.contains(m))
+            && !super::open_incidents::blocks(self)
     }
 
     /// Tie the error to the resource it happened on.
@@ -293,6 +295,7 @@ impl Client {
                 message: deadline::error_chain(&e.without_url()),
                 retry_after: None,
                 transport,
+                local: false,
             }
         })?;
         let status = response.status();
@@ -308,6 +311,7 @@ impl Client {
                 retry_after: None,
                 ambiguous: false,
                 transport: None,
+                local: false,
             });
         }
         Err(ApiError {
@@ -316,6 +320,7 @@ impl Client {
             retry_after,
             ambiguous: not_idempotent && status.is_server_error(),
             transport: None,
+            local: false,
         })
     }
 
@@ -357,6 +362,7 @@ impl Client {
                     retry_after: None,
                     ambiguous: false,
                     transport: None,
+                    local: true,
                 });
             }
         }

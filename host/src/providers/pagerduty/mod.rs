@@ -9,6 +9,7 @@ pub mod budget;
 mod client;
 pub mod kinds;
 mod object;
+mod open_incidents;
 mod probe;
 
 use std::time::Duration;
@@ -76,11 +77,22 @@ pub struct PagerDutyProvider {
     /// One `service_dependencies/associate`/`disassociate` at a time per
     /// account: overlapping calls answer 500 on real PagerDuty.
     pub(crate) associations: tokio::sync::Mutex<()>,
+    /// `destroy --resolve-incidents`: resolve the open incidents that keep a
+    /// schedule from being deleted (`open_incidents`).
+    pub(crate) resolve_incidents: bool,
 }
 
 impl PagerDutyProvider {
     pub fn new(settings: &PagerDutySettings) -> anyhow::Result<PagerDutyProvider> {
-        Self::with_config(&PagerDutyConfig::from_env(settings)?)
+        Ok(Self::with_config(&PagerDutyConfig::from_env(settings)?)?
+            .with_resolve_incidents(settings.resolve_incidents))
+    }
+
+    /// Resolve the open incidents that keep a schedule from being deleted
+    /// (`destroy --resolve-incidents`).
+    pub fn with_resolve_incidents(mut self, resolve: bool) -> Self {
+        self.resolve_incidents = resolve;
+        self
     }
 
     pub fn with_config(config: &PagerDutyConfig) -> anyhow::Result<PagerDutyProvider> {
@@ -90,6 +102,7 @@ impl PagerDutyProvider {
             from_email: config.from_email.clone(),
             propagation: Policy::PROPAGATION,
             associations: tokio::sync::Mutex::new(()),
+            resolve_incidents: false,
         })
     }
 

@@ -151,16 +151,25 @@ impl<O: PlainObject> ResourceKind<PagerDutyProvider> for O {
     async fn delete(&self, pd: &PagerDutyProvider, prior: &Resource) -> ProviderResult<()> {
         let path = format!("{}/{}", O::COLLECTION, prior.id);
         let what = format!("delete {} {}", O::KEY, prior.id);
-        let deleted = crate::providers::retry::while_in_use(
-            &what,
-            || pd.client.call(Method::DELETE, &path, &[], None),
-            super::ApiError::in_use,
-        )
-        .await;
+        let address = format!("{} {}", O::KEY, prior.id);
+        let delete = || {
+            crate::providers::retry::while_in_use(
+                &what,
+                || pd.client.call(Method::DELETE, &path, &[], None),
+                super::ApiError::in_use,
+            )
+        };
+        let mut deleted = delete().await;
+        if let Err(e) = &deleted
+            && super::open_incidents::blocks(e)
+        {
+            super::open_incidents::unblock(pd, &address, prior).await?;
+            deleted = delete().await;
+        }
         match deleted {
             Ok(_) => Ok(()),
             Err(e) if e.is_not_found() => Ok(()),
-            Err(e) => Err(e.at(&format!("{} {}", O::KEY, prior.id))),
+            Err(e) => Err(e.at(&address)),
         }
     }
 

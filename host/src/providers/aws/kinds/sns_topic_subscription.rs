@@ -14,6 +14,9 @@ use crate::runtime::wit::aws as wit;
 use blueprint_model::kind::{KindInfo, Role, out, parse_as, refs};
 use blueprint_model::terraform::{Block, OutputMap, TerraformMap, same, to};
 
+/// SNS's answer to `Unsubscribe` of a pending subscription.
+const PENDING_REFUSAL: &str = "Cannot unsubscribe a subscription that is pending confirmation";
+
 pub const NAME: &str = "aws.sns_topic_subscription";
 pub type Props = wit::SnsTopicSubscriptionProps;
 pub type Ref = wit::SnsTopicSubscriptionRef;
@@ -307,14 +310,35 @@ impl ResourceKind<AwsProvider> for Kind {
             .ok_or_else(|| ProviderError::new(ErrorClass::NotFound, format!("{address}: gone")))
     }
 
+    /// A subscription its endpoint never confirmed cannot be unsubscribed: SNS
+    /// answers "Cannot unsubscribe a subscription that is pending confirmation"
+    /// and deletes it by itself after about three days
+    /// (terraform-provider-aws `topic_subscription.go` takes that answer as
+    /// deleted). It is recorded gone, with a warning; it delivers nothing.
     async fn delete(&self, aws: &AwsProvider, prior: &Resource) -> ProviderResult<()> {
-        gone_ok(
-            aws.call(&format!("SNS subscription {}", prior.id), || {
+        let result = aws
+            .call(&format!("SNS subscription {}", prior.id), || {
                 aws.sns.unsubscribe().subscription_arn(&prior.id).send()
             })
             .await
-            .map(|_| ()),
-        )
+            .map(|_| ());
+        match result {
+            Err(e) if e.message.contains(PENDING_REFUSAL) => {
+                let endpoint = prior
+                    .props
+                    .get("endpoint")
+                    .and_then(Value::as_str)
+                    .map(crate::providers::pagerduty::redact)
+                    .unwrap_or_default();
+                let said = format!(
+                    "SNS subscription {} to {endpoint} was never confirmed, and SNS does not unsubscribe a pending subscription: it deletes it by itself within about three days (recorded as deleted; it delivers nothing meanwhile)",
+                    prior.id
+                );
+                tracing::warn!("{said}");
+                Ok(())
+            }
+            other => gone_ok(other),
+        }
     }
 
     async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
