@@ -355,6 +355,10 @@ fn classify(code: &str, status: u16) -> ErrorClass {
         "RequestThrottled",
         "ServiceUnavailable",
         "InternalFailure",
+        // CloudWatch Logs, 400: "Multiple concurrent requests to update the same
+        // resource were in conflict" (CloudWatch Logs API Reference, Common
+        // Errors of PutRetentionPolicy, PutMetricFilter, ...): it passes.
+        "OperationAbortedException",
     ];
     const AUTH: &[&str] = &[
         "AccessDenied",
@@ -518,4 +522,21 @@ fn same_set(desired: &Value, observed: &Value) -> bool {
         items
     };
     sorted(desired) == sorted(observed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_log_changes_are_retried() {
+        assert_eq!(
+            classify("OperationAbortedException", 400),
+            ErrorClass::Transient
+        );
+        assert_eq!(
+            classify("InvalidParameterException", 400),
+            ErrorClass::Invalid
+        );
+    }
 }
