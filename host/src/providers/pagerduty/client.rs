@@ -267,12 +267,11 @@ impl Client {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let ticket = self.budget.acquire().await;
+        let ticket = self.budget.acquire().await?;
         let response = request.send().await;
-        self.budget.observe(
-            ticket,
-            response.as_ref().ok().and_then(|r| rate_limit(r.headers())),
-        );
+        if let Ok(answer) = &response {
+            self.budget.observe(ticket, rate_limit(answer.headers()));
+        }
         let response = response.map_err(|e| {
             // Not connected: PagerDuty never saw it. Timed out once sent: it may
             // have. Anything else (a connection closed before the answer) stays
@@ -297,7 +296,14 @@ impl Client {
                 transport,
                 local: false,
             }
-        })?;
+        });
+        let response = match response {
+            Ok(answer) => answer,
+            Err(error) => {
+                self.budget.no_answer(ticket, &error);
+                return Err(error);
+            }
+        };
         let status = response.status();
         let retry_after = retry_after(response.headers(), status);
         let text = response.text().await.unwrap_or_default();
