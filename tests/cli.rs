@@ -1,20 +1,9 @@
 //! The `blueprint` binary as a user runs it: outputs, exit codes, one-line errors.
 
 use crate::support;
+use support::blueprint;
 
 use std::process::{Command, Output};
-
-fn blueprint(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_blueprint"))
-        .args(args)
-        .env(
-            "BLUEPRINT_CACHE_DIR",
-            support::root().join("target/test-wasm-cache"),
-        )
-        .current_dir(support::root())
-        .output()
-        .expect("the blueprint binary runs")
-}
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

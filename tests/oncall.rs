@@ -6,9 +6,10 @@
 //! schedule) and instant by instant (`/oncalls`).
 
 use crate::support;
+use support::blueprint;
 
 use std::collections::BTreeMap;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use blueprint::providers::{Desired, Provider};
 use blueprint_model::graph::{Graph, token};
@@ -18,18 +19,6 @@ use serde_json::{Map, Value, json};
 use support::pagerduty::{TOKEN, emulator, provider_for};
 
 const SEED: &str = "blueprints/lambda-error-pagerduty.toml";
-
-fn blueprint(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_blueprint"))
-        .args(args)
-        .env(
-            "BLUEPRINT_CACHE_DIR",
-            support::root().join("target/test-wasm-cache"),
-        )
-        .current_dir(support::root())
-        .output()
-        .expect("the blueprint binary runs")
-}
 
 fn json_of(o: &Output) -> Value {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));

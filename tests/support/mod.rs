@@ -21,6 +21,16 @@ pub fn root() -> PathBuf {
         .to_owned()
 }
 
+/// `blueprint ARGS` from the workspace root, with the tests' compiled-code cache.
+pub fn blueprint(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_blueprint"))
+        .args(args)
+        .env("BLUEPRINT_CACHE_DIR", root().join("target/test-wasm-cache"))
+        .current_dir(root())
+        .output()
+        .expect("the blueprint binary runs")
+}
+
 /// A guest component built by `scripts/build-guests` (which the test command runs).
 pub fn guest(crate_name: &str) -> PathBuf {
     let file = crate_name.replace('-', "_");

@@ -104,7 +104,7 @@ fn to_text(coverages: &[Coverage]) -> String {
     let mut out = String::new();
     for c in coverages {
         let tz: Tz = c.time_zone.parse().unwrap_or(Tz::UTC);
-        let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%a %Y-%m-%d %H:%M").to_string();
+        let local = |t: DateTime<Utc>| oncall::local_time(t, tz);
         out.push_str(&format!(
             "Escalation policy {:?} ({}), {} to {} ({})\n",
             c.policy_name,

@@ -450,12 +450,7 @@ impl Drill<'_> {
                     },
                 ));
             }
-            tokio::select! {
-                _ = tokio::time::sleep(self.options.poll) => {}
-                _ = tokio::signal::ctrl_c() => {
-                    return Err(fail("interrupted while waiting for the incident", "clean-up still ran"));
-                }
-            }
+            self.pause("the incident").await?;
         };
         let incident = paging.incident(&incident).await?;
         let (assignee_id, name) = incident.assignee.clone().unwrap_or_default();

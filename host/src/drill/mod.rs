@@ -74,6 +74,18 @@ impl Probes {
 }
 
 impl Drill<'_> {
+    /// One poll interval; Ctrl-C ends the wait as a failed link (the clean-up
+    /// still runs).
+    async fn pause(&self, waiting_for: &str) -> Result<(), report::Failure> {
+        tokio::select! {
+            _ = tokio::time::sleep(self.options.poll) => Ok(()),
+            _ = tokio::signal::ctrl_c() => Err(report::fail(
+                format!("interrupted while waiting for {waiting_for}"),
+                "clean-up still ran",
+            )),
+        }
+    }
+
     pub async fn run(&self) -> anyhow::Result<Vec<ChainReport>> {
         let mut reports = Vec::new();
         for chain in chains(self.graph)? {

@@ -87,12 +87,7 @@ impl Drill<'_> {
                     ),
                 ));
             }
-            tokio::select! {
-                _ = tokio::time::sleep(self.options.poll) => {}
-                _ = tokio::signal::ctrl_c() => {
-                    return Err(fail("interrupted while waiting for the notification", "clean-up still ran"));
-                }
-            }
+            self.pause("the notification").await?;
         }
     }
 }

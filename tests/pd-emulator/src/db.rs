@@ -191,16 +191,9 @@ impl Db {
     /// sent wins; strict mode stores layers as PagerDuty returns them, highest
     /// precedence first (`strict::order_layers`).
     pub fn on_call_for_schedule(&self, schedule_id: &str, at: DateTime<Utc>) -> Option<OnCall> {
-        let schedule = self.get("schedules", schedule_id)?;
-        let around = Duration::days(8);
-        crate::oncall::render(schedule, at - around, at + around, self.rules.strict)
+        self.on_calls_for_schedule(schedule_id, at, at)
             .into_iter()
-            .find(|e| e.start <= at && at < e.end)
-            .map(|e| OnCall {
-                user: e.user,
-                start: e.start,
-                end: e.end,
-            })
+            .next()
     }
 
     /// Every on-call entry of a schedule that overlaps `[since, until]` (an

@@ -153,7 +153,10 @@ fn policy_coverage(
             }
         }
         entries.sort_by(|a, b| (a.start, &a.user).cmp(&(b.start, &b.user)));
-        let gaps = gaps_of(level, &entries, from, to);
+        let gaps = uncovered(entries.iter().map(|e| (e.start, e.end)), from, to)
+            .into_iter()
+            .map(|(start, end)| Gap { level, start, end })
+            .collect();
         levels.push(LevelCoverage {
             level,
             targets,
@@ -171,28 +174,30 @@ fn policy_coverage(
     })
 }
 
-/// `[from, to)` minus the union of the entries (sorted by start).
-fn gaps_of(level: usize, entries: &[Entry], from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Gap> {
-    let mut gaps = Vec::new();
+/// `[from, to)` minus the union of intervals sorted by start: the times nobody
+/// is on call.
+pub fn uncovered(
+    intervals: impl IntoIterator<Item = (DateTime<Utc>, DateTime<Utc>)>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let mut holes = Vec::new();
     let mut covered_until = from;
-    for e in entries {
-        if e.start > covered_until {
-            gaps.push(Gap {
-                level,
-                start: covered_until,
-                end: e.start,
-            });
+    for (start, end) in intervals {
+        if start > covered_until {
+            holes.push((covered_until, start));
         }
-        covered_until = covered_until.max(e.end);
+        covered_until = covered_until.max(end);
     }
     if covered_until < to {
-        gaps.push(Gap {
-            level,
-            start: covered_until,
-            end: to,
-        });
+        holes.push((covered_until, to));
     }
-    gaps
+    holes
+}
+
+/// A time as the people on call read it: `Sat 2026-12-05 18:00` in `tz`.
+pub fn local_time(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz).format("%a %Y-%m-%d %H:%M").to_string()
 }
 
 /// The node an element of a list refers to (its first reference).

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use super::Coverage;
+use crate::oncall;
 
 const WIDTH: f64 = 1200.0;
 const LABEL: f64 = 190.0;
@@ -71,7 +72,7 @@ fn policy(svg: &mut String, c: &Coverage, colours: &BTreeMap<&str, &str>, top: f
     let x = |t: DateTime<Utc>| {
         LABEL + (t - c.from).num_seconds() as f64 / span * (WIDTH - LABEL - 20.0)
     };
-    let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%a %Y-%m-%d %H:%M").to_string();
+    let local = |t: DateTime<Utc>| oncall::local_time(t, tz);
     let _ = writeln!(
         svg,
         r#"<text x="10" y="{}" font-size="15" font-weight="bold">{} — {} to {} ({})</text>"#,

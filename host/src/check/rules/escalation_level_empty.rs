@@ -1,7 +1,7 @@
 use crate::check::{Context, Hit, Rule, Severity};
 use blueprint_model::oncall;
 
-use super::schedule_gap::{AHEAD, holes, length, when};
+use super::schedule_gap::{AHEAD, length, when};
 
 pub(super) static RULE: Rule = Rule {
     id: "escalation-level-empty",
@@ -18,10 +18,8 @@ fn check(c: &Context<'_>) -> Vec<Hit> {
     for policy in coverages {
         let tz = policy.time_zone.parse().unwrap_or(chrono_tz::Tz::UTC);
         for level in &policy.levels {
-            let covered: Vec<_> = level.entries.iter().map(|e| (e.start, e.end)).collect();
-            let mut sorted = covered.clone();
-            sorted.sort();
-            let gaps = holes(&sorted, policy.from, policy.to);
+            // The coverage has the level's gaps already.
+            let gaps: Vec<_> = level.gaps.iter().map(|g| (g.start, g.end)).collect();
             let Some(first) = gaps.first() else { continue };
             let message = if level.targets.is_empty() {
                 format!(

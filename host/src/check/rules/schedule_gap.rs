@@ -21,7 +21,7 @@ fn check(c: &Context<'_>) -> Vec<Hit> {
             // Unknown before apply (a time zone or start from another node): no finding.
             let schedule = oncall::schedule_of(c.graph, c.catalog, node).ok()?;
             let spans = schedule.final_spans(from, to);
-            let gaps = holes(&spans.iter().map(|s| (s.start, s.end)).collect::<Vec<_>>(), from, to);
+            let gaps = oncall::uncovered(spans.iter().map(|s| (s.start, s.end)), from, to);
             let first = gaps.first()?;
             Some(Hit {
                 node: node.id.clone(),
@@ -37,26 +37,6 @@ fn check(c: &Context<'_>) -> Vec<Hit> {
         .collect()
 }
 
-/// `[from, to)` minus sorted, non-overlapping spans.
-pub(super) fn holes(
-    spans: &[(DateTime<Utc>, DateTime<Utc>)],
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
-    let mut out = Vec::new();
-    let mut at = from;
-    for &(a, b) in spans {
-        if a > at {
-            out.push((at, a));
-        }
-        at = at.max(b);
-    }
-    if at < to {
-        out.push((at, to));
-    }
-    out
-}
-
 pub(super) fn length(gaps: &[(DateTime<Utc>, DateTime<Utc>)]) -> String {
     let total: Duration = gaps.iter().map(|(a, b)| *b - *a).sum();
     let hours = total.num_minutes() as f64 / 60.0;
@@ -68,8 +48,12 @@ pub(super) fn length(gaps: &[(DateTime<Utc>, DateTime<Utc>)]) -> String {
 }
 
 pub(super) fn when(gap: &(DateTime<Utc>, DateTime<Utc>), tz: chrono_tz::Tz) -> String {
-    let local = |t: DateTime<Utc>| t.with_timezone(&tz).format("%a %Y-%m-%d %H:%M").to_string();
-    format!("{} – {} {}", local(gap.0), local(gap.1), tz.name())
+    format!(
+        "{} – {} {}",
+        oncall::local_time(gap.0, tz),
+        oncall::local_time(gap.1, tz),
+        tz.name()
+    )
 }
 
 #[cfg(test)]

@@ -7,10 +7,10 @@
 
 use std::collections::BTreeSet;
 
-use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{ApiError, PagerDutyProvider};
+use crate::providers::probe::PagingProbe;
 use crate::providers::{ErrorClass, ProviderError, ProviderResult, Resource};
 
 /// PagerDuty's refusal, as the Terraform provider matches it.
@@ -69,8 +69,7 @@ async fn blocking(pd: &PagerDutyProvider, prior: &Resource) -> Result<Vec<Value>
 
 async fn assignee_email(pd: &PagerDutyProvider, incident: &Value) -> Option<String> {
     let user = incident["assignments"][0]["assignee"]["id"].as_str()?;
-    let body = pd.client.get(&format!("/users/{user}"), &[]).await.ok()?;
-    body["user"]["email"].as_str().map(str::to_owned)
+    pd.user_email(user).await.ok().flatten()
 }
 
 fn named(incidents: &[Value]) -> String {
@@ -112,7 +111,6 @@ pub async fn unblock(
             ),
         ));
     }
-    let body = json!({"incident": {"type": "incident_reference", "status": "resolved"}});
     for incident in &incidents {
         let id = incident["id"].as_str().unwrap_or_default();
         // PagerDuty records who resolved it (`From`): PAGERDUTY_FROM_EMAIL, else
@@ -121,14 +119,7 @@ pub async fn unblock(
             Some(email) => Some(email.clone()),
             None => assignee_email(pd, incident).await,
         };
-        pd.client
-            .call_from(
-                Method::PUT,
-                &format!("/incidents/{id}"),
-                &[],
-                Some(&body),
-                from.as_deref(),
-            )
+        super::probe::resolve_incident(pd, id, from.as_deref())
             .await
             .map_err(|e| e.at(&format!("{address}: resolving incident {id}")))?;
     }

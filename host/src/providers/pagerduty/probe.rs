@@ -13,6 +13,25 @@ use crate::providers::probe::{
 };
 use crate::providers::{ProviderError, ProviderResult, Resource};
 
+/// Resolve an incident, as the user with this email (PagerDuty's `From`).
+pub(super) async fn resolve_incident(
+    pd: &PagerDutyProvider,
+    incident_id: &str,
+    from: Option<&str>,
+) -> Result<(), super::ApiError> {
+    let body = json!({"incident": {"type": "incident_reference", "status": "resolved"}});
+    pd.client
+        .call_from(
+            Method::PUT,
+            &format!("/incidents/{incident_id}"),
+            &[],
+            Some(&body),
+            from,
+        )
+        .await
+        .map(|_| ())
+}
+
 fn failed(what: &str, e: super::ApiError) -> ProviderError {
     let mut error = e.at(what);
     error.message = redact(&error.message);
@@ -187,17 +206,8 @@ impl PagingProbe for PagerDutyProvider {
     }
 
     async fn resolve(&self, incident_id: &str, from: Option<&str>) -> ProviderResult<()> {
-        let body = json!({"incident": {"type": "incident_reference", "status": "resolved"}});
-        self.client
-            .call_from(
-                Method::PUT,
-                &format!("/incidents/{incident_id}"),
-                &[],
-                Some(&body),
-                from,
-            )
+        resolve_incident(self, incident_id, from)
             .await
-            .map(|_| ())
             .map_err(|e| failed(&format!("incident {incident_id}"), e))
     }
 
