@@ -45,7 +45,7 @@ def main():
     args = ap.parse_args()
     aws_port, pd_port = free_port(), free_port()
     env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true")
-    moto = subprocess.Popen([os.path.join(ROOT, ".venv/bin/moto_server"), "-H", "127.0.0.1", "-p", str(aws_port)],
+    moto = subprocess.Popen([os.path.join(ROOT, ".venv/bin/python"), os.path.join(ROOT, "tests/moto/server.py"), "-H", "127.0.0.1", "-p", str(aws_port)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     pd = subprocess.Popen([os.path.join(ROOT, "target/release/pagerduty-emulator"), "--listen", f"127.0.0.1:{pd_port}",
                            "--token", "bench", "--latency-ms", str(args.latency_ms)],

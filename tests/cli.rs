@@ -224,12 +224,17 @@ fn check_names_exactly_the_seeds_faults_and_their_fixes() {
                 "lambda-error-log-group".into(),
                 None
             ),
+            (
+                "subscription-without-dead-letter-queue".into(),
+                "lambda-error-pagerduty-subscription".into(),
+                None
+            ),
         ]
     );
     // --strict fails on warnings; the text groups by severity.
     let o = blueprint(&["check", SEED, "--strict"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stdout(&o).starts_with("Warnings (4):"), "{}", stdout(&o));
+    assert!(stdout(&o).starts_with("Warnings (5):"), "{}", stdout(&o));
     assert!(stdout(&o).contains("fix: period = 60"), "{}", stdout(&o));
 
     // The one-line fixes the README shows clear everything.
@@ -245,6 +250,8 @@ fn check_names_exactly_the_seeds_faults_and_their_fixes() {
         "services.0.alarm_treat_missing_data=notBreaching",
         "--set",
         "services.0.log_retention_days=30",
+        "--set",
+        "services.0.dead_letter_queue=true",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     assert!(
@@ -293,7 +300,7 @@ fn check_silences_per_node_with_a_reason() {
     assert!(
         stdout(&o).contains("Silenced in the blueprint file (1):")
             && stdout(&o).contains("reproduces the article's 30 s period")
-            && stdout(&o).contains("Warnings (3):"),
+            && stdout(&o).contains("Warnings (4):"),
         "{}",
         stdout(&o)
     );

@@ -364,3 +364,113 @@ async fn a_broken_chain_fails_on_the_right_link() {
     );
     assert_eq!(outcome(&report, "incident"), "skipped");
 }
+
+/// PagerDuty's events endpoint refusing every event (429 and 503): SNS retries by
+/// the subscription's delivery policy, then drops the page — the drill names the
+/// lost delivery instead of waiting out its timeout — or, with the seed's
+/// dead-letter queue declared, moves it there, where the drill finds it and the
+/// message is the page. Once PagerDuty answers again, the same drill passes.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_delivery_is_named_and_kept_in_the_dead_letter_queue() {
+    let world = World::with(Config {
+        now: Some("2023-09-16T01:30:00+09:00".parse().unwrap()),
+        events_fail_rate: 1.0,
+        ..Config::default()
+    })
+    .await;
+    let w = &world;
+    let service = |dead_letter_queue: bool| {
+        format!(
+            r#"services=[{{"name":"lambda-error","function_name":"error-function","code_path":"lambda-error-pagerduty-handler","dead_letter_queue":{dead_letter_queue},"delivery_retries":{{"num_retries":2,"min_delay_seconds":1,"max_delay_seconds":1}}}}]"#
+        )
+    };
+    let drill = |set: String| async move {
+        let started = std::time::Instant::now();
+        let out = w
+            .blueprint(&["drill", SEED, "--from", "topic", "--json", "--set", &set])
+            .await;
+        (out, started.elapsed())
+    };
+
+    // No dead-letter queue: the page is lost, and the drill says so.
+    let lost = service(false);
+    let out = w.blueprint(&["run", SEED, "--yes", "--set", &lost]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let (out, took) = drill(lost.clone()).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome(&report, "incident"), "failed", "{report}");
+    let why = detail(&report, "incident");
+    assert!(
+        why.contains("SNS gave up delivering 1 notification(s) of topic error-function-alarm")
+            && why.contains("no dead-letter queue, so the page is lost"),
+        "{why}"
+    );
+    assert!(
+        took < std::time::Duration::from_secs(30),
+        "named after SNS's retries ({took:?}), not after the 120 s timeout"
+    );
+    // Three attempts (one and two retries), each answered 429 or 503.
+    assert!(
+        w.emulator.events_failed() >= 3,
+        "{}",
+        w.emulator.events_failed()
+    );
+    assert_eq!(w.emulator.with_db(|db| db.incidents.len()), 0);
+
+    // With the dead-letter queue: the page waits there.
+    let kept = service(true);
+    let out = w.blueprint(&["run", SEED, "--yes", "--set", &kept]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let (out, _) = drill(kept.clone()).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let why = detail(&report, "incident");
+    assert!(
+        why.contains(
+            "SNS could not deliver the notification to PagerDuty and moved it to the dead-letter queue error-function-undelivered-pages"
+        ),
+        "{why}"
+    );
+    let aws = blueprint::providers::aws::AwsProvider::with_config(&w.moto.sdk_config().await);
+    let url = aws
+        .sqs
+        .get_queue_url()
+        .queue_name("error-function-undelivered-pages")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    let received = aws
+        .sqs
+        .receive_message()
+        .queue_url(&url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    let bodies: Vec<Value> = received
+        .messages()
+        .iter()
+        .map(|m| serde_json::from_str(m.body().unwrap()).unwrap())
+        .collect();
+    assert!(
+        bodies.iter().any(|b| b["Type"] == "Notification"
+            && b["TopicArn"]
+                .as_str()
+                .unwrap()
+                .ends_with(":error-function-alarm")
+            && b["Message"]
+                .as_str()
+                .unwrap()
+                .contains("\"NewStateValue\":\"ALARM\"")),
+        "the page itself is in the queue: {bodies:?}"
+    );
+
+    // PagerDuty answers again: the same chain pages the engineer on call.
+    w.emulator.set_events_fail_rate(0.0);
+    let (out, _) = drill(kept).await;
+    assert!(out.status.success(), "{}", text(&out));
+}

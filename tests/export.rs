@@ -79,6 +79,12 @@ const EXPECTED_TYPES: &[(&str, &str, Block)] = &[
         Block::Resource,
     ),
     ("aws.sns_topic", "aws_sns_topic", Block::Resource),
+    ("aws.sqs_queue", "aws_sqs_queue", Block::Resource),
+    (
+        "aws.sqs_queue_policy",
+        "aws_sqs_queue_policy",
+        Block::Resource,
+    ),
     (
         "aws.sns_topic_subscription",
         "aws_sns_topic_subscription",
@@ -103,6 +109,8 @@ const OFFICIAL_RESOURCES: &[&str] = &[
     "aws_lambda_function",
     "aws_sns_topic",
     "aws_sns_topic_subscription",
+    "aws_sqs_queue",
+    "aws_sqs_queue_policy",
     "aws_cloudwatch_metric_alarm",
     "pagerduty_team",
     "pagerduty_team_membership",

@@ -1,9 +1,9 @@
 //! One build runs guests of every contract version it supports: the seed built
-//! against the frozen `blueprint:cloud@0.1.0` (`wit/since_v0.1.0`) and against
-//! the latest (`wit/`), both made by `scripts/build-guests`, declare the same
-//! graph (given the same bucket name: only the latest seed can derive its default
-//! from the account) and plan and apply alike against moto and the PagerDuty
-//! emulator.
+//! against the frozen `blueprint:cloud@0.1.0` (`wit/since_v0.1.0`) and
+//! `blueprint:cloud@0.2.0` (`wit/since_v0.2.0`) and against the latest (`wit/`),
+//! all made by `scripts/build-guests`, declare the same graph (given the same
+//! bucket name: a 0.1.0 seed cannot derive its default from the account) and plan
+//! and apply alike against moto and the PagerDuty emulator.
 
 use crate::support;
 
@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use support::world::{SEED, World, text};
 
 const OLD: &str = "lambda_error_pagerduty_wit_0_1_0";
+const PREVIOUS: &str = "lambda_error_pagerduty_wit_0_2_0";
 const NEW: &str = "lambda_error_pagerduty";
 
 /// The seed's blueprint file with its guest swapped, beside a copy of the
@@ -44,6 +45,7 @@ fn wit_of(out: &std::process::Output) -> String {
 async fn guests_of_both_versions_graph_plan_and_run_in_one_build() {
     let dir = tempfile::tempdir().unwrap();
     let old = seed_with(dir.path(), OLD);
+    let previous = seed_with(dir.path(), PREVIOUS);
     let new = seed_with(dir.path(), NEW);
     let w = World::new().await;
 
@@ -57,26 +59,54 @@ async fn guests_of_both_versions_graph_plan_and_run_in_one_build() {
         "blueprint:cloud@0.1.0"
     );
     assert_eq!(
-        wit_of(&inspect(&support::guest(NEW))),
+        wit_of(&inspect(&support::guest(PREVIOUS))),
         "blueprint:cloud@0.2.0"
+    );
+    assert_eq!(
+        wit_of(&inspect(&support::guest(NEW))),
+        "blueprint:cloud@0.3.0"
     );
 
     // The same graph, byte for byte.
     let graph_old = w
         .blueprint_without_state(&["graph", old.to_str().unwrap()])
         .await;
+    let graph_previous = w
+        .blueprint_without_state(&["graph", previous.to_str().unwrap()])
+        .await;
     let graph_new = w
         .blueprint_without_state(&["graph", new.to_str().unwrap()])
         .await;
     assert!(graph_old.status.success(), "{}", text(&graph_old));
+    assert!(graph_previous.status.success(), "{}", text(&graph_previous));
     assert!(graph_new.status.success(), "{}", text(&graph_new));
     assert_eq!(
         String::from_utf8_lossy(&graph_old.stdout),
         String::from_utf8_lossy(&graph_new.stdout)
     );
+    assert_eq!(
+        String::from_utf8_lossy(&graph_previous.stdout),
+        String::from_utf8_lossy(&graph_new.stdout)
+    );
+    // What only the latest contract declares is refused by name in the older
+    // guests, before anything is planned.
+    let out = w
+        .blueprint_without_state(&[
+            "graph",
+            previous.to_str().unwrap(),
+            "--set",
+            r#"services=[{"dead_letter_queue":true}]"#,
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("need this guest built for blueprint:cloud@0.3.0"),
+        "{}",
+        text(&out)
+    );
 
     // Plan and run each, in its own world.
-    for file in [&old, &new] {
+    for file in [&old, &previous, &new] {
         let w = World::new().await;
         let f = file.to_str().unwrap();
         let plan = w.blueprint(&["plan", f]).await;

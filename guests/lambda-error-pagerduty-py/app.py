@@ -51,6 +51,26 @@ RESTRICTION_SCHEMA: dict[str, Any] = {
 
 
 @dataclass
+class DeliveryRetries:
+    """SNS's HTTP(S) `healthyRetryPolicy`, linear between the two delays."""
+    num_retries: int = 3
+    min_delay_seconds: int = 20
+    max_delay_seconds: int = 20
+
+
+DELIVERY_RETRIES_SCHEMA: dict[str, Any] = {
+    "type": ["object", "null"],
+    "additionalProperties": False,
+    "required": ["num_retries", "min_delay_seconds", "max_delay_seconds"],
+    "properties": {
+        "num_retries": {"type": "integer", "minimum": 0},
+        "min_delay_seconds": {"type": "integer", "minimum": 0},
+        "max_delay_seconds": {"type": "integer", "minimum": 0},
+    },
+}
+
+
+@dataclass
 class Schedule:
     name: str = "Hourly Rotation"
     time_zone: str = field(default="Asia/Tokyo", metadata={"doc": "IANA time zone of the rotation."})
@@ -82,6 +102,8 @@ class Service:
     alarm_ok_action: bool = False
     alarm_treat_missing_data: Optional[str] = None
     log_retention_days: Optional[int] = None
+    dead_letter_queue: bool = field(default=False, metadata={"doc": "Keep pages SNS fails to deliver in an SQS dead-letter queue, alarmed on."})
+    delivery_retries: Optional[DeliveryRetries] = field(default=None, metadata={"doc": "SNS's retries of a failed delivery; absent: its default (3, 20 s apart)."})
 
 
 @dataclass
@@ -110,6 +132,8 @@ def schema_of(cls: type) -> dict[str, Any]:
             prop = {"type": "array", "items": schema_of(Service)}
         elif kind == "Optional[list[Restriction]]":
             prop = {"type": ["array", "null"], "items": RESTRICTION_SCHEMA}
+        elif kind == "Optional[DeliveryRetries]":
+            prop = dict(DELIVERY_RETRIES_SCHEMA)
         elif kind == "list[str]":
             prop = {"type": "array", "items": {"type": "string"}}
         else:
@@ -144,9 +168,14 @@ def parse(params_json: str) -> Params:
         business_service_name=raw["business_service_name"],
         schedule=schedule_of(raw["schedule"]),
         escalation=Escalation(**raw["escalation"]),
-        services=[Service(**s) for s in raw["services"]],
+        services=[service_of(s) for s in raw["services"]],
         bucket_name=raw["bucket_name"],
     )
+
+
+def service_of(raw: dict[str, Any]) -> Service:
+    retries = raw.get("delivery_retries")
+    return Service(**{**raw, "delivery_retries": None if retries is None else DeliveryRetries(**retries)})
 
 
 def schedule_of(raw: dict[str, Any]) -> Schedule:
@@ -335,6 +364,8 @@ def declare_pipeline(s: Service, on_call: OnCall, bucket: Optional[aws.S3BucketR
     topic = aws.sns_topic(
         n("topic"), aws.SnsTopicProps(name=f"{s.function_name}-alarm", display_name=None, tags=None)
     )
+    redrive = dead_letters(s, n, topic.arn)
+    retries = s.delivery_retries
     aws.sns_topic_subscription(
         n("pagerduty-subscription"),
         aws.SnsTopicSubscriptionProps(
@@ -342,6 +373,12 @@ def declare_pipeline(s: Service, on_call: OnCall, bucket: Optional[aws.S3BucketR
             protocol=integration.cloudwatch_protocol,
             endpoint=integration.cloudwatch_endpoint,
             raw_message_delivery=None,
+            redrive_policy=redrive[0] if redrive else None,
+            delivery_policy=(
+                f'{{"healthyRetryPolicy":{{"numRetries":{retries.num_retries},"minDelayTarget":{retries.min_delay_seconds},'
+                f'"maxDelayTarget":{retries.max_delay_seconds},"numNoDelayRetries":0,"numMinDelayRetries":0,'
+                f'"numMaxDelayRetries":0,"backoffFunction":"linear"}}}}'
+            ) if retries else None,
         ),
     )
 
@@ -385,6 +422,60 @@ def declare_pipeline(s: Service, on_call: OnCall, bucket: Optional[aws.S3BucketR
             tags=None,
         ),
     )
+    if redrive:
+        # A page in the queue is a page nobody got: alarm on it, through the
+        # same topic, so once PagerDuty answers again the on-call engineer knows.
+        aws.cloudwatch_metric_alarm(
+            n("dead-letter-alarm"),
+            aws.CloudwatchMetricAlarmProps(
+                alarm_name=f"{s.function_name}-undelivered-pages",
+                alarm_description=f"SNS could not deliver a page of {s.function_name} to PagerDuty: it waits in the dead-letter queue",
+                metric_name="ApproximateNumberOfMessagesVisible",
+                namespace="AWS/SQS",
+                statistic="Maximum",
+                period=60,
+                evaluation_periods=1,
+                datapoints_to_alarm=None,
+                threshold=1.0,
+                comparison_operator="GreaterThanOrEqualToThreshold",
+                treat_missing_data="notBreaching",
+                dimensions=[aws.Dimension(name="QueueName", value=redrive[1])],
+                alarm_actions=[topic.arn],
+                ok_actions=[topic.arn] if s.alarm_ok_action else None,
+                insufficient_data_actions=None,
+                tags=None,
+            ),
+        )
+
+
+def dead_letters(s: Service, n, topic_arn: str) -> Optional[tuple[str, str]]:
+    """The service's dead-letter queue and the policy that lets SNS send to it:
+    (the subscription's redrive policy, the queue's name)."""
+    if not s.dead_letter_queue:
+        return None
+    queue = aws.sqs_queue(
+        n("dead-letter-queue"),
+        aws.SqsQueueProps(
+            name=f"{s.function_name}-undelivered-pages",
+            # Fourteen days, SQS's longest: time to read what was lost.
+            message_retention_seconds=1209600,
+            visibility_timeout_seconds=None,
+            sqs_managed_sse_enabled=None,
+            tags=None,
+        ),
+    )
+    aws.sqs_queue_policy(
+        n("dead-letter-queue-policy"),
+        aws.SqsQueuePolicyProps(
+            queue_url=queue.url,
+            policy=(
+                '{"Version":"2012-10-17","Statement":[{"Sid":"SnsDeadLetters","Effect":"Allow",'
+                '"Principal":{"Service":"sns.amazonaws.com"},"Action":"sqs:SendMessage",'
+                f'"Resource":"{queue.arn}","Condition":{{"ArnEquals":{{"aws:SourceArn":"{topic_arn}"}}}}}}]}}'
+            ),
+        ),
+    )
+    return (f'{{"deadLetterTargetArn":"{queue.arn}"}}', queue.name)
 
 
 class Blueprint(exports.Blueprint):

@@ -1,5 +1,7 @@
 //! moto's standalone server, started on 127.0.0.1 on a free port from the
-//! project's venv (scripts/setup makes it), stopped on drop.
+//! project's venv (scripts/setup makes it), stopped on drop — through
+//! `tests/moto/server.py`, which models SNS's HTTP(S) delivery (retries, the
+//! dead-letter queue, the delivery metrics) where moto posts once.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -20,18 +22,20 @@ impl Moto {
 
     /// `env`: extra environment for the server (e.g. `REQUESTS_CA_BUNDLE`).
     pub fn start_with(env: &[(&str, &str)]) -> Moto {
-        let server: PathBuf = super::root().join(".venv/bin/moto_server");
+        let python: PathBuf = super::root().join(".venv/bin/python");
+        let server: PathBuf = super::root().join("tests/moto/server.py");
         assert!(
-            server.exists(),
+            python.exists(),
             "{} is missing: run scripts/setup (scripts/test does) to make the Python venv with moto",
-            server.display()
+            python.display()
         );
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let mut command = Command::new(server);
+        let mut command = Command::new(python);
         command
+            .arg(server)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
             .stdout(Stdio::null())

@@ -5,9 +5,9 @@
 // Constructor outputs (ids, ARNs, the integration's URL) are reference tokens:
 // plain strings, passed around or put in template literals; the host resolves them.
 
-import * as aws from "blueprint:cloud/aws@0.2.0";
-import * as host from "blueprint:cloud/host@0.2.0";
-import * as pd from "blueprint:cloud/pagerduty@0.2.0";
+import * as aws from "blueprint:cloud/aws@0.3.0";
+import * as host from "blueprint:cloud/host@0.3.0";
+import * as pd from "blueprint:cloud/pagerduty@0.3.0";
 
 const LAMBDA_TRUST_POLICY =
   '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}';
@@ -28,7 +28,28 @@ interface Service {
   alarm_ok_action: boolean;
   alarm_treat_missing_data: string | null;
   log_retention_days: number | null;
+  /** Keep pages SNS fails to deliver in an SQS dead-letter queue, alarmed on. */
+  dead_letter_queue: boolean;
+  /** SNS's retries of a failed delivery; null: its default (3, 20 s apart). */
+  delivery_retries: DeliveryRetries | null;
 }
+
+interface DeliveryRetries {
+  num_retries: number;
+  min_delay_seconds: number;
+  max_delay_seconds: number;
+}
+
+const DELIVERY_RETRIES_SCHEMA = {
+  type: ["object", "null"],
+  additionalProperties: false,
+  required: ["num_retries", "min_delay_seconds", "max_delay_seconds"],
+  properties: {
+    num_retries: { type: "integer", minimum: 0 },
+    min_delay_seconds: { type: "integer", minimum: 0 },
+    max_delay_seconds: { type: "integer", minimum: 0 },
+  },
+};
 
 interface Restriction {
   type: string;
@@ -83,6 +104,8 @@ const SERVICE_DEFAULTS: Service = {
   alarm_ok_action: false,
   alarm_treat_missing_data: null,
   log_retention_days: null,
+  dead_letter_queue: false,
+  delivery_retries: null,
 };
 
 const DEFAULTS: Params = {
@@ -113,6 +136,7 @@ const TYPES: Record<string, unknown> = {
 /** JSON Schema (with defaults) derived from the defaults themselves. */
 function schemaOf(value: unknown, key = ""): Record<string, unknown> {
   if (key === "restrictions") return { type: ["array", "null"], items: RESTRICTION_SCHEMA, default: value };
+  if (key === "delivery_retries") return { ...DELIVERY_RETRIES_SCHEMA, default: value };
   if (Array.isArray(value)) {
     const items = key === "services" ? schemaOf(SERVICE_DEFAULTS) : { type: "string" };
     return { type: "array", items, default: value };
@@ -248,10 +272,16 @@ function declarePipeline(s: Service, onCall: OnCall, bucket: aws.S3BucketRef | u
   });
 
   const topic = aws.snsTopic(n("topic"), { name: `${s.function_name}-alarm` });
+  const redrive = deadLetters(s, n, topic.arn);
+  const retries = s.delivery_retries;
   aws.snsTopicSubscription(n("pagerduty-subscription"), {
     topic: topic.arn,
     protocol: integration.cloudwatchProtocol,
     endpoint: integration.cloudwatchEndpoint,
+    redrivePolicy: redrive?.policy,
+    deliveryPolicy: retries
+      ? `{"healthyRetryPolicy":{"numRetries":${retries.num_retries},"minDelayTarget":${retries.min_delay_seconds},"maxDelayTarget":${retries.max_delay_seconds},"numNoDelayRetries":0,"numMinDelayRetries":0,"numMaxDelayRetries":0,"backoffFunction":"linear"}}`
+      : undefined,
   });
 
   const metric = `${s.function_name}-errors`;
@@ -282,6 +312,44 @@ function declarePipeline(s: Service, onCall: OnCall, bucket: aws.S3BucketRef | u
     alarmActions: [topic.arn],
     okActions: s.alarm_ok_action ? [topic.arn] : undefined,
   });
+  if (redrive) {
+    // A page in the queue is a page nobody got: alarm on it, through the same
+    // topic, so once PagerDuty answers again the on-call engineer learns of it.
+    aws.cloudwatchMetricAlarm(n("dead-letter-alarm"), {
+      alarmName: `${s.function_name}-undelivered-pages`,
+      alarmDescription: `SNS could not deliver a page of ${s.function_name} to PagerDuty: it waits in the dead-letter queue`,
+      metricName: "ApproximateNumberOfMessagesVisible",
+      namespace: "AWS/SQS",
+      statistic: "Maximum",
+      period: 60,
+      evaluationPeriods: 1,
+      threshold: 1.0,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      treatMissingData: "notBreaching",
+      dimensions: [{ name: "QueueName", value: redrive.queueName }],
+      alarmActions: [topic.arn],
+      okActions: s.alarm_ok_action ? [topic.arn] : undefined,
+    });
+  }
+}
+
+/** The service's dead-letter queue and the policy that lets SNS send to it. */
+function deadLetters(
+  s: Service,
+  n: (suffix: string) => string,
+  topicArn: string,
+): { policy: string; queueName: string } | undefined {
+  if (!s.dead_letter_queue) return undefined;
+  const queue = aws.sqsQueue(n("dead-letter-queue"), {
+    name: `${s.function_name}-undelivered-pages`,
+    // Fourteen days, SQS's longest: time to read what was lost.
+    messageRetentionSeconds: 1209600,
+  });
+  aws.sqsQueuePolicy(n("dead-letter-queue-policy"), {
+    queueUrl: queue.url,
+    policy: `{"Version":"2012-10-17","Statement":[{"Sid":"SnsDeadLetters","Effect":"Allow","Principal":{"Service":"sns.amazonaws.com"},"Action":"sqs:SendMessage","Resource":"${queue.arn}","Condition":{"ArnEquals":{"aws:SourceArn":"${topicArn}"}}}]}`,
+  });
+  return { policy: `{"deadLetterTargetArn":"${queue.arn}"}`, queueName: queue.name };
 }
 
 export const blueprint = {

@@ -5,7 +5,9 @@
 //! that policy, supports the business service, and has an Amazon CloudWatch
 //! integration. AWS, per service: a Lambda (role, log group, code via S3 or direct
 //! upload), a metric filter counting `ERROR` lines, an alarm on that count, and an
-//! SNS topic subscribed to the integration's CloudWatch endpoint.
+//! SNS topic subscribed to the integration's CloudWatch endpoint — optionally
+//! with a dead-letter queue for the pages SNS could not deliver, and an alarm on
+//! its depth (`dead_letter_queue`).
 //!
 //! Every default is the seed's own value, faults included (`blueprint check`
 //! names them); override them in the blueprint file.
@@ -108,6 +110,25 @@ pub struct ServiceParams {
     pub alarm_treat_missing_data: Option<String>,
     /// Days to keep the function's logs; absent keeps them forever.
     pub log_retention_days: Option<u32>,
+    /// Keep the pages SNS fails to deliver to PagerDuty (after its retries) in
+    /// an SQS dead-letter queue, and alarm when one arrives; without it a
+    /// failed page is dropped. Needs a host of blueprint:cloud@0.3.0.
+    pub dead_letter_queue: bool,
+    /// How SNS retries a failed delivery to PagerDuty; absent: SNS's default
+    /// (3 retries, 20 s apart).
+    pub delivery_retries: Option<DeliveryRetries>,
+}
+
+/// SNS's HTTP(S) `healthyRetryPolicy`, linear between the two delays.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryRetries {
+    /// Retries after the first attempt (SNS: at most 3,600 s of retrying in all).
+    pub num_retries: u32,
+    /// Seconds before the first retry (at least 1).
+    pub min_delay_seconds: u32,
+    /// Seconds before the last retry.
+    pub max_delay_seconds: u32,
 }
 
 impl Default for Params {
@@ -164,6 +185,8 @@ impl Default for ServiceParams {
             alarm_ok_action: false,
             alarm_treat_missing_data: None,
             log_retention_days: None,
+            dead_letter_queue: false,
+            delivery_retries: None,
         }
     }
 }
@@ -399,14 +422,16 @@ fn declare_pipeline(
             tags: None,
         },
     );
+    let redrive = dead_letters(s, &n, &topic.arn)?;
     a::sns_topic_subscription(
         &n("pagerduty-subscription"),
-        &a::SnsTopicSubscriptionProps {
-            topic: topic.arn.clone(),
-            protocol: integration.cloudwatch_protocol,
-            endpoint: integration.cloudwatch_endpoint,
-            raw_message_delivery: None,
-        },
+        &subscription(
+            &topic.arn,
+            integration.cloudwatch_protocol,
+            integration.cloudwatch_endpoint,
+            redrive.as_ref().map(|r| r.policy.clone()),
+            s.delivery_retries.as_ref(),
+        )?,
     );
 
     let filter = a::cloudwatch_log_metric_filter(
@@ -442,12 +467,142 @@ fn declare_pipeline(
             treat_missing_data: s.alarm_treat_missing_data.clone(),
             dimensions: None,
             ok_actions: s.alarm_ok_action.then(|| vec![topic.arn.clone()]),
-            alarm_actions: vec![topic.arn],
+            alarm_actions: vec![topic.arn.clone()],
             insufficient_data_actions: None,
             tags: None,
         },
     );
+    if let Some(redrive) = redrive {
+        // A page in the queue is a page nobody got: alarm on it. The alarm
+        // notifies the same topic, so once PagerDuty answers again the on-call
+        // engineer learns that a page was lost.
+        a::cloudwatch_metric_alarm(
+            &n("dead-letter-alarm"),
+            &a::CloudwatchMetricAlarmProps {
+                alarm_name: format!("{}-undelivered-pages", s.function_name),
+                alarm_description: Some(format!(
+                    "SNS could not deliver a page of {} to PagerDuty: it waits in the dead-letter queue",
+                    s.function_name
+                )),
+                metric_name: "ApproximateNumberOfMessagesVisible".into(),
+                namespace: "AWS/SQS".into(),
+                statistic: "Maximum".into(),
+                period: 60,
+                evaluation_periods: 1,
+                datapoints_to_alarm: None,
+                threshold: 1.0,
+                comparison_operator: "GreaterThanOrEqualToThreshold".into(),
+                treat_missing_data: Some("notBreaching".into()),
+                dimensions: Some(vec![a::Dimension {
+                    name: "QueueName".into(),
+                    value: redrive.queue_name,
+                }]),
+                // Resolved, like the error alarm, when the queue is read empty.
+                ok_actions: s.alarm_ok_action.then(|| vec![topic.arn.clone()]),
+                alarm_actions: vec![topic.arn],
+                insufficient_data_actions: None,
+                tags: None,
+            },
+        );
+    }
     Ok(())
+}
+
+/// A dead-letter queue as the subscription names it.
+struct Redrive {
+    policy: String,
+    queue_name: String,
+}
+
+/// The service's dead-letter queue and the policy that lets SNS send to it.
+#[cfg(not(any(feature = "wit-v0-1-0", feature = "wit-v0-2-0")))]
+fn dead_letters(
+    s: &ServiceParams,
+    n: &dyn Fn(&str) -> String,
+    topic_arn: &str,
+) -> Result<Option<Redrive>, String> {
+    if !s.dead_letter_queue {
+        return Ok(None);
+    }
+    let queue = a::sqs_queue(
+        &n("dead-letter-queue"),
+        &a::SqsQueueProps {
+            name: format!("{}-undelivered-pages", s.function_name),
+            // Fourteen days, SQS's longest: time to read what was lost.
+            message_retention_seconds: Some(1_209_600),
+            visibility_timeout_seconds: None,
+            sqs_managed_sse_enabled: None,
+            tags: None,
+        },
+    );
+    a::sqs_queue_policy(
+        &n("dead-letter-queue-policy"),
+        &a::SqsQueuePolicyProps {
+            queue_url: queue.url.clone(),
+            policy: format!(
+                r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"SnsDeadLetters","Effect":"Allow","Principal":{{"Service":"sns.amazonaws.com"}},"Action":"sqs:SendMessage","Resource":"{}","Condition":{{"ArnEquals":{{"aws:SourceArn":"{}"}}}}}}]}}"#,
+                queue.arn, topic_arn
+            ),
+        },
+    );
+    Ok(Some(Redrive {
+        policy: format!(r#"{{"deadLetterTargetArn":"{}"}}"#, queue.arn),
+        queue_name: queue.name,
+    }))
+}
+
+#[cfg(any(feature = "wit-v0-1-0", feature = "wit-v0-2-0"))]
+fn dead_letters(
+    s: &ServiceParams,
+    _n: &dyn Fn(&str) -> String,
+    _topic_arn: &str,
+) -> Result<Option<Redrive>, String> {
+    if s.dead_letter_queue || s.delivery_retries.is_some() {
+        return Err(format!(
+            "services[{}]: dead_letter_queue and delivery_retries need this guest built for blueprint:cloud@0.3.0",
+            s.name
+        ));
+    }
+    Ok(None)
+}
+
+#[cfg(not(any(feature = "wit-v0-1-0", feature = "wit-v0-2-0")))]
+fn subscription(
+    topic_arn: &str,
+    protocol: String,
+    endpoint: String,
+    redrive_policy: Option<String>,
+    retries: Option<&DeliveryRetries>,
+) -> Result<a::SnsTopicSubscriptionProps, String> {
+    Ok(a::SnsTopicSubscriptionProps {
+        topic: topic_arn.to_owned(),
+        protocol,
+        endpoint,
+        raw_message_delivery: None,
+        redrive_policy,
+        delivery_policy: retries.map(|r| {
+            format!(
+                r#"{{"healthyRetryPolicy":{{"numRetries":{},"minDelayTarget":{},"maxDelayTarget":{},"numNoDelayRetries":0,"numMinDelayRetries":0,"numMaxDelayRetries":0,"backoffFunction":"linear"}}}}"#,
+                r.num_retries, r.min_delay_seconds, r.max_delay_seconds
+            )
+        }),
+    })
+}
+
+#[cfg(any(feature = "wit-v0-1-0", feature = "wit-v0-2-0"))]
+fn subscription(
+    topic_arn: &str,
+    protocol: String,
+    endpoint: String,
+    _redrive_policy: Option<String>,
+    _retries: Option<&DeliveryRetries>,
+) -> Result<a::SnsTopicSubscriptionProps, String> {
+    Ok(a::SnsTopicSubscriptionProps {
+        topic: topic_arn.to_owned(),
+        protocol,
+        endpoint,
+        raw_message_delivery: None,
+    })
 }
 
 struct LambdaErrorPagerDuty;

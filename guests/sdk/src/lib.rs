@@ -28,9 +28,9 @@
 //! on or interpolate with `format!`. The params schema is derived from the
 //! `Params` type (doc comments become descriptions, `Default` gives defaults).
 
-// The latest contract; the feature `wit-v0-1-0` builds the same guest against
-// the frozen 0.1.0 contract instead (the host's compatibility tests do).
-#[cfg(not(feature = "wit-v0-1-0"))]
+// The latest contract; the features `wit-v0-1-0` and `wit-v0-2-0` build the
+// same guest against a frozen contract instead (the host's compatibility tests do).
+#[cfg(not(any(feature = "wit-v0-1-0", feature = "wit-v0-2-0")))]
 wit_bindgen::generate!({
     world: "guest",
     path: "../../wit",
@@ -42,6 +42,14 @@ wit_bindgen::generate!({
 wit_bindgen::generate!({
     world: "guest",
     path: "../../wit/since_v0.1.0",
+    pub_export_macro: true,
+    export_macro_name: "export_guest",
+    default_bindings_module: "blueprint_sdk",
+});
+#[cfg(all(feature = "wit-v0-2-0", not(feature = "wit-v0-1-0")))]
+wit_bindgen::generate!({
+    world: "guest",
+    path: "../../wit/since_v0.2.0",
     pub_export_macro: true,
     export_macro_name: "export_guest",
     default_bindings_module: "blueprint_sdk",

@@ -378,7 +378,13 @@ pub(crate) mod testing {
             (
                 "aws.sns_topic_subscription",
                 "sub",
-                json!({"topic": r("topic", "arn"), "protocol": r("int", "cloudwatch_protocol"), "endpoint": r("int", "cloudwatch_endpoint")}),
+                json!({"topic": r("topic", "arn"), "protocol": r("int", "cloudwatch_protocol"), "endpoint": r("int", "cloudwatch_endpoint"), "redrive_policy": format!("{{\"deadLetterTargetArn\":\"{}\"}}", r("dlq", "arn").as_str().unwrap())}),
+            ),
+            ("aws.sqs_queue", "dlq", json!({"name": "alarms-dlq"})),
+            (
+                "aws.sqs_queue_policy",
+                "dlq-policy",
+                json!({"queue_url": r("dlq", "url"), "policy": "{}"}),
             ),
             (
                 "aws.cloudwatch_metric_alarm",

@@ -11,6 +11,7 @@ use super::report::{ChainReport, Failure, LevelNow, Links, Paged, fail};
 use super::{Drill, Inject, Probes};
 use crate::providers::probe::{AlarmState, LiveAlarm, PatternTest};
 use blueprint_model::graph::alerting::{self, AlertChain, PagePath};
+use blueprint_model::kind::Role;
 
 /// What the state says about the chain's resources.
 pub(super) struct Live {
@@ -23,6 +24,9 @@ pub(super) struct Live {
     pub levels: u32,
     pub log_group: Option<String>,
     pub filter_name: Option<String>,
+    /// The URL of the subscription's dead-letter queue, when it is one of this
+    /// blueprint's queues.
+    pub dead_letter_queue: Option<String>,
 }
 
 impl Drill<'_> {
@@ -80,11 +84,15 @@ impl Drill<'_> {
                 .open_incidents(&live.service_id)
                 .await
                 .unwrap_or_default();
+            let watch = super::delivery::watch(&probes, &live).await;
             let injected = self.inject(&probes, &live, alarm.as_ref().ok()).await;
             let ok = injected.is_ok();
             links.record("inject", injected);
             if ok {
-                match self.incident(&probes, &live, &before, &mut opened).await {
+                match self
+                    .incident(&probes, &live, &before, &watch, &mut opened)
+                    .await
+                {
                     Ok((detail, mut paged)) => {
                         links.record("incident", Ok(detail));
                         let notified = self.notified(&probes, &mut paged).await;
@@ -175,6 +183,13 @@ impl Drill<'_> {
                 .map_or(1, |rules| rules.len().max(1) as u32),
             log_group: chain.log_group.map(|g| output(&g.id, "name")).transpose()?,
             filter_name: chain.filter.map(|f| output(&f.id, "name")).transpose()?,
+            dead_letter_queue: alerting::referenced(
+                self.graph,
+                page.subscription.props.get("redrive_policy"),
+            )
+            .find(|n| n.role(crate::providers::catalog()) == Some(Role::Queue))
+            .map(|q| output(&q.id, "url"))
+            .transpose()?,
         })
     }
 
@@ -407,6 +422,7 @@ impl Drill<'_> {
         probes: &Probes,
         live: &Live,
         before: &BTreeSet<String>,
+        watch: &super::delivery::Watch,
         opened: &mut Vec<String>,
     ) -> Result<(String, Paged), Failure> {
         let paging = probes.paging();
@@ -429,6 +445,9 @@ impl Drill<'_> {
             if let Some(id) = now.difference(before).next() {
                 opened.push(id.clone());
                 break id.clone();
+            }
+            if let Some(lost) = super::delivery::failed(probes, live, watch).await {
+                return Err(lost);
             }
             if started.elapsed() >= self.options.timeout {
                 return Err(fail(

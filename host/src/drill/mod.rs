@@ -10,6 +10,7 @@
 
 mod chain;
 mod cleanup;
+mod delivery;
 mod notified;
 pub mod pattern;
 pub mod report;

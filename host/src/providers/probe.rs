@@ -96,6 +96,19 @@ pub trait AlarmProbe: Send + Sync {
 
     /// Write one line to the log group (in a fresh stream); returns the stream.
     async fn write_log_line(&self, log_group: &str, line: &str) -> ProviderResult<String>;
+
+    /// Notifications the topic's service gave up delivering since `since`
+    /// (SNS: CloudWatch `AWS/SNS` `NumberOfNotificationsFailed`, summed), as far
+    /// as the service has reported them by now.
+    async fn failed_deliveries(
+        &self,
+        topic: &str,
+        since: std::time::SystemTime,
+    ) -> ProviderResult<u64>;
+
+    /// Messages in a queue now, visible or in flight (a dead-letter queue's
+    /// lost pages).
+    async fn queue_depth(&self, queue_url: &str) -> ProviderResult<u64>;
 }
 
 /// An incident as the paging service reports it.

@@ -42,8 +42,12 @@ impl Default for Window {
 #[derive(Debug)]
 pub struct Faults {
     pub fail_rate: f64,
+    /// Fraction of events (the enqueue paths) answered 429 or 5xx and dropped.
+    pub events_fail_rate: f64,
     pub latency: Duration,
     pub seen: u64,
+    /// Events refused so far by `events_fail_rate`.
+    pub events_failed: u64,
     rng: u64,
 }
 
@@ -51,10 +55,17 @@ impl Faults {
     pub fn new(fail_rate: f64, latency: Duration) -> Faults {
         Faults {
             fail_rate,
+            events_fail_rate: 0.0,
             latency,
             seen: 0,
+            events_failed: 0,
             rng: 0x2545_F491_4F6C_DD1D,
         }
+    }
+
+    pub fn with_events_fail_rate(mut self, rate: f64) -> Faults {
+        self.events_fail_rate = rate;
+        self
     }
 
     /// xorshift: the next number in [0, 1).
@@ -131,6 +142,27 @@ impl Drop for Associating<'_> {
 
 const BODY_LIMIT: usize = 16 * 1024 * 1024;
 
+/// An event the events endpoint did not take: the Events API v2 answers 429
+/// ("TooManyRequests": its limits "adjust dynamically") or 5xx with the
+/// `Error` body (events-v2-openapiv3.json, `/enqueue` responses); nothing is
+/// opened. Alternates 429 and 503 so a sender's handling of both is exercised.
+fn events_refused(n: u64) -> Response {
+    let (status, name) = if n % 2 == 1 {
+        (StatusCode::TOO_MANY_REQUESTS, "throttle event")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "service unavailable")
+    };
+    (
+        status,
+        axum::Json(serde_json::json!({
+            "status": name,
+            "message": "the event was not accepted (injected: --events-fail-rate)",
+            "errors": [],
+        })),
+    )
+        .into_response()
+}
+
 fn is_events(path: &str) -> bool {
     path.starts_with("/integration/") || path == "/v2/enqueue"
 }
@@ -157,11 +189,18 @@ pub async fn behave(State(app): State<Arc<App>>, request: Request, next: Next) -
     } else {
         None
     };
-    let (latency, fail) = {
+    let (latency, fail, events_refusal) = {
         let mut faults = app.faults.lock().expect("faults lock");
         faults.seen += 1;
         let fail = !is_events(&path) && faults.fail_rate > 0.0 && faults.next() < faults.fail_rate;
-        (faults.latency, fail)
+        let refuse = is_events(&path)
+            && faults.events_fail_rate > 0.0
+            && faults.next() < faults.events_fail_rate;
+        let refusal = refuse.then(|| {
+            faults.events_failed += 1;
+            faults.events_failed
+        });
+        (faults.latency, fail, refusal)
     };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -198,6 +237,9 @@ pub async fn behave(State(app): State<Arc<App>>, request: Request, next: Next) -
         limit_headers = Some((limit, limit - window.used, reset));
     }
 
+    if let Some(n) = events_refusal {
+        return events_refused(n);
+    }
     if fail {
         return error(
             StatusCode::INTERNAL_SERVER_ERROR,

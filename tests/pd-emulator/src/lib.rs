@@ -48,6 +48,9 @@ pub struct Config {
     pub latency: Duration,
     /// Fraction of REST requests answered 500 (deterministic sequence).
     pub fail_rate: f64,
+    /// Fraction of events (`/integration/{key}/enqueue`, `/v2/enqueue`) answered
+    /// 429 or 503 and not processed (deterministic sequence).
+    pub events_fail_rate: f64,
     /// Append every exchange as a JSON line here.
     pub record: Option<PathBuf>,
     /// Start the clock here instead of now.
@@ -96,6 +99,7 @@ impl Default for Config {
             rate_window: Duration::from_secs(60),
             latency: Duration::ZERO,
             fail_rate: 0.0,
+            events_fail_rate: 0.0,
             record: None,
             now: None,
             tls: false,
@@ -157,7 +161,10 @@ impl Emulator {
         let app = Arc::new(App {
             db: Mutex::new(App::fresh_db(&config, &base_url)),
             limiter: Mutex::new(layer::Window::default()),
-            faults: Mutex::new(layer::Faults::new(config.fail_rate, config.latency)),
+            faults: Mutex::new(
+                layer::Faults::new(config.fail_rate, config.latency)
+                    .with_events_fail_rate(config.events_fail_rate),
+            ),
             record_lock: Mutex::new(()),
             rest_requests: Default::default(),
             rate_limited: Default::default(),
@@ -241,6 +248,20 @@ impl Emulator {
     /// Change fault injection while running.
     pub fn set_faults(&self, fail_rate: f64, latency: Duration) {
         *self.app.faults.lock().expect("faults lock") = layer::Faults::new(fail_rate, latency);
+    }
+
+    /// Change the fraction of events refused while running.
+    pub fn set_events_fail_rate(&self, rate: f64) {
+        self.app
+            .faults
+            .lock()
+            .expect("faults lock")
+            .events_fail_rate = rate;
+    }
+
+    /// Events refused so far by the events fail rate.
+    pub fn events_failed(&self) -> u64 {
+        self.app.faults.lock().expect("faults lock").events_failed
     }
 
     /// Requests answered so far (all of them, including 429s and faults).

@@ -28,6 +28,10 @@ struct Args {
     /// Fraction of REST requests answered 500.
     #[arg(long, default_value_t = 0.0)]
     fail_rate: f64,
+    /// Fraction of events (the enqueue paths) answered 429 or 503 and dropped:
+    /// PagerDuty's events endpoint having a bad minute.
+    #[arg(long, default_value_t = 0.0)]
+    events_fail_rate: f64,
     /// Append every exchange here (JSON lines) for the contract check.
     #[arg(long)]
     record: Option<PathBuf>,
@@ -56,6 +60,7 @@ async fn main() -> anyhow::Result<()> {
         token: args.token,
         latency: Duration::from_millis(args.latency_ms),
         fail_rate: args.fail_rate,
+        events_fail_rate: args.events_fail_rate,
         record: args.record,
         strict: args.strict,
         consistency_delay: Duration::from_millis(args.consistency_delay_ms),

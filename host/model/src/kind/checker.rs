@@ -104,6 +104,15 @@ impl Checker<'_> {
         }
     }
 
+    /// A number within the service's bounds (inclusive), when one is given.
+    pub fn range(&mut self, path: &str, min: f64, max: f64) {
+        if let Some(n) = self.number(path)
+            && !(min..=max).contains(&n)
+        {
+            self.bad(path, format!("{n} is outside {min} to {max}"));
+        }
+    }
+
     /// Length bounds and allowed characters of a literal name.
     pub fn pattern(&mut self, path: &str, min: usize, max: usize, allowed: fn(char) -> bool) {
         let Some(v) = self.literal(path) else { return };

@@ -96,6 +96,8 @@ pub enum Role {
     Subscription,
     /// A metric threshold with actions: `alarm_actions`, `ok_actions`, ...
     Alarm,
+    /// A message queue (a subscription's dead-letter queue): outputs `arn`, `url`.
+    Queue,
 }
 
 /// Everything the host knows about a kind, except its API calls.

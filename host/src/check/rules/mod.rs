@@ -15,6 +15,7 @@ mod filter_without_alarm;
 mod lambda_runtime_deprecated;
 mod log_group_no_retention;
 mod schedule_gap;
+mod subscription_dead_letter;
 mod subscription_endpoint;
 mod subscription_protocol;
 
@@ -29,6 +30,7 @@ rules![
     alarm_not_paging,
     subscription_endpoint,
     subscription_protocol,
+    subscription_dead_letter,
     alarm_sub_minute_period,
     alarm_no_ok_action,
     alarm_missing_data,

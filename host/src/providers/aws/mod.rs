@@ -32,6 +32,7 @@ pub struct AwsProvider {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub lambda: aws_sdk_lambda::Client,
     pub sns: aws_sdk_sns::Client,
+    pub sqs: aws_sdk_sqs::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sts: aws_sdk_sts::Client,
     region: String,
@@ -69,6 +70,7 @@ impl AwsProvider {
             logs: aws_sdk_cloudwatchlogs::Client::new(config),
             lambda: aws_sdk_lambda::Client::new(config),
             sns: aws_sdk_sns::Client::new(config),
+            sqs: aws_sdk_sqs::Client::new(config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(config),
             sts: aws_sdk_sts::Client::new(config),
             region,
@@ -336,6 +338,9 @@ fn classify(code: &str, status: u16) -> ErrorClass {
         "NotFound",
         "NotFoundException",
         "ResourceNotFound",
+        // SQS (JSON protocol, and the query code it keeps compatible).
+        "QueueDoesNotExist",
+        "AWS.SimpleQueueService.NonExistentQueue",
     ];
     const CONFLICT: &[&str] = &[
         "EntityAlreadyExists",

@@ -215,6 +215,69 @@ impl AlarmProbe for AwsProvider {
         .await?;
         Ok(stream)
     }
+
+    async fn failed_deliveries(
+        &self,
+        topic: &str,
+        since: std::time::SystemTime,
+    ) -> ProviderResult<u64> {
+        // The metric's dimension is the topic's name, the ARN's last part.
+        let name = topic.rsplit(':').next().unwrap_or(topic).to_owned();
+        let start = aws_smithy_types::DateTime::from(since);
+        // One period a minute (SNS reports these metrics each minute), up to now
+        // and a minute on, so a datapoint stamped this minute is counted.
+        let end = aws_smithy_types::DateTime::from(
+            std::time::SystemTime::now() + std::time::Duration::from_secs(60),
+        );
+        let out = self
+            .call(topic, || {
+                self.cloudwatch
+                    .get_metric_statistics()
+                    .namespace("AWS/SNS")
+                    .metric_name("NumberOfNotificationsFailed")
+                    .dimensions(
+                        aws_sdk_cloudwatch::types::Dimension::builder()
+                            .name("TopicName")
+                            .value(&name)
+                            .build(),
+                    )
+                    .start_time(start)
+                    .end_time(end)
+                    .period(60)
+                    .statistics(aws_sdk_cloudwatch::types::Statistic::Sum)
+                    .send()
+            })
+            .await?;
+        Ok(out
+            .datapoints()
+            .iter()
+            .filter_map(|d| d.sum())
+            .sum::<f64>()
+            .round() as u64)
+    }
+
+    async fn queue_depth(&self, queue_url: &str) -> ProviderResult<u64> {
+        use aws_sdk_sqs::types::QueueAttributeName as Attr;
+        let out = self
+            .call(queue_url, || {
+                self.sqs
+                    .get_queue_attributes()
+                    .queue_url(queue_url)
+                    .attribute_names(Attr::ApproximateNumberOfMessages)
+                    .attribute_names(Attr::ApproximateNumberOfMessagesNotVisible)
+                    .send()
+            })
+            .await?;
+        let attributes = out.attributes();
+        let count = |a: Attr| {
+            attributes
+                .and_then(|m| m.get(&a))
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        Ok(count(Attr::ApproximateNumberOfMessages)
+            + count(Attr::ApproximateNumberOfMessagesNotVisible))
+    }
 }
 
 /// An endpoint that does not implement the operation: moto answers 500 with an

@@ -6,11 +6,13 @@
 //!
 //! To change the contract: copy `wit/*.wit` to `wit/since_v<current>/` (frozen
 //! from then on), add a `since_v…` module binding it the way
-//! [`since_v0_1_0`] does, add its variant to [`GuestApi`] and [`VERSIONS`], then
+//! [`since_v0_2_0`] does (the shared parts are in [`convert`]), add its variant to [`GuestApi`] and [`VERSIONS`], then
 //! bump the package version in `wit/*.wit` and change it.
 
+pub mod convert;
 pub mod latest;
 pub mod since_v0_1_0;
+pub mod since_v0_2_0;
 
 use wasmtime::Store;
 use wasmtime::component::{Component, HasSelf, Linker};
@@ -25,16 +27,17 @@ pub use latest::{GuestInfo, LogLevel, aws, host, pagerduty};
 pub const WIT_PACKAGE: &str = "blueprint:cloud";
 
 /// The latest version: what `wit/*.wit` declares and new guests are built for.
-pub const WIT_VERSION: &str = "0.2.0";
+pub const WIT_VERSION: &str = "0.3.0";
 
 /// Every version this host runs, oldest first.
-pub const VERSIONS: &[&str] = &[since_v0_1_0::VERSION, WIT_VERSION];
+pub const VERSIONS: &[&str] = &[since_v0_1_0::VERSION, since_v0_2_0::VERSION, WIT_VERSION];
 
 /// Which bindings a guest's version maps to: `0.x.y` guests run on the bindings
 /// of `0.x.*` (for 0.x the minor version is the breaking one, as in Cargo).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {
     V0_1,
+    V0_2,
     Latest,
 }
 
@@ -48,6 +51,8 @@ impl Version {
         let wanted = minor(version)?;
         if wanted == minor(since_v0_1_0::VERSION)? {
             Some(Version::V0_1)
+        } else if wanted == minor(since_v0_2_0::VERSION)? {
+            Some(Version::V0_2)
         } else if wanted == minor(WIT_VERSION)? {
             Some(Version::Latest)
         } else {
@@ -61,12 +66,14 @@ impl Version {
 pub fn add_to_linker(linker: &mut Linker<Sandbox>) -> wasmtime::Result<()> {
     latest::Guest::add_to_linker::<_, HasSelf<GuestState>>(linker, Sandbox::state_mut)?;
     since_v0_1_0::Guest::add_to_linker::<_, HasSelf<GuestState>>(linker, Sandbox::state_mut)?;
+    since_v0_2_0::Guest::add_to_linker::<_, HasSelf<GuestState>>(linker, Sandbox::state_mut)?;
     Ok(())
 }
 
 /// A guest's exports, whatever version it speaks; answers in the latest's types.
 pub enum GuestApi {
     V0_1(since_v0_1_0::Guest),
+    V0_2(since_v0_2_0::Guest),
     Latest(latest::Guest),
 }
 
@@ -81,6 +88,9 @@ impl GuestApi {
             Version::V0_1 => GuestApi::V0_1(
                 since_v0_1_0::Guest::instantiate_async(store, component, linker).await?,
             ),
+            Version::V0_2 => GuestApi::V0_2(
+                since_v0_2_0::Guest::instantiate_async(store, component, linker).await?,
+            ),
             Version::Latest => {
                 GuestApi::Latest(latest::Guest::instantiate_async(store, component, linker).await?)
             }
@@ -93,7 +103,12 @@ impl GuestApi {
                 .blueprint_cloud_blueprint()
                 .call_info(store)
                 .await
-                .map(since_v0_1_0::upgrade),
+                .map(convert::upgrade),
+            GuestApi::V0_2(g) => g
+                .blueprint_cloud_blueprint()
+                .call_info(store)
+                .await
+                .map(convert::upgrade),
             GuestApi::Latest(g) => g.blueprint_cloud_blueprint().call_info(store).await,
         }
     }
@@ -101,6 +116,11 @@ impl GuestApi {
     pub async fn params_schema(&self, store: &mut Store<Sandbox>) -> wasmtime::Result<String> {
         match self {
             GuestApi::V0_1(g) => {
+                g.blueprint_cloud_blueprint()
+                    .call_params_schema(store)
+                    .await
+            }
+            GuestApi::V0_2(g) => {
                 g.blueprint_cloud_blueprint()
                     .call_params_schema(store)
                     .await
@@ -120,6 +140,7 @@ impl GuestApi {
     ) -> wasmtime::Result<Result<(), String>> {
         match self {
             GuestApi::V0_1(g) => g.blueprint_cloud_blueprint().call_run(store, params).await,
+            GuestApi::V0_2(g) => g.blueprint_cloud_blueprint().call_run(store, params).await,
             GuestApi::Latest(g) => g.blueprint_cloud_blueprint().call_run(store, params).await,
         }
     }

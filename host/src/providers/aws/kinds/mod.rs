@@ -12,6 +12,8 @@ pub mod s3_bucket;
 pub mod s3_object;
 pub mod sns_topic;
 pub mod sns_topic_subscription;
+pub mod sqs_queue;
+pub mod sqs_queue_policy;
 
 crate::providers::kind_list::kind_list! {
     provider: crate::providers::aws::AwsProvider,
@@ -27,6 +29,8 @@ crate::providers::kind_list::kind_list! {
         cloudwatch_log_metric_filter,
         lambda_function,
         sns_topic,
+        sqs_queue,
+        sqs_queue_policy,
         sns_topic_subscription,
         cloudwatch_metric_alarm,
     ]

@@ -27,7 +27,10 @@ pub static INFO: KindInfo = KindInfo {
     role: Some(Role::Subscription),
     outputs: &[out("arn")],
     required: &["topic", "protocol", "endpoint"],
-    refs: &[refs("topic", &[super::sns_topic::NAME])],
+    refs: &[
+        refs("topic", &[super::sns_topic::NAME]),
+        refs("redrive_policy", &[super::sqs_queue::NAME]),
+    ],
     check: |c| {
         c.one_of(
             "protocol",
@@ -52,6 +55,24 @@ pub static INFO: KindInfo = KindInfo {
                 format!("{endpoint:?} does not start with {protocol}:// as the `{protocol}` protocol needs"),
             );
         }
+        for prop in ["redrive_policy", "delivery_policy"] {
+            if let Some(policy) = c.literal(prop)
+                && let Err(e) = serde_json::from_str::<Value>(policy)
+            {
+                c.bad(prop, format!("is not a JSON document: {e}"));
+            }
+        }
+        if c.present("delivery_policy")
+            && let Some(protocol) = c.literal("protocol")
+            && !matches!(protocol, "http" | "https")
+        {
+            // "With the exception of HTTP/S, you can't change Amazon
+            // SNS-defined delivery policies" (Amazon SNS message delivery retries).
+            c.bad(
+                "delivery_policy",
+                format!("SNS takes a delivery policy for http and https subscriptions only, not {protocol}"),
+            );
+        }
     },
     replace_on_change: &["topic", "protocol", "endpoint"],
     create_before_destroy: false,
@@ -63,6 +84,8 @@ pub static INFO: KindInfo = KindInfo {
             same("protocol"),
             same("endpoint"),
             same("raw_message_delivery"),
+            same("redrive_policy"),
+            same("delivery_policy"),
         ],
         outputs: &[("arn", OutputMap::Attr("arn"))],
         attributes: &["arn", "id", "topic_arn", "protocol", "endpoint"],
@@ -91,11 +114,33 @@ fn auto_confirm(body: &mut serde_json::Map<String, Value>) {
 
 pub struct Kind;
 
+/// The attributes `Subscribe` sets from the props.
+fn subscription_attributes(p: &Props) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    if let Some(raw) = p.raw_message_delivery {
+        out.push(("RawMessageDelivery", raw.to_string()));
+    }
+    if let Some(policy) = &p.redrive_policy {
+        out.push(("RedrivePolicy", policy.clone()));
+    }
+    if let Some(policy) = &p.delivery_policy {
+        out.push(("DeliveryPolicy", policy.clone()));
+    }
+    out
+}
+
 fn subscription_resource(
     arn: &str,
     attributes: &std::collections::HashMap<String, String>,
 ) -> Resource {
     let get = |k: &str| attributes.get(k).map_or(Value::Null, |v| json!(v));
+    // SNS answers an unset policy as absent or empty.
+    let policy = |k: &str| {
+        attributes
+            .get(k)
+            .filter(|v| !v.is_empty())
+            .map_or(Value::Null, |v| json!(v))
+    };
     let http = matches!(
         attributes.get("Protocol").map(String::as_str),
         Some("http" | "https")
@@ -117,6 +162,8 @@ fn subscription_resource(
                     .get("RawMessageDelivery")
                     .map_or(Value::Null, |v| json!(v == "true")),
             ),
+            ("redrive_policy", policy("RedrivePolicy")),
+            ("delivery_policy", policy("DeliveryPolicy")),
         ]),
         outputs: [("arn".to_owned(), arn.to_owned())].into(),
     }
@@ -213,8 +260,8 @@ impl ResourceKind<AwsProvider> for Kind {
                     .protocol(&p.protocol)
                     .endpoint(&p.endpoint)
                     .return_subscription_arn(true);
-                if let Some(raw) = p.raw_message_delivery {
-                    request = request.attributes("RawMessageDelivery", raw.to_string());
+                for (name, value) in subscription_attributes(&p) {
+                    request = request.attributes(name, value);
                 }
                 request.send()
             })
@@ -291,20 +338,43 @@ impl ResourceKind<AwsProvider> for Kind {
         aws: &AwsProvider,
         d: &Desired<'_>,
         prior: &Resource,
-        _changed: &[String],
+        changed: &[String],
     ) -> ProviderResult<Resource> {
         let p: Props = d.typed()?;
         let address = d.address();
-        let raw = p.raw_message_delivery.unwrap_or(false);
-        aws.call(&address, || {
-            aws.sns
-                .set_subscription_attributes()
-                .subscription_arn(&prior.id)
-                .attribute_name("RawMessageDelivery")
-                .attribute_value(raw.to_string())
-                .send()
-        })
-        .await?;
+        // One attribute a call (SetSubscriptionAttributes); a removed policy is
+        // cleared with an empty value.
+        let updates = [
+            (
+                "raw_message_delivery",
+                "RawMessageDelivery",
+                p.raw_message_delivery.unwrap_or(false).to_string(),
+            ),
+            (
+                "redrive_policy",
+                "RedrivePolicy",
+                p.redrive_policy.clone().unwrap_or_default(),
+            ),
+            (
+                "delivery_policy",
+                "DeliveryPolicy",
+                p.delivery_policy.clone().unwrap_or_default(),
+            ),
+        ];
+        for (prop, attribute, value) in updates {
+            if !changed.iter().any(|c| c == prop) {
+                continue;
+            }
+            aws.call(&address, || {
+                aws.sns
+                    .set_subscription_attributes()
+                    .subscription_arn(&prior.id)
+                    .attribute_name(attribute)
+                    .attribute_value(&value)
+                    .send()
+            })
+            .await?;
+        }
         read_arn(aws, &prior.id, &address)
             .await?
             .ok_or_else(|| ProviderError::new(ErrorClass::NotFound, format!("{address}: gone")))
@@ -348,5 +418,11 @@ impl ResourceKind<AwsProvider> for Kind {
             Some(Some(arn)) => read_arn(aws, &arn, &address).await.map(Found::part),
             _ => Ok(None),
         }
+    }
+
+    fn equivalent(&self, prop: &str, desired: &Value, observed: &Value) -> bool {
+        // SNS may hand policies back reformatted: compare them as JSON.
+        matches!(prop, "redrive_policy" | "delivery_policy")
+            && super::super::same_json_text(desired, observed)
     }
 }

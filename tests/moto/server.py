@@ -1,0 +1,217 @@
+"""moto's standalone server, with Amazon SNS's HTTP(S) delivery modelled.
+
+moto 5.2.5 posts an HTTP(S) notification once, inside the Publish call, and
+ignores the answer (moto/sns/models.py, Subscription.publish). Real SNS delivers
+asynchronously, retries by the subscription's delivery policy, then moves the
+message to the subscription's dead-letter queue or drops it, and counts each
+outcome in CloudWatch. This server runs moto with that delivery in its place;
+everything else is moto's. Each behaviour and its source:
+
+- Delivery is asynchronous: Publish answers before the endpoint does
+  (docs.aws.amazon.com/sns/latest/dg/sns-message-delivery-retries.html).
+- A 2xx answer is a delivery. 429, 5xx, a refused connection and no answer
+  within 15 s are server-side errors, retried by the delivery policy; any other
+  4xx is a client-side error, never retried ("Amazon SNS dead-letter queues",
+  docs.aws.amazon.com/sns/latest/dg/sns-dead-letter-queues.html: "When Amazon
+  SNS receives a client-side error, or continues to receive a server-side error
+  for a message beyond the number of retries ... Amazon SNS discards the message
+  — unless a dead-letter queue is attached").
+- The retries: the subscription's `DeliveryPolicy` `healthyRetryPolicy`, else
+  the default, "up to three retries with a delay between failed attempts set at
+  20 seconds" (SendMessageToHttp.retry.html): `numNoDelayRetries` at once,
+  `numMinDelayRetries` `minDelayTarget` apart, the backoff phase from
+  `minDelayTarget` to `maxDelayTarget` (linear here whatever `backoffFunction`
+  says; SNS also adds jitter, which this model leaves out), then
+  `numMaxDelayRetries` `maxDelayTarget` apart.
+- A message whose deliveries failed goes to the queue named by the
+  subscription's `RedrivePolicy` `deadLetterTargetArn` — only if the queue
+  exists and its policy lets `sns.amazonaws.com` `sqs:SendMessage` (for this
+  topic, where the statement's `aws:SourceArn` condition names one); the body is
+  the notification SNS would have posted (sns-dead-letter-queues.html,
+  "Configuring an Amazon SNS dead-letter queue").
+- CloudWatch `AWS/SNS` metrics per `TopicName`: `NumberOfNotificationsDelivered`,
+  `NumberOfNotificationsFailed`, `NumberOfNotificationsRedrivenToDlq`,
+  `NumberOfNotificationsFailedToRedriveToDlq`
+  (docs.aws.amazon.com/sns/latest/dg/sns-monitoring-using-cloudwatch.html).
+
+Run as moto_server is: `python tests/moto/server.py -H 127.0.0.1 -p PORT`.
+"""
+
+import json
+import sys
+import threading
+import time
+
+import requests
+from moto.cloudwatch.models import cloudwatch_backends
+from moto.server import main
+from moto.sns import models as sns_models
+from moto.sqs.models import sqs_backends
+
+# SNS waits 15 s for an HTTP(S) endpoint's answer (Amazon SNS quotas:
+# "HTTP/S ... timeout 15 seconds").
+ATTEMPT_TIMEOUT_SECONDS = 15
+
+DEFAULT_RETRY_POLICY = {
+    "numRetries": 3,
+    "numNoDelayRetries": 0,
+    "numMinDelayRetries": 0,
+    "numMaxDelayRetries": 0,
+    "minDelayTarget": 20,
+    "maxDelayTarget": 20,
+}
+
+_moto_publish = sns_models.Subscription.publish
+
+
+def retry_delays(policy):
+    """The pause before each retry, in seconds, by the healthy retry policy."""
+    p = dict(DEFAULT_RETRY_POLICY)
+    p.update({k: v for k, v in (policy or {}).items() if isinstance(v, int)})
+    total = max(0, p["numRetries"])
+    no_delay = min(total, max(0, p["numNoDelayRetries"]))
+    at_min = min(total - no_delay, max(0, p["numMinDelayRetries"]))
+    at_max = min(total - no_delay - at_min, max(0, p["numMaxDelayRetries"]))
+    backoff = total - no_delay - at_min - at_max
+    low, high = p["minDelayTarget"], max(p["minDelayTarget"], p["maxDelayTarget"])
+    delays = [0] * no_delay + [low] * at_min
+    for i in range(backoff):
+        delays.append(low + (high - low) * (i + 1) / backoff)
+    return delays + [high] * at_max
+
+
+def attempt(endpoint, body, content_type):
+    """'ok', 'retry' (server-side error) or 'client' (a 4xx other than 429)."""
+    try:
+        answer = requests.post(
+            endpoint,
+            data=body,
+            headers={"Content-Type": content_type},
+            timeout=ATTEMPT_TIMEOUT_SECONDS,
+        )
+    except requests.RequestException:
+        return "retry"
+    if 200 <= answer.status_code < 300:
+        return "ok"
+    if answer.status_code == 429 or answer.status_code >= 500:
+        return "retry"
+    return "client"
+
+
+def count(subscription, metric):
+    topic = subscription.topic
+    backend = cloudwatch_backends[subscription.account_id][topic.sns_backend.region_name]
+    backend.put_metric_data(
+        "AWS/SNS",
+        [
+            {
+                "MetricName": metric,
+                "Value": 1.0,
+                "Unit": "Count",
+                "Dimensions": [{"Name": "TopicName", "Value": topic.name}],
+            }
+        ],
+    )
+
+
+def queue_allows_sns(queue, topic_arn):
+    """Whether the queue's policy lets SNS send this topic's messages to it."""
+    try:
+        policy = json.loads(queue.policy or "{}")
+    except (TypeError, ValueError):
+        return False
+    statements = policy.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    for s in statements:
+        if s.get("Effect") != "Allow":
+            continue
+        principal = s.get("Principal", {})
+        services = principal.get("Service", []) if isinstance(principal, dict) else []
+        services = [services] if isinstance(services, str) else services
+        if principal != "*" and "sns.amazonaws.com" not in services:
+            continue
+        actions = s.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if not any(a in ("sqs:SendMessage", "sqs:*", "*") for a in actions):
+            continue
+        source = None
+        for op in ("ArnEquals", "ArnLike", "StringEquals", "StringLike"):
+            source = source or s.get("Condition", {}).get(op, {}).get("aws:SourceArn")
+        if source is None or topic_arn in ([source] if isinstance(source, str) else source):
+            return True
+    return False
+
+
+def redrive(subscription, body):
+    try:
+        target = json.loads(subscription.attributes.get("RedrivePolicy") or "{}")
+    except ValueError:
+        target = {}
+    arn = target.get("deadLetterTargetArn")
+    if not arn:
+        return
+    parts = arn.split(":")
+    try:
+        backend = sqs_backends[parts[4]][parts[3]]
+        queue = backend.get_queue(parts[5])
+    except Exception:  # the queue is gone: SNS cannot redrive
+        count(subscription, "NumberOfNotificationsFailedToRedriveToDlq")
+        return
+    if not queue_allows_sns(queue, subscription.topic.arn):
+        count(subscription, "NumberOfNotificationsFailedToRedriveToDlq")
+        return
+    backend.send_message(parts[5], body)
+    count(subscription, "NumberOfNotificationsRedrivenToDlq")
+
+
+def deliver(subscription, body, content_type):
+    try:
+        policy = json.loads(subscription.attributes.get("DeliveryPolicy") or "{}")
+    except ValueError:
+        policy = {}
+    delays = retry_delays(policy.get("healthyRetryPolicy"))
+    outcome = attempt(subscription.endpoint, body, content_type)
+    for pause in delays:
+        if outcome != "retry":
+            break
+        time.sleep(pause)
+        outcome = attempt(subscription.endpoint, body, content_type)
+    if outcome == "ok":
+        count(subscription, "NumberOfNotificationsDelivered")
+        return
+    # The message is in the queue by the time the failure is counted (SNS's
+    # metrics arrive a minute or more later).
+    redrive(subscription, body)
+    count(subscription, "NumberOfNotificationsFailed")
+
+
+def publish(self, message, message_id, subject=None, message_attributes=None,
+            group_id=None, deduplication_id=None, message_structure=None):
+    if self.protocol not in ("http", "https"):
+        return _moto_publish(self, message, message_id, subject=subject,
+                             message_attributes=message_attributes, group_id=group_id,
+                             deduplication_id=deduplication_id,
+                             message_structure=message_structure)
+    if self._filter_policy_matcher is not None and not self._filter_policy_matcher.matches(
+        message_attributes, message
+    ):
+        return None
+    if message_structure == "json":
+        message = self._parse_message_structure(message, self.protocol)
+    body = json.dumps(self.get_post_data(message, message_id, subject))
+    try:
+        request_policy = json.loads(self.attributes.get("DeliveryPolicy") or "{}").get(
+            "requestPolicy", {}
+        )
+    except ValueError:
+        request_policy = {}
+    content_type = request_policy.get("headerContentType", "text/plain; charset=UTF-8")
+    threading.Thread(target=deliver, args=(self, body, content_type), daemon=True).start()
+    return None
+
+
+sns_models.Subscription.publish = publish
+
+if __name__ == "__main__":
+    sys.exit(main())
