@@ -612,6 +612,21 @@ async fn throttling_is_retried_with_backoff() {
     assert_eq!(proxy.throttled(), 7);
     assert_reads_back(&direct, &group, &created);
 
+    // Concurrent changes to a log group are aborted by CloudWatch Logs; the
+    // change is tried again and lands.
+    let mut faults = Faults::default();
+    faults.log_change_aborts = 3;
+    proxy.set_faults(faults);
+    let group = node(
+        "aws.cloudwatch_log_group",
+        "g2",
+        json!({"name": "/aws/lambda/aborted", "retention_in_days": 14}),
+    );
+    let created = aws.create(&group.desired(&assets)).await.unwrap();
+    assert_eq!(proxy.injected(fault_proxy::fault::LOG_CHANGE_ABORTED), 3);
+    assert_reads_back(&direct, &group, &created);
+    proxy.set_faults(Faults::default());
+
     proxy.throttle_next(5);
     let missing = Resource {
         id: "nope".into(),

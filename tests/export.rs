@@ -746,7 +746,7 @@ fn what_cannot_be_mapped_is_an_error_naming_node_kind_and_prop() {
         "pagerduty.schedule",
         "schedule",
         props(json!({
-            "name": "s", "time_zone": "UTC",
+            "name": "s", "time_zone": "Etc/UTC",
             "layers": [{"start": "2024-01-01T00:00:00Z", "rotation_virtual_start": "2024-01-01T00:00:00Z",
                         "rotation_turn_length_seconds": 60, "users": ["PU"], "handoff": "x"}],
         })),

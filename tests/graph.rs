@@ -103,7 +103,7 @@ async fn bad_values_are_all_reported_at_once() {
     let text: Vec<String> = p.iter().map(ToString::to_string).collect();
     assert!(
         text.iter()
-            .any(|t| t.contains("time_zone") && t.contains("Mars/Olympus") && t.contains("IANA")),
+            .any(|t| t.contains("time_zone") && t.contains("\"Mars/Olympus\" is not a time zone")),
         "{text:?}"
     );
     assert!(
@@ -354,7 +354,7 @@ async fn a_rotation_of_zero_is_caught_by_validation() {
                 "{text}"
             );
             assert!(
-                text.contains("\"Asia/Tokio\" is not an IANA time zone"),
+                text.contains("\"Asia/Tokio\" is not a time zone: did you mean \"Asia/Tokyo\"?"),
                 "{text}"
             );
         }
@@ -465,4 +465,28 @@ fn fuzzed_blueprint_files_never_panic() {
         files += 1;
     }
     assert!(files > 100, "{files}");
+}
+
+/// PagerDuty accepts its own list of time zones: an IANA name off it is refused
+/// at validation, before any API call, naming the nearest accepted one.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_time_zone_pagerduty_does_not_take_names_the_nearest_it_does() {
+    let runtime = support::runtime();
+    let file = support::root().join("blueprints/lambda-error-pagerduty.toml");
+    for (zone, nearest) in [("Europe/Kyiv", "Europe/Kiev"), ("UTC", "Etc/UTC")] {
+        let sets = vec![format!("schedule.time_zone={zone}")];
+        match evaluate(&runtime, Blueprint::load(&file).unwrap(), &sets).await {
+            Err(EvalError::Graph(invalid)) => {
+                let text = invalid.to_string();
+                assert!(
+                    text.contains(&format!(
+                        "{zone:?} is an IANA time zone PagerDuty does not accept: did you mean {nearest:?}?"
+                    )),
+                    "{text}"
+                );
+            }
+            Err(other) => panic!("expected an invalid graph, got {other}"),
+            Ok(_) => panic!("{zone} passed validation"),
+        }
+    }
 }

@@ -37,6 +37,9 @@ fn aws_faults() -> Faults {
         create_function_refusals: 2,
         lambda_update_window: Duration::from_millis(1500),
         delete_role_window: Duration::from_millis(1500),
+        // The log group and the metric filter are changed while CloudWatch Logs
+        // is still busy with them.
+        log_change_aborts: 2,
         ..Faults::default()
     }
 }
@@ -172,6 +175,11 @@ async fn the_seed_survives_strict_services() {
     let out = s.run(&["run", SEED, "--yes"], &[]).await;
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(s.pd_counts(), seed_counts(), "{}", text(&out));
+    assert_eq!(
+        s.proxy.injected(fault_proxy::fault::LOG_CHANGE_ABORTED),
+        2,
+        "the run met CloudWatch Logs' concurrent-change aborts and went on"
+    );
 
     // A second plan has nothing to do although the layer start is in the past
     // (PagerDuty reset it to the time of the request).

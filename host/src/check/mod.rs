@@ -342,7 +342,7 @@ pub(crate) mod testing {
             (
                 "pagerduty.schedule",
                 "sched",
-                json!({"name": "s", "time_zone": "UTC", "layers": [{"start": "2024-01-01T00:00:00Z", "rotation_virtual_start": "2024-01-01T00:00:00Z", "rotation_turn_length_seconds": 3600, "users": [r("u1", "id"), r("u2", "id")]}]}),
+                json!({"name": "s", "time_zone": "Etc/UTC", "layers": [{"start": "2024-01-01T00:00:00Z", "rotation_virtual_start": "2024-01-01T00:00:00Z", "rotation_turn_length_seconds": 3600, "users": [r("u1", "id"), r("u2", "id")]}]}),
             ),
             (
                 "pagerduty.escalation_policy",

@@ -57,6 +57,10 @@ pub struct Faults {
     pub delete_role_window: Duration,
     /// http/https endpoints (URL prefixes) that never confirm an SNS subscription.
     pub non_confirming_endpoints: Vec<String>,
+    /// Answer the next N CloudWatch Logs changes (`Put*`, `Delete*`, `Create*`,
+    /// `TagResource`, `UntagResource`) `OperationAbortedException`, as CloudWatch
+    /// Logs does when another request is changing the same resource.
+    pub log_change_aborts: u32,
 }
 
 /// Calls per `service:Action` and faults injected per kind.
@@ -79,6 +83,7 @@ pub mod fault {
     pub const UPDATE_IN_PROGRESS: &str = "lambda_update_in_progress";
     pub const DELETE_CONFLICT: &str = "delete_role_conflict";
     pub const PENDING_SUBSCRIPTION: &str = "pending_subscription";
+    pub const LOG_CHANGE_ABORTED: &str = "log_change_aborted";
 }
 
 /// The proxy's state: what it was told to inject, what it remembers, what it counted.
@@ -88,6 +93,7 @@ struct Memory {
     throttle_left: u32,
     throttled_since_armed: u32,
     refusals_left: u32,
+    log_aborts_left: u32,
     /// Function name -> (update in progress until, function ARN).
     updating: BTreeMap<String, (Instant, String)>,
     /// Role name -> DeleteRole conflicts until.
@@ -102,6 +108,7 @@ impl Memory {
         self.throttle_left = faults.throttle;
         self.throttled_since_armed = 0;
         self.refusals_left = faults.create_function_refusals;
+        self.log_aborts_left = faults.log_change_aborts;
         self.faults = faults;
     }
 
@@ -348,6 +355,23 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             state.throttled_since_armed += 1;
             state.injected(fault::THROTTLED);
             return errors::throttled(&call);
+        }
+        // CloudWatch Logs API Reference, common errors of PutRetentionPolicy,
+        // PutMetricFilter, CreateLogGroup, ...: "OperationAbortedException:
+        // Multiple concurrent requests to update the same resource were in
+        // conflict" (HTTP 400).
+        let log_change = call.service == "logs"
+            && ["Put", "Delete", "Create", "TagResource", "UntagResource"]
+                .iter()
+                .any(|p| call.action.starts_with(p));
+        if log_change && state.log_aborts_left > 0 {
+            state.log_aborts_left -= 1;
+            state.injected(fault::LOG_CHANGE_ABORTED);
+            return errors::json_error(
+                StatusCode::BAD_REQUEST,
+                "OperationAbortedException",
+                "Multiple concurrent requests to update the same resource were in conflict.",
+            );
         }
     }
     let answer = match (call.service.as_str(), call.action.as_str()) {

@@ -33,6 +33,9 @@ struct Args {
     /// An http/https endpoint (URL prefix) that never confirms SNS subscriptions; repeatable.
     #[arg(long = "non-confirming-endpoint")]
     non_confirming_endpoints: Vec<String>,
+    /// Answer the first N CloudWatch Logs changes OperationAbortedException.
+    #[arg(long, default_value_t = 0)]
+    log_change_aborts: u32,
 }
 
 #[tokio::main]
@@ -45,6 +48,7 @@ async fn main() -> anyhow::Result<()> {
         lambda_update_window: Duration::from_millis(args.lambda_update_ms),
         delete_role_window: Duration::from_millis(args.delete_role_conflict_ms),
         non_confirming_endpoints: args.non_confirming_endpoints,
+        log_change_aborts: args.log_change_aborts,
     };
     let proxy = FaultProxy::start(&args.upstream, args.listen, faults).await?;
     // The first line is the address, for scripts that start it on port 0.

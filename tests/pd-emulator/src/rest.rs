@@ -425,7 +425,14 @@ fn build(
         }
         "schedules" => {
             let tz = object["time_zone"].as_str().unwrap_or_default();
-            if tz.parse::<chrono_tz::Tz>().is_err() {
+            // Strict: PagerDuty's own list, not every IANA name (its "Types"
+            // reference, #time-zone); the wording of the refusal is ours.
+            let known = if db.rules.strict {
+                blueprint_model::oncall::time_zones::accepted(tz)
+            } else {
+                tz.parse::<chrono_tz::Tz>().is_ok()
+            };
+            if !known {
                 errors.push(format!("Time zone {tz:?} is not a valid time zone"));
             }
             let layers = object["schedule_layers"]

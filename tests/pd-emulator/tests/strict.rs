@@ -727,3 +727,42 @@ async fn overlapping_associations_answer_500() {
         assert_eq!(body["relationships"].as_array().unwrap().len(), 2);
     }
 }
+
+/// PagerDuty takes its own list of time zones, not every IANA name: `UTC` and
+/// `Europe/Kyiv` are refused by the strict emulator (`Etc/UTC` and `Europe/Kiev`
+/// are on the list); the lenient one takes any IANA name.
+#[tokio::test]
+async fn time_zones_outside_pagerdutys_list_are_refused() {
+    for strict in [true, false] {
+        let (_e, c) = Client::start(Config {
+            strict,
+            ..Config::default()
+        })
+        .await;
+        let users = c.users().await;
+        for (zone, listed) in [
+            ("UTC", false),
+            ("Europe/Kyiv", false),
+            ("Etc/UTC", true),
+            ("Europe/Kiev", true),
+        ] {
+            let (status, body) = c
+                .post(
+                    "/schedules",
+                    json!({"schedule": {"name": zone, "time_zone": zone, "schedule_layers": [
+                        layer("l", "2030-01-01T00:00:00Z", &[&users[0]]),
+                    ]}}),
+                )
+                .await;
+            if strict && !listed {
+                assert_eq!(status, 400, "{zone}: {body}");
+                assert_eq!(
+                    error_reason(&body),
+                    format!("Time zone {zone:?} is not a valid time zone")
+                );
+            } else {
+                assert_eq!(status, 201, "{zone} (strict: {strict}): {body}");
+            }
+        }
+    }
+}

@@ -6,6 +6,7 @@
 
 pub mod rotation;
 pub mod svg;
+pub mod time_zones;
 
 use chrono::{DateTime, NaiveTime, Utc};
 use chrono_tz::Tz;

@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 use super::super::object::{PlainObject, id_of, ids_of, object, reference, references};
 use crate::runtime::wit::pagerduty as wit;
 use blueprint_model::kind::{Checker, KindInfo, Role, lit, out, parse_as, refs, same_value};
+use blueprint_model::oncall::time_zones;
 use blueprint_model::terraform::{Block, OutputMap, PropMap, Target, TerraformMap, prop, same, to};
 
 pub const NAME: &str = "pagerduty.schedule";
@@ -81,11 +82,19 @@ const RESTRICTION: &[PropMap] = &[
 
 fn check_schedule(c: &mut Checker<'_>) {
     if let Some(tz) = c.literal("time_zone")
-        && tz.parse::<chrono_tz::Tz>().is_err()
+        && !time_zones::accepted(tz)
     {
+        let what = if tz.parse::<chrono_tz::Tz>().is_ok() {
+            "an IANA time zone PagerDuty does not accept"
+        } else {
+            "not a time zone"
+        };
         c.bad(
             "time_zone",
-            format!("{tz:?} is not an IANA time zone (e.g. Asia/Tokyo, Europe/Berlin)"),
+            format!(
+                "{tz:?} is {what}: did you mean {:?}? (PagerDuty's list: developer.pagerduty.com/docs/1afe25e9c94cb-types#time-zone)",
+                time_zones::nearest(tz)
+            ),
         );
     }
     for (i, layer) in c.array("layers").iter().enumerate() {

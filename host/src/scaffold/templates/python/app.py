@@ -40,7 +40,7 @@ class Blueprint(exports.Blueprint):
         users = [pd.user(f"user-{email}", pd.UserLookup(email=email)).id for email in p["users"]]
         schedule = pd.schedule("schedule", pd.ScheduleProps(
             name=f"{p['service_name']} rotation",
-            time_zone="UTC",
+            time_zone="Etc/UTC",
             description=None,
             layers=[pd.ScheduleLayer(
                 name="weekly",

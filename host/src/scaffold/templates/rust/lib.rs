@@ -66,7 +66,7 @@ impl Blueprint for Guest {
             "schedule",
             &pd::ScheduleProps {
                 name: format!("{} rotation", p.service_name),
-                time_zone: "UTC".into(),
+                time_zone: "Etc/UTC".into(),
                 description: None,
                 layers: vec![pd::ScheduleLayer {
                     name: "weekly".into(),

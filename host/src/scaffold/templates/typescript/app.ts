@@ -41,7 +41,7 @@ export const blueprint = {
     const users = p.users.map((email) => pd.user(`user-${email}`, { email }).id);
     const schedule = pd.schedule("schedule", {
       name: `${p.service_name} rotation`,
-      timeZone: "UTC",
+      timeZone: "Etc/UTC",
       layers: [
         {
           name: "weekly",
