@@ -614,9 +614,10 @@ async fn throttling_is_retried_with_backoff() {
 
     // Concurrent changes to a log group are aborted by CloudWatch Logs; the
     // change is tried again and lands.
-    let mut faults = Faults::default();
-    faults.log_change_aborts = 3;
-    proxy.set_faults(faults);
+    proxy.set_faults(Faults {
+        log_change_aborts: 3,
+        ..Faults::default()
+    });
     let group = node(
         "aws.cloudwatch_log_group",
         "g2",
