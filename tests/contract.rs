@@ -11,7 +11,8 @@ use std::process::{Command, Stdio};
 use pagerduty_emulator::Config;
 use support::moto::Moto;
 
-fn validate(record: &Path) -> (bool, String) {
+/// Run validate.py over a record of exchanges: (every exchange valid, report).
+pub(crate) fn validate(record: &Path) -> (bool, String) {
     let python = support::root().join(".venv/bin/python");
     assert!(
         python.exists(),

@@ -226,6 +226,12 @@ async fn the_seed_exports_a_consistent_configuration() {
     )
     .unwrap();
 
+    // The function's declared order (host.depends-on) is Terraform's depends_on.
+    assert_eq!(
+        resource(&tf, "aws_lambda_function", "lambda-error-function")["depends_on"],
+        json!(["aws_iam_role_policy_attachment.lambda-error-role-basic-execution"])
+    );
+
     // Every block type is official; one block per node.
     let mut blocks: BTreeSet<(String, String, String)> = BTreeSet::new();
     for (section, allowed) in [("resource", OFFICIAL_RESOURCES), ("data", OFFICIAL_DATA)] {

@@ -376,6 +376,13 @@ async fn a_subscription_to_an_endpoint_that_never_confirms_stays_pending() {
         .send()
         .await
         .unwrap();
+    // SNS delivers after Publish answers (tests/moto/server.py, as SNS does).
+    let waiting = std::time::Instant::now();
+    while confirms_seen.lock().unwrap().is_empty()
+        && waiting.elapsed() < std::time::Duration::from_secs(10)
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert_eq!(confirms_seen.lock().unwrap().len(), 1, "delivered");
     assert!(
         never_seen.lock().unwrap().is_empty(),

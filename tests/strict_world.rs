@@ -169,7 +169,19 @@ fn seed_counts() -> BTreeMap<String, usize> {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_seed_survives_strict_services() {
     let started = Instant::now();
-    let s = Strict::new(strict_config(0x5EED), aws_faults()).await;
+    // Every PagerDuty exchange is recorded and held to PagerDuty's OpenAPI
+    // documents at the end: the provider's requests (and the strict emulator's
+    // answers, faults included) of run, plan, drill and destroy.
+    let dir = tempfile::tempdir().unwrap();
+    let record = dir.path().join("strict-world.jsonl");
+    let s = Strict::new(
+        Config {
+            record: Some(record.clone()),
+            ..strict_config(0x5EED)
+        },
+        aws_faults(),
+    )
+    .await;
 
     // The seed applies.
     let out = s.run(&["run", SEED, "--yes"], &[]).await;
@@ -224,11 +236,30 @@ async fn the_seed_survives_strict_services() {
         .await;
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 
+    // The drill pages the engineer on call through the strict services.
+    let out = s
+        .run(&["drill", SEED, "--from", "topic", "--set", rotation], &[])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+
     // destroy completes in one run and leaves nothing in either emulator.
     let out = s.run(&["destroy", SEED, "--yes"], &[]).await;
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(s.pd_counts(), BTreeMap::new(), "{}", text(&out));
     assert_eq!(s.aws_left().await, Vec::<String>::new());
+
+    // Every request the provider sent, and every answer, keeps to the document.
+    let recorded = std::fs::read_to_string(&record).unwrap();
+    for path in [
+        "\"/oncalls\"",
+        "/log_entries",
+        "/incidents",
+        "\"/schedules\"",
+    ] {
+        assert!(recorded.contains(path), "{path} was not recorded");
+    }
+    let (ok, report) = crate::contract::validate(&record);
+    assert!(ok, "{report}");
     let (answered_500, cut_off) = s.world.emulator.ambiguous_counts();
     eprintln!(
         "strict seed: {:.1} s, {answered_500} ambiguous 500s, {cut_off} cut connections, AWS faults {:?}",

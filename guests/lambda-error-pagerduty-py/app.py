@@ -312,7 +312,7 @@ def declare_pipeline(s: Service, on_call: OnCall, bucket: Optional[aws.S3BucketR
             tags=None,
         ),
     )
-    aws.iam_role_policy_attachment(
+    log_permission = aws.iam_role_policy_attachment(
         n("role-basic-execution"),
         aws.IamRolePolicyAttachmentProps(role=role.name, policy_arn=LAMBDA_BASIC_EXECUTION),
     )
@@ -360,6 +360,9 @@ def declare_pipeline(s: Service, on_call: OnCall, bucket: Optional[aws.S3BucketR
             tags=None,
         ),
     )
+    # The function logs from its first run: created only once its role may write
+    # logs (no prop names the attachment, so the order is declared).
+    host.depends_on(n("function"), [log_permission.id])
 
     topic = aws.sns_topic(
         n("topic"), aws.SnsTopicProps(name=f"{s.function_name}-alarm", display_name=None, tags=None)

@@ -237,7 +237,7 @@ function declarePipeline(s: Service, onCall: OnCall, bucket: aws.S3BucketRef | u
     name: `${s.function_name}-role`,
     assumeRolePolicy: LAMBDA_TRUST_POLICY,
   });
-  aws.iamRolePolicyAttachment(n("role-basic-execution"), {
+  const logPermission = aws.iamRolePolicyAttachment(n("role-basic-execution"), {
     role: role.name,
     policyArn: LAMBDA_BASIC_EXECUTION,
   });
@@ -270,6 +270,9 @@ function declarePipeline(s: Service, onCall: OnCall, bucket: aws.S3BucketRef | u
     sourceCodeHash: code.sha256Base64,
     logGroup: logGroup.name,
   });
+  // The function logs from its first run: created only once its role may write
+  // logs (no prop names the attachment, so the order is declared).
+  host.dependsOn(n("function"), [logPermission.id]);
 
   const topic = aws.snsTopic(n("topic"), { name: `${s.function_name}-alarm` });
   const redrive = deadLetters(s, n, topic.arn);

@@ -347,7 +347,7 @@ fn declare_pipeline(
             tags: None,
         },
     );
-    a::iam_role_policy_attachment(
+    let log_permission = a::iam_role_policy_attachment(
         &n("role-basic-execution"),
         &a::IamRolePolicyAttachmentProps {
             role: role.name.clone(),
@@ -413,6 +413,7 @@ fn declare_pipeline(
             tags: None,
         },
     );
+    after_its_log_permission(&n("function"), log_permission.id);
 
     let topic = a::sns_topic(
         &n("topic"),
@@ -507,6 +508,18 @@ fn declare_pipeline(
     }
     Ok(())
 }
+
+/// The function runs, and logs, from its first invocation: create it only once
+/// its role may write those logs (no prop of the function names the policy
+/// attachment, so the order is declared).
+#[cfg(not(any(feature = "wit-v0-1-0", feature = "wit-v0-2-0")))]
+fn after_its_log_permission(function: &str, attachment_id: String) {
+    blueprint_sdk::host::depends_on(function, &[attachment_id]);
+}
+
+/// Older contracts have no `depends-on`: the order is left to the service.
+#[cfg(any(feature = "wit-v0-1-0", feature = "wit-v0-2-0"))]
+fn after_its_log_permission(_function: &str, _attachment_id: String) {}
 
 /// A dead-letter queue as the subscription names it.
 struct Redrive {

@@ -57,6 +57,8 @@ pub fn resolve(node: &Node, known: &Known) -> Resolved {
     let props = node
         .props
         .iter()
+        // An ordering only: never sent, never a change.
+        .filter(|(key, _)| key.as_str() != blueprint_model::graph::DEPENDS_ON)
         .map(|(key, value)| {
             let mut missing = false;
             let resolved = resolve_value(value, known, &mut missing);

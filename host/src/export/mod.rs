@@ -347,11 +347,46 @@ impl Exporter<'_> {
             node,
             path: String::new(),
         };
-        self.fields(map.props, &node.props, &at, &mut body)?;
+        let mut props = node.props.clone();
+        let depends_on = props.remove(blueprint_model::graph::DEPENDS_ON);
+        self.fields(map.props, &props, &at, &mut body)?;
         if let Some(finish) = map.finish {
             finish(&mut body);
         }
+        if let Some(on) = depends_on {
+            body.insert("depends_on".into(), self.depends_on(&on, &at)?);
+        }
         Ok(body)
+    }
+
+    /// Terraform's `depends_on` meta-argument: the addresses of the blocks the
+    /// node's explicit dependencies name.
+    fn depends_on(&self, on: &Value, at: &At<'_>) -> Result<Value, ExportError> {
+        let mut addresses = Vec::new();
+        for token in on
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            for target in blueprint_model::graph::token::referenced_nodes(token) {
+                let node = self.graph.node(target).ok_or_else(|| {
+                    at.bad(format!("depends on '{target}', which is not in the graph"))
+                })?;
+                let map = mapping(self.catalog, &node.kind).ok_or_else(|| {
+                    at.bad(format!(
+                        "depends on {} ({}), a kind with no Terraform mapping",
+                        node.id, node.kind
+                    ))
+                })?;
+                let address =
+                    Value::String(format!("{}.{}", map.address_prefix(), self.names[&node.id]));
+                if !addresses.contains(&address) {
+                    addresses.push(address);
+                }
+            }
+        }
+        Ok(Value::Array(addresses))
     }
 
     /// Map an object's fields into `out`; `at` is where the object sits.

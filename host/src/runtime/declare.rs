@@ -262,6 +262,37 @@ impl GuestState {
         self.graph.declare(kind, name, props);
     }
 
+    /// `host.depends-on`: order `name` after the nodes `on` references. Each
+    /// entry must be a reference token (checked here: a literal would order
+    /// nothing); what they name is validated with every other reference.
+    pub fn declare_dependency(&mut self, name: &str, on: Vec<String>) {
+        if !self.recording() {
+            return;
+        }
+        if let Some(text) = on.iter().find(|t| !token::has_token_chars(t)) {
+            self.graph.declaration_problems.push(Problem::node(
+                ProblemClass::MalformedReference,
+                text::cut_bytes(name, MAX_NAME),
+                "depends-on",
+                format!(
+                    "depends-on takes references as constructors return them, not the text {:?}",
+                    text::escape_cut(text, 64)
+                ),
+            ));
+            return;
+        }
+        let mut props = Map::new();
+        props.insert(
+            blueprint_model::graph::DEPENDS_ON.to_owned(),
+            Value::Array(on.iter().cloned().map(Value::String).collect()),
+        );
+        if let Err(why) = self.meter.admit(name, &props) {
+            self.meter.exceeded = Some(why);
+            return;
+        }
+        self.graph.depend(name, on);
+    }
+
     pub fn guest_log(&mut self, level: LogLevel, message: String) {
         if self.log_lines >= MAX_LOG_LINES {
             return;

@@ -189,7 +189,7 @@ async fn layers_come_back_reversed_and_a_left_out_layer_is_ended_not_removed() {
     let id = c
         .create(
             "/schedules",
-            json!({"schedule": {"name": "s", "time_zone": "UTC", "schedule_layers": [
+            json!({"schedule": {"name": "s", "time_zone": "Etc/UTC", "schedule_layers": [
                 layer("A", start, &[&users[0]]),
                 layer("B", start, &[&users[1]]),
             ]}}),
@@ -220,7 +220,7 @@ async fn layers_come_back_reversed_and_a_left_out_layer_is_ended_not_removed() {
     let (status, _) = c
         .put(
             &format!("/schedules/{id}"),
-            json!({"schedule": {"name": "s", "time_zone": "UTC", "schedule_layers": layers}}),
+            json!({"schedule": {"name": "s", "time_zone": "Etc/UTC", "schedule_layers": layers}}),
         )
         .await;
     assert_eq!(status, 200);
@@ -239,7 +239,7 @@ async fn layers_come_back_reversed_and_a_left_out_layer_is_ended_not_removed() {
     let (status, _) = c
         .put(
             &format!("/schedules/{id}"),
-            json!({"schedule": {"name": "s", "time_zone": "UTC", "schedule_layers": [a]}}),
+            json!({"schedule": {"name": "s", "time_zone": "Etc/UTC", "schedule_layers": [a]}}),
         )
         .await;
     assert_eq!(status, 200);
@@ -257,7 +257,7 @@ async fn layers_come_back_reversed_and_a_left_out_layer_is_ended_not_removed() {
     let a = layers.iter().find(|l| l["name"] == "A").unwrap().clone();
     c.put(
         &format!("/schedules/{id}"),
-        json!({"schedule": {"name": "s", "time_zone": "UTC", "schedule_layers": [a, b]}}),
+        json!({"schedule": {"name": "s", "time_zone": "Etc/UTC", "schedule_layers": [a, b]}}),
     )
     .await;
     assert_eq!(read(&c, &id).await[0]["name"], "B", "B ranks highest");
@@ -276,7 +276,7 @@ async fn a_lenient_put_removes_left_out_layers() {
     let id = c
         .create(
             "/schedules",
-            json!({"schedule": {"name": "s", "time_zone": "UTC", "schedule_layers": [
+            json!({"schedule": {"name": "s", "time_zone": "Etc/UTC", "schedule_layers": [
                 layer("A", start, &[&users[0]]), layer("B", start, &[&users[1]]),
             ]}}),
         )
@@ -287,7 +287,7 @@ async fn a_lenient_put_removes_left_out_layers() {
     let a = layers[0].clone();
     c.put(
         &format!("/schedules/{id}"),
-        json!({"schedule": {"name": "s", "time_zone": "UTC", "schedule_layers": [a]}}),
+        json!({"schedule": {"name": "s", "time_zone": "Etc/UTC", "schedule_layers": [a]}}),
     )
     .await;
     let (_, body) = c.get(&format!("/schedules/{id}")).await;
@@ -305,7 +305,7 @@ async fn names_are_unique_except_for_schedules() {
     let (_e, c) = Client::start(Config::strict()).await;
     let users = c.users().await;
     let schedule = |name: &str| {
-        json!({"schedule": {"name": name, "time_zone": "UTC", "schedule_layers": [
+        json!({"schedule": {"name": name, "time_zone": "Etc/UTC", "schedule_layers": [
             layer("l", "2030-01-01T00:00:00Z", &[&users[0]])]}})
     };
     c.create("/schedules", schedule("same")).await;
@@ -371,7 +371,7 @@ async fn team_with_policy(c: &Client) -> (String, String, Vec<String>) {
     let schedule = c
         .create(
             "/schedules",
-            json!({"schedule": {"name": "s", "time_zone": "UTC", "schedule_layers": [
+            json!({"schedule": {"name": "s", "time_zone": "Etc/UTC", "schedule_layers": [
                 layer("l", "2030-01-01T00:00:00Z", &[&users[1]])]}}),
         )
         .await;
@@ -451,7 +451,7 @@ async fn a_team_with_associations_cannot_be_deleted() {
     let schedule = c
         .create(
             "/schedules",
-            json!({"schedule": {"name": "owned", "time_zone": "UTC", "teams": [{"id": team, "type": "team_reference"}],
+            json!({"schedule": {"name": "owned", "time_zone": "Etc/UTC", "teams": [{"id": team, "type": "team_reference"}],
                 "schedule_layers": [layer("l", "2030-01-01T00:00:00Z", &[&users[0]])]}}),
         )
         .await;

@@ -16,6 +16,11 @@ pub use token::{Part, Reference};
 
 use crate::assets::Asset;
 
+/// The prop that holds a node's explicit dependencies (`host.depends-on`): an
+/// ordering, never sent to a service, never a change by itself (the engine's
+/// `resolve` leaves it out), exported as Terraform's `depends_on`.
+pub const DEPENDS_ON: &str = "depends_on";
+
 /// One declared resource (or lookup).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
@@ -146,6 +151,37 @@ impl Graph {
             kind: kind.to_owned(),
             props,
         });
+    }
+
+    /// Order `id` after the nodes these references name (`host.depends-on`):
+    /// kept as the node's [`DEPENDS_ON`] prop, a list of reference tokens, so
+    /// the graph's edges, validation (dangling references, unknown outputs,
+    /// cycles), the apply and destroy order and the renderings see it like any
+    /// other reference. An undeclared `id` is a problem.
+    pub fn depend(&mut self, id: &str, on: Vec<String>) {
+        let Some(&i) = self.index.get(id) else {
+            self.declaration_problems.push(Problem::node(
+                ProblemClass::DanglingReference,
+                id,
+                "depends-on",
+                format!(
+                    "depends-on names '{}', which is not declared (declare the node first)",
+                    crate::text::escape_cut(id, crate::text::MAX_SHOWN)
+                ),
+            ));
+            return;
+        };
+        let list = self.nodes[i]
+            .props
+            .entry(DEPENDS_ON)
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(items) = list {
+            for token in on {
+                if !items.iter().any(|t| t.as_str() == Some(&token)) {
+                    items.push(Value::String(token));
+                }
+            }
+        }
     }
 
     /// Nodes in declaration order.
@@ -281,3 +317,32 @@ impl fmt::Display for InvalidGraph {
 }
 
 impl std::error::Error for InvalidGraph {}
+
+#[cfg(test)]
+mod depends_on_tests {
+    use super::*;
+
+    #[test]
+    fn a_declared_order_is_an_edge_and_an_undeclared_node_a_problem() {
+        let mut g = Graph::default();
+        g.declare("aws.iam_role_policy_attachment", "attach", Map::new());
+        g.declare("aws.lambda_function", "fn", Map::new());
+        let token = token::make("attach", "id");
+        g.depend("fn", vec![token.clone(), token.clone()]);
+        assert_eq!(g.edges(), vec![("fn".to_owned(), "attach".to_owned())]);
+        assert_eq!(
+            g.node("fn").unwrap().props[DEPENDS_ON],
+            Value::Array(vec![Value::String(token)]),
+            "listed once"
+        );
+        g.depend("nobody", vec![token::make("attach", "id")]);
+        assert_eq!(g.declaration_problems.len(), 1);
+        assert!(
+            g.declaration_problems[0]
+                .to_string()
+                .contains("not declared"),
+            "{}",
+            g.declaration_problems[0]
+        );
+    }
+}

@@ -37,4 +37,8 @@ impl host::Host for GuestState {
     fn declare(&mut self, kind: String, name: String, props_json: String) {
         self.declare_raw(&kind, &name, &props_json);
     }
+
+    fn depends_on(&mut self, name: String, on: Vec<String>) {
+        self.declare_dependency(&name, on);
+    }
 }
