@@ -506,3 +506,128 @@ fn a_fifo_asset_ends_graph_at_once() {
     assert!(!err.contains(dir.path().to_str().unwrap()), "{err}");
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
+
+/// Shell completions parse, the man page renders, `version --json` names what
+/// the build serves.
+#[test]
+fn completions_man_page_and_version() {
+    let o = blueprint(&["completions", "bash"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let script = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(script.path(), &o.stdout).unwrap();
+    let syntax = Command::new("bash")
+        .arg("-n")
+        .arg(script.path())
+        .output()
+        .unwrap();
+    assert!(syntax.status.success(), "{}", stderr(&syntax));
+    assert!(stdout(&o).contains("drill"), "completes the subcommands");
+    for shell in ["zsh", "fish", "powershell"] {
+        let o = blueprint(&["completions", shell]);
+        assert!(o.status.success() && !o.stdout.is_empty(), "{shell}");
+    }
+    let o = blueprint(&["man"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains(".TH blueprint"), "{}", stdout(&o));
+
+    let o = blueprint(&["version", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        v["wit"],
+        serde_json::json!([
+            "blueprint:cloud@0.1.0",
+            "blueprint:cloud@0.2.0",
+            "blueprint:cloud@0.3.0"
+        ])
+    );
+    assert!(
+        matches!(v["compiler"].as_str(), Some("winch" | "cranelift")),
+        "{v}"
+    );
+    assert!(!v["commit"].as_str().unwrap().is_empty(), "{v}");
+    assert!(!v["target"].as_str().unwrap().is_empty(), "{v}");
+}
+
+/// A usage error exits 1 (2 is `plan --detailed-exitcode`'s "there are
+/// changes"); help exits 0; with `--json` errors are JSON on stderr.
+#[test]
+fn usage_errors_exit_1_and_json_errors_are_json() {
+    let o = blueprint(&["plna", SEED]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unrecognized subcommand"),
+        "{}",
+        stderr(&o)
+    );
+    let o = blueprint(&["plan", SEED, "--no-such-flag"]);
+    assert_eq!(o.status.code(), Some(1));
+    let o = blueprint(&["--help"]);
+    assert_eq!(o.status.code(), Some(0));
+
+    let o = blueprint(&["check", "no/such/blueprint.toml", "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let line = stderr(&o);
+    let error: serde_json::Value = serde_json::from_str(line.trim()).unwrap_or_else(|e| {
+        panic!("not JSON ({e}): {line}");
+    });
+    assert_eq!(error["error"]["kind"], "blueprint_file", "{error}");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no/such/blueprint.toml"),
+        "{error}"
+    );
+    let o = blueprint(&["plna", "--json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let error: serde_json::Value = serde_json::from_str(stderr(&o).trim()).unwrap();
+    assert_eq!(error["error"]["kind"], "usage");
+}
+
+/// No ANSI escape ever reaches a pipe: not in the plan, not in the logs, with or
+/// without NO_COLOR.
+#[test]
+fn no_escape_codes_in_a_pipe() {
+    for no_color in [None, Some("1")] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_blueprint"));
+        command
+            .args(["-vv", "graph", SEED])
+            .current_dir(support::root());
+        if let Some(v) = no_color {
+            command.env("NO_COLOR", v);
+        }
+        let o = command.output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(!o.stderr.is_empty(), "-vv logs something");
+        assert!(
+            !o.stdout.contains(&0x1b) && !o.stderr.contains(&0x1b),
+            "an ESC byte in a pipe (NO_COLOR={no_color:?}): {}",
+            stderr(&o)
+        );
+    }
+}
+
+/// docs/reference.md is what `blueprint reference` prints from the clap
+/// definitions: every command, flag, environment variable and exit code.
+#[test]
+fn the_reference_page_is_current() {
+    let o = blueprint(&["reference"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let generated = stdout(&o);
+    let path = support::root().join("docs/reference.md");
+    let written = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        generated == written,
+        "docs/reference.md is out of date: run `target/release/blueprint reference > docs/reference.md`"
+    );
+    for needle in [
+        "## `blueprint drill`",
+        "`--detailed-exitcode`",
+        "`NO_COLOR`",
+        "## Exit codes",
+    ] {
+        assert!(generated.contains(needle), "{needle}");
+    }
+}

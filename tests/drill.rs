@@ -402,7 +402,7 @@ async fn a_failed_delivery_is_named_and_kept_in_the_dead_letter_queue() {
     assert_eq!(outcome(&report, "incident"), "failed", "{report}");
     let why = detail(&report, "incident");
     assert!(
-        why.contains("SNS gave up delivering 1 notification(s) of topic error-function-alarm")
+        why.contains("SNS failed all 3 attempts to deliver the notification to PagerDuty (topic error-function-alarm: 3 failed attempt(s)")
             && why.contains("no dead-letter queue, so the page is lost"),
         "{why}"
     );

@@ -270,6 +270,12 @@ async fn the_seeds_cdktf_deployment_is_adopted_without_a_change() {
     }
     let out = s.blueprint(&["state", "show", SEED]).await;
     assert!(
+        text(&out).contains("schedule (pagerduty.schedule)  Ready"),
+        "{}",
+        text(&out)
+    );
+    let out = s.blueprint(&["state", "show", SEED, "--json"]).await;
+    assert!(
         text(&out).contains("\"address\": \"pagerduty_schedule.HourlyRotation_1F2E3D4C\""),
         "{}",
         text(&out)

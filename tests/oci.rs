@@ -57,15 +57,15 @@ impl Env {
     /// `blueprint publish COMPONENT REFERENCE`; the digest it printed.
     fn publish(&self, component: &Path, reference: &str) -> String {
         let cache = self.path().join("publish-cache");
-        let out = self.run(&cache, &["publish", component.to_str().unwrap(), reference]);
+        let out = self.run(
+            &cache,
+            &["publish", component.to_str().unwrap(), reference, "--json"],
+        );
         assert!(out.status.success(), "{}", text(&out));
-        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-        let digest = stdout
-            .lines()
-            .find_map(|l| l.strip_prefix("digest "))
-            .unwrap_or_else(|| panic!("no digest printed: {stdout}"))
-            .trim()
-            .to_owned();
+        let published: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("publish --json: {e}: {}", text(&out)));
+        assert_eq!(published["reference"], reference);
+        let digest = published["digest"].as_str().unwrap().to_owned();
         assert!(
             digest.starts_with("sha256:") && digest.len() == 71,
             "{digest}"
@@ -250,9 +250,31 @@ fn the_lock_file_pins_a_tag_until_update() {
             .to_owned()
     };
 
+    // --locked (CI): a tag the lock file does not pin is an error, not a write.
+    let out = env
+        .command(
+            &env.clean_cache("c0"),
+            &["inspect", path, "--json", "--locked"],
+        )
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("is not pinned in") && text(&out).contains("--locked"),
+        "{}",
+        text(&out)
+    );
+    assert!(!dir.join("blueprint.lock").exists(), "nothing written");
+
     let out = env.run(&env.clean_cache("c1"), &["inspect", path, "--json"]);
     assert_eq!(name(&out), "lambda-error-pagerduty");
     assert_eq!(lock_digest(dir, &reference), Some(first.clone()));
+    // Pinned: --locked runs.
+    let out = env.run(
+        &env.clean_cache("c1b"),
+        &["inspect", path, "--json", "--locked"],
+    );
+    assert_eq!(name(&out), "lambda-error-pagerduty");
 
     // Re-tag to other bytes: what runs does not change, even on a clean cache.
     let second = env.publish(&support::guest("hostile-guest"), &reference);
@@ -261,14 +283,20 @@ fn the_lock_file_pins_a_tag_until_update() {
     assert_eq!(name(&out), "lambda-error-pagerduty");
     assert_eq!(lock_digest(dir, &reference), Some(first.clone()));
 
-    // `blueprint update` moves it.
-    let out = env.run(&env.clean_cache("c3"), &["update", path]);
+    // `blueprint update` moves it (not with --locked).
+    let out = env
+        .command(&env.clean_cache("c3"), &["update", path, "--locked"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(lock_digest(dir, &reference), Some(first.clone()));
+    let out = env.run(&env.clean_cache("c3"), &["update", path, "--json"]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains(&format!("{first} -> {second}")),
-        "{}",
-        text(&out)
-    );
+    let updated: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(updated["moved"], 1, "{updated}");
+    assert_eq!(updated["artifacts"][0]["status"], "moved");
+    assert_eq!(updated["artifacts"][0]["from"], first.as_str());
+    assert_eq!(updated["artifacts"][0]["digest"], second.as_str());
     assert_eq!(lock_digest(dir, &reference), Some(second));
     let out = env.run(&env.clean_cache("c4"), &["inspect", path, "--json"]);
     assert_eq!(name(&out), "hostile");

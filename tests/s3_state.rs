@@ -401,3 +401,68 @@ async fn a_shared_guest_is_pinned_by_sha256() {
     );
     std::fs::remove_file(&file).unwrap();
 }
+
+/// `[state] kms_key_id`: the state, its history and its lock are written SSE-KMS
+/// with that key (the state holds integration keys); a local state refuses it.
+#[tokio::test(flavor = "multi_thread")]
+async fn state_on_s3_is_encrypted_with_the_kms_key_named() {
+    let moto = Moto::start();
+    let config = moto.sdk_config().await;
+    bucket(&config).await;
+    let key_id = "arn:aws:kms:ap-northeast-1:123456789012:key/blueprint-state";
+    let store = store(&config, "teams/encrypted.json")
+        .await
+        .with_kms_key(Some(key_id.to_owned()));
+    let lock = store.lock(&LockInfo::current("kms test")).await.unwrap();
+    let mut state = store.load("encrypted").await.unwrap();
+    bump(&mut state, "kms");
+    store.save(&state).await.unwrap();
+    let s3 = blueprint::providers::aws::s3_client(&config);
+    let listed = s3.list_objects_v2().bucket(BUCKET).send().await.unwrap();
+    let keys: Vec<String> = listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .collect();
+    assert!(keys.len() >= 3, "state, history and lock: {keys:?}");
+    for key in &keys {
+        let head = s3
+            .head_object()
+            .bucket(BUCKET)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            head.server_side_encryption(),
+            Some(&aws_sdk_s3::types::ServerSideEncryption::AwsKms),
+            "{key}"
+        );
+        assert_eq!(head.ssekms_key_id(), Some(key_id), "{key}");
+    }
+    drop(lock);
+
+    // A local state has no KMS key to use: refused, naming the fix.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("local.toml");
+    let seed = std::fs::read_to_string(support::root().join(SEED)).unwrap();
+    let contents = seed.replace(
+        "../target/wasm32-wasip2/guest/lambda_error_pagerduty.wasm",
+        &support::guest("lambda_error_pagerduty")
+            .display()
+            .to_string(),
+    ) + "\n[state]\nkms_key_id = \"alias/blueprint\"\n";
+    std::fs::write(&file, contents).unwrap();
+    support::copy_handler(dir.path(), "lambda-error-pagerduty-handler");
+    let w = World::new().await;
+    let out = w
+        .command_without_state(&["plan", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("kms_key_id applies to S3 state only"),
+        "{}",
+        text(&out)
+    );
+}

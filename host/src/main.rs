@@ -3,10 +3,28 @@ use std::process::ExitCode;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
-use blueprint::cli::{self, Cli};
+use blueprint::cli::{self, Cli, style};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Usage errors exit 1 (clap's own code is 2, which `plan --detailed-exitcode`
+    // keeps for "there are changes"); help and --version exit 0.
+    let json = std::env::args().any(|a| a == "--json");
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) if json => {
+            report_json("usage", &e.render().to_string(), None);
+            return ExitCode::FAILURE;
+        }
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::FAILURE;
+        }
+    };
+    style::init(cli.global.no_color);
     init_tracing(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -22,13 +40,24 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             // Errors may quote what a guest chose (names, messages): escaped.
-            eprintln!(
-                "error: {}",
-                blueprint::text::escape_lines(&format!("{e:#}"))
-            );
+            let message = blueprint::text::escape_lines(&format!("{e:#}")).into_owned();
+            if json {
+                report_json(cli::error_kind(&e), &message, cli::error_node(&e));
+            } else {
+                eprintln!("error: {message}");
+            }
             ExitCode::FAILURE
         }
     }
+}
+
+/// `{"error": {"kind", "message", "node"?}}` on stderr, for `--json` callers.
+fn report_json(kind: &str, message: &str, node: Option<String>) {
+    let mut error = serde_json::json!({"kind": kind, "message": message.trim_end()});
+    if let Some(node) = node {
+        error["node"] = serde_json::Value::String(node);
+    }
+    eprintln!("{}", serde_json::json!({ "error": error }));
 }
 
 fn init_tracing(verbose: u8) {
@@ -42,6 +71,8 @@ fn init_tracing(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // No escape codes in a pipe or a file: only a terminal gets colour.
+        .with_ansi(style::stderr())
         .with_target(false)
         .init();
 }

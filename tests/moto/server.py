@@ -30,8 +30,9 @@ everything else is moto's. Each behaviour and its source:
   the notification SNS would have posted (sns-dead-letter-queues.html,
   "Configuring an Amazon SNS dead-letter queue").
 - CloudWatch `AWS/SNS` metrics per `TopicName`: `NumberOfNotificationsDelivered`,
-  `NumberOfNotificationsFailed`, `NumberOfNotificationsRedrivenToDlq`,
-  `NumberOfNotificationsFailedToRedriveToDlq`
+  `NumberOfNotificationsFailed` — for HTTP(S) "every failed delivery attempt,
+  including retries that follow the initial attempt" —,
+  `NumberOfNotificationsRedrivenToDlq`, `NumberOfNotificationsFailedToRedriveToDlq`
   (docs.aws.amazon.com/sns/latest/dg/sns-monitoring-using-cloudwatch.html).
 
 Run as moto_server is: `python tests/moto/server.py -H 127.0.0.1 -p PORT`.
@@ -175,13 +176,14 @@ def deliver(subscription, body, content_type):
     for pause in delays:
         if outcome != "retry":
             break
+        count(subscription, "NumberOfNotificationsFailed")
         time.sleep(pause)
         outcome = attempt(subscription.endpoint, body, content_type)
     if outcome == "ok":
         count(subscription, "NumberOfNotificationsDelivered")
         return
-    # The message is in the queue by the time the failure is counted (SNS's
-    # metrics arrive a minute or more later).
+    # The message is in the queue by the time the last failure is counted
+    # (SNS's metrics arrive a minute or more later).
     redrive(subscription, body)
     count(subscription, "NumberOfNotificationsFailed")
 

@@ -67,6 +67,10 @@ pub struct StateSettings {
     /// `s3://bucket/key` (or `s3://bucket/prefix/`), or a path relative to this
     /// file. Default: `.blueprint/<name>.json` beside it.
     pub url: Option<String>,
+    /// S3 state only: encrypt the state, its history and its lock with this KMS
+    /// key (SSE-KMS: a key id, ARN or alias); the state holds integration keys.
+    /// Absent: the bucket's default encryption.
+    pub kms_key_id: Option<String>,
 }
 
 /// `[check]`: how `blueprint check` treats this blueprint.
@@ -230,6 +234,8 @@ pub struct Blueprint {
     pub silences: Vec<Silence>,
     /// `[state] url`, as written.
     pub state_url: Option<String>,
+    /// `[state] kms_key_id`, as written.
+    pub state_kms_key_id: Option<String>,
     /// `[dev]`, as written (paths relative to `dir`).
     pub dev: Option<dev::DevSettings>,
     /// `[[policy]]` entries, paths resolved against this file's folder.
@@ -333,6 +339,7 @@ impl Blueprint {
             policies,
             silences: file.check.silence,
             state_url: file.state.url,
+            state_kms_key_id: file.state.kms_key_id,
             dev: file.dev,
             name,
             guest: GuestSource::from_file(&file.guest, &dir, path).map_err(FileError::Guest)?,

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use super::{CliResult, DestroyArgs, GlobalArgs, PlanArgs, RunArgs, StateArgs, StateCommand};
-use super::{progress, render};
+use super::{progress, render, style};
 use crate::engine::Plan;
 use crate::run::many::Summary;
 use crate::run::{Context, Prepared, Target, Verb};
@@ -28,7 +28,7 @@ fn show_plan(plan: &Plan, json: bool) -> anyhow::Result<()> {
             serde_json::to_string_pretty(&render::plan_json(plan))?
         );
     } else {
-        print!("{}", render::plan_text(plan));
+        print!("{}", style::plan(&render::plan_text(plan)));
     }
     Ok(())
 }
@@ -49,7 +49,7 @@ pub async fn plan_command(global: &GlobalArgs, args: &PlanArgs) -> CliResult {
             serde_json::to_string_pretty(&render::plan_json(&prepared.plan))?
         );
     } else {
-        print!("{}", render::plan_text(&prepared.plan));
+        print!("{}", style::plan(&render::plan_text(&prepared.plan)));
     }
     Ok(if args.detailed_exitcode && prepared.plan.has_changes() {
         ExitCode::from(EXIT_CHANGES)
@@ -135,7 +135,7 @@ async fn run_many(context: &Context, files: Vec<std::path::PathBuf>, args: &RunA
                 show_findings(p);
                 if !args.options.json {
                     println!("== {} ({}) ==", p.opened.blueprint.name, file.display());
-                    print!("{}", render::plan_text(&p.plan));
+                    print!("{}", style::plan(&render::plan_text(&p.plan)));
                     println!();
                 }
             }
@@ -269,9 +269,10 @@ pub async fn state_command(args: &StateArgs) -> CliResult {
                 .collect();
             println!("{}", serde_json::to_string_pretty(&list)?);
         }
-        (StateCommand::Show { .. }, _) => {
+        (StateCommand::Show { .. }, true) => {
             println!("{}", serde_json::to_string_pretty(&state)?);
         }
+        (StateCommand::Show { .. }, false) => print!("{}", render::state_text(&state)),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 //! file holds the argument definitions and the shared plumbing (runtime setup,
 //! evaluation, exit codes).
 
+mod about;
 mod apply;
 mod check;
 mod dev;
@@ -16,6 +17,7 @@ mod oncall;
 pub mod progress;
 mod publish;
 pub mod render;
+pub mod style;
 mod update;
 
 use std::path::PathBuf;
@@ -30,7 +32,7 @@ use crate::runtime::{Limits, Runtime, default_cache_dir};
 #[derive(Debug, Parser)]
 #[command(
     name = "blueprint",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("BLUEPRINT_COMMIT"), ")"),
     about = "Provision cloud alerting (AWS + PagerDuty) from sandboxed WebAssembly blueprints",
     long_about = None,
 )]
@@ -70,6 +72,13 @@ pub struct GlobalArgs {
     /// Speak plain HTTP to this OCI registry (loopback registries always are).
     #[arg(long, global = true, value_name = "HOST[:PORT]")]
     pub insecure_registry: Vec<String>,
+    /// No colour, even on a terminal (as NO_COLOR=1). Pipes and files never get any.
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// Fail instead of writing blueprint.lock (a tag it does not pin, `update`):
+    /// CI uses exactly the digests that were reviewed.
+    #[arg(long, global = true)]
+    pub locked: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -117,6 +126,17 @@ pub enum Command {
     /// Adopt what already exists — from Terraform/cdktf state files or by id —
     /// into the blueprint's state, reading only (docs/import.md).
     Import(import::ImportArgs),
+    /// What this build is: version, commit, the WIT contracts it serves, the guest
+    /// compiler, the target.
+    Version(about::VersionArgs),
+    /// A shell completion script (bash, zsh, fish, powershell, elvish) on stdout.
+    Completions(about::CompletionsArgs),
+    /// The man page (roff) on stdout: `blueprint man > blueprint.1`.
+    Man,
+    /// Every command, flag, environment variable and exit code as Markdown
+    /// (docs/reference.md).
+    #[command(hide = true)]
+    Reference,
 }
 
 #[derive(Debug, Args)]
@@ -125,12 +145,18 @@ pub struct PublishArgs {
     pub component: PathBuf,
     /// Where to push it: REGISTRY/NAMESPACE/NAME:TAG.
     pub reference: String,
+    /// Machine-readable output: the reference, digest and what was published.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct UpdateArgs {
     /// The blueprint file (TOML); its folder's blueprint.lock is updated.
     pub file: PathBuf,
+    /// Machine-readable output: each artifact's reference, status and digests.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -368,8 +394,47 @@ pub struct InspectArgs {
 /// A failure the user must act on; printed as `error: ...`, exit code 1.
 pub type CliResult = Result<ExitCode, anyhow::Error>;
 
+/// What kind of error ended a command, for `--json` callers
+/// (`{"error": {"kind", "message", "node"?}}`): the first cause the host knows.
+pub fn error_kind(e: &anyhow::Error) -> &'static str {
+    use crate::providers::{ErrorClass, ProviderError};
+    for cause in e.chain() {
+        if let Some(eval) = cause.downcast_ref::<EvalError>() {
+            return match eval {
+                EvalError::File(_) => "blueprint_file",
+                EvalError::Guest(_) => "guest",
+                EvalError::Params { .. } => "params",
+                EvalError::Graph(_) => "invalid_graph",
+            };
+        }
+        if let Some(p) = cause.downcast_ref::<ProviderError>() {
+            return match p.class {
+                ErrorClass::NotFound => "not_found",
+                ErrorClass::Conflict => "conflict",
+                ErrorClass::Invalid => "invalid_request",
+                ErrorClass::Auth => "auth",
+                ErrorClass::Transient => "unavailable",
+                ErrorClass::Ambiguous => "ambiguous",
+                #[allow(unreachable_patterns)]
+                _ => "provider",
+            };
+        }
+    }
+    "error"
+}
+
+/// The node an error is about, when one is known (an invalid graph's first).
+pub fn error_node(e: &anyhow::Error) -> Option<String> {
+    e.chain()
+        .find_map(|cause| match cause.downcast_ref::<EvalError>() {
+            Some(EvalError::Graph(invalid)) => invalid.problems.iter().find_map(|p| p.node.clone()),
+            _ => None,
+        })
+}
+
 pub async fn run(cli: Cli) -> CliResult {
     crate::oci::set_insecure_registries(&cli.global.insecure_registry);
+    crate::oci::lock::set_locked(cli.global.locked);
     match &cli.command {
         Command::Graph(args) => graph::run(&cli.global, args).await,
         Command::Inspect(args) => inspect::run(&cli.global, args).await,
@@ -387,6 +452,13 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Publish(args) => publish::run(&cli.global, args).await,
         Command::Update(args) => update::run(args).await,
         Command::Import(args) => import::run(&cli.global, args).await,
+        Command::Version(args) => about::version(args),
+        Command::Completions(args) => about::completions(args),
+        Command::Man => about::man(),
+        Command::Reference => {
+            print!("{}", about::reference());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

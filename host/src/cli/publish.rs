@@ -100,6 +100,20 @@ pub async fn run(global: &GlobalArgs, args: &PublishArgs) -> CliResult {
         reference.resolve_registry(),
         reference.repository()
     );
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "reference": args.reference,
+                "digest": digest,
+                "pinned": format!("{repository}@{digest}"),
+                "name": name,
+                "version": version,
+                "bytes": bytes.len(),
+            }))?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
     println!(
         "Published {name} {version} ({} KiB) to {}",
         bytes.len() / 1024,

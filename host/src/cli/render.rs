@@ -300,3 +300,38 @@ pub fn report_text(report: &Report) -> String {
     // Names, kinds and values come from a guest: nothing raw reaches the terminal.
     blueprint_model::text::escape_lines(&out).into_owned()
 }
+
+/// `state show` for a person: each resource with its id, status, the props as
+/// last applied and its outputs (the state is already redacted).
+pub fn state_text(state: &crate::state::State) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "State of blueprint {} (serial {}, {} resource(s))",
+        state.blueprint,
+        state.serial,
+        state.resources.len()
+    );
+    for (node, entry) in &state.resources {
+        let id = entry.resource.as_ref().map_or("-", |r| r.id.as_str());
+        let _ = writeln!(out, "\n{node} ({})  {:?}", entry.kind, entry.status);
+        let _ = writeln!(out, "    id = {id}");
+        for (name, value) in &entry.applied_props {
+            if value.is_null() {
+                continue;
+            }
+            let shown = if entry.sensitive_props.contains(name) {
+                "(sensitive)".to_owned()
+            } else {
+                show(value)
+            };
+            let _ = writeln!(out, "    {name} = {shown}");
+        }
+        if let Some(resource) = &entry.resource {
+            for (name, value) in &resource.outputs {
+                let _ = writeln!(out, "    output {name} = {value}");
+            }
+        }
+    }
+    blueprint_model::text::escape_lines(&out).into_owned()
+}

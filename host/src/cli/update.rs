@@ -10,6 +10,12 @@ use crate::oci::{self, lock::Lock};
 
 pub async fn run(args: &UpdateArgs) -> CliResult {
     let blueprint = Blueprint::load(&args.file)?;
+    let mut report: Vec<serde_json::Value> = Vec::new();
+    let say = |line: String| {
+        if !args.json {
+            println!("{line}");
+        }
+    };
     let mut references: Vec<String> = Vec::new();
     let policies = crate::check::policies::named(&blueprint).map_err(anyhow::Error::msg)?;
     for location in
@@ -22,10 +28,17 @@ pub async fn run(args: &UpdateArgs) -> CliResult {
         }
     }
     if references.is_empty() {
-        println!(
-            "{} names no OCI artifact: nothing to update.",
-            args.file.display()
-        );
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({"lock": null, "artifacts": [], "moved": 0})
+            );
+        } else {
+            println!(
+                "{} names no OCI artifact: nothing to update.",
+                args.file.display()
+            );
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let mut lock = Lock::load(&blueprint.dir).map_err(anyhow::Error::msg)?;
@@ -33,29 +46,47 @@ pub async fn run(args: &UpdateArgs) -> CliResult {
     for text in &references {
         let reference = oci::parse(text).map_err(anyhow::Error::msg)?;
         if reference.digest().is_some() {
-            println!("  {text}: pinned by digest in the file");
+            say(format!("  {text}: pinned by digest in the file"));
+            report.push(serde_json::json!({"reference": text, "status": "pinned_in_file"}));
             continue;
         }
         let digest = oci::resolve(&reference).await.map_err(anyhow::Error::msg)?;
         oci::pull(&reference, &digest)
             .await
             .map_err(anyhow::Error::msg)?;
-        match lock.set(text, &digest) {
-            Some(old) if old == digest => println!("  {text}: unchanged ({digest})"),
+        let (status, from) = match lock.set(text, &digest) {
+            Some(old) if old == digest => {
+                say(format!("  {text}: unchanged ({digest})"));
+                ("unchanged", Some(old))
+            }
             Some(old) => {
                 moved += 1;
-                println!("  {text}: {old} -> {digest}");
+                say(format!("  {text}: {old} -> {digest}"));
+                ("moved", Some(old))
             }
             None => {
                 moved += 1;
-                println!("  {text}: locked at {digest}");
+                say(format!("  {text}: locked at {digest}"));
+                ("locked", None)
             }
-        }
+        };
+        report.push(serde_json::json!({"reference": text, "status": status, "from": from, "digest": digest}));
     }
     lock.save().map_err(anyhow::Error::msg)?;
-    println!(
-        "{} updated: {moved} digest(s) moved.",
-        lock.path().display()
-    );
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "lock": lock.path().display().to_string(),
+                "artifacts": report,
+                "moved": moved,
+            }))?
+        );
+    } else {
+        println!(
+            "{} updated: {moved} digest(s) moved.",
+            lock.path().display()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

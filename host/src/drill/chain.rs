@@ -27,6 +27,8 @@ pub(super) struct Live {
     /// The URL of the subscription's dead-letter queue, when it is one of this
     /// blueprint's queues.
     pub dead_letter_queue: Option<String>,
+    /// Attempts SNS makes per notification, by the subscription's delivery policy.
+    pub delivery_attempts: u64,
 }
 
 impl Drill<'_> {
@@ -190,6 +192,12 @@ impl Drill<'_> {
             .find(|n| n.role(crate::providers::catalog()) == Some(Role::Queue))
             .map(|q| output(&q.id, "url"))
             .transpose()?,
+            delivery_attempts: super::delivery::attempts(
+                resource(&page.subscription.id)?
+                    .props
+                    .get("delivery_policy")
+                    .and_then(Value::as_str),
+            ),
         })
     }
 

@@ -1,9 +1,14 @@
 //! SNS's side of the page: while the drill waits for an incident, it also asks
 //! whether the topic gave up delivering the notification — from the
 //! subscription's dead-letter queue (a message more than before the inject is a
-//! page SNS could not hand to PagerDuty) and from SNS's own count
-//! (`NumberOfNotificationsFailed`). Either ends the wait at once with what
-//! happened, instead of a silent timeout.
+//! page SNS could not hand to PagerDuty: exact, the queue is this subscription's)
+//! and from SNS's own count, `NumberOfNotificationsFailed`, which for HTTP(S)
+//! counts "every failed delivery attempt, including retries" per topic (Amazon
+//! SNS Developer Guide, CloudWatch metrics). A count proves the page lost only
+//! when it covers every attempt the delivery policy allows and the PagerDuty
+//! subscription is the topic's only one (else the failures may be another
+//! subscriber's); short of that the drill keeps waiting. Either proof ends the
+//! wait at once with what happened, instead of a silent timeout.
 
 use std::time::SystemTime;
 
@@ -21,6 +26,19 @@ pub(super) struct Watch {
     /// sums by the minute, so the minute the drill starts in may hold earlier
     /// failures.
     failed_before: u64,
+    /// Subscriptions of the topic besides PagerDuty's: their failures count too.
+    others: usize,
+}
+
+/// Attempts SNS makes to deliver one notification over HTTP(S): the first and
+/// the delivery policy's `healthyRetryPolicy.numRetries` (default 3, Amazon SNS
+/// message delivery retries).
+pub(super) fn attempts(delivery_policy: Option<&str>) -> u64 {
+    let retries = delivery_policy
+        .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+        .and_then(|p| p["healthyRetryPolicy"]["numRetries"].as_u64())
+        .unwrap_or(3);
+    1 + retries
 }
 
 pub(super) async fn watch(probes: &Probes, live: &Live) -> Watch {
@@ -34,10 +52,16 @@ pub(super) async fn watch(probes: &Probes, live: &Live) -> Watch {
         .failed_deliveries(&live.topic_arn, since)
         .await
         .unwrap_or(0);
+    let others = probes
+        .alarms()
+        .subscriptions(&live.topic_arn)
+        .await
+        .map_or(usize::MAX, |s| s.len().saturating_sub(1));
     Watch {
         since,
         dead_letters_before,
         failed_before,
+        others,
     }
 }
 
@@ -57,12 +81,16 @@ pub(super) async fn failed(probes: &Probes, live: &Live, watch: &Watch) -> Optio
             "PagerDuty's events endpoint refused or did not answer every retry (429/5xx or a timeout); the queue holds the page: read it (`aws sqs receive-message --queue-url …`), and post it again once PagerDuty answers",
         ));
     }
+    if watch.others > 0 {
+        return None;
+    }
     match alarms.failed_deliveries(&live.topic_arn, watch.since).await {
-        Ok(count) if count > watch.failed_before => Some(fail(
+        Ok(count) if count >= watch.failed_before + live.delivery_attempts => Some(fail(
             format!(
-                "SNS gave up delivering {} notification(s) of {} since the drill fired (AWS/SNS NumberOfNotificationsFailed){}",
-                count - watch.failed_before,
+                "SNS failed all {} attempts to deliver the notification to PagerDuty ({}: {} failed attempt(s) since the drill fired, AWS/SNS NumberOfNotificationsFailed){}",
+                live.delivery_attempts,
                 super::chain::topic_name(&live.topic_arn),
+                count - watch.failed_before,
                 if live.dead_letter_queue.is_some() {
                     ", and the dead-letter queue has not received them: if it stays empty, its policy does not let sns.amazonaws.com send to it (AWS/SNS NumberOfNotificationsFailedToRedriveToDlq)"
                 } else {

@@ -17,6 +17,19 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub const FILE_NAME: &str = "blueprint.lock";
+
+/// `--locked`: the lock file must not change (cargo's flag of that name): a tag
+/// it does not pin, or `update`, is an error instead of a write — for CI, where
+/// a run must use what was reviewed.
+static LOCKED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn set_locked(locked: bool) {
+    LOCKED.store(locked, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn is_locked() -> bool {
+    LOCKED.load(std::sync::atomic::Ordering::Relaxed)
+}
 const FORMAT_VERSION: u32 = 1;
 const HEADER: &str = "# The digest each OCI tag named by the blueprint files in this folder resolved to.\n# Written by blueprint on a tag's first use; moved only by `blueprint update FILE`. Commit it.\n";
 
@@ -98,6 +111,12 @@ impl Lock {
 
     /// Write atomically (temp file + rename), entries sorted by reference.
     pub fn save(&self) -> Result<(), String> {
+        if is_locked() {
+            return Err(format!(
+                "{} would change, but --locked was given: run without --locked (or `blueprint update FILE`) where the lock file may be written, and commit it",
+                self.path.display()
+            ));
+        }
         let file = LockFile {
             version: FORMAT_VERSION,
             artifacts: self

@@ -361,6 +361,12 @@ pub async fn locate(text: &str, blueprint_dir: &Path) -> Result<PathBuf, String>
             }
         });
     }
+    if lock::is_locked() {
+        return Err(format!(
+            "{text} is not pinned in {}, and --locked forbids writing it: resolve it where the lock file may be written (`blueprint update FILE`), and commit it",
+            lock::Lock::path_in(blueprint_dir).display()
+        ));
+    }
     let reference = parse(text)?;
     let digest = resolve(&reference).await?;
     let path = pull(&reference, &digest).await?;

@@ -201,6 +201,13 @@ pub async fn open(
         Some(path) => Some(path.to_string_lossy().into_owned()),
         None => blueprint.state_url.clone(),
     };
+    let s3 = chosen.as_deref().is_some_and(|u| u.starts_with("s3://"));
+    if blueprint.state_kms_key_id.is_some() && !s3 {
+        anyhow::bail!(
+            "{}: [state] kms_key_id applies to S3 state only (set [state] url = \"s3://BUCKET/KEY\"); a local state file is private to its owner instead (mode 0600)",
+            blueprint.file.display()
+        );
+    }
     let Some(url) = chosen else {
         return Ok(Box::new(LocalStore::new(LocalStore::default_path(
             &blueprint.dir,
@@ -227,9 +234,8 @@ pub async fn open(
         key.to_owned()
     };
     let config = crate::providers::aws::sdk_config(&blueprint.providers.aws).await?;
-    Ok(Box::new(S3Store::new(
-        crate::providers::aws::s3_client(&config),
-        bucket,
-        &key,
-    )))
+    Ok(Box::new(
+        S3Store::new(crate::providers::aws::s3_client(&config), bucket, &key)
+            .with_kms_key(blueprint.state_kms_key_id.clone()),
+    ))
 }

@@ -24,6 +24,8 @@ pub struct S3Store {
     key: String,
     /// ETag of the state as last read or written: the precondition of the next write.
     etag: Mutex<Option<String>>,
+    /// `[state] kms_key_id`: every object written is SSE-KMS with this key.
+    kms_key_id: Option<String>,
 }
 
 impl S3Store {
@@ -33,6 +35,26 @@ impl S3Store {
             bucket: bucket.to_owned(),
             key: key.to_owned(),
             etag: Mutex::new(None),
+            kms_key_id: None,
+        }
+    }
+
+    /// Write every object SSE-KMS with this key (`[state] kms_key_id`).
+    pub fn with_kms_key(mut self, key: Option<String>) -> S3Store {
+        self.kms_key_id = key;
+        self
+    }
+
+    /// A PutObject of this store: SSE-KMS when a key is set (S3 User Guide,
+    /// "Using server-side encryption with AWS KMS keys": `x-amz-server-side-encryption: aws:kms`
+    /// and `x-amz-server-side-encryption-aws-kms-key-id`).
+    fn put(&self) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
+        let put = self.client.put_object();
+        match &self.kms_key_id {
+            Some(key) => put
+                .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+                .ssekms_key_id(key),
+            None => put,
         }
     }
 
@@ -107,8 +129,7 @@ impl StateStore for S3Store {
     async fn lock(&self, info: &LockInfo) -> Result<Box<dyn StateLock>, StateError> {
         let body = serde_json::to_vec(info).unwrap_or_default();
         let put = self
-            .client
-            .put_object()
+            .put()
             .bucket(&self.bucket)
             .key(self.lock_key())
             .if_none_match("*")
@@ -172,8 +193,7 @@ impl StateStore for S3Store {
         let text = serde_json::to_vec_pretty(state).expect("state serializes");
         let expected = self.etag.lock().expect("etag lock").clone();
         let mut put = self
-            .client
-            .put_object()
+            .put()
             .bucket(&self.bucket)
             .key(&self.key)
             .content_type("application/json")
@@ -183,8 +203,7 @@ impl StateStore for S3Store {
             None => put.if_none_match("*"),
         };
         let history = self
-            .client
-            .put_object()
+            .put()
             .bucket(&self.bucket)
             .key(self.history_key(state.serial))
             .content_type("application/json")
