@@ -14,9 +14,16 @@ fn main() {
     println!("cargo:rustc-env=BLUEPRINT_COMMIT={commit}");
     let target = std::env::var("TARGET").unwrap_or_default();
     println!("cargo:rustc-env=BLUEPRINT_TARGET={target}");
-    // A new commit is a new version line; the index moves with every commit.
-    for path in ["../.git/HEAD", "../.git/index"] {
-        if std::path::Path::new(path).exists() {
+    // A new commit moves HEAD or the branch it names (not the index, which
+    // `git status` rewrites: that would rebuild the host for nothing).
+    let mut watched = vec!["../.git/HEAD".to_owned(), "../.git/packed-refs".to_owned()];
+    if let Ok(head) = std::fs::read_to_string("../.git/HEAD")
+        && let Some(branch) = head.trim().strip_prefix("ref: ")
+    {
+        watched.push(format!("../.git/{branch}"));
+    }
+    for path in watched {
+        if std::path::Path::new(&path).exists() {
             println!("cargo:rerun-if-changed={path}");
         }
     }
