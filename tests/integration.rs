@@ -18,6 +18,7 @@ mod fault_proxy;
 mod graph;
 mod import;
 mod languages;
+mod lifecycle;
 mod lost_state;
 mod many;
 mod new;

@@ -25,6 +25,9 @@ pub struct BlueprintFile {
     pub check: CheckSettings,
     #[serde(default)]
     pub state: StateSettings,
+    /// `[lifecycle]`: what a plan may never delete.
+    #[serde(default)]
+    pub lifecycle: LifecycleSettings,
     /// `[dev]`: how `blueprint dev` runs the guest from its source.
     pub dev: Option<dev::DevSettings>,
     /// `[[policy]]`: policy guests this blueprint's graph must pass.
@@ -71,6 +74,19 @@ pub struct StateSettings {
     /// key (SSE-KMS: a key id, ARN or alias); the state holds integration keys.
     /// Absent: the bucket's default encryption.
     pub kms_key_id: Option<String>,
+}
+
+/// `[lifecycle]`: the user's guards, kept in the blueprint file (not the guest):
+/// what the team must never lose, whatever a guest change plans.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LifecycleSettings {
+    /// Node names (`lambda-error-service`) or kinds (`pagerduty.service`) no plan
+    /// may delete or replace — `destroy` included — until they are taken off this
+    /// list (Terraform's `prevent_destroy`, Pulumi's `protect`). A PagerDuty
+    /// service carries its incident history and its integration keys.
+    #[serde(default)]
+    pub prevent_destroy: Vec<String>,
 }
 
 /// `[check]`: how `blueprint check` treats this blueprint.
@@ -236,6 +252,8 @@ pub struct Blueprint {
     pub state_url: Option<String>,
     /// `[state] kms_key_id`, as written.
     pub state_kms_key_id: Option<String>,
+    /// `[lifecycle] prevent_destroy`, as written.
+    pub prevent_destroy: Vec<String>,
     /// `[dev]`, as written (paths relative to `dir`).
     pub dev: Option<dev::DevSettings>,
     /// `[[policy]]` entries, paths resolved against this file's folder.
@@ -340,6 +358,7 @@ impl Blueprint {
             silences: file.check.silence,
             state_url: file.state.url,
             state_kms_key_id: file.state.kms_key_id,
+            prevent_destroy: file.lifecycle.prevent_destroy,
             dev: file.dev,
             name,
             guest: GuestSource::from_file(&file.guest, &dir, path).map_err(FileError::Guest)?,

@@ -16,7 +16,7 @@ pub use pool::ProviderPool;
 use crate::blueprint_file::Blueprint;
 use crate::check::{self, Report as Findings};
 use crate::engine::progress::Progress;
-use crate::engine::{Applier, Plan, Planner, Report};
+use crate::engine::{Action, Applier, Plan, Planner, Report};
 use crate::evaluate::{EvalError, Evaluated, evaluate};
 use crate::providers::ProviderSet;
 use crate::runtime::{GuestInfo, Runtime};
@@ -160,6 +160,7 @@ impl Context {
         }
         .plan(state)
         .await?;
+        guard_prevent_destroy(&opened, &plan)?;
         Ok(Prepared { opened, plan })
     }
 
@@ -183,6 +184,55 @@ impl Context {
         .apply(plan)
         .await
     }
+}
+
+/// `[lifecycle] prevent_destroy`: a plan that would delete or replace a protected
+/// node fails here, before any write, naming the node and the entry that
+/// protects it. An entry that names nothing (no node of the graph or the state,
+/// no kind) is an error too: a typo must not leave a service unprotected.
+fn guard_prevent_destroy(opened: &Opened, plan: &Plan) -> anyhow::Result<()> {
+    let guards = &opened.blueprint.prevent_destroy;
+    if guards.is_empty() {
+        return Ok(());
+    }
+    let file = opened.blueprint.file.display();
+    for guard in guards {
+        let names_something = catalog().lookup(guard).is_some()
+            || opened.graph.node(guard).is_some()
+            || opened.state.resources.contains_key(guard);
+        if !names_something {
+            anyhow::bail!(
+                "{file}: [lifecycle] prevent_destroy names {guard:?}, which is neither a node of this blueprint nor a kind (`blueprint graph` lists the nodes, `blueprint kinds` the kinds)"
+            );
+        }
+    }
+    let protected: Vec<String> = plan
+        .changes
+        .iter()
+        .filter(|c| {
+            matches!(c.action, Action::Delete | Action::Replace)
+                || (c.action != Action::NoOp && !c.deposed.is_empty())
+        })
+        .filter_map(|c| {
+            let rule = guards.iter().find(|g| **g == c.node || **g == c.kind)?;
+            let what = if c.action == Action::Replace {
+                "replace (a new one, with a new id)"
+            } else {
+                "delete"
+            };
+            Some(format!(
+                "{} ({}): the plan would {what} it; [lifecycle] prevent_destroy lists {rule:?}",
+                c.node, c.kind
+            ))
+        })
+        .collect();
+    if protected.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "{file}: nothing was changed: the plan would destroy what the blueprint file protects:\n  {}\nIf that is intended, take it off [lifecycle] prevent_destroy first; if a rename in the guest caused it, keep the old node name",
+        protected.join("\n  ")
+    )
 }
 
 /// `check`'s findings for an evaluated blueprint (what `check`, `plan` and `run`

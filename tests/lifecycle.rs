@@ -1,0 +1,87 @@
+//! `[lifecycle] prevent_destroy` in the blueprint file: a plan that would delete
+//! or replace a protected node — a rename in the guest, `destroy` — fails before
+//! any write, naming the node and the entry; an entry that names nothing is an
+//! error; taken off the list, the same destroy goes through.
+
+use crate::support;
+
+use support::world::{World, text};
+
+fn seed_with(dir: &std::path::Path, lifecycle: &str) -> String {
+    let root = support::root();
+    support::copy_handler(dir, "lambda-error-pagerduty-handler");
+    let seed = std::fs::read_to_string(root.join(support::world::SEED))
+        .unwrap()
+        .replace(
+            "path = \"../target/",
+            &format!("path = \"{}/target/", root.display()),
+        );
+    let file = dir.join("protected.toml");
+    std::fs::write(&file, format!("{seed}\n{lifecycle}")).unwrap();
+    file.to_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn protected_nodes_survive_a_rename_and_destroy() {
+    let dir = tempfile::tempdir().unwrap();
+    let protected = seed_with(
+        dir.path(),
+        "[lifecycle]\nprevent_destroy = [\"pagerduty.service\", \"lambda-error-topic\"]\n",
+    );
+    let w = World::new().await;
+    let out = w.blueprint(&["run", &protected, "--yes"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let service_before = w.pd()["objects"]["services"].clone();
+    let state_before = std::fs::read_to_string(&w.state).unwrap();
+
+    // Renaming the service in the guest plans its deletion: refused, nothing written.
+    let rename = r#"services=[{"name":"checkout","function_name":"checkout-fn","code_path":"lambda-error-pagerduty-handler"}]"#;
+    for verb in [
+        vec!["plan", &protected, "--set", rename],
+        vec!["run", &protected, "--yes", "--set", rename],
+    ] {
+        let out = w.blueprint(&verb).await;
+        assert_eq!(out.status.code(), Some(1), "{verb:?}: {}", text(&out));
+        assert!(
+            text(&out).contains(
+                "lambda-error-service (pagerduty.service): the plan would delete it; [lifecycle] prevent_destroy lists \"pagerduty.service\""
+            ) && text(&out).contains("nothing was changed"),
+            "{}",
+            text(&out)
+        );
+    }
+    assert_eq!(w.pd()["objects"]["services"], service_before);
+    assert_eq!(std::fs::read_to_string(&w.state).unwrap(), state_before);
+
+    // destroy too, naming every protected node.
+    let out = w.blueprint(&["destroy", &protected, "--yes"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("lambda-error-service (pagerduty.service)")
+            && text(&out).contains("lambda-error-topic (aws.sns_topic)"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(w.count("services"), 1);
+    assert_eq!(std::fs::read_to_string(&w.state).unwrap(), state_before);
+
+    // A typo protects nothing: it is an error, not a silent no-op.
+    let typo = seed_with(
+        dir.path(),
+        "[lifecycle]\nprevent_destroy = [\"lambda-eror-service\"]\n",
+    );
+    let out = w.blueprint(&["plan", &typo]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out)
+            .contains("prevent_destroy names \"lambda-eror-service\", which is neither a node"),
+        "{}",
+        text(&out)
+    );
+
+    // Off the list, the same destroy goes through.
+    let unprotected = seed_with(dir.path(), "");
+    let out = w.blueprint(&["destroy", &unprotected, "--yes"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(w.count("services"), 0);
+}
