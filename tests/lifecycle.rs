@@ -85,3 +85,53 @@ async fn protected_nodes_survive_a_rename_and_destroy() {
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(w.count("services"), 0);
 }
+
+/// `--lock-timeout`: a run waits for the lock another holds, saying so, and goes
+/// on when it is released; past the timeout it fails naming the holder.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_held_lock_is_waited_for_then_named() {
+    use blueprint::state::{LocalStore, LockInfo, StateStore};
+    let w = World::new().await;
+    let out = w.blueprint(&["run", support::world::SEED, "--yes"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let store = LocalStore::new(w.state.clone());
+    let held = store
+        .lock(&LockInfo::current("a teammate's run"))
+        .await
+        .unwrap();
+
+    // Without --lock-timeout: at once.
+    let started = std::time::Instant::now();
+    let out = w.blueprint(&["plan", support::world::SEED]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("a teammate's run"), "{}", text(&out));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+
+    // With one: waited out, then named.
+    let started = std::time::Instant::now();
+    let out = w
+        .blueprint(&["plan", support::world::SEED, "--lock-timeout", "2s"])
+        .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(started.elapsed() >= std::time::Duration::from_secs(2));
+    assert!(
+        text(&out).contains("Waiting for the state lock")
+            && text(&out).contains("gave up after waiting 2 s for the state lock (--lock-timeout)")
+            && text(&out).contains("a teammate's run"),
+        "{}",
+        text(&out)
+    );
+
+    // Released while waiting: the plan goes on.
+    let mut command = w.command(&["plan", support::world::SEED, "--lock-timeout", "30s"]);
+    let waiting = tokio::task::spawn_blocking(move || command.output().unwrap());
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    drop(held);
+    let out = waiting.await.unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("Waiting for the state lock"),
+        "{}",
+        text(&out)
+    );
+}

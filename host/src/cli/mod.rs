@@ -79,6 +79,29 @@ pub struct GlobalArgs {
     /// CI uses exactly the digests that were reviewed.
     #[arg(long, global = true)]
     pub locked: bool,
+    /// How long to wait for a state lock another run holds (`30s`, `5m`; a bare
+    /// number is seconds), saying so every 5 s; then fail naming the holder.
+    #[arg(long, global = true, default_value = "0s", value_name = "DURATION", value_parser = lock_timeout)]
+    pub lock_timeout: Duration,
+}
+
+/// `90`, `90s`, `5m`, `1h`.
+fn lock_timeout(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration (e.g. 30s, 5m)"))?;
+    let seconds = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("{text:?}: use s, m or h (e.g. 30s, 5m)")),
+    };
+    Ok(Duration::from_secs(seconds))
 }
 
 #[derive(Debug, Subcommand)]
@@ -493,6 +516,7 @@ impl GlobalArgs {
             parallelism: parallelism.max(1),
             allow_duplicates: false,
             resolve_incidents: false,
+            lock_timeout: self.lock_timeout,
         })
     }
 }

@@ -73,6 +73,8 @@ pub struct Context {
     /// `destroy --resolve-incidents`: resolve the open incidents that keep a
     /// schedule from being deleted.
     pub resolve_incidents: bool,
+    /// `--lock-timeout`: how long to wait for a state lock another run holds.
+    pub lock_timeout: std::time::Duration,
 }
 
 /// A blueprint opened for a run: evaluated, checked, its state locked and
@@ -113,13 +115,12 @@ impl Context {
             (Some(guest), graph, Some(findings))
         };
         let store = crate::state::open(&blueprint, target.state.as_deref()).await?;
-        let lock = store
-            .lock(&LockInfo::current(&format!(
-                "blueprint {} {}",
-                verb.command(),
-                target.file.display()
-            )))
-            .await?;
+        let info = LockInfo::current(&format!(
+            "blueprint {} {}",
+            verb.command(),
+            target.file.display()
+        ));
+        let lock = self.lock(store.as_ref(), &info).await?;
         let state = store
             .load(&blueprint.name)
             .await
@@ -144,6 +145,46 @@ impl Context {
             providers,
             _lock: lock,
         })
+    }
+
+    /// The state's lock, waited for up to `--lock-timeout` while another run
+    /// holds it (a line on stderr every 5 s naming the holder), then the
+    /// holder's error with how long it waited.
+    async fn lock(
+        &self,
+        store: &dyn StateStore,
+        info: &LockInfo,
+    ) -> anyhow::Result<Box<dyn StateLock>> {
+        let started = std::time::Instant::now();
+        let mut said: Option<std::time::Instant> = None;
+        loop {
+            match store.lock(info).await {
+                Ok(lock) => return Ok(lock),
+                Err(e @ crate::state::StateError::Locked { .. }) => {
+                    let waited = started.elapsed();
+                    if waited >= self.lock_timeout {
+                        if self.lock_timeout.is_zero() {
+                            return Err(e.into());
+                        }
+                        return Err(anyhow::Error::new(e).context(format!(
+                            "gave up after waiting {} s for the state lock (--lock-timeout)",
+                            waited.as_secs()
+                        )));
+                    }
+                    if said.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(5)) {
+                        eprintln!(
+                            "Waiting for the state lock ({e}); {} s of --lock-timeout {} s left",
+                            (self.lock_timeout - waited).as_secs(),
+                            self.lock_timeout.as_secs()
+                        );
+                        said = Some(std::time::Instant::now());
+                    }
+                    let left = self.lock_timeout - waited;
+                    tokio::time::sleep(left.min(std::time::Duration::from_millis(250))).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// Open and plan (refresh, lookups, diff): no mutating call.
