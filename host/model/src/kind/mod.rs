@@ -98,6 +98,8 @@ pub enum Role {
     Alarm,
     /// A message queue (a subscription's dead-letter queue): outputs `arn`, `url`.
     Queue,
+    /// Who may use a queue (for a dead-letter queue: SNS): `queue_url`.
+    QueuePolicy,
 }
 
 /// Everything the host knows about a kind, except its API calls.

@@ -32,10 +32,9 @@ fn check(c: &Context<'_>) -> Vec<Hit> {
         for queue in
             referenced(c.graph, Some(redrive)).filter(|n| n.role(c.catalog) == Some(Role::Queue))
         {
-            let has_policy = c.graph.nodes().iter().any(|n| {
-                n.kind == "aws.sqs_queue_policy"
-                    && referenced(c.graph, n.props.get("queue_url")).any(|q| q.id == queue.id)
-            });
+            let has_policy = c
+                .nodes_with(Role::QueuePolicy)
+                .any(|n| referenced(c.graph, n.props.get("queue_url")).any(|q| q.id == queue.id));
             if !has_policy {
                 hits.push(Hit {
                     node: sub.id.clone(),

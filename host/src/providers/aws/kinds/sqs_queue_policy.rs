@@ -11,7 +11,7 @@ use crate::providers::{
     Desired, ErrorClass, Found, ProviderError, ProviderResult, Resource, ResourceKind,
 };
 use crate::runtime::wit::aws as wit;
-use blueprint_model::kind::{KindInfo, mirror, parse_as, refs};
+use blueprint_model::kind::{KindInfo, Role, mirror, parse_as, refs};
 use blueprint_model::terraform::{Block, OutputMap, TerraformMap, same, to};
 
 pub const NAME: &str = "aws.sqs_queue_policy";
@@ -21,7 +21,7 @@ pub type Ref = wit::SqsQueuePolicyRef;
 pub static INFO: KindInfo = KindInfo {
     name: NAME,
     lookup: false,
-    role: None,
+    role: Some(Role::QueuePolicy),
     outputs: &[mirror("id", "queue_url")],
     required: &["queue_url", "policy"],
     refs: &[refs("queue_url", &[super::sqs_queue::NAME])],
