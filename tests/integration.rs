@@ -16,6 +16,7 @@ mod end_to_end;
 mod export;
 mod fault_proxy;
 mod graph;
+mod iam_policy;
 mod import;
 mod languages;
 mod lifecycle;

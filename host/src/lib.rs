@@ -20,6 +20,7 @@ pub mod engine;
 pub mod evaluate;
 pub mod export;
 pub mod guest_source;
+pub mod iam_policy;
 pub mod import;
 pub mod oci;
 pub mod providers;

@@ -35,6 +35,9 @@ everything else is moto's. Each behaviour and its source:
   `NumberOfNotificationsRedrivenToDlq`, `NumberOfNotificationsFailedToRedriveToDlq`
   (docs.aws.amazon.com/sns/latest/dg/sns-monitoring-using-cloudwatch.html).
 
+IAM policies are enforced as AWS evaluates them once auth is on
+(`authorization.py`: each call against its documented resource ARN).
+
 Run as moto_server is: `python tests/moto/server.py -H 127.0.0.1 -p PORT`.
 """
 
@@ -44,6 +47,8 @@ import threading
 import time
 
 import requests
+
+import authorization
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.server import main
 from moto.sns import models as sns_models
@@ -214,6 +219,7 @@ def publish(self, message, message_id, subject=None, message_attributes=None,
 
 
 sns_models.Subscription.publish = publish
+authorization.install()
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -25,9 +25,14 @@ impl World {
 
     /// With this emulator configuration (e.g. its clock set).
     pub async fn with(config: Config) -> World {
+        Self::with_moto(Moto::start(), config).await
+    }
+
+    /// With this moto server (e.g. started with an environment of its own).
+    pub async fn with_moto(moto: Moto, config: Config) -> World {
         let dir = tempfile::tempdir().unwrap();
         World {
-            moto: Moto::start(),
+            moto,
             emulator: super::pagerduty::emulator(config).await,
             state: dir.path().join("state.json"),
             _dir: dir,

@@ -9,6 +9,7 @@ mod dev;
 mod drill;
 mod export;
 mod graph;
+mod iam_policy;
 mod import;
 mod inspect;
 mod kinds;
@@ -131,6 +132,10 @@ pub enum Command {
     /// Alert-hygiene rules over the graph (no API calls): what would never page,
     /// or page forever. Exit 1 on errors; --strict: on warnings too.
     Check(CheckArgs),
+    /// The least-privilege IAM policy the blueprint's commands need, from its
+    /// AWS kinds and the ARNs its graph names (no mutating call; STS for the
+    /// account unless --account).
+    IamPolicy(IamPolicyArgs),
     /// Write the planned graph as a Terraform JSON configuration of the official
     /// AWS and PagerDuty providers (no API calls).
     Export(ExportArgs),
@@ -298,6 +303,32 @@ pub struct NewArgs {
     /// Create it in this folder (default: the current one).
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct IamPolicyArgs {
+    #[command(flatten)]
+    pub eval: EvalArgs,
+    /// The commands the policy is for (repeat or comma-separate; default: all,
+    /// the policy of a CI role that plans, runs, drills and destroys).
+    #[arg(
+        long = "for",
+        value_enum,
+        value_delimiter = ',',
+        value_name = "COMMAND"
+    )]
+    pub commands: Vec<crate::providers::aws::access::Command>,
+    /// The AWS account id in the ARNs (default: the credentials' account, from
+    /// STS GetCallerIdentity; `*` when there are none).
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
+    /// State file or `s3://` URL, as `run --state` (S3 state adds its bucket's
+    /// actions).
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+    /// The policy with what it rests on (account, region, commands, notes).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -470,6 +501,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Check(args) => check::run(&cli.global, args).await,
         Command::Oncall(args) => oncall::run(&cli.global, args).await,
         Command::Export(args) => export::run(&cli.global, args).await,
+        Command::IamPolicy(args) => iam_policy::run(&cli.global, args).await,
         Command::New(args) => new::run(args),
         Command::Dev(args) => dev::run(&cli.global, args).await,
         Command::Publish(args) => publish::run(&cli.global, args).await,

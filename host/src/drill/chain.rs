@@ -96,6 +96,10 @@ impl Drill<'_> {
                     .await
                 {
                     Ok((detail, mut paged)) => {
+                        let detail = match watch.blind_note() {
+                            Some(note) => format!("{detail} ({note})"),
+                            None => detail,
+                        };
                         links.record("incident", Ok(detail));
                         let notified = self.notified(&probes, &mut paged).await;
                         links.record("notified", notified);
@@ -460,9 +464,12 @@ impl Drill<'_> {
             if started.elapsed() >= self.options.timeout {
                 return Err(fail(
                     format!(
-                        "no incident opened on service {:?} within {} s",
+                        "no incident opened on service {:?} within {} s{}",
                         live.service_name,
-                        self.options.timeout.as_secs()
+                        self.options.timeout.as_secs(),
+                        watch
+                            .blind_note()
+                            .map_or(String::new(), |note| format!(" ({note})"))
                     ),
                     match self.options.inject {
                         Inject::Topic => {

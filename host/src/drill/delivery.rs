@@ -24,10 +24,12 @@ pub(super) struct Watch {
     dead_letters_before: Option<u64>,
     /// SNS's failure count over the same window before the inject: CloudWatch
     /// sums by the minute, so the minute the drill starts in may hold earlier
-    /// failures.
-    failed_before: u64,
+    /// failures. None: it could not be read (the count is not used).
+    failed_before: Option<u64>,
     /// Subscriptions of the topic besides PagerDuty's: their failures count too.
     others: usize,
+    /// What could not be read before the inject, and why.
+    blind: Vec<String>,
 }
 
 /// Attempts SNS makes to deliver one notification over HTTP(S): the first and
@@ -42,26 +44,52 @@ pub(super) fn attempts(delivery_policy: Option<&str>) -> u64 {
 }
 
 pub(super) async fn watch(probes: &Probes, live: &Live) -> Watch {
+    let alarms = probes.alarms();
+    let mut blind = Vec::new();
     let dead_letters_before = match &live.dead_letter_queue {
-        Some(url) => probes.alarms().queue_depth(url).await.ok(),
+        Some(url) => match alarms.queue_depth(url).await {
+            Ok(depth) => Some(depth),
+            Err(e) => {
+                blind.push(format!("the dead-letter queue's depth ({e})"));
+                None
+            }
+        },
         None => None,
     };
     let since = SystemTime::now();
-    let failed_before = probes
-        .alarms()
-        .failed_deliveries(&live.topic_arn, since)
-        .await
-        .unwrap_or(0);
-    let others = probes
-        .alarms()
-        .subscriptions(&live.topic_arn)
-        .await
-        .map_or(usize::MAX, |s| s.len().saturating_sub(1));
+    let failed_before = match alarms.failed_deliveries(&live.topic_arn, since).await {
+        Ok(count) => Some(count),
+        Err(e) => {
+            blind.push(format!("SNS's NumberOfNotificationsFailed ({e})"));
+            None
+        }
+    };
+    let others = match alarms.subscriptions(&live.topic_arn).await {
+        Ok(s) => s.len().saturating_sub(1),
+        Err(e) => {
+            blind.push(format!("the topic's subscriptions ({e})"));
+            usize::MAX
+        }
+    };
     Watch {
         since,
         dead_letters_before,
         failed_before,
         others,
+        blind,
+    }
+}
+
+impl Watch {
+    /// What the drill could not read to tell a lost page from a slow one: said
+    /// beside the incident link, so a pass does not claim the delivery was watched.
+    pub(super) fn blind_note(&self) -> Option<String> {
+        (!self.blind.is_empty()).then(|| {
+            format!(
+                "SNS's delivery was not watched: could not read {}",
+                self.blind.join("; ")
+            )
+        })
     }
 }
 
@@ -81,16 +109,17 @@ pub(super) async fn failed(probes: &Probes, live: &Live, watch: &Watch) -> Optio
             "PagerDuty's events endpoint refused or did not answer every retry (429/5xx or a timeout); the queue holds the page: read it (`aws sqs receive-message --queue-url …`), and post it again once PagerDuty answers",
         ));
     }
+    let failed_before = watch.failed_before?;
     if watch.others > 0 {
         return None;
     }
     match alarms.failed_deliveries(&live.topic_arn, watch.since).await {
-        Ok(count) if count >= watch.failed_before + live.delivery_attempts => Some(fail(
+        Ok(count) if count >= failed_before + live.delivery_attempts => Some(fail(
             format!(
                 "SNS failed all {} attempts to deliver the notification to PagerDuty ({}: {} failed attempt(s) since the drill fired, AWS/SNS NumberOfNotificationsFailed){}",
                 live.delivery_attempts,
                 super::chain::topic_name(&live.topic_arn),
-                count - watch.failed_before,
+                count - failed_before,
                 if live.dead_letter_queue.is_some() {
                     ", and the dead-letter queue has not received them: if it stays empty, its policy does not let sns.amazonaws.com send to it (AWS/SNS NumberOfNotificationsFailedToRedriveToDlq)"
                 } else {

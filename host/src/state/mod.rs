@@ -190,6 +190,34 @@ pub fn parse(text: &str, path: &str, blueprint: &str) -> Result<State, StateErro
     Ok(state)
 }
 
+/// The bucket and key of S3 state from the URL after `s3://`: a key ending in
+/// `/` (or none) is a prefix, the key `<prefix><name>.json`. None: no bucket.
+pub fn s3_location(rest: &str, blueprint: &str) -> Option<(String, String)> {
+    let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return None;
+    }
+    let key = if key.is_empty() || key.ends_with('/') {
+        format!("{key}{blueprint}.json")
+    } else {
+        key.to_owned()
+    };
+    Some((bucket.to_owned(), key))
+}
+
+/// The S3 objects of a blueprint's state, when it is in S3: `--state`, else
+/// `[state] url` (`None` for local state).
+pub fn s3_state(
+    blueprint: &crate::blueprint_file::Blueprint,
+    flag: Option<&std::path::Path>,
+) -> Option<(String, String)> {
+    let chosen = match flag {
+        Some(path) => path.to_string_lossy().into_owned(),
+        None => blueprint.state_url.clone()?,
+    };
+    s3_location(chosen.strip_prefix("s3://")?, &blueprint.name)
+}
+
 /// Where a blueprint's state lives: `--state` (a path or `s3://bucket/key`), else
 /// the blueprint file's `[state] url`, else `.blueprint/<name>.json` beside it.
 /// An S3 URL ending in `/` is a prefix: the key is `<prefix><name>.json`.
@@ -224,18 +252,11 @@ pub async fn open(
         };
         return Ok(Box::new(LocalStore::new(path)));
     };
-    let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
-    if bucket.is_empty() {
-        anyhow::bail!("state URL {url:?} names no bucket: use s3://BUCKET/KEY");
-    }
-    let key = if key.is_empty() || key.ends_with('/') {
-        format!("{key}{}.json", blueprint.name)
-    } else {
-        key.to_owned()
-    };
+    let (bucket, key) = s3_location(rest, &blueprint.name)
+        .ok_or_else(|| anyhow::anyhow!("state URL {url:?} names no bucket: use s3://BUCKET/KEY"))?;
     let config = crate::providers::aws::sdk_config(&blueprint.providers.aws).await?;
     Ok(Box::new(
-        S3Store::new(crate::providers::aws::s3_client(&config), bucket, &key)
+        S3Store::new(crate::providers::aws::s3_client(&config), &bucket, &key)
             .with_kms_key(blueprint.state_kms_key_id.clone()),
     ))
 }

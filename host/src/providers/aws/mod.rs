@@ -6,6 +6,7 @@
 //! `ProviderError` naming the resource, the AWS code and message), and tags.
 //! `probe.rs` is what `blueprint drill` uses.
 
+pub mod access;
 pub mod kinds;
 mod probe;
 
@@ -294,6 +295,23 @@ fn operation_of<E>() -> String {
     }
 }
 
+/// A 403 with no body: S3 answers HEAD requests so, whatever the reason. Name
+/// the permission the call needs (API_HeadObject.html, API_HeadBucket.html),
+/// the likely reason within one account.
+fn forbidden_head<E>(address: &str) -> String {
+    let operation = operation_of::<E>();
+    let permission = match operation.as_str() {
+        "S3 head_object" => " s3:GetObject",
+        "S3 head_bucket" => " s3:ListBucket",
+        _ => "",
+    };
+    format!(
+        "{address}: AWS answered 403 Forbidden with no body ({operation}; HEAD answers carry none): \
+         these credentials are likely not authorized to perform:{permission} on it \
+         (`blueprint iam-policy` lists what a command needs)"
+    )
+}
+
 /// An SDK error as a `ProviderError`: `address: AWS <Code>: <message>`.
 pub(crate) fn map_error<E>(address: &str, error: &SdkError<E, HttpResponse>) -> ProviderError
 where
@@ -302,9 +320,12 @@ where
     match error {
         SdkError::ServiceError(service) => {
             let e = service.err();
+            let status = service.raw().status().as_u16();
+            if status == 403 && e.code().is_none() && e.message().is_none() {
+                return ProviderError::new(ErrorClass::Auth, forbidden_head::<E>(address));
+            }
             let code = e.code().unwrap_or("Unknown");
             let message = e.message().unwrap_or("no message");
-            let status = service.raw().status().as_u16();
             ProviderError::new(
                 classify(code, status),
                 format!("{address}: AWS {code}: {message}"),

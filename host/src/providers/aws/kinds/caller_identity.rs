@@ -3,6 +3,7 @@
 //! no IAM permission needed). Its `account_id` is how a blueprint makes names
 //! that AWS requires to be globally unique (S3 buckets) unique per account.
 
+use super::super::access::Iam;
 use async_trait::async_trait;
 use serde_json::json;
 
@@ -54,6 +55,12 @@ pub static INFO: KindInfo = KindInfo {
     import: None,
     text_controls: &[],
     parse: parse_as::<Props>,
+};
+
+/// STS GetCallerIdentity needs no permission (API_GetCallerIdentity.html).
+pub static IAM: Iam = Iam {
+    outputs: &[("account_id", "{account}")],
+    grants: &[],
 };
 
 pub struct Kind;

@@ -1,5 +1,7 @@
 //! `aws.cloudwatch_log_group`: a log group and its retention.
 
+use super::super::access::Phase::{Delete, Drill, Read, Write};
+use super::super::access::{ANY, Iam, OWN, grant};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
@@ -63,6 +65,41 @@ pub static INFO: KindInfo = KindInfo {
     text_controls: &[],
     parse: parse_as::<Props>,
 };
+
+/// Log-group actions are authorized on `log-group:NAME`, stream actions on
+/// `log-group:NAME:log-stream:STREAM`; `NAME:*` covers both forms AWS uses.
+pub static IAM: Iam = Iam {
+    outputs: &[
+        (
+            "arn",
+            "arn:{partition}:logs:{region}:{account}:log-group:{name}",
+        ),
+        ("name", "{name}"),
+    ],
+    grants: &[
+        grant(Read, &["logs:DescribeLogGroups"], &[ANY]),
+        grant(Read, &["logs:ListTagsForResource"], &[OWN, GROUP_ANY]),
+        grant(
+            Write,
+            &[
+                "logs:CreateLogGroup",
+                "logs:DeleteRetentionPolicy",
+                "logs:PutRetentionPolicy",
+                "logs:TagResource",
+                "logs:UntagResource",
+            ],
+            &[OWN, GROUP_ANY],
+        ),
+        grant(Delete, &["logs:DeleteLogGroup"], &[OWN, GROUP_ANY]),
+        // The drill writes an ERROR line into a stream of its own.
+        grant(
+            Drill,
+            &["logs:CreateLogStream", "logs:PutLogEvents"],
+            &[GROUP_ANY],
+        ),
+    ],
+};
+const GROUP_ANY: &str = "{@arn}:*";
 
 pub struct Kind;
 

@@ -1,5 +1,7 @@
 //! `aws.cloudwatch_log_metric_filter`: log events matching a pattern → a metric.
 
+use super::super::access::Phase::{Delete, Drill, Read, Write};
+use super::super::access::{ANY, Iam, grant};
 use async_trait::async_trait;
 use aws_sdk_cloudwatchlogs::types::MetricTransformation;
 use serde_json::json;
@@ -96,6 +98,24 @@ pub static INFO: KindInfo = KindInfo {
     text_controls: &[],
     parse: parse_as::<Props>,
 };
+
+/// On the log group the filter reads.
+pub static IAM: Iam = Iam {
+    outputs: &[("name", "{name}")],
+    grants: &[
+        grant(Read, &["logs:DescribeMetricFilters"], &[ANY]),
+        grant(Write, &["logs:PutMetricFilter"], &[GROUP, GROUP_ANY]),
+        grant(Delete, &["logs:DeleteMetricFilter"], &[GROUP, GROUP_ANY]),
+        // The drill tests the pattern against the line it writes.
+        grant(
+            Drill,
+            &["logs:DescribeMetricFilters", "logs:TestMetricFilter"],
+            &[ANY],
+        ),
+    ],
+};
+const GROUP: &str = "arn:{partition}:logs:{region}:{account}:log-group:{log_group}";
+const GROUP_ANY: &str = "arn:{partition}:logs:{region}:{account}:log-group:{log_group}:*";
 
 /// `terraform import aws_cloudwatch_log_metric_filter.x LOG_GROUP:NAME` (the
 /// provider's "Import" section; log group names hold no `:`): the prior

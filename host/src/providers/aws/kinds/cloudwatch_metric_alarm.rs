@@ -1,6 +1,8 @@
 //! `aws.cloudwatch_metric_alarm`: a metric threshold whose actions notify
 //! topics (PutMetricAlarm creates and updates alike).
 
+use super::super::access::Phase::{Delete, Drill, Read, Write};
+use super::super::access::{ANY, Iam, OWN, grant};
 use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
 use serde_json::{Value, json};
@@ -74,6 +76,33 @@ pub static INFO: KindInfo = KindInfo {
     }),
     text_controls: &[],
     parse: parse_as::<Props>,
+};
+
+pub static IAM: Iam = Iam {
+    outputs: &[
+        (
+            "arn",
+            "arn:{partition}:cloudwatch:{region}:{account}:alarm:{alarm_name}",
+        ),
+        ("alarm_name", "{alarm_name}"),
+    ],
+    grants: &[
+        grant(Read, &["cloudwatch:DescribeAlarms"], &[ANY]),
+        grant(Read, &["cloudwatch:ListTagsForResource"], &[OWN]),
+        grant(
+            Write,
+            &[
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:TagResource",
+                "cloudwatch:UntagResource",
+            ],
+            &[OWN],
+        ),
+        grant(Delete, &["cloudwatch:DeleteAlarms"], &[OWN]),
+        // The drill sets the alarm's state, then reads it back.
+        grant(Drill, &["cloudwatch:DescribeAlarms"], &[ANY]),
+        grant(Drill, &["cloudwatch:SetAlarmState"], &[OWN]),
+    ],
 };
 
 const DIMENSIONS: PropMap = prop(

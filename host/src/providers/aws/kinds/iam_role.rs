@@ -1,5 +1,7 @@
 //! `aws.iam_role`: an IAM role with its trust policy.
 
+use super::super::access::Phase::{Delete, Read, Write};
+use super::super::access::{Iam, OWN, grant};
 use async_trait::async_trait;
 use aws_sdk_iam::types::Tag;
 use serde_json::{Value, json};
@@ -66,6 +68,28 @@ pub static INFO: KindInfo = KindInfo {
         ("description", Controls::These(&['\t', '\n', '\r'])),
     ],
     parse: parse_as::<Props>,
+};
+
+pub static IAM: Iam = Iam {
+    outputs: &[
+        ("arn", "arn:{partition}:iam::{account}:role{path|/}{name}"),
+        ("name", "{name}"),
+    ],
+    grants: &[
+        grant(Read, &["iam:GetRole", "iam:ListRoleTags"], &[OWN]),
+        grant(
+            Write,
+            &[
+                "iam:CreateRole",
+                "iam:TagRole",
+                "iam:UntagRole",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:UpdateRole",
+            ],
+            &[OWN],
+        ),
+        grant(Delete, &["iam:DeleteRole"], &[OWN]),
+    ],
 };
 
 pub struct Kind;

@@ -1,5 +1,7 @@
 //! `aws.iam_role_policy_attachment`: a managed policy attached to a role.
 
+use super::super::access::Phase::{Delete, Read, Write};
+use super::super::access::{Iam, grant};
 use async_trait::async_trait;
 use serde_json::json;
 
@@ -47,6 +49,17 @@ pub static INFO: KindInfo = KindInfo {
     text_controls: &[],
     parse: parse_as::<Props>,
 };
+
+/// On the role (`role` is its name, or references the role node).
+pub static IAM: Iam = Iam {
+    outputs: &[],
+    grants: &[
+        grant(Read, &["iam:ListAttachedRolePolicies"], &[ROLE]),
+        grant(Write, &["iam:AttachRolePolicy"], &[ROLE]),
+        grant(Delete, &["iam:DetachRolePolicy"], &[ROLE]),
+    ],
+};
+const ROLE: &str = "{role>arn|arn:{partition}:iam::{account}:role/{role}}";
 
 /// `terraform import aws_iam_role_policy_attachment.x ROLE/POLICY_ARN` (the
 /// provider's "Import" section): the prior resource `read` takes.

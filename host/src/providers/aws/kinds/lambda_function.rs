@@ -1,6 +1,8 @@
 //! `aws.lambda_function`: code from an asset (direct upload) or an S3 object;
 //! created once the execution role can be assumed, then waited on until Active.
 
+use super::super::access::Phase::{Delete, Read, Write};
+use super::super::access::{Iam, OWN, grant};
 use std::collections::HashMap;
 
 use async_trait::async_trait;
@@ -101,6 +103,39 @@ pub static INFO: KindInfo = KindInfo {
     // "Variables ... String to string map", no pattern).
     text_controls: &[("environment", Controls::These(&['\t', '\n', '\r']))],
     parse: parse_as::<Props>,
+};
+
+pub static IAM: Iam = Iam {
+    outputs: &[
+        (
+            "arn",
+            "arn:{partition}:lambda:{region}:{account}:function:{function_name}",
+        ),
+        ("function_name", "{function_name}"),
+    ],
+    grants: &[
+        grant(Read, &["lambda:GetFunction", "lambda:ListTags"], &[OWN]),
+        grant(
+            Write,
+            &[
+                "lambda:CreateFunction",
+                "lambda:TagResource",
+                "lambda:UntagResource",
+                "lambda:UpdateFunctionCode",
+                "lambda:UpdateFunctionConfiguration",
+            ],
+            &[OWN],
+        ),
+        // Creating a function passes it its role (lambda-intro-execution-role.html).
+        grant(Write, &["iam:PassRole"], &["{role>arn|{role}}"]),
+        // Code from S3 is read with the caller's permissions.
+        grant(
+            Write,
+            &["s3:GetObject"],
+            &["arn:{partition}:s3:::{code.s3_bucket}/{code.s3_key}"],
+        ),
+        grant(Delete, &["lambda:DeleteFunction"], &[OWN]),
+    ],
 };
 
 fn check_lambda(c: &mut Checker<'_>) {

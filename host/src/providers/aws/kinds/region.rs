@@ -3,6 +3,7 @@
 //! provider's configuration is the answer (as for Terraform's `aws_region`).
 //! With `account_id`, it makes global names unique per account and region.
 
+use super::super::access::Iam;
 use async_trait::async_trait;
 use serde_json::json;
 
@@ -43,6 +44,12 @@ pub static INFO: KindInfo = KindInfo {
     import: None,
     text_controls: &[],
     parse: parse_as::<Props>,
+};
+
+/// The region is the SDK's configuration: no call.
+pub static IAM: Iam = Iam {
+    outputs: &[("name", "{region}")],
+    grants: &[],
 };
 
 pub struct Kind;

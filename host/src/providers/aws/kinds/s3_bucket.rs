@@ -1,5 +1,7 @@
 //! `aws.s3_bucket`: a bucket, tagged; emptied first on destroy when asked.
 
+use super::super::access::Phase::{Delete, Read, Write};
+use super::super::access::{Iam, OWN, grant};
 use async_trait::async_trait;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Tag, Tagging};
 use serde_json::{Value, json};
@@ -55,6 +57,21 @@ pub static INFO: KindInfo = KindInfo {
     }),
     text_controls: &[],
     parse: parse_as::<Props>,
+};
+
+pub static IAM: Iam = Iam {
+    outputs: &[
+        ("arn", "arn:{partition}:s3:::{bucket}"),
+        ("bucket", "{bucket}"),
+    ],
+    grants: &[
+        // HeadBucket is authorized as s3:ListBucket (API_HeadBucket.html).
+        grant(Read, &["s3:GetBucketTagging", "s3:ListBucket"], &[OWN]),
+        grant(Write, &["s3:CreateBucket", "s3:PutBucketTagging"], &[OWN]),
+        grant(Delete, &["s3:DeleteBucket", "s3:ListBucket"], &[OWN]),
+        // force_destroy empties the bucket first.
+        grant(Delete, &["s3:DeleteObject"], &["{@arn}/*"]),
+    ],
 };
 
 pub struct Kind;
@@ -201,14 +218,18 @@ impl ResourceKind<AwsProvider> for Kind {
         match optional(head) {
             Ok(Some(_)) => {}
             Ok(None) => return Ok(None),
-            // Bucket names are global: a 403 is a bucket of another account.
+            // Bucket names are global: a 403 is a bucket of another account —
+            // or, HEAD having no body to say which, credentials without
+            // s3:ListBucket on it (HeadBucket's permission, API_HeadBucket.html).
             Err(e) if e.class == ErrorClass::Auth => {
                 return Err(ProviderError::new(
                     ErrorClass::Conflict,
                     format!(
-                        "{address}: the bucket name {} is taken by another AWS account \
-                         (HeadBucket answered 403); give the bucket another name",
-                        p.bucket
+                        "{address}: HeadBucket answered 403 for {}: the name is taken by \
+                         another AWS account (give the bucket another name), or these \
+                         credentials are not authorized to perform: s3:ListBucket on \
+                         arn:aws:s3:::{} (`blueprint iam-policy` lists what they need)",
+                        p.bucket, p.bucket
                     ),
                 ));
             }

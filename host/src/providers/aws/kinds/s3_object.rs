@@ -1,5 +1,7 @@
 //! `aws.s3_object`: an object whose body is an asset's zip or literal content.
 
+use super::super::access::Phase::{Delete, Read, Write};
+use super::super::access::{Iam, grant};
 use async_trait::async_trait;
 use aws_sdk_s3::primitives::ByteStream;
 use serde_json::{Value, json};
@@ -78,6 +80,17 @@ pub static INFO: KindInfo = KindInfo {
     text_controls: &[("content", Controls::Any)],
     parse: parse_as::<Props>,
 };
+
+pub static IAM: Iam = Iam {
+    outputs: &[("bucket", "{bucket}"), ("key", "{key}")],
+    grants: &[
+        // HeadObject is authorized as s3:GetObject (API_HeadObject.html).
+        grant(Read, &["s3:GetObject"], &[OBJECT]),
+        grant(Write, &["s3:PutObject"], &[OBJECT]),
+        grant(Delete, &["s3:DeleteObject"], &[OBJECT]),
+    ],
+};
+const OBJECT: &str = "arn:{partition}:s3:::{bucket}/{key}";
 
 /// `terraform import aws_s3_object.x BUCKET/KEY` (also `s3://BUCKET/KEY`, the
 /// provider's "Import" section): the prior resource `read` takes.

@@ -1,5 +1,7 @@
 //! `aws.sns_topic`: a topic alarms notify.
 
+use super::super::access::Phase::{Delete, Drill, Read, Write};
+use super::super::access::{ANY, Iam, OWN, grant};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
@@ -43,6 +45,32 @@ pub static INFO: KindInfo = KindInfo {
     }),
     text_controls: &[],
     parse: parse_as::<Props>,
+};
+
+pub static IAM: Iam = Iam {
+    outputs: &[("arn", "arn:{partition}:sns:{region}:{account}:{name}")],
+    grants: &[
+        grant(Read, &["sns:ListTopics"], &[ANY]),
+        grant(
+            Read,
+            &["sns:GetTopicAttributes", "sns:ListTagsForResource"],
+            &[OWN],
+        ),
+        grant(
+            Write,
+            &[
+                "sns:CreateTopic",
+                "sns:SetTopicAttributes",
+                "sns:TagResource",
+                "sns:UntagResource",
+            ],
+            &[OWN],
+        ),
+        grant(Delete, &["sns:DeleteTopic"], &[OWN]),
+        // The drill publishes to the topic and reads SNS's delivery metrics.
+        grant(Drill, &["sns:Publish"], &[OWN]),
+        grant(Drill, &["cloudwatch:GetMetricStatistics"], &[ANY]),
+    ],
 };
 
 pub struct Kind;

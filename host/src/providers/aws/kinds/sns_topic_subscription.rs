@@ -2,6 +2,8 @@
 //! subscription is waited on (bounded) until the endpoint confirms it, as
 //! PagerDuty's does automatically.
 
+use super::super::access::Phase::{Delete, Drill, Read, Write};
+use super::super::access::{Iam, grant};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
@@ -100,6 +102,36 @@ pub static INFO: KindInfo = KindInfo {
     text_controls: &[],
     parse: parse_as::<Props>,
 };
+
+/// Subscription calls are authorized on the topic.
+pub static IAM: Iam = Iam {
+    outputs: &[],
+    grants: &[
+        grant(
+            Read,
+            &[
+                "sns:GetSubscriptionAttributes",
+                "sns:ListSubscriptionsByTopic",
+            ],
+            &[TOPIC],
+        ),
+        grant(
+            Write,
+            &["sns:SetSubscriptionAttributes", "sns:Subscribe"],
+            &[TOPIC],
+        ),
+        grant(Delete, &["sns:Unsubscribe"], &[TOPIC]),
+        grant(
+            Drill,
+            &[
+                "sns:GetSubscriptionAttributes",
+                "sns:ListSubscriptionsByTopic",
+            ],
+            &[TOPIC],
+        ),
+    ],
+};
+const TOPIC: &str = "{topic>arn|{topic}}";
 
 /// The host waits until an HTTP(S) endpoint confirms the subscription (PagerDuty
 /// does so by itself); `endpoint_auto_confirms` makes Terraform do the same.

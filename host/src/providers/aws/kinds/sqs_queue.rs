@@ -1,6 +1,8 @@
 //! `aws.sqs_queue`: a standard SQS queue — the dead-letter queue where SNS puts
 //! a page it could not deliver.
 
+use super::super::access::Phase::{Delete, Drill, Read, Write};
+use super::super::access::{Iam, OWN, grant};
 use std::collections::HashMap;
 
 use async_trait::async_trait;
@@ -66,6 +68,37 @@ pub static INFO: KindInfo = KindInfo {
     }),
     text_controls: &[],
     parse: parse_as::<Props>,
+};
+
+pub static IAM: Iam = Iam {
+    outputs: &[
+        ("arn", "arn:{partition}:sqs:{region}:{account}:{name}"),
+        ("name", "{name}"),
+    ],
+    grants: &[
+        grant(
+            Read,
+            &[
+                "sqs:GetQueueAttributes",
+                "sqs:GetQueueUrl",
+                "sqs:ListQueueTags",
+            ],
+            &[OWN],
+        ),
+        grant(
+            Write,
+            &[
+                "sqs:CreateQueue",
+                "sqs:SetQueueAttributes",
+                "sqs:TagQueue",
+                "sqs:UntagQueue",
+            ],
+            &[OWN],
+        ),
+        grant(Delete, &["sqs:DeleteQueue"], &[OWN]),
+        // The drill counts what the dead-letter queue holds.
+        grant(Drill, &["sqs:GetQueueAttributes"], &[OWN]),
+    ],
 };
 
 pub struct Kind;

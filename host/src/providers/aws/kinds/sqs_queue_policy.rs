@@ -2,6 +2,8 @@
 //! queue, the statement that lets SNS send to it (without it SNS cannot redrive
 //! a failed page and counts `NumberOfNotificationsFailedToRedriveToDlq`).
 
+use super::super::access::Phase::{Delete, Read, Write};
+use super::super::access::{Iam, grant};
 use async_trait::async_trait;
 use aws_sdk_sqs::types::QueueAttributeName as Attr;
 use serde_json::{Value, json};
@@ -57,6 +59,18 @@ pub static INFO: KindInfo = KindInfo {
     )],
     parse: parse_as::<Props>,
 };
+
+/// On the queue (`queue_url` references the queue node).
+pub static IAM: Iam = Iam {
+    outputs: &[],
+    grants: &[
+        grant(Read, &["sqs:GetQueueAttributes"], &[QUEUE]),
+        grant(Write, &["sqs:SetQueueAttributes"], &[QUEUE]),
+        // Deleting the policy sets it empty.
+        grant(Delete, &["sqs:SetQueueAttributes"], &[QUEUE]),
+    ],
+};
+const QUEUE: &str = "{queue_url>arn}";
 
 pub struct Kind;
 
