@@ -202,6 +202,12 @@ async fn each_action_is_needed<F, Fut>(
     Fut: std::future::Future<Output = ()>,
 {
     static USERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    println!(
+        "{}: {} actions used of {} granted; each removed in turn",
+        command[0],
+        used.len(),
+        granted(policy).len()
+    );
     for action in used {
         before().await;
         let n = USERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -277,6 +283,11 @@ async fn run_needs_its_policy_and_nothing_less() {
         assert!(used.contains(action), "{action} not in {used:?}");
     }
     assert!(used.is_subset(&granted(&policy)), "{used:?}");
+    println!(
+        "run: {} actions used of {} granted; each removed in turn",
+        used.len(),
+        granted(&policy).len()
+    );
     let trials = futures::stream::iter(used.iter().cloned().map(|action| {
         let policy = policy.clone();
         async move {
