@@ -163,7 +163,11 @@ fn a_hostile_guest_ends_in_one_line() {
     let o = blueprint(&["--guest-timeout", "0.5", "graph", file.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
-    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(
+        err.lines().filter(|l| !l.starts_with("hint: ")).count(),
+        1,
+        "{err}"
+    );
     assert!(
         err.contains("guest 'hostile_guest' failed: ran out of time"),
         "{err}"
@@ -440,7 +444,11 @@ fn nul_bytes_and_bad_regions_are_refused_by_graph() {
         let o = blueprint(&["graph", file.to_str().unwrap()]);
         assert_eq!(o.status.code(), Some(1), "{region}");
         let err = stderr(&o);
-        assert_eq!(err.lines().count(), 1, "{err}");
+        assert_eq!(
+            err.lines().filter(|l| !l.starts_with("hint: ")).count(),
+            1,
+            "{err}"
+        );
         assert!(printable(&err) && err.len() < 1_000, "{err:?}");
         assert!(
             err.contains(&format!("providers.{section}.region must be")),
@@ -501,7 +509,11 @@ fn a_fifo_asset_ends_graph_at_once() {
     let o = blueprint(&["graph", file.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
-    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(
+        err.lines().filter(|l| !l.starts_with("hint: ")).count(),
+        1,
+        "{err}"
+    );
     assert!(err.contains("pipe is a named pipe"), "{err}");
     assert!(!err.contains(dir.path().to_str().unwrap()), "{err}");
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
@@ -578,6 +590,22 @@ fn usage_errors_exit_1_and_json_errors_are_json() {
             .as_str()
             .unwrap()
             .contains("no/such/blueprint.toml"),
+        "{error}"
+    );
+    assert_eq!(
+        error["error"]["hint"],
+        "docs/blueprint-file.md describes the file"
+    );
+    // A param of the wrong type: the hint says where the params are described.
+    let o = blueprint(&["check", SEED, "--set", "team_name=7", "--json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let error: serde_json::Value = serde_json::from_str(stderr(&o).trim()).unwrap();
+    assert_eq!(error["error"]["kind"], "params", "{error}");
+    assert!(
+        error["error"]["hint"]
+            .as_str()
+            .unwrap()
+            .contains("blueprint inspect"),
         "{error}"
     );
     let o = blueprint(&["plna", "--json"]);

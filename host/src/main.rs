@@ -16,7 +16,12 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(e) if json => {
-            report_json("usage", &e.render().to_string(), None);
+            report_json(
+                "usage",
+                &e.render().to_string(),
+                None,
+                Some("`blueprint --help` lists the commands; `blueprint COMMAND --help` the flags"),
+            );
             return ExitCode::FAILURE;
         }
         Err(e) => {
@@ -41,21 +46,28 @@ fn main() -> ExitCode {
         Err(e) => {
             // Errors may quote what a guest chose (names, messages): escaped.
             let message = blueprint::text::escape_lines(&format!("{e:#}")).into_owned();
+            let hint = cli::error_hint(&e);
             if json {
-                report_json(cli::error_kind(&e), &message, cli::error_node(&e));
+                report_json(cli::error_kind(&e), &message, cli::error_node(&e), hint);
             } else {
                 eprintln!("error: {message}");
+                if let Some(hint) = hint {
+                    eprintln!("hint: {hint}");
+                }
             }
             ExitCode::FAILURE
         }
     }
 }
 
-/// `{"error": {"kind", "message", "node"?}}` on stderr, for `--json` callers.
-fn report_json(kind: &str, message: &str, node: Option<String>) {
+/// `{"error": {"kind", "message", "node"?, "hint"?}}` on stderr, for `--json` callers.
+fn report_json(kind: &str, message: &str, node: Option<String>, hint: Option<&str>) {
     let mut error = serde_json::json!({"kind": kind, "message": message.trim_end()});
     if let Some(node) = node {
         error["node"] = serde_json::Value::String(node);
+    }
+    if let Some(hint) = hint {
+        error["hint"] = serde_json::Value::String(hint.to_owned());
     }
     eprintln!("{}", serde_json::json!({ "error": error }));
 }

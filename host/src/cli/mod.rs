@@ -477,6 +477,46 @@ pub fn error_kind(e: &anyhow::Error) -> &'static str {
     "error"
 }
 
+/// What to do next, where the error's kind says it: `{"error": {.., "hint"}}`
+/// with `--json`, a `hint:` line otherwise.
+pub fn error_hint(e: &anyhow::Error) -> Option<&'static str> {
+    use crate::providers::{ErrorClass, ProviderError};
+    for cause in e.chain() {
+        if let Some(eval) = cause.downcast_ref::<EvalError>() {
+            return match eval {
+                EvalError::File(_) => Some("docs/blueprint-file.md describes the file"),
+                EvalError::Guest(_) => None,
+                EvalError::Params { .. } => Some(
+                    "`blueprint inspect FILE` lists the params the guest takes, with their types",
+                ),
+                EvalError::Graph(_) => {
+                    Some("`blueprint graph FILE` shows the graph the guest declared")
+                }
+            };
+        }
+        if let Some(crate::state::StateError::Locked { .. }) = cause.downcast_ref() {
+            return Some(
+                "wait for it with --lock-timeout DURATION; if its holder is gone, `blueprint state unlock FILE`",
+            );
+        }
+        if let Some(p) = cause.downcast_ref::<ProviderError>() {
+            return match p.class {
+                ErrorClass::Auth if p.message.contains("not authorized to perform") => Some(
+                    "`blueprint iam-policy FILE --for COMMAND` prints the IAM policy the command needs",
+                ),
+                ErrorClass::Auth => Some(
+                    "check the credentials: the AWS chain (AWS_PROFILE, AWS_ACCESS_KEY_ID, SSO, a role) and PAGERDUTY_TOKEN",
+                ),
+                ErrorClass::Transient => Some(
+                    "the service did not answer in time: run again; the state records what was done",
+                ),
+                _ => None,
+            };
+        }
+    }
+    None
+}
+
 /// The node an error is about, when one is known (an invalid graph's first).
 pub fn error_node(e: &anyhow::Error) -> Option<String> {
     e.chain()
