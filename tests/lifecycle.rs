@@ -1,7 +1,8 @@
 //! `[lifecycle] prevent_destroy` in the blueprint file: a plan that would delete
 //! or replace a protected node — a rename in the guest, `destroy` — fails before
 //! any write, naming the node and the entry; an entry that names nothing is an
-//! error; taken off the list, the same destroy goes through.
+//! error; taken off the list, the same destroy goes through. `state mv` and
+//! `state rm`: the surgery a rename or a hand-made resource needs.
 
 use crate::support;
 
@@ -134,4 +135,82 @@ async fn a_held_lock_is_waited_for_then_named() {
         "{}",
         text(&out)
     );
+}
+
+/// `state mv` for a rename in the guest: every record re-keyed to the new node
+/// names, the renamed blueprint applies with nothing created or deleted — the
+/// PagerDuty service keeps its id and its integration its key. `state rm`
+/// forgets a record without deleting it: the next run looks before creating and
+/// never makes a second service.
+#[tokio::test(flavor = "multi_thread")]
+async fn state_mv_keeps_a_renamed_service_and_state_rm_forgets_without_deleting() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = seed_with(dir.path(), "");
+    let w = World::new().await;
+    let out = w.blueprint(&["run", &file, "--yes"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let service_id = only_key(&w.pd()["objects"]["services"]);
+    let key = w.pd()["integrations"][0]["key"].clone();
+
+    let out = w.blueprint(&["state", "list", &file, "--json"]).await;
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let renamed: Vec<String> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["node"].as_str())
+        .filter(|n| n.starts_with("lambda-error-"))
+        .map(str::to_owned)
+        .collect();
+    assert!(renamed.len() >= 10, "{renamed:?}");
+    for node in &renamed {
+        let to = node.replacen("lambda-error-", "checkout-", 1);
+        let out = w
+            .blueprint(&["state", "mv", &file, node, &to, "--json"])
+            .await;
+        assert!(out.status.success(), "{}", text(&out));
+        let done: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(done["to"], to.as_str());
+    }
+    // The previous version is kept beside the state.
+    assert!(w.state.with_extension("json.backup").exists());
+    // A name taken, a node unknown: refused, nothing written.
+    let before = std::fs::read_to_string(&w.state).unwrap();
+    for (from, to) in [("checkout-service", "checkout-topic"), ("nope", "x")] {
+        let out = w.blueprint(&["state", "mv", &file, from, to]).await;
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        assert!(text(&out).contains("nothing was changed"), "{}", text(&out));
+    }
+    assert_eq!(std::fs::read_to_string(&w.state).unwrap(), before);
+
+    let rename = r#"services=[{"name":"checkout","function_name":"error-function","code_path":"lambda-error-pagerduty-handler","alarm_period_seconds":30}]"#;
+    let out = w.blueprint(&["run", &file, "--yes", "--set", rename]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains(" 0 created") && text(&out).contains(" 0 deleted"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(only_key(&w.pd()["objects"]["services"]), service_id);
+    assert_eq!(w.pd()["integrations"][0]["key"], key);
+
+    // state rm: the record goes, the service stays; the next run never duplicates it.
+    let out = w
+        .blueprint(&["state", "rm", &file, "checkout-service"])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("Nothing was changed in PagerDuty"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(w.count("services"), 1);
+    let out = w.blueprint(&["run", &file, "--yes", "--set", rename]).await;
+    assert_eq!(w.count("services"), 1, "{}", text(&out));
+}
+
+fn only_key(objects: &serde_json::Value) -> String {
+    let map = objects.as_object().unwrap();
+    assert_eq!(map.len(), 1, "{map:?}");
+    map.keys().next().unwrap().clone()
 }

@@ -76,6 +76,58 @@ impl State {
         }
     }
 
+    /// Re-key the record of node `from` as `to` (`state mv`, `[[moved]]`): the
+    /// same resource, so the next plan updates it in place instead of deleting
+    /// and creating it. Entries that depended on `from` now depend on `to`.
+    pub fn rename(&mut self, from: &str, to: &str) -> Result<(), String> {
+        if from == to {
+            return Err(format!("{from:?} is already the node's name"));
+        }
+        if self.resources.contains_key(to) {
+            return Err(format!(
+                "the state already records a node {to:?}: `state rm` it first, or choose another name"
+            ));
+        }
+        let entry = self
+            .resources
+            .remove(from)
+            .ok_or_else(|| self.unknown(from))?;
+        self.resources.insert(to.to_owned(), entry);
+        for entry in self.resources.values_mut() {
+            for dependency in &mut entry.dependencies {
+                if dependency == from {
+                    *dependency = to.to_owned();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Forget node `node` without deleting what it records (`state rm`).
+    pub fn forget(&mut self, node: &str) -> Result<Entry, String> {
+        let entry = self
+            .resources
+            .remove(node)
+            .ok_or_else(|| self.unknown(node))?;
+        for other in self.resources.values_mut() {
+            other.dependencies.retain(|d| d != node);
+        }
+        Ok(entry)
+    }
+
+    fn unknown(&self, node: &str) -> String {
+        let known: Vec<&str> = self.resources.keys().map(String::as_str).collect();
+        format!(
+            "the state of {} records no node {node:?} (it records: {})",
+            self.blueprint,
+            if known.is_empty() {
+                "nothing".to_owned()
+            } else {
+                known.join(", ")
+            }
+        )
+    }
+
     /// A copy fit to print: sensitive outputs and props replaced by `(sensitive)`.
     pub fn redacted(&self, catalog: &Catalog) -> State {
         let mut copy = self.clone();
@@ -165,4 +217,55 @@ pub enum AdoptedFrom {
 /// Now, as the state file writes times: RFC 3339, UTC, whole seconds.
 pub fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[cfg(test)]
+mod surgery_tests {
+    use super::*;
+
+    fn state() -> State {
+        let mut s = State::new("b");
+        s.resources.insert(
+            "service".into(),
+            Entry::ready("pagerduty.service", None, Map::new(), vec![], vec![]),
+        );
+        s.resources.insert(
+            "integration".into(),
+            Entry::ready(
+                "pagerduty.service_integration",
+                None,
+                Map::new(),
+                vec![],
+                vec!["service".into()],
+            ),
+        );
+        s
+    }
+
+    #[test]
+    fn rename_moves_the_record_and_its_dependents_follow() {
+        let mut s = state();
+        s.rename("service", "checkout").unwrap();
+        assert!(s.resources.contains_key("checkout") && !s.resources.contains_key("service"));
+        assert_eq!(s.resources["integration"].dependencies, ["checkout"]);
+        assert!(
+            s.rename("checkout", "integration")
+                .unwrap_err()
+                .contains("already records")
+        );
+        assert!(
+            s.rename("nope", "x")
+                .unwrap_err()
+                .contains("records no node \"nope\"")
+        );
+    }
+
+    #[test]
+    fn forget_drops_the_record_only() {
+        let mut s = state();
+        let entry = s.forget("service").unwrap();
+        assert_eq!(entry.kind, "pagerduty.service");
+        assert!(s.resources["integration"].dependencies.is_empty());
+        assert!(s.forget("service").is_err());
+    }
 }

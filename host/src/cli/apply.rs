@@ -244,10 +244,37 @@ pub async fn state_command(args: &StateArgs) -> CliResult {
             (file, state, *json)
         }
         StateCommand::Unlock { file, state } => return unlock(file, state.as_deref()).await,
+        StateCommand::Mv {
+            file,
+            from,
+            to,
+            state,
+            json,
+        } => {
+            let done = crate::run::state::rename(file, state.as_deref(), from, to).await?;
+            return surgery(
+                &done,
+                *json,
+                &format!("Moved {from} to {to}"),
+                "mv",
+                Some((from, to)),
+            );
+        }
+        StateCommand::Rm {
+            file,
+            node,
+            state,
+            json,
+        } => {
+            let done = crate::run::state::forget(file, state.as_deref(), node).await?;
+            return surgery(&done, *json, &format!("Forgot {node}"), "rm", None);
+        }
     };
     let state = crate::run::state::read(file, state_path.as_deref()).await?;
     match (&args.command, json) {
-        (StateCommand::Unlock { .. }, _) => unreachable!("handled above"),
+        (StateCommand::Unlock { .. } | StateCommand::Mv { .. } | StateCommand::Rm { .. }, _) => {
+            unreachable!("handled above")
+        }
         (StateCommand::List { .. }, false) => {
             for (node, entry) in &state.resources {
                 let id = entry.resource.as_ref().map_or("-", |r| r.id.as_str());
@@ -273,6 +300,45 @@ pub async fn state_command(args: &StateArgs) -> CliResult {
             println!("{}", serde_json::to_string_pretty(&state)?);
         }
         (StateCommand::Show { .. }, false) => print!("{}", render::state_text(&state)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What `state mv`/`state rm` did: the resource itself was not touched.
+fn surgery(
+    done: &crate::run::state::Surgery,
+    json: bool,
+    what: &str,
+    op: &str,
+    moved: Option<(&String, &String)>,
+) -> CliResult {
+    let id = done.id.as_deref().unwrap_or("-");
+    if json {
+        let mut out = serde_json::json!({
+            "op": op, "kind": done.kind, "id": done.id, "state": done.store, "serial": done.serial,
+        });
+        if let Some((from, to)) = moved {
+            out["from"] = serde_json::json!(from);
+            out["to"] = serde_json::json!(to);
+        }
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!(
+            "{what} ({}, id {id}) in {} (serial {}; the previous version is kept). Nothing was changed in {}.",
+            done.kind,
+            done.store,
+            done.serial,
+            if done.kind.starts_with("aws.") {
+                "AWS"
+            } else {
+                "PagerDuty"
+            }
+        );
+        if op == "rm" {
+            println!(
+                "The next plan looks for it before creating: tags that name this blueprint and node adopt it; anything else stops the run rather than make a second one."
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

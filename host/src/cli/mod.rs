@@ -291,6 +291,28 @@ pub enum StateCommand {
         #[arg(long, value_name = "PATH")]
         state: Option<PathBuf>,
     },
+    /// Re-key node FROM's record as TO (a node renamed in the guest): the next
+    /// plan updates the resource in place instead of replacing it. Written
+    /// under the lock as a new serial; the previous state is kept.
+    Mv {
+        file: PathBuf,
+        from: String,
+        to: String,
+        #[arg(long, value_name = "PATH")]
+        state: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Forget NODE's record without deleting the resource; the next plan looks
+    /// for it before creating (adopting it only where its tags prove it ours).
+    Rm {
+        file: PathBuf,
+        node: String,
+        #[arg(long, value_name = "PATH")]
+        state: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Arguments of every command that evaluates a blueprint file.

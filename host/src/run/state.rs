@@ -1,5 +1,5 @@
-//! `state list|show|unlock`: a blueprint's recorded state, read (secrets
-//! redacted) or its stale lock broken.
+//! `state list|show|unlock|mv|rm`: a blueprint's recorded state, read (secrets
+//! redacted), its stale lock broken, or a record re-keyed or forgotten.
 
 use std::path::Path;
 
@@ -37,4 +37,82 @@ pub async fn unlock(file: &Path, state: Option<&Path>) -> anyhow::Result<Unlocke
         store: store.describe(),
         holder,
     })
+}
+
+/// What a `state mv` or `state rm` changed.
+pub struct Surgery {
+    pub store: String,
+    pub kind: String,
+    /// The physical id of the resource the record names, if it has one.
+    pub id: Option<String>,
+    /// The serial the change was written as.
+    pub serial: u64,
+}
+
+/// `state mv FILE FROM TO`: the record of node `from` becomes node `to`'s,
+/// under the state's lock, written as a new serial (the previous version
+/// kept: `<state>.backup` locally, `<key>.history/` in S3).
+pub async fn rename(
+    file: &Path,
+    state: Option<&Path>,
+    from: &str,
+    to: &str,
+) -> anyhow::Result<Surgery> {
+    check_node_name(to)?;
+    operate(file, state, &format!("state mv {from} {to}"), |s| {
+        s.rename(from, to)?;
+        Ok(s.resources[to].clone())
+    })
+    .await
+}
+
+/// `state rm FILE NODE`: forget a record without deleting what it names.
+pub async fn forget(file: &Path, state: Option<&Path>, node: &str) -> anyhow::Result<Surgery> {
+    operate(file, state, &format!("state rm {node}"), |s| s.forget(node)).await
+}
+
+async fn operate(
+    file: &Path,
+    state: Option<&Path>,
+    what: &str,
+    change: impl FnOnce(&mut State) -> Result<crate::state::Entry, String>,
+) -> anyhow::Result<Surgery> {
+    let blueprint = Blueprint::load(file)?;
+    let store = crate::state::open(&blueprint, state).await?;
+    let _lock = store
+        .lock(&LockInfo::current(&format!(
+            "blueprint {what} {}",
+            file.display()
+        )))
+        .await?;
+    let mut recorded = store
+        .load(&blueprint.name)
+        .await
+        .with_context(|| format!("reading the state of {}", blueprint.name))?;
+    let entry = change(&mut recorded)
+        .map_err(|e| anyhow::anyhow!("{}: nothing was changed: {e}", store.describe()))?;
+    store
+        .commit(&mut recorded)
+        .await
+        .with_context(|| format!("writing the state of {}", blueprint.name))?;
+    Ok(Surgery {
+        store: store.describe(),
+        kind: entry.kind,
+        id: entry.resource.map(|r| r.id),
+        serial: recorded.serial,
+    })
+}
+
+/// A node name as guests may declare it: printable, no spaces at either end.
+fn check_node_name(name: &str) -> anyhow::Result<()> {
+    if name.is_empty()
+        || name.trim() != name
+        || name.chars().any(char::is_control)
+        || name.len() > 256
+    {
+        anyhow::bail!(
+            "{name:?} cannot be a node name: 1-256 printable characters, no space at either end"
+        );
+    }
+    Ok(())
 }
