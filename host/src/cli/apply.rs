@@ -252,13 +252,7 @@ pub async fn state_command(args: &StateArgs) -> CliResult {
             json,
         } => {
             let done = crate::run::state::rename(file, state.as_deref(), from, to).await?;
-            return surgery(
-                &done,
-                *json,
-                &format!("Moved {from} to {to}"),
-                "mv",
-                Some((from, to)),
-            );
+            return surgery(&done, *json);
         }
         StateCommand::Rm {
             file,
@@ -267,7 +261,7 @@ pub async fn state_command(args: &StateArgs) -> CliResult {
             json,
         } => {
             let done = crate::run::state::forget(file, state.as_deref(), node).await?;
-            return surgery(&done, *json, &format!("Forgot {node}"), "rm", None);
+            return surgery(&done, *json);
         }
     };
     let state = crate::run::state::read(file, state_path.as_deref()).await?;
@@ -305,40 +299,39 @@ pub async fn state_command(args: &StateArgs) -> CliResult {
 }
 
 /// What `state mv`/`state rm` did: the resource itself was not touched.
-fn surgery(
-    done: &crate::run::state::Surgery,
-    json: bool,
-    what: &str,
-    op: &str,
-    moved: Option<(&String, &String)>,
-) -> CliResult {
-    let id = done.id.as_deref().unwrap_or("-");
+fn surgery(done: &crate::run::state::Surgery, json: bool) -> CliResult {
+    use crate::run::state::Change;
     if json {
         let mut out = serde_json::json!({
-            "op": op, "kind": done.kind, "id": done.id, "state": done.store, "serial": done.serial,
+            "kind": done.kind, "id": done.id, "state": done.store, "serial": done.serial,
         });
-        if let Some((from, to)) = moved {
-            out["from"] = serde_json::json!(from);
-            out["to"] = serde_json::json!(to);
+        match &done.change {
+            Change::Moved { from, to } => {
+                out["op"] = "mv".into();
+                out["from"] = from.as_str().into();
+                out["to"] = to.as_str().into();
+            }
+            Change::Forgot { .. } => out["op"] = "rm".into(),
         }
         println!("{}", serde_json::to_string_pretty(&out)?);
-    } else {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let what = match &done.change {
+        Change::Moved { from, to } => format!("Moved {from} to {to}"),
+        Change::Forgot { node } => format!("Forgot {node}"),
+    };
+    println!(
+        "{what} ({}, id {}) in {} (serial {}; the previous version is kept). Nothing was changed in {}.",
+        done.kind,
+        done.id.as_deref().unwrap_or("-"),
+        done.store,
+        done.serial,
+        crate::kind::provider_title(crate::kind::provider_of(&done.kind)),
+    );
+    if let Change::Forgot { .. } = done.change {
         println!(
-            "{what} ({}, id {id}) in {} (serial {}; the previous version is kept). Nothing was changed in {}.",
-            done.kind,
-            done.store,
-            done.serial,
-            if done.kind.starts_with("aws.") {
-                "AWS"
-            } else {
-                "PagerDuty"
-            }
+            "The next plan looks for it before creating: tags that name this blueprint and node adopt it; anything else stops the run rather than make a second one."
         );
-        if op == "rm" {
-            println!(
-                "The next plan looks for it before creating: tags that name this blueprint and node adopt it; anything else stops the run rather than make a second one."
-            );
-        }
     }
     Ok(ExitCode::SUCCESS)
 }

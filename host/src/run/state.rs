@@ -39,8 +39,25 @@ pub async fn unlock(file: &Path, state: Option<&Path>) -> anyhow::Result<Unlocke
     })
 }
 
+/// Which record surgery was done.
+pub enum Change {
+    Moved { from: String, to: String },
+    Forgot { node: String },
+}
+
+impl Change {
+    /// The command line that makes it (`state mv FROM TO`), for the lock's holder.
+    pub fn command(&self) -> String {
+        match self {
+            Change::Moved { from, to } => format!("state mv {from} {to}"),
+            Change::Forgot { node } => format!("state rm {node}"),
+        }
+    }
+}
+
 /// What a `state mv` or `state rm` changed.
 pub struct Surgery {
+    pub change: Change,
     pub store: String,
     pub kind: String,
     /// The physical id of the resource the record names, if it has one.
@@ -58,8 +75,17 @@ pub async fn rename(
     from: &str,
     to: &str,
 ) -> anyhow::Result<Surgery> {
-    check_node_name(to)?;
-    operate(file, state, &format!("state mv {from} {to}"), |s| {
+    if !crate::runtime::declare::valid_name(to) {
+        anyhow::bail!(
+            "{to:?} cannot be a node name: use 1-{} ASCII letters, digits, '-', '_', '.', '@' or '+', as a guest's names",
+            crate::runtime::declare::MAX_NAME
+        );
+    }
+    let change = Change::Moved {
+        from: from.to_owned(),
+        to: to.to_owned(),
+    };
+    operate(file, state, change, |s| {
         s.rename(from, to)?;
         Ok(s.resources[to].clone())
     })
@@ -68,20 +94,24 @@ pub async fn rename(
 
 /// `state rm FILE NODE`: forget a record without deleting what it names.
 pub async fn forget(file: &Path, state: Option<&Path>, node: &str) -> anyhow::Result<Surgery> {
-    operate(file, state, &format!("state rm {node}"), |s| s.forget(node)).await
+    let change = Change::Forgot {
+        node: node.to_owned(),
+    };
+    operate(file, state, change, |s| s.forget(node)).await
 }
 
 async fn operate(
     file: &Path,
     state: Option<&Path>,
-    what: &str,
-    change: impl FnOnce(&mut State) -> Result<crate::state::Entry, String>,
+    change: Change,
+    apply: impl FnOnce(&mut State) -> Result<crate::state::Entry, String>,
 ) -> anyhow::Result<Surgery> {
     let blueprint = Blueprint::load(file)?;
     let store = crate::state::open(&blueprint, state).await?;
     let _lock = store
         .lock(&LockInfo::current(&format!(
-            "blueprint {what} {}",
+            "blueprint {} {}",
+            change.command(),
             file.display()
         )))
         .await?;
@@ -89,30 +119,17 @@ async fn operate(
         .load(&blueprint.name)
         .await
         .with_context(|| format!("reading the state of {}", blueprint.name))?;
-    let entry = change(&mut recorded)
+    let entry = apply(&mut recorded)
         .map_err(|e| anyhow::anyhow!("{}: nothing was changed: {e}", store.describe()))?;
     store
         .commit(&mut recorded)
         .await
         .with_context(|| format!("writing the state of {}", blueprint.name))?;
     Ok(Surgery {
+        change,
         store: store.describe(),
         kind: entry.kind,
         id: entry.resource.map(|r| r.id),
         serial: recorded.serial,
     })
-}
-
-/// A node name as guests may declare it: printable, no spaces at either end.
-fn check_node_name(name: &str) -> anyhow::Result<()> {
-    if name.is_empty()
-        || name.trim() != name
-        || name.chars().any(char::is_control)
-        || name.len() > 256
-    {
-        anyhow::bail!(
-            "{name:?} cannot be a node name: 1-256 printable characters, no space at either end"
-        );
-    }
-    Ok(())
 }

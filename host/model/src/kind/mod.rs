@@ -159,6 +159,15 @@ pub enum Controls {
     Any,
 }
 
+/// A provider as people write it in prose: `aws` -> `AWS`, `pagerduty` -> `PagerDuty`.
+pub fn provider_title(provider: &str) -> &str {
+    match provider {
+        "aws" => "AWS",
+        "pagerduty" => "PagerDuty",
+        other => other,
+    }
+}
+
 /// The provider part of a kind name: `aws.sns_topic` -> `aws`.
 pub fn provider_of(kind: &str) -> &str {
     kind.split_once('.').map_or(kind, |(p, _)| p)
