@@ -218,18 +218,15 @@ impl ResourceKind<AwsProvider> for Kind {
         match optional(head) {
             Ok(Some(_)) => {}
             Ok(None) => return Ok(None),
-            // Bucket names are global: a 403 is a bucket of another account —
-            // or, HEAD having no body to say which, credentials without
-            // s3:ListBucket on it (HeadBucket's permission, API_HeadBucket.html).
+            // Bucket names are global: a 403 (which map_error words as a
+            // missing s3:ListBucket, HEAD having no body to say which) may also
+            // be a bucket of another account.
             Err(e) if e.class == ErrorClass::Auth => {
                 return Err(ProviderError::new(
                     ErrorClass::Conflict,
                     format!(
-                        "{address}: HeadBucket answered 403 for {}: the name is taken by \
-                         another AWS account (give the bucket another name), or these \
-                         credentials are not authorized to perform: s3:ListBucket on \
-                         arn:aws:s3:::{} (`blueprint iam-policy` lists what they need)",
-                        p.bucket, p.bucket
+                        "{}; or the bucket name {} is taken by another AWS account: give the bucket another name",
+                        e.message, p.bucket
                     ),
                 ));
             }
