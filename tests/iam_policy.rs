@@ -144,20 +144,26 @@ fn without(policy: &Value, action: &str) -> Value {
     let mut policy = policy.clone();
     let statements = policy["Statement"].as_array_mut().unwrap();
     for statement in statements.iter_mut() {
-        let actions: Vec<Value> = match &statement["Action"] {
-            Value::String(a) => vec![json!(a)],
-            Value::Array(a) => a.clone(),
-            _ => vec![],
-        };
-        statement["Action"] = json!(
-            actions
-                .into_iter()
-                .filter(|a| a != action)
-                .collect::<Vec<_>>()
-        );
+        let actions: Vec<String> = strings(&statement["Action"])
+            .into_iter()
+            .filter(|a| a != action)
+            .collect();
+        statement["Action"] = json!(actions);
     }
     statements.retain(|s| !s["Action"].as_array().unwrap().is_empty());
     policy
+}
+
+/// An IAM element that is one string or a list of them, as a list.
+fn strings(element: &Value) -> Vec<String> {
+    match element {
+        Value::String(one) => vec![one.clone()],
+        Value::Array(many) => many
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => vec![],
+    }
 }
 
 fn granted(policy: &Value) -> BTreeSet<String> {
@@ -165,14 +171,7 @@ fn granted(policy: &Value) -> BTreeSet<String> {
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|s| match &s["Action"] {
-            Value::String(a) => vec![a.clone()],
-            Value::Array(a) => a
-                .iter()
-                .filter_map(|a| a.as_str().map(str::to_owned))
-                .collect(),
-            _ => vec![],
-        })
+        .flat_map(|s| strings(&s["Action"]))
         .collect()
 }
 
@@ -371,15 +370,8 @@ async fn the_policy_names_the_graphs_arns() {
     let on = |action: &str| -> Vec<String> {
         statements
             .iter()
-            .filter(|s| granted(&json!({"Statement": [s]})).contains(action))
-            .flat_map(|s| match &s["Resource"] {
-                Value::String(r) => vec![r.clone()],
-                Value::Array(r) => r
-                    .iter()
-                    .filter_map(|r| r.as_str().map(str::to_owned))
-                    .collect(),
-                _ => vec![],
-            })
+            .filter(|s| strings(&s["Action"]).iter().any(|a| a == action))
+            .flat_map(|s| strings(&s["Resource"]))
             .collect()
     };
     let pass_role = on("iam:PassRole");

@@ -31,7 +31,11 @@ pub async fn run(global: &GlobalArgs, args: &IamPolicyArgs) -> CliResult {
         args.state.as_deref(),
     )
     .await?;
-    let names: Vec<&str> = commands.iter().map(|c| command_name(*c)).collect();
+    // The names `--for` takes (clap's, from the enum).
+    let names: Vec<String> = commands
+        .iter()
+        .filter_map(|c| clap::ValueEnum::to_possible_value(c).map(|v| v.get_name().to_owned()))
+        .collect();
     if args.json {
         let out = json!({
             "blueprint": evaluated.blueprint.name,
@@ -58,13 +62,4 @@ pub async fn run(global: &GlobalArgs, args: &IamPolicyArgs) -> CliResult {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn command_name(command: Command) -> &'static str {
-    match command {
-        Command::Plan => "plan",
-        Command::Run => "run",
-        Command::Destroy => "destroy",
-        Command::Drill => "drill",
-    }
 }

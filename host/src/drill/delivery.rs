@@ -15,6 +15,7 @@ use std::time::SystemTime;
 use super::Probes;
 use super::chain::Live;
 use super::report::{Failure, fail};
+use crate::providers::ProviderResult;
 
 /// What the drill knew before it fired the chain.
 pub(super) struct Watch {
@@ -46,24 +47,26 @@ pub(super) fn attempts(delivery_policy: Option<&str>) -> u64 {
 pub(super) async fn watch(probes: &Probes, live: &Live) -> Watch {
     let alarms = probes.alarms();
     let mut blind = Vec::new();
-    let dead_letters_before = match &live.dead_letter_queue {
-        Some(url) => match alarms.queue_depth(url).await {
-            Ok(depth) => Some(depth),
-            Err(e) => {
-                blind.push(format!("the dead-letter queue's depth ({e})"));
-                None
-            }
-        },
-        None => None,
-    };
-    let since = SystemTime::now();
-    let failed_before = match alarms.failed_deliveries(&live.topic_arn, since).await {
-        Ok(count) => Some(count),
+    // A read that fails is said (`blind`), not taken as nothing to see.
+    let mut seen = |what: &str, read: ProviderResult<_>| match read {
+        Ok(value) => Some(value),
         Err(e) => {
-            blind.push(format!("SNS's NumberOfNotificationsFailed ({e})"));
+            blind.push(format!("{what} ({e})"));
             None
         }
     };
+    let dead_letters_before = match &live.dead_letter_queue {
+        Some(url) => seen(
+            "the dead-letter queue's depth",
+            alarms.queue_depth(url).await,
+        ),
+        None => None,
+    };
+    let since = SystemTime::now();
+    let failed_before = seen(
+        "SNS's NumberOfNotificationsFailed",
+        alarms.failed_deliveries(&live.topic_arn, since).await,
+    );
     let others = match alarms.subscriptions(&live.topic_arn).await {
         Ok(s) => s.len().saturating_sub(1),
         Err(e) => {

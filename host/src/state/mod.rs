@@ -211,11 +211,21 @@ pub fn s3_state(
     blueprint: &crate::blueprint_file::Blueprint,
     flag: Option<&std::path::Path>,
 ) -> Option<(String, String)> {
-    let chosen = match flag {
-        Some(path) => path.to_string_lossy().into_owned(),
-        None => blueprint.state_url.clone()?,
-    };
-    s3_location(chosen.strip_prefix("s3://")?, &blueprint.name)
+    s3_location(
+        chosen_url(blueprint, flag)?.strip_prefix("s3://")?,
+        &blueprint.name,
+    )
+}
+
+/// `--state`, else the blueprint file's `[state] url` (None: the default path).
+fn chosen_url(
+    blueprint: &crate::blueprint_file::Blueprint,
+    flag: Option<&std::path::Path>,
+) -> Option<String> {
+    match flag {
+        Some(path) => Some(path.to_string_lossy().into_owned()),
+        None => blueprint.state_url.clone(),
+    }
 }
 
 /// Where a blueprint's state lives: `--state` (a path or `s3://bucket/key`), else
@@ -225,10 +235,7 @@ pub async fn open(
     blueprint: &crate::blueprint_file::Blueprint,
     flag: Option<&std::path::Path>,
 ) -> anyhow::Result<Box<dyn StateStore>> {
-    let chosen = match flag {
-        Some(path) => Some(path.to_string_lossy().into_owned()),
-        None => blueprint.state_url.clone(),
-    };
+    let chosen = chosen_url(blueprint, flag);
     let s3 = chosen.as_deref().is_some_and(|u| u.starts_with("s3://"));
     if blueprint.state_kms_key_id.is_some() && !s3 {
         anyhow::bail!(
