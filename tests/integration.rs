@@ -30,5 +30,6 @@ mod policy;
 mod s3_state;
 mod sandbox;
 mod sandbox_dev;
+mod saved_plans;
 mod strict_world;
 mod versions;

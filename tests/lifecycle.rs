@@ -9,17 +9,7 @@ use crate::support;
 use support::world::{World, text};
 
 fn seed_with(dir: &std::path::Path, lifecycle: &str) -> String {
-    let root = support::root();
-    support::copy_handler(dir, "lambda-error-pagerduty-handler");
-    let seed = std::fs::read_to_string(root.join(support::world::SEED))
-        .unwrap()
-        .replace(
-            "path = \"../target/",
-            &format!("path = \"{}/target/", root.display()),
-        );
-    let file = dir.join("protected.toml");
-    std::fs::write(&file, format!("{seed}\n{lifecycle}")).unwrap();
-    file.to_str().unwrap().to_owned()
+    support::world::seed_copy(dir, "protected.toml", lifecycle)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -213,4 +203,112 @@ fn only_key(objects: &serde_json::Value) -> String {
     let map = objects.as_object().unwrap();
     assert_eq!(map.len(), 1, "{map:?}");
     map.keys().next().unwrap().clone()
+}
+
+/// `[[moved]]` in the blueprint file, for a rename in the guest: the plan says
+/// what moves and changes nothing else; the run keeps the PagerDuty service's id,
+/// its integration key and the SNS subscription; the entries, left in the file,
+/// plan nothing afterwards.
+#[tokio::test(flavor = "multi_thread")]
+async fn moved_entries_keep_a_renamed_service_its_id_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = seed_with(dir.path(), "");
+    let w = World::new().await;
+    let out = w.blueprint(&["run", &file, "--yes"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let service_id = only_key(&w.pd()["objects"]["services"]);
+    let key = w.pd()["integrations"][0]["key"].clone();
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&w.state).unwrap()).unwrap();
+    let resources = state["resources"].as_object().unwrap();
+    let subscription = resources["lambda-error-pagerduty-subscription"]["resource"]["id"].clone();
+    let moves: String = resources
+        .keys()
+        .filter(|n| n.starts_with("lambda-error-"))
+        .map(|n| {
+            format!(
+                "[[moved]]\nfrom = \"{n}\"\nto = \"{}\"\n",
+                n.replacen("lambda-error-", "checkout-", 1)
+            )
+        })
+        .collect();
+    let file = seed_with(dir.path(), &moves);
+    let rename = r#"services=[{"name":"checkout","function_name":"error-function","code_path":"lambda-error-pagerduty-handler","alarm_period_seconds":30}]"#;
+
+    let out = w.blueprint(&["plan", &file, "--set", rename]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains(
+            "~ checkout-service (pagerduty.service)  (moved from lambda-error-service: the same resource)"
+        ) && text(&out).contains("-> checkout-pagerduty-subscription (aws.sns_topic_subscription)  (moved from")
+            && text(&out).contains("to move, 0 to create, 1 to update, 0 to replace, 0 to delete."),
+        "{}",
+        text(&out)
+    );
+    let out = w.blueprint(&["run", &file, "--yes", "--set", rename]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains(" moved, ")
+            && text(&out).contains(" 0 created")
+            && text(&out).contains(" 0 deleted"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(only_key(&w.pd()["objects"]["services"]), service_id);
+    assert_eq!(w.pd()["integrations"][0]["key"], key);
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&w.state).unwrap()).unwrap();
+    assert_eq!(
+        state["resources"]["checkout-pagerduty-subscription"]["resource"]["id"], subscription,
+        "the SNS subscription was replaced"
+    );
+    let out = w
+        .blueprint(&["plan", &file, "--set", rename, "--detailed-exitcode"])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}
+
+/// `--replace`: a new PagerDuty integration (a leaked key rotated) and what
+/// delivers to it follows; `--target`/`--replace` naming no node are errors.
+#[tokio::test(flavor = "multi_thread")]
+async fn replace_rotates_an_integration_key_and_unknown_nodes_are_named() {
+    let w = World::new().await;
+    let out = w.blueprint(&["run", support::world::SEED, "--yes"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let key = w.pd()["integrations"][0]["key"].clone();
+    let node = "lambda-error-integration";
+    let out = w
+        .blueprint(&["run", support::world::SEED, "--yes", "--replace", node])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains(&format!(
+            "-/+ {node} (pagerduty.service_integration)  must be replaced (--replace)"
+        )),
+        "{}",
+        text(&out)
+    );
+    let keys: Vec<serde_json::Value> = w.pd()["integrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["key"].clone())
+        .collect();
+    assert_eq!(keys.len(), 1, "the old integration is deleted: {keys:?}");
+    assert_ne!(keys[0], key, "a new key");
+    let out = w
+        .blueprint(&["plan", support::world::SEED, "--detailed-exitcode"])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    for flag in ["--target", "--replace"] {
+        let out = w
+            .blueprint(&["plan", support::world::SEED, flag, "lambda-eror-service"])
+            .await;
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        assert!(
+            text(&out).contains(&format!("{flag} \"lambda-eror-service\": not a node")),
+            "{}",
+            text(&out)
+        );
+    }
 }

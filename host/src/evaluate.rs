@@ -18,6 +18,9 @@ pub struct Evaluated {
     pub guest: GuestInfo,
     /// The params the guest ran with, defaults filled in.
     pub params: Value,
+    /// The component file the guest was loaded from (`None` in development
+    /// mode, which runs a language runtime): what a saved plan pins.
+    pub guest_path: Option<std::path::PathBuf>,
     pub graph: Graph,
     pub timings: Timings,
 }
@@ -117,7 +120,9 @@ pub async fn evaluate(
         .map_err(EvalError::File)?;
     let guest = runtime.load(&path)?;
     let load = started.elapsed();
-    evaluate_loaded(runtime, blueprint, &guest, sets, load).await
+    let mut evaluated = evaluate_loaded(runtime, blueprint, &guest, sets, load).await?;
+    evaluated.guest_path = Some(path);
+    Ok(evaluated)
 }
 
 /// Evaluate a blueprint with a guest already loaded (development mode loads a
@@ -160,6 +165,7 @@ pub async fn evaluate_loaded(
         blueprint,
         guest: info,
         params,
+        guest_path: None,
         graph,
         timings,
     })

@@ -99,6 +99,20 @@ impl World {
     }
 }
 
+/// The seed blueprint copied to `dir/name` (its guest path made absolute, its
+/// handler beside it), with `extra` appended: a blueprint file a test may edit.
+pub fn seed_copy(dir: &std::path::Path, name: &str, extra: &str) -> String {
+    let root = super::root();
+    super::copy_handler(dir, "lambda-error-pagerduty-handler");
+    let seed = std::fs::read_to_string(root.join(SEED)).unwrap().replace(
+        "path = \"../target/",
+        &format!("path = \"{}/target/", root.display()),
+    );
+    let file = dir.join(name);
+    std::fs::write(&file, format!("{seed}\n{extra}")).unwrap();
+    file.to_str().unwrap().to_owned()
+}
+
 pub fn text(o: &Output) -> String {
     format!(
         "{}{}",

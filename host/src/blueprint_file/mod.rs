@@ -33,6 +33,20 @@ pub struct BlueprintFile {
     /// `[[policy]]`: policy guests this blueprint's graph must pass.
     #[serde(default)]
     pub policy: Vec<PolicyRef>,
+    /// `[[moved]]`: nodes renamed in the guest, kept as the same resources.
+    #[serde(default)]
+    pub moved: Vec<Moved>,
+}
+
+/// `[[moved]]`: node `from` is now called `to` (Terraform's `moved` block).
+/// The state's record is re-keyed on the next run, so the resource is updated
+/// in place, not deleted and created. Kept in the file after the move: once
+/// the state records `to`, it is a no-op.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Moved {
+    pub from: String,
+    pub to: String,
 }
 
 /// `[[policy]]`: one policy component, from a file or an OCI registry.
@@ -87,6 +101,11 @@ pub struct LifecycleSettings {
     /// service carries its incident history and its integration keys.
     #[serde(default)]
     pub prevent_destroy: Vec<String>,
+    /// Node → props whose differences from what exists are never planned
+    /// (Terraform's `ignore_changes`, Pulumi's `ignoreChanges`): a value
+    /// changed by hand in PagerDuty's UI stays. A create still sends them.
+    #[serde(default)]
+    pub ignore_changes: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// `[check]`: how `blueprint check` treats this blueprint.
@@ -254,6 +273,10 @@ pub struct Blueprint {
     pub state_kms_key_id: Option<String>,
     /// `[lifecycle] prevent_destroy`, as written.
     pub prevent_destroy: Vec<String>,
+    /// `[lifecycle] ignore_changes`, as written.
+    pub ignore_changes: std::collections::BTreeMap<String, Vec<String>>,
+    /// `[[moved]]`, as written (checked against each other at load).
+    pub moved: Vec<Moved>,
     /// `[dev]`, as written (paths relative to `dir`).
     pub dev: Option<dev::DevSettings>,
     /// `[[policy]]` entries, paths resolved against this file's folder.
@@ -347,6 +370,7 @@ impl Blueprint {
                 s.rule, s.node
             )));
         }
+        check_moves(&file.moved).map_err(invalid)?;
         let policies = file
             .policy
             .iter()
@@ -359,6 +383,8 @@ impl Blueprint {
             state_url: file.state.url,
             state_kms_key_id: file.state.kms_key_id,
             prevent_destroy: file.lifecycle.prevent_destroy,
+            ignore_changes: file.lifecycle.ignore_changes,
+            moved: file.moved,
             dev: file.dev,
             name,
             guest: GuestSource::from_file(&file.guest, &dir, path).map_err(FileError::Guest)?,
@@ -368,6 +394,34 @@ impl Blueprint {
             providers: file.providers,
         })
     }
+}
+
+/// `[[moved]]` entries must make one rename each: no node moved twice, none
+/// moved onto a name another move leaves or takes.
+fn check_moves(moves: &[Moved]) -> Result<(), String> {
+    let mut from = std::collections::BTreeSet::new();
+    let mut to = std::collections::BTreeSet::new();
+    for m in moves {
+        if m.from == m.to {
+            return Err(format!(
+                "[[moved]] from {:?} to the same name: remove the entry",
+                m.from
+            ));
+        }
+        if !from.insert(m.from.as_str()) {
+            return Err(format!("[[moved]] moves {:?} twice", m.from));
+        }
+        if !to.insert(m.to.as_str()) {
+            return Err(format!("[[moved]] moves two nodes to {:?}", m.to));
+        }
+    }
+    if let Some(chained) = moves.iter().find(|m| from.contains(m.to.as_str())) {
+        return Err(format!(
+            "[[moved]] moves a node to {:?}, which another entry moves away: write one entry from the first name to the last",
+            chained.to
+        ));
+    }
+    Ok(())
 }
 
 /// Longest AWS region name accepted (the longest today, `ap-southeast-7` and
@@ -496,6 +550,44 @@ mod tests {
         .unwrap_err();
         let err = err.to_string();
         assert!(err.contains("parms"), "{err}");
+    }
+
+    #[test]
+    fn moves_and_ignored_changes_parse_and_conflicting_moves_are_refused() {
+        let b = Blueprint::parse(
+            Path::new("x.toml"),
+            "[guest]\npath = \"g.wasm\"\n[lifecycle]\nignore_changes = { schedule = [\"layers\"] }\n[[moved]]\nfrom = \"a\"\nto = \"b\"\n",
+        )
+        .unwrap();
+        assert_eq!(b.ignore_changes["schedule"], ["layers"]);
+        assert_eq!(
+            b.moved,
+            [Moved {
+                from: "a".into(),
+                to: "b".into()
+            }]
+        );
+        for (moves, says) in [
+            ("from = \"a\"\nto = \"a\"", "same name"),
+            (
+                "from = \"a\"\nto = \"b\"\n[[moved]]\nfrom = \"a\"\nto = \"c\"",
+                "twice",
+            ),
+            (
+                "from = \"a\"\nto = \"c\"\n[[moved]]\nfrom = \"b\"\nto = \"c\"",
+                "two nodes",
+            ),
+            (
+                "from = \"a\"\nto = \"b\"\n[[moved]]\nfrom = \"b\"\nto = \"c\"",
+                "one entry from the first name",
+            ),
+        ] {
+            let text = format!("[guest]\npath = \"g.wasm\"\n[[moved]]\n{moves}\n");
+            let err = Blueprint::parse(Path::new("x.toml"), &text)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(says), "{moves}: {err}");
+        }
     }
 
     #[test]

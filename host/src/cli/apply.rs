@@ -5,10 +5,12 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use super::{CliResult, DestroyArgs, GlobalArgs, PlanArgs, RunArgs, StateArgs, StateCommand};
+use super::{CliResult, DestroyArgs, GlobalArgs, PlanArgs, RunArgs, ShowArgs};
+use super::{SelectArgs, StateArgs, StateCommand};
 use super::{progress, render, style};
 use crate::engine::Plan;
 use crate::run::many::Summary;
+use crate::run::saved::{self, SavedPlan};
 use crate::run::{Context, Prepared, Target, Verb};
 
 /// Exit code of `plan --detailed-exitcode` when there are changes.
@@ -40,9 +42,20 @@ pub async fn plan_command(global: &GlobalArgs, args: &PlanArgs) -> CliResult {
         file: args.eval.file.clone(),
         sets: args.eval.sets.clone(),
         state: args.state.clone(),
+        targets: args.select.targets.clone(),
+        replace: args.select.replace.clone(),
     };
     let prepared = context.prepare(&target, Verb::Plan).await?;
     show_findings(&prepared);
+    if let Some(out) = &args.out {
+        let request = saved::request(&target, args.allow_duplicates)?;
+        SavedPlan::of(&prepared, request)?.write(out)?;
+        eprintln!(
+            "Saved this plan to {}: `blueprint run {}` applies exactly it, or refuses if anything it was made from changed.",
+            out.display(),
+            out.display()
+        );
+    }
     if args.json {
         println!(
             "{}",
@@ -63,8 +76,8 @@ pub async fn destroy_command(global: &GlobalArgs, args: &DestroyArgs) -> CliResu
     context.resolve_incidents = args.resolve_incidents;
     let target = Target {
         file: args.file.clone(),
-        sets: Vec::new(),
         state: args.state.clone(),
+        ..Target::default()
     };
     let prepared = context.prepare(&target, Verb::Destroy).await?;
     apply_one(&context, prepared, &args.options).await
@@ -79,11 +92,18 @@ pub async fn run_command(global: &GlobalArgs, args: &RunArgs) -> CliResult {
     let files = crate::run::expand(&args.files)?;
     let mut context = global.context(args.options.parallelism)?;
     context.allow_duplicates = args.options.allow_duplicates;
+    if let [file] = files.as_slice()
+        && saved::is_saved_plan(file)
+    {
+        return run_saved(&mut context, file, args).await;
+    }
     if let [file] = files.as_slice() {
         let target = Target {
             file: file.clone(),
             sets: args.sets.clone(),
             state: args.state.clone(),
+            targets: args.select.targets.clone(),
+            replace: args.select.replace.clone(),
         };
         let prepared = context.prepare(&target, Verb::Run).await?;
         show_findings(&prepared);
@@ -92,7 +112,58 @@ pub async fn run_command(global: &GlobalArgs, args: &RunArgs) -> CliResult {
     if args.state.is_some() {
         anyhow::bail!("--state names one state: it cannot be used with several blueprints");
     }
+    if args.select.targets.len() + args.select.replace.len() > 0 {
+        anyhow::bail!(
+            "--target and --replace name one blueprint's nodes: run that blueprint alone"
+        );
+    }
     run_many(&context, files, args).await
+}
+
+/// `run PLAN`: plan again under the lock and apply only if the new plan is
+/// the saved one; no prompt (the saved plan was the review).
+async fn run_saved(context: &mut Context, file: &std::path::Path, args: &RunArgs) -> CliResult {
+    let SelectArgs { targets, replace } = &args.select;
+    if !args.sets.is_empty() || args.state.is_some() || !targets.is_empty() || !replace.is_empty() {
+        anyhow::bail!(
+            "{} is a saved plan: it carries its own --set, --state, --target and --replace; plan again to change them",
+            file.display()
+        );
+    }
+    let saved = SavedPlan::read(file)?;
+    context.allow_duplicates = saved.request.allow_duplicates;
+    let prepared = context.prepare_saved(&saved, file).await?;
+    show_findings(&prepared);
+    let options = super::ApplyOptions {
+        yes: true,
+        ..args.options.clone()
+    };
+    apply_one(context, prepared, &options).await
+}
+
+/// `show PLAN`: a saved plan, as `plan` showed it.
+pub fn show_command(args: &ShowArgs) -> CliResult {
+    let saved = SavedPlan::read(&args.plan)?;
+    let plan = saved.plan();
+    if args.json {
+        let mut json = render::plan_json(&plan);
+        json["saved"] = serde_json::json!({
+            "created_at": saved.created_at,
+            "request": saved.request,
+            "made_from": saved.made_from,
+        });
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    } else {
+        println!(
+            "Saved plan of {} ({}), made {} against state serial {}:\n",
+            saved.blueprint,
+            saved.request.file.display(),
+            saved.created_at,
+            saved.made_from.state_serial
+        );
+        print!("{}", style::plan(&render::plan_text(&plan)));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Show the plan, confirm, apply, report.

@@ -14,6 +14,7 @@ pub async fn run(global: &GlobalArgs, args: &DrillArgs) -> CliResult {
         file: args.eval.file.clone(),
         sets: args.eval.sets.clone(),
         state: args.state.clone(),
+        ..Target::default()
     };
     // Holds the lock: a drill reads what an apply would be rewriting.
     let opened = context.open(&target, Verb::Drill).await?;

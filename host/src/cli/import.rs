@@ -57,6 +57,7 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> CliResult {
         file: args.file.clone(),
         sets: args.sets.clone(),
         state: args.state.clone(),
+        ..Target::default()
     };
     let source = if args.from_terraform_state.is_empty() {
         adopt::Source::Ids(&args.ids)

@@ -116,8 +116,10 @@ pub enum Command {
     Kinds(KindsArgs),
     /// Show what `run` would change (refreshes state; no mutating API call).
     Plan(PlanArgs),
-    /// Plan, confirm, and apply.
+    /// Plan, confirm, and apply; or apply a plan saved by `plan --out`.
     Run(RunArgs),
+    /// Render a plan saved by `plan --out` (no API call).
+    Show(ShowArgs),
     /// Delete everything the blueprint's state records, dependents first.
     Destroy(DestroyArgs),
     /// What the state records (secrets redacted).
@@ -207,14 +209,43 @@ pub struct PlanArgs {
     /// one beside an existing one the state does not record, instead of stopping.
     #[arg(long)]
     pub allow_duplicates: bool,
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// Save the plan to PLAN (mode 0600, no secret in clear): `blueprint run
+    /// PLAN` applies exactly it, or refuses if anything it was made from moved.
+    #[arg(long, value_name = "PLAN")]
+    pub out: Option<PathBuf>,
+}
+
+/// Escape valves of `plan` and `run`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SelectArgs {
+    /// Plan only NODE and what it depends on (repeatable); a warning names the
+    /// changes left out.
+    #[arg(long = "target", value_name = "NODE")]
+    pub targets: Vec<String>,
+    /// Replace NODE (delete and create, or create then delete where the kind
+    /// allows) though nothing forces it (repeatable).
+    #[arg(long = "replace", value_name = "NODE")]
+    pub replace: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan file written by `blueprint plan FILE --out PLAN`.
+    pub plan: PathBuf,
+    /// The plan as `plan --json` prints it, with what it was made from.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Blueprint files, or folders whose `*.toml` files are all run. Several run
     /// concurrently, each with its own state and lock, sharing provider clients
-    /// and one PagerDuty rate budget; one summary at the end.
-    #[arg(required = true, value_name = "FILE|DIR")]
+    /// and one PagerDuty rate budget; one summary at the end. Or one plan saved
+    /// by `plan --out`: applied as it is, without a prompt, if nothing moved.
+    #[arg(required = true, value_name = "FILE|DIR|PLAN")]
     pub files: Vec<PathBuf>,
     /// Override a param (of every blueprint): KEY is a dotted path, VALUE JSON or a string.
     #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -224,6 +255,8 @@ pub struct RunArgs {
     pub state: Option<PathBuf>,
     #[command(flatten)]
     pub options: ApplyOptions,
+    #[command(flatten)]
+    pub select: SelectArgs,
 }
 
 #[derive(Debug, Args)]
@@ -557,6 +590,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Kinds(args) => kinds::run(args),
         Command::Plan(args) => apply::plan_command(&cli.global, args).await,
         Command::Run(args) => apply::run_command(&cli.global, args).await,
+        Command::Show(args) => apply::show_command(args),
         Command::Destroy(args) => apply::destroy_command(&cli.global, args).await,
         Command::State(args) => apply::state_command(args).await,
         Command::Drill(args) => drill::run(&cli.global, args).await,

@@ -63,12 +63,24 @@ pub fn plan_text(plan: &Plan) -> String {
     if !plan.vanished.is_empty() {
         out.push('\n');
     }
+    if !plan.untargeted.is_empty() {
+        let _ = writeln!(
+            out,
+            "Warning: --target left out {} node(s) with changes: {}. Their changes are not planned; the state may not match the blueprint until a full run.\n",
+            plan.untargeted.len(),
+            plan.untargeted.join(", ")
+        );
+    }
     if !plan.has_changes() {
         out.push_str("No changes. The resources match the blueprint.\n");
-        return out;
+        return blueprint_model::text::escape_lines(&out).into_owned();
     }
     let _ = writeln!(out, "Blueprint {} will:\n", plan.blueprint);
-    for change in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
+    for change in plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp || c.moved_from.is_some())
+    {
         change_text(&mut out, change);
     }
     for change in plan.changes.iter().filter(|c| c.action != Action::Delete) {
@@ -94,7 +106,11 @@ fn change_text(out: &mut String, change: &Change) {
                 .filter(|p| p.forces_replacement)
                 .map(|p| p.name.as_str())
                 .collect();
-            format!("  must be replaced ({} forces replacement)", why.join(", "))
+            if change.replace_requested {
+                "  must be replaced (--replace)".to_owned()
+            } else {
+                format!("  must be replaced ({} forces replacement)", why.join(", "))
+            }
         }
         Action::Create if change.adopt => {
             "  (an earlier create was interrupted: adopt it if it exists)".into()
@@ -105,13 +121,15 @@ fn change_text(out: &mut String, change: &Change) {
         },
         _ => String::new(),
     };
-    let _ = writeln!(
-        out,
-        "  {} {} ({}){note}",
-        symbol(change.action),
-        change.node,
-        change.kind
-    );
+    let note = match &change.moved_from {
+        Some(from) => format!("  (moved from {from}: the same resource){note}"),
+        None => note,
+    };
+    let symbol = match change.action {
+        Action::NoOp => "->",
+        action => symbol(action),
+    };
+    let _ = writeln!(out, "  {symbol} {} ({}){note}", change.node, change.kind);
     for p in &change.props {
         match change.action {
             Action::Create => {
@@ -194,6 +212,10 @@ pub fn summary_line(plan: &Plan) -> String {
         0 => String::new(),
         adopt => format!("{adopt} to adopt, "),
     };
+    let adopt = match moves(plan) {
+        0 => adopt,
+        moved => format!("{moved} to move, {adopt}"),
+    };
     format!(
         "Plan: {adopt}{} to create, {} to update, {} to replace, {} to delete.",
         n(Action::Create),
@@ -203,6 +225,17 @@ pub fn summary_line(plan: &Plan) -> String {
     )
 }
 
+fn moves(plan: &Plan) -> usize {
+    plan.changes
+        .iter()
+        .filter(|c| c.moved_from.is_some())
+        .count()
+}
+
+/// The version of the JSON form of a plan (docs/plan-format.md): the major
+/// number changes when a field is removed or changes meaning.
+pub const PLAN_FORMAT_VERSION: &str = "1.0";
+
 /// `--json`: the same plan, values redacted where sensitive.
 pub fn plan_json(plan: &Plan) -> Value {
     let counts = plan.counts();
@@ -210,7 +243,7 @@ pub fn plan_json(plan: &Plan) -> Value {
     let changes: Vec<Value> = plan
         .changes
         .iter()
-        .filter(|c| c.action != Action::NoOp || !c.deposed.is_empty())
+        .filter(|c| c.is_work())
         .map(|c| {
             let props: Vec<Value> = c
                 .props
@@ -235,14 +268,18 @@ pub fn plan_json(plan: &Plan) -> Value {
                 "action": c.action,
                 "adopt": c.adopt,
                 "deposed": c.deposed.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+                "moved_from": c.moved_from,
+                "replace_requested": c.replace_requested,
                 "props": props,
             })
         })
         .collect();
     json!({
+        "format_version": PLAN_FORMAT_VERSION,
         "blueprint": plan.blueprint,
         "has_changes": plan.has_changes(),
         "summary": {
+            "move": moves(plan),
             "adopt": n(Action::Adopt),
             "create": n(Action::Create),
             "update": n(Action::Update),
@@ -250,6 +287,7 @@ pub fn plan_json(plan: &Plan) -> Value {
             "delete": n(Action::Delete),
         },
         "vanished": plan.vanished,
+        "untargeted": plan.untargeted,
         "changes": changes,
     })
 }
@@ -261,6 +299,10 @@ pub fn report_text(report: &Report) -> String {
     let adopted = match count("adopt") {
         0 => String::new(),
         n => format!("{n} adopted, "),
+    };
+    let adopted = match count("move") {
+        0 => adopted,
+        n => format!("{n} moved, {adopted}"),
     };
     let _ = writeln!(
         out,

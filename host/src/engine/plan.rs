@@ -7,15 +7,15 @@ use std::sync::Arc;
 use futures::stream::{self, StreamExt};
 use petgraph::algo::toposort;
 use petgraph::graphmap::DiGraphMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::resolve::{self, Known, same};
 use crate::providers::{Desired, Found, Looking, Provider, ProviderError, ProviderSet, Resource};
-use crate::state::{State, Status};
+use crate::state::{Entry, State, Status};
 use blueprint_model::graph::{Graph, Node};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Create,
@@ -29,7 +29,7 @@ pub enum Action {
 }
 
 /// A prop's value after apply, as far as the plan knows.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", content = "value", rename_all = "snake_case")]
 pub enum After {
     Known(Value),
@@ -39,10 +39,10 @@ pub enum After {
     Removed,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PropChange {
     pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<Value>,
     pub after: After,
     pub sensitive: bool,
@@ -50,7 +50,7 @@ pub struct PropChange {
     pub forces_replacement: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Change {
     pub node: String,
     pub kind: String,
@@ -58,14 +58,69 @@ pub struct Change {
     /// For creates: every prop; for updates and replacements: the changed ones.
     pub props: Vec<PropChange>,
     /// An earlier create was interrupted: look for the resource before creating.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub adopt: bool,
     /// A create the plan already looked for live (and found nothing).
     #[serde(skip)]
     pub checked: bool,
     /// Replaced resources of this node still waiting to be deleted.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deposed: Vec<Resource>,
+    /// Renamed from this node (`[[moved]]`): the same resource, its record
+    /// re-keyed, so it is updated in place rather than deleted and created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<String>,
+    /// Replaced because `--replace` asked, though no prop forces it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replace_requested: bool,
+}
+
+impl Change {
+    /// Whether applying this change does anything (a move re-keys the state).
+    pub fn is_work(&self) -> bool {
+        self.action != Action::NoOp || !self.deposed.is_empty() || self.moved_from.is_some()
+    }
+}
+
+/// What the user asked of a plan beyond the graph: `[lifecycle] ignore_changes`
+/// and `[[moved]]` from the blueprint file, `--replace` and `--target` from the
+/// command line. The run layer checks that each names something.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Node → props whose differences are never planned (Terraform's
+    /// `ignore_changes`): an update sends what exists for them.
+    pub ignore_changes: BTreeMap<String, Vec<String>>,
+    /// Nodes whose records were re-keyed before planning: new name → old.
+    pub moved: BTreeMap<String, String>,
+    /// `--replace`: nodes replaced even though nothing forces it.
+    pub replace: BTreeSet<String>,
+    /// `--target`: plan only these nodes and what they depend on (empty: all).
+    pub targets: BTreeSet<String>,
+}
+
+impl Options {
+    /// `props` with each ignored prop of `node` set to what exists (or left
+    /// out where nothing is set), so neither the diff nor an update touches it.
+    pub fn keep_ignored(&self, node: &str, props: &mut Map<String, Value>, entry: &Entry) {
+        for name in self.ignore_changes.get(node).into_iter().flatten() {
+            match current_value(entry, name) {
+                Some(value) => props.insert(name.clone(), value),
+                None => props.remove(name),
+            };
+        }
+    }
+}
+
+/// What exists for a prop: what the provider observed, else what was last
+/// applied.
+fn current_value(entry: &Entry, name: &str) -> Option<Value> {
+    entry
+        .resource
+        .as_ref()
+        .and_then(|r| r.props.get(name))
+        .or_else(|| entry.applied_props.get(name))
+        .filter(|v| !v.is_null())
+        .cloned()
 }
 
 /// What `run` would do, and the refreshed view it was computed from.
@@ -81,6 +136,9 @@ pub struct Plan {
     pub vanished: Vec<String>,
     /// When the plan looked at what exists.
     pub planned_at: std::time::Instant,
+    /// `--target`: the nodes left out of this plan (their changes, if any,
+    /// are not planned).
+    pub untargeted: Vec<String>,
 }
 
 impl Plan {
@@ -96,9 +154,7 @@ impl Plan {
     }
 
     pub fn has_changes(&self) -> bool {
-        self.changes
-            .iter()
-            .any(|c| c.action != Action::NoOp || !c.deposed.is_empty())
+        self.changes.iter().any(Change::is_work)
     }
 }
 
@@ -158,6 +214,7 @@ pub struct Planner<'a> {
     /// `--allow-duplicates`: create beside a same-named object where the
     /// service allows two (PagerDuty schedules) instead of stopping.
     pub allow_duplicates: bool,
+    pub options: &'a Options,
 }
 
 /// What the plan found live for nodes the state does not record.
@@ -196,14 +253,18 @@ impl Planner<'_> {
                 continue;
             }
             let provider = self.provider(&node.id, &node.kind)?;
-            let resolved = resolve::resolve(node, &known);
+            let mut resolved = resolve::resolve(node, &known);
             let sensitive = self.sensitive(node);
             let entry = state.resources.get(&node.id);
+            let moved_from = self.options.moved.get(&node.id).cloned();
             let change = match entry {
                 Some(entry) if entry.status == Status::Ready && entry.resource.is_some() => {
+                    self.options
+                        .keep_ignored(&node.id, &mut resolved.props, entry);
                     let props = diff(provider.as_ref(), node, &resolved, entry, &sensitive);
                     let forces = props.iter().any(|p| p.forces_replacement);
-                    let action = if forces {
+                    let replace_requested = !forces && self.options.replace.contains(&node.id);
+                    let action = if forces || replace_requested {
                         Action::Replace
                     } else if discovery.adopted.contains_key(&node.id) {
                         Action::Adopt
@@ -220,6 +281,8 @@ impl Planner<'_> {
                         adopt: false,
                         checked: false,
                         deposed: entry.deposed.clone(),
+                        moved_from,
+                        replace_requested,
                     }
                 }
                 other => Change {
@@ -230,6 +293,8 @@ impl Planner<'_> {
                     adopt: other.is_some_and(|e| e.status == Status::Creating),
                     checked: discovery.absent.contains(&node.id),
                     deposed: other.map(|e| e.deposed.clone()).unwrap_or_default(),
+                    moved_from,
+                    replace_requested: false,
                 },
             };
             // Outputs of what is (re)created are unknown, except those mirroring
@@ -241,6 +306,7 @@ impl Planner<'_> {
         }
 
         changes.extend(self.removed(&state));
+        let untargeted = self.keep_targeted(&mut changes);
 
         Ok(Plan {
             blueprint: self.blueprint.to_owned(),
@@ -249,7 +315,35 @@ impl Planner<'_> {
             lookups,
             vanished,
             planned_at: std::time::Instant::now(),
+            untargeted,
         })
+    }
+
+    /// `--target`: keep the changes of the targets and of every node they
+    /// depend on (transitively); a removed node only when it is a target
+    /// itself. Returns the nodes left out.
+    fn keep_targeted(&self, changes: &mut Vec<Change>) -> Vec<String> {
+        if self.options.targets.is_empty() {
+            return Vec::new();
+        }
+        let mut wanted: BTreeSet<String> = BTreeSet::new();
+        let mut todo: Vec<String> = self.options.targets.iter().cloned().collect();
+        while let Some(id) = todo.pop() {
+            if !wanted.insert(id.clone()) {
+                continue;
+            }
+            if let Some(node) = self.graph.node(&id) {
+                todo.extend(node.dependencies());
+            }
+        }
+        let (kept, left): (Vec<Change>, Vec<Change>) = std::mem::take(changes)
+            .into_iter()
+            .partition(|c| wanted.contains(&c.node));
+        *changes = kept;
+        left.into_iter()
+            .filter(Change::is_work)
+            .map(|c| c.node)
+            .collect()
     }
 
     /// Record what discovery found and will adopt, as found.
@@ -299,6 +393,8 @@ impl Planner<'_> {
                 adopt: false,
                 checked: false,
                 deposed: entry.deposed.clone(),
+                moved_from: None,
+                replace_requested: false,
             })
             .collect()
     }
@@ -544,17 +640,10 @@ fn diff(
     provider: &dyn Provider,
     node: &Node,
     resolved: &resolve::Resolved,
-    entry: &crate::state::Entry,
+    entry: &Entry,
     sensitive: &[String],
 ) -> Vec<PropChange> {
-    let observed = entry.resource.as_ref().map(|r| &r.props);
-    let current = |name: &str| -> Option<Value> {
-        observed
-            .and_then(|o| o.get(name))
-            .or_else(|| entry.applied_props.get(name))
-            .filter(|v| !v.is_null())
-            .cloned()
-    };
+    let current = |name: &str| current_value(entry, name);
     let replace = crate::providers::catalog()
         .lookup(&node.kind)
         .map_or(&[][..], |k| k.replace_on_change);

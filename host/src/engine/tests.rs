@@ -213,6 +213,7 @@ struct Fixture {
     provider: std::sync::Arc<Memory>,
     providers: ProviderSet,
     store: LocalStore,
+    options: crate::engine::plan::Options,
     _dir: tempfile::TempDir,
 }
 
@@ -223,6 +224,7 @@ fn fixture() -> Fixture {
         providers: ProviderSet::new().with(provider.clone()),
         provider,
         store: LocalStore::new(dir.path().join("state.json")),
+        options: Default::default(),
         _dir: dir,
     }
 }
@@ -237,6 +239,7 @@ impl Fixture {
             parallelism: 4,
             file: "test.toml",
             allow_duplicates: false,
+            options: &self.options,
         }
         .plan(state)
         .await
@@ -254,6 +257,7 @@ impl Fixture {
             progress: &Silent,
             file: "test.toml",
             allow_duplicates: false,
+            options: &self.options,
         }
         .apply(plan)
         .await
@@ -617,4 +621,117 @@ async fn plan_json_is_machine_readable() {
         .unwrap();
     assert_eq!(rules["after"]["unknown"], true);
     let _ = State::new("x");
+}
+
+fn changed(plan: &Plan) -> Vec<(&str, Action)> {
+    plan.changes
+        .iter()
+        .filter(|c| c.is_work())
+        .map(|c| (c.node.as_str(), c.action))
+        .collect()
+}
+
+#[tokio::test]
+async fn ignored_props_are_neither_planned_nor_sent() {
+    let mut f = fixture();
+    f.apply(&graph(3600, "Asia/Tokyo", 0), 10).await;
+    f.options
+        .ignore_changes
+        .insert("schedule".into(), vec!["layers".into()]);
+    assert!(!f.plan(&graph(7200, "Asia/Tokyo", 0)).await.has_changes());
+    // Another prop still updates, and the update sends the layers that exist.
+    let g = graph(7200, "Europe/Paris", 0);
+    let plan = f.plan(&g).await;
+    assert_eq!(changed(&plan), [("schedule", Action::Update)]);
+    let schedule = plan.changes.iter().find(|c| c.node == "schedule").unwrap();
+    let names: Vec<&str> = schedule.props.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["time_zone"]);
+    assert!(f.apply(&g, 10).await.ok());
+    let schedule = f
+        .provider
+        .resources
+        .lock()
+        .unwrap()
+        .values()
+        .find(|r| r.props.get("time_zone") == Some(&json!("Europe/Paris")))
+        .cloned()
+        .expect("the schedule was updated");
+    assert_eq!(
+        schedule.props["layers"][0]["rotation_turn_length_seconds"],
+        json!(3600)
+    );
+}
+
+#[tokio::test]
+async fn replace_requested_replaces_what_nothing_forces() {
+    let mut f = fixture();
+    f.apply(&graph(3600, "Asia/Tokyo", 0), 10).await;
+    let before = f.store.load("test").await.unwrap().resources["team"].clone();
+    f.options.replace.insert("team".into());
+    let g = graph(3600, "Asia/Tokyo", 0);
+    let plan = f.plan(&g).await;
+    let team = plan.changes.iter().find(|c| c.node == "team").unwrap();
+    assert_eq!(team.action, Action::Replace);
+    assert!(team.replace_requested);
+    assert!(
+        render::plan_text(&plan).contains("team (pagerduty.team)  must be replaced (--replace)")
+    );
+    assert!(f.apply(&g, 10).await.ok());
+    let after = f.store.load("test").await.unwrap().resources["team"].clone();
+    assert_ne!(
+        before.resource.unwrap().id,
+        after.resource.unwrap().id,
+        "a new team"
+    );
+}
+
+#[tokio::test]
+async fn a_target_plans_only_it_and_what_it_depends_on() {
+    let mut f = fixture();
+    f.apply(&graph(3600, "Asia/Tokyo", 0), 10).await;
+    f.options.targets.insert("schedule".into());
+    // The schedule changes, and a new team appears: only the schedule is planned.
+    let g = graph(7200, "Asia/Tokyo", 1);
+    let plan = f.plan(&g).await;
+    assert_eq!(changed(&plan), [("schedule", Action::Update)]);
+    assert_eq!(plan.untargeted, ["extra0"]);
+    assert!(render::plan_text(&plan).contains("--target left out 1 node(s) with changes: extra0"));
+    let before = f.mutations();
+    assert!(f.apply(&g, 10).await.ok());
+    assert_eq!(f.mutations(), before + 1);
+    f.options.targets.clear();
+    assert_eq!(changed(&f.plan(&g).await), [("extra0", Action::Create)]);
+}
+
+#[tokio::test]
+async fn a_moved_record_is_kept_and_saved_without_any_call() {
+    let mut f = fixture();
+    f.apply(&graph(3600, "Asia/Tokyo", 1), 10).await;
+    let mut state = f.store.load("test").await.unwrap();
+    let id = state.resources["extra0"].resource.clone().unwrap().id;
+    // What the run layer does for `[[moved]] from = "extra0" to = "crew"`,
+    // except that it saves only through the apply.
+    state.rename("extra0", "crew").unwrap();
+    f.store.commit(&mut state).await.unwrap();
+    f.options.moved.insert("crew".into(), "extra0".into());
+    let mut g = graph(3600, "Asia/Tokyo", 0);
+    g.declare("pagerduty.team", "crew", props(json!({"name": "x0"})));
+    validate::validate(&g, crate::providers::catalog()).unwrap();
+    let plan = f.plan(&g).await;
+    assert_eq!(changed(&plan), [("crew", Action::NoOp)]);
+    let text = render::plan_text(&plan);
+    assert!(
+        text.contains("-> crew (pagerduty.team)  (moved from extra0: the same resource)"),
+        "{text}"
+    );
+    assert!(text.contains("Plan: 1 to move, 0 to create"), "{text}");
+    let before = f.mutations();
+    let report = f.apply(&g, 10).await;
+    assert_eq!(f.mutations(), before, "a move calls no API");
+    assert_eq!(report.done[0].operation, "move");
+    assert!(render::report_text(&report).contains("1 moved"));
+    let saved = f.store.load("test").await.unwrap();
+    assert_eq!(saved.resources["crew"].resource.as_ref().unwrap().id, id);
+    f.options.moved.clear();
+    assert!(!f.plan(&g).await.has_changes());
 }

@@ -70,6 +70,7 @@ impl Context {
                 file: file.clone(),
                 sets: sets.to_vec(),
                 state: None,
+                ..Target::default()
             };
             async move {
                 self.prepare(&target, Verb::Run)

@@ -3,8 +3,10 @@
 //! need → plan → apply or destroy. `plan`, `run`, `destroy`, `drill` and
 //! `run DIR|FILE...` are thin callers; the CLI only parses and renders.
 
+mod lifecycle;
 pub mod many;
 mod pool;
+pub mod saved;
 pub mod state;
 
 use std::path::{Path, PathBuf};
@@ -15,8 +17,9 @@ pub use pool::ProviderPool;
 
 use crate::blueprint_file::Blueprint;
 use crate::check::{self, Report as Findings};
+use crate::engine::plan::Options as PlanOptions;
 use crate::engine::progress::Progress;
-use crate::engine::{Action, Applier, Plan, Planner, Report};
+use crate::engine::{Applier, Plan, Planner, Report};
 use crate::evaluate::{EvalError, Evaluated, evaluate};
 use crate::providers::ProviderSet;
 use crate::runtime::{GuestInfo, Runtime};
@@ -52,13 +55,17 @@ impl Verb {
 }
 
 /// One blueprint file to run, as the user named it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Target {
     pub file: PathBuf,
     /// `--set KEY=VALUE` overrides.
     pub sets: Vec<String>,
     /// `--state`: a state file or `s3://` URL instead of the blueprint's own.
     pub state: Option<PathBuf>,
+    /// `--target NODE`: plan only these nodes and what they depend on.
+    pub targets: Vec<String>,
+    /// `--replace NODE`: replace these nodes though nothing forces it.
+    pub replace: Vec<String>,
 }
 
 /// What every run in one process shares: the guest runtime and provider clients.
@@ -83,6 +90,9 @@ pub struct Opened {
     pub blueprint: Blueprint,
     /// The guest that declared the graph (`None` for `destroy`, which runs none).
     pub guest: Option<GuestInfo>,
+    /// The guest's component file and the params it ran with (`None` for
+    /// `destroy`): what a saved plan pins.
+    pub inputs: Option<(Option<PathBuf>, serde_json::Value)>,
     /// The declared graph (empty for `destroy`).
     pub graph: Graph,
     /// `check`'s findings (`None` for `destroy`).
@@ -90,6 +100,9 @@ pub struct Opened {
     pub store: Box<dyn StateStore>,
     pub state: State,
     pub providers: ProviderSet,
+    /// `[lifecycle]`, `[[moved]]`, `--target` and `--replace`, checked against
+    /// the graph and the state (moves already made on `state`).
+    pub options: PlanOptions,
     _lock: Box<dyn StateLock>,
 }
 
@@ -103,16 +116,27 @@ impl Context {
     /// Evaluate, check, lock, load and connect.
     pub async fn open(&self, target: &Target, verb: Verb) -> anyhow::Result<Opened> {
         let blueprint = Blueprint::load(&target.file)?;
-        let (guest, graph, findings) = if verb == Verb::Destroy {
-            (None, Graph::default(), None)
+        let (guest, graph, findings, inputs) = if verb == Verb::Destroy {
+            (None, Graph::default(), None, None)
         } else {
             let evaluated = evaluate(&self.runtime, blueprint.clone(), &target.sets).await?;
             let findings = findings(&self.runtime, &evaluated).await?;
             if verb == Verb::Run {
                 refuse_on_errors(&findings)?;
             }
-            let Evaluated { guest, graph, .. } = evaluated;
-            (Some(guest), graph, Some(findings))
+            let Evaluated {
+                guest,
+                graph,
+                params,
+                guest_path,
+                ..
+            } = evaluated;
+            (
+                Some(guest),
+                graph,
+                Some(findings),
+                Some((guest_path, params)),
+            )
         };
         let store = crate::state::open(&blueprint, target.state.as_deref()).await?;
         let info = LockInfo::current(&format!(
@@ -121,10 +145,11 @@ impl Context {
             target.file.display()
         ));
         let lock = self.lock(store.as_ref(), &info).await?;
-        let state = store
+        let mut state = store
             .load(&blueprint.name)
             .await
             .with_context(|| format!("reading the state of {}", blueprint.name))?;
+        let options = lifecycle::options(&blueprint, target, &graph, &mut state)?;
         // The kinds in the graph and those the state still records: a kind the
         // blueprint dropped must still be refreshed and deleted.
         let kinds = graph
@@ -138,11 +163,13 @@ impl Context {
         Ok(Opened {
             blueprint,
             guest,
+            inputs,
             graph,
             findings,
             store,
             state,
             providers,
+            options,
             _lock: lock,
         })
     }
@@ -198,10 +225,11 @@ impl Context {
             parallelism: self.parallelism,
             file: &target.file.display().to_string(),
             allow_duplicates: self.allow_duplicates,
+            options: &opened.options,
         }
         .plan(state)
         .await?;
-        guard_prevent_destroy(&opened, &plan)?;
+        lifecycle::guard_prevent_destroy(&opened, &plan)?;
         Ok(Prepared { opened, plan })
     }
 
@@ -221,59 +249,11 @@ impl Context {
             progress,
             file: &opened.blueprint.file.display().to_string(),
             allow_duplicates: self.allow_duplicates,
+            options: &opened.options,
         }
         .apply(plan)
         .await
     }
-}
-
-/// `[lifecycle] prevent_destroy`: a plan that would delete or replace a protected
-/// node fails here, before any write, naming the node and the entry that
-/// protects it. An entry that names nothing (no node of the graph or the state,
-/// no kind) is an error too: a typo must not leave a service unprotected.
-fn guard_prevent_destroy(opened: &Opened, plan: &Plan) -> anyhow::Result<()> {
-    let guards = &opened.blueprint.prevent_destroy;
-    if guards.is_empty() {
-        return Ok(());
-    }
-    let file = opened.blueprint.file.display();
-    for guard in guards {
-        let names_something = catalog().lookup(guard).is_some()
-            || opened.graph.node(guard).is_some()
-            || opened.state.resources.contains_key(guard);
-        if !names_something {
-            anyhow::bail!(
-                "{file}: [lifecycle] prevent_destroy names {guard:?}, which is neither a node of this blueprint nor a kind (`blueprint graph` lists the nodes, `blueprint kinds` the kinds)"
-            );
-        }
-    }
-    let protected: Vec<String> = plan
-        .changes
-        .iter()
-        .filter(|c| {
-            matches!(c.action, Action::Delete | Action::Replace)
-                || (c.action != Action::NoOp && !c.deposed.is_empty())
-        })
-        .filter_map(|c| {
-            let rule = guards.iter().find(|g| **g == c.node || **g == c.kind)?;
-            let what = if c.action == Action::Replace {
-                "replace (a new one, with a new id)"
-            } else {
-                "delete"
-            };
-            Some(format!(
-                "{} ({}): the plan would {what} it; [lifecycle] prevent_destroy lists {rule:?}",
-                c.node, c.kind
-            ))
-        })
-        .collect();
-    if protected.is_empty() {
-        return Ok(());
-    }
-    anyhow::bail!(
-        "{file}: nothing was changed: the plan would destroy what the blueprint file protects:\n  {}\nIf that is intended, take it off [lifecycle] prevent_destroy first; if a rename in the guest caused it, keep the old node name",
-        protected.join("\n  ")
-    )
 }
 
 /// `check`'s findings for an evaluated blueprint (what `check`, `plan` and `run`

@@ -129,7 +129,7 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 
 /// Temp file (0600) in the same folder, fsync, rename over the target, fsync the
 /// folder: after a crash the file holds the old state or the new, never a mix.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = with_suffix(path, &format!(".tmp{}", std::process::id()));
     {
         let mut options = OpenOptions::new();

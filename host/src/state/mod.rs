@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use local::LocalStore;
+pub use local::{LocalStore, write_atomically};
 pub use s3::S3Store;
 
 pub use blueprint_model::record::{Entry, FORMAT, REDACTED, State, Status, now_rfc3339};

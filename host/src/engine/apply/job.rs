@@ -92,12 +92,17 @@ impl Applier<'_> {
             settled(running, task, Err(error), None, false);
             return Ok(());
         }
+        let mut props = resolved.props;
+        if let (Task::Update(_), Some(entry)) = (task, state.resources.get(&node_id)) {
+            // `ignore_changes`: send what exists, not the guest's value.
+            self.options.keep_ignored(&node_id, &mut props, entry);
+        }
         let applied = Applied {
             sensitive: resolve::sensitive_props(&node, |id| {
                 self.graph.node(id).map(|n| n.kind.clone())
             }),
             dependencies: node.dependencies().into_iter().collect(),
-            props: resolved.props,
+            props,
         };
         if let Task::Create(_) = task {
             let cbd = shared.tasks.create_before_destroy.contains(&node_id);

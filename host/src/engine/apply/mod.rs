@@ -86,6 +86,8 @@ pub struct Applier<'a> {
     pub store: &'a dyn StateStore,
     pub parallelism: usize,
     pub progress: &'a dyn Progress,
+    /// The plan's options (`ignore_changes` holds at apply too).
+    pub options: &'a super::plan::Options,
 }
 
 /// What a create or update applied: resolved props, the sensitive ones, and the
@@ -155,6 +157,23 @@ impl Applier<'_> {
             ..
         } = plan;
         let known = self.known_before(&changes, &mut state, &lookups);
+        let moved: Vec<&Change> = changes.iter().filter(|c| c.moved_from.is_some()).collect();
+        if !moved.is_empty() {
+            // `[[moved]]` re-keyed records before planning: saved first, so
+            // the rename holds even if every other change fails.
+            self.save(&mut state).await?;
+        }
+        let moves: Vec<Outcome> = moved
+            .into_iter()
+            .map(|c| Outcome {
+                node: c.node.clone(),
+                kind: c.kind.clone(),
+                operation: "move",
+                error: None,
+                skipped_because: None,
+                seconds: 0.0,
+            })
+            .collect();
         let graph = self.task_graph(&changes, &state, planned_at);
         let mut shared = Shared {
             known,
@@ -165,6 +184,7 @@ impl Applier<'_> {
             pending: graph.waits_for.clone(),
             ..Ledger::default()
         };
+        ledger.report.done = moves;
         let mut running: JoinSet<Finished> = JoinSet::new();
         let parallelism = self.parallelism.max(1);
 

@@ -202,6 +202,8 @@ mod tests {
             adopt: false,
             checked: true,
             deposed: Vec::new(),
+            moved_from: None,
+            replace_requested: false,
         }
     }
 
