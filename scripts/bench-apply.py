@@ -112,6 +112,8 @@ def main():
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--binary", default=BP)
     ap.add_argument("--guest", default=None)
+    ap.add_argument("--timings", metavar="DIR", default=None,
+                    help="write each measured apply's trace (blueprint --timings) to DIR/apply-N-P.json")
     args = ap.parse_args()
     BP = args.binary
     if args.guest:
@@ -162,8 +164,12 @@ def measure(args):
             with tempfile.TemporaryDirectory() as d:
                 state = os.path.join(d, "s.json")
                 before = counters(aws_url) if proxy else {}
+                trace = []
+                if args.timings and measured:
+                    os.makedirs(args.timings, exist_ok=True)
+                    trace = ["--timings", os.path.join(args.timings, f"apply-{n}-{parallelism}.json")]
                 started = time.perf_counter()
-                subprocess.run([BP, "run", SEED, "--yes", "--state", state, "--parallelism", str(parallelism)] + sets,
+                subprocess.run([BP, "run", SEED, "--yes", "--state", state, "--parallelism", str(parallelism)] + sets + trace,
                                env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 elapsed = time.perf_counter() - started
                 after = counters(aws_url) if proxy else {}

@@ -32,4 +32,5 @@ mod sandbox;
 mod sandbox_dev;
 mod saved_plans;
 mod strict_world;
+mod timings;
 mod versions;

@@ -28,3 +28,4 @@ pub mod run;
 pub mod runtime;
 pub mod scaffold;
 pub mod state;
+pub mod timings;

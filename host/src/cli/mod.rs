@@ -84,6 +84,11 @@ pub struct GlobalArgs {
     /// number is seconds), saying so every 5 s; then fail naming the holder.
     #[arg(long, global = true, default_value = "0s", value_name = "DURATION", value_parser = lock_timeout)]
     pub lock_timeout: Duration,
+    /// Write a trace of the run to FILE (Chrome trace-event JSON: open it in
+    /// ui.perfetto.dev): per node the waits for dependencies, a slot and the
+    /// rate budget, its operation, each API call; see docs/timings.md.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub timings: Option<PathBuf>,
 }
 
 /// `90`, `90s`, `5m`, `1h`.
@@ -584,6 +589,34 @@ pub fn error_node(e: &anyhow::Error) -> Option<String> {
 pub async fn run(cli: Cli) -> CliResult {
     crate::oci::set_insecure_registries(&cli.global.insecure_registry);
     crate::oci::lock::set_locked(cli.global.locked);
+    let Some(trace) = cli.global.timings.clone() else {
+        return dispatch(cli).await;
+    };
+    crate::timings::enable();
+    let outcome = dispatch(cli).await;
+    // Written whatever the outcome: a failed apply is the one worth reading.
+    crate::timings::write(&trace)
+        .map_err(|e| anyhow::anyhow!("writing the trace to {}: {e}", trace.display()))?;
+    eprintln!("{}", timings_line(&trace));
+    outcome
+}
+
+/// What `--timings` prints beside the trace: time by category, summed over
+/// nodes (waits overlap, so the sums exceed the wall-clock time).
+fn timings_line(trace: &std::path::Path) -> String {
+    let totals = crate::timings::totals();
+    let of = |category: &str| totals.get(category).copied().unwrap_or_default();
+    let (calls, in_calls) = of("api");
+    let (_, waits) = of("wait");
+    format!(
+        "Timings: {calls} API call(s) taking {:.2} s in all, {:.2} s of waits (dependencies, slots, rate budget), summed over nodes; trace written to {} (open it in ui.perfetto.dev)",
+        in_calls.as_secs_f64(),
+        waits.as_secs_f64(),
+        trace.display()
+    )
+}
+
+async fn dispatch(cli: Cli) -> CliResult {
     match &cli.command {
         Command::Graph(args) => graph::run(&cli.global, args).await,
         Command::Inspect(args) => inspect::run(&cli.global, args).await,

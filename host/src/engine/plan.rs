@@ -434,12 +434,15 @@ impl Planner<'_> {
             })
             .collect();
         let results: Vec<_> = stream::iter(targets)
-            .map(|(id, kind, resource, deposed)| async move {
-                let outcome = match self.providers.for_kind(&kind) {
-                    Ok(p) => p.read(&kind, &resource).await,
-                    Err(e) => Err(e),
-                };
-                (id, resource, deposed, outcome)
+            .map(|(id, kind, resource, deposed)| {
+                let track = id.clone();
+                crate::timings::in_track(&track, async move {
+                    let outcome = match self.providers.for_kind(&kind) {
+                        Ok(p) => p.read(&kind, &resource).await,
+                        Err(e) => Err(e),
+                    };
+                    (id, resource, deposed, outcome)
+                })
             })
             .buffer_unordered(self.parallelism.max(1))
             .collect()
@@ -500,26 +503,28 @@ impl Planner<'_> {
                 break;
             }
             let results: Vec<_> = stream::iter(ready)
-                .map(|(node, resolved)| async move {
-                    let desired = Desired {
-                        blueprint: self.blueprint,
-                        node: &node.id,
-                        kind: &node.kind,
-                        props: &resolved.props,
-                        assets: &self.graph.assets,
-                    };
-                    let outcome = match self.providers.for_kind(&node.kind) {
-                        Ok(p) => p.find(&desired).await,
-                        Err(e) => Err(e),
-                    };
-                    // The message needs `desired`, which lives only here.
-                    let refusal = match &outcome {
-                        Ok(Some(found)) if !found.proof.adoptable(Looking::Unrecorded) => {
-                            Some(found.not_ours(&desired, self.file))
-                        }
-                        _ => None,
-                    };
-                    (node, outcome, refusal)
+                .map(|(node, resolved)| {
+                    crate::timings::in_track(&node.id, async move {
+                        let desired = Desired {
+                            blueprint: self.blueprint,
+                            node: &node.id,
+                            kind: &node.kind,
+                            props: &resolved.props,
+                            assets: &self.graph.assets,
+                        };
+                        let outcome = match self.providers.for_kind(&node.kind) {
+                            Ok(p) => p.find(&desired).await,
+                            Err(e) => Err(e),
+                        };
+                        // The message needs `desired`, which lives only here.
+                        let refusal = match &outcome {
+                            Ok(Some(found)) if !found.proof.adoptable(Looking::Unrecorded) => {
+                                Some(found.not_ours(&desired, self.file))
+                            }
+                            _ => None,
+                        };
+                        (node, outcome, refusal)
+                    })
                 })
                 .buffer_unordered(self.parallelism.max(1))
                 .collect()
@@ -577,7 +582,7 @@ impl Planner<'_> {
         let results: Vec<_> = stream::iter(nodes)
             .map(|node| {
                 let empty = &empty;
-                async move {
+                crate::timings::in_track(&node.id, async move {
                     let resolved = resolve::resolve(node, empty);
                     let desired = Desired {
                         blueprint: self.blueprint,
@@ -591,7 +596,7 @@ impl Planner<'_> {
                         Err(e) => Err(e),
                     };
                     (node.id.clone(), outcome)
-                }
+                })
             })
             .buffer_unordered(self.parallelism.max(1))
             .collect()

@@ -119,8 +119,13 @@ impl Context {
         let (guest, graph, findings, inputs) = if verb == Verb::Destroy {
             (None, Graph::default(), None, None)
         } else {
-            let evaluated = evaluate(&self.runtime, blueprint.clone(), &target.sets).await?;
-            let findings = findings(&self.runtime, &evaluated).await?;
+            let evaluated = crate::timings::phase(
+                "evaluate the guest",
+                evaluate(&self.runtime, blueprint.clone(), &target.sets),
+            )
+            .await?;
+            let findings =
+                crate::timings::phase("check", findings(&self.runtime, &evaluated)).await?;
             if verb == Verb::Run {
                 refuse_on_errors(&findings)?;
             }
@@ -218,7 +223,7 @@ impl Context {
     pub async fn prepare(&self, target: &Target, verb: Verb) -> anyhow::Result<Prepared> {
         let opened = self.open(target, verb).await?;
         let state = opened.state.clone();
-        let plan = Planner {
+        let planner = Planner {
             blueprint: &opened.blueprint.name,
             graph: &opened.graph,
             providers: &opened.providers,
@@ -226,9 +231,8 @@ impl Context {
             file: &target.file.display().to_string(),
             allow_duplicates: self.allow_duplicates,
             options: &opened.options,
-        }
-        .plan(state)
-        .await?;
+        };
+        let plan = crate::timings::phase("plan", planner.plan(state)).await?;
         lifecycle::guard_prevent_destroy(&opened, &plan)?;
         Ok(Prepared { opened, plan })
     }
@@ -240,7 +244,7 @@ impl Context {
         progress: &dyn Progress,
     ) -> Result<Report, crate::engine::ApplyError> {
         let Prepared { opened, plan } = prepared;
-        Applier {
+        let applier = Applier {
             blueprint: &opened.blueprint.name,
             graph: &opened.graph,
             providers: &opened.providers,
@@ -250,9 +254,8 @@ impl Context {
             file: &opened.blueprint.file.display().to_string(),
             allow_duplicates: self.allow_duplicates,
             options: &opened.options,
-        }
-        .apply(plan)
-        .await
+        };
+        crate::timings::phase("apply", applier.apply(plan)).await
     }
 }
 

@@ -150,7 +150,8 @@ impl Applier<'_> {
             file: self.file.to_owned(),
             allow_duplicates: self.allow_duplicates,
         };
-        running.spawn(async move {
+        let track = node_id.clone();
+        running.spawn(crate::timings::in_track(&track, async move {
             let desired = Desired {
                 blueprint: &blueprint,
                 node: &node.id,
@@ -173,7 +174,7 @@ impl Applier<'_> {
                 applied: Some(applied),
                 noop: false,
             }
-        });
+        }));
         Ok(())
     }
 
@@ -198,7 +199,8 @@ impl Applier<'_> {
             _ => entry.map(|e| e.deposed.clone()).unwrap_or_default(),
         };
         let task = task.clone();
-        running.spawn(async move {
+        let track = node_id.to_owned();
+        running.spawn(crate::timings::in_track(&track, async move {
             let mut result = Ok(None);
             for old in &targets {
                 if let Err(e) = provider.delete(&kind, old).await {
@@ -213,7 +215,7 @@ impl Applier<'_> {
                 applied: None,
                 noop: false,
             }
-        });
+        }));
     }
 }
 

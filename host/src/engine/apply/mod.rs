@@ -119,23 +119,62 @@ struct Ledger {
     done: BTreeSet<Task>,
     /// Failed or skipped, with why.
     failed: BTreeMap<Task, String>,
+    /// `--timings`: when each task's dependencies were all done.
+    ready_since: BTreeMap<Task, Instant>,
 }
 
 impl Ledger {
     /// Up to `slots` pending tasks whose dependencies are all done, taken out
     /// of `pending`.
     fn ready(&mut self, slots: usize) -> Vec<Task> {
+        // With --timings every ready task is noted (when it became ready
+        // shows how long it then waited for a slot); else the first `slots`.
+        let timing = crate::timings::enabled();
         let ready: Vec<Task> = self
             .pending
             .iter()
             .filter(|(_, deps)| deps.iter().all(|d| self.done.contains(d)))
             .map(|(t, _)| t.clone())
-            .take(slots)
+            .take(if timing { usize::MAX } else { slots })
             .collect();
+        if timing {
+            let now = Instant::now();
+            for task in &ready {
+                self.ready_since.entry(task.clone()).or_insert(now);
+            }
+        }
+        let ready: Vec<Task> = ready.into_iter().take(slots).collect();
         for task in &ready {
             self.pending.remove(task);
         }
         ready
+    }
+
+    /// `--timings`: how long `task` waited for its dependencies (since the
+    /// apply began) and then for a slot.
+    fn trace_waits(&self, task: &Task, began: Instant) {
+        let Some(ready) = self.ready_since.get(task).copied() else {
+            return;
+        };
+        let node = task.node();
+        let now = Instant::now();
+        let args = serde_json::Value::Null;
+        crate::timings::span(
+            node,
+            "waiting for dependencies",
+            "wait",
+            began,
+            ready,
+            args.clone(),
+        );
+        crate::timings::span(
+            node,
+            "waiting for a parallelism slot",
+            "wait",
+            ready,
+            now,
+            args,
+        );
     }
 }
 
@@ -191,6 +230,7 @@ impl Applier<'_> {
         loop {
             self.skip_doomed(&state, &graph, &mut ledger);
             for task in ledger.ready(parallelism.saturating_sub(running.len())) {
+                ledger.trace_waits(&task, started);
                 self.start(&task, &mut state, &shared, &mut running).await?;
             }
             let Some(joined) = running.join_next().await else {
@@ -305,6 +345,22 @@ impl Applier<'_> {
         let kind = self.kind_of(state, &node);
         let verb = shared.tasks.verb(&finished.task);
         let seconds = finished.elapsed.as_secs_f64();
+        if crate::timings::enabled() && !finished.noop {
+            let now = Instant::now();
+            let outcome = if finished.result.is_ok() {
+                "done"
+            } else {
+                "failed"
+            };
+            crate::timings::span(
+                &node,
+                verb,
+                "operation",
+                now - finished.elapsed,
+                now,
+                serde_json::json!({"kind": kind, "outcome": outcome}),
+            );
+        }
         match finished.result {
             Ok(resource) => {
                 record::success(

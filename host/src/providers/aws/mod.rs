@@ -140,7 +140,13 @@ impl AwsProvider {
                 self.endpoint
             )
         };
-        let attempt = || deadline::noticed(waiting, op());
+        let attempt = || {
+            crate::timings::timed(
+                "api",
+                || format!("AWS {}", operation_of::<E>()),
+                deadline::noticed(waiting, op()),
+            )
+        };
         retry::retry(address, policy, attempt, |e: &SdkError<E, HttpResponse>| {
             match transport_failure(e) {
                 // It may have been carried out; another try would wait as long.

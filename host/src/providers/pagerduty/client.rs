@@ -205,9 +205,13 @@ impl Client {
         let what = format!("{method} {path}");
         let started = std::time::Instant::now();
         let attempt = || {
-            deadline::noticed(
-                || format!("PagerDuty {what} at {}", self.base),
-                self.once(method.clone(), path, query, body, from, repeatable),
+            crate::timings::timed(
+                "api",
+                || format!("PagerDuty {method} {}", crate::timings::path_shape(path)),
+                deadline::noticed(
+                    || format!("PagerDuty {what} at {}", self.base),
+                    self.once(method.clone(), path, query, body, from, repeatable),
+                ),
             )
         };
         retry::retry(&what, self.transient, attempt, |e: &ApiError| {
@@ -267,7 +271,20 @@ impl Client {
         if let Some(body) = body {
             request = request.json(body);
         }
+        let asked = std::time::Instant::now();
         let ticket = self.budget.acquire().await?;
+        if crate::timings::enabled() && asked.elapsed() >= std::time::Duration::from_millis(1) {
+            let track = crate::timings::current_track();
+            let now = std::time::Instant::now();
+            crate::timings::span(
+                &track,
+                "PagerDuty rate budget",
+                "wait",
+                asked,
+                now,
+                Value::Null,
+            );
+        }
         let response = request.send().await;
         if let Ok(answer) = &response {
             self.budget.observe(ticket, rate_limit(answer.headers()));
