@@ -151,32 +151,16 @@ pub fn to_json() -> Value {
     let Some(trace) = TRACE.get() else {
         return json!({"traceEvents": []});
     };
-    let spans = trace
-        .spans
-        .lock()
-        .map(|s| {
-            s.iter()
-                .map(|s| {
-                    (
-                        s.track.clone(),
-                        s.name.clone(),
-                        s.category,
-                        s.from,
-                        s.to,
-                        s.args.clone(),
-                    )
-                })
-                .collect::<Vec<_>>()
-        })
-        .unwrap_or_default();
-    let mut tracks: BTreeMap<String, usize> = BTreeMap::new();
-    tracks.insert(RUN_TRACK.to_owned(), 0);
+    // A recorder that panicked mid-push still holds whole spans.
+    let spans = trace.spans.lock().unwrap_or_else(|e| e.into_inner());
+    let mut tracks: BTreeMap<&str, usize> = BTreeMap::new();
+    tracks.insert(RUN_TRACK, 0);
     // Tracks in the order their first span starts: the apply reads top down.
-    let mut order: Vec<&(String, String, &str, Instant, Instant, Value)> = spans.iter().collect();
-    order.sort_by_key(|s| s.3);
-    for s in &order {
+    let mut order: Vec<&Span> = spans.iter().collect();
+    order.sort_by_key(|s| s.from);
+    for s in order {
         let next = tracks.len();
-        tracks.entry(s.0.clone()).or_insert(next);
+        tracks.entry(s.track.as_str()).or_insert(next);
     }
     let micros = |at: Instant| at.saturating_duration_since(trace.started).as_secs_f64() * 1e6;
     let mut events: Vec<Value> = tracks
@@ -190,18 +174,18 @@ pub fn to_json() -> Value {
         .collect();
     events
         .push(json!({"ph": "M", "pid": 1, "name": "process_name", "args": {"name": "blueprint"}}));
-    for (track, name, category, from, to, args) in &spans {
+    for s in spans.iter() {
         let mut event = json!({
             "ph": "X",
             "pid": 1,
-            "tid": tracks[track],
-            "name": name,
-            "cat": category,
-            "ts": micros(*from),
-            "dur": micros(*to) - micros(*from),
+            "tid": tracks[s.track.as_str()],
+            "name": s.name,
+            "cat": s.category,
+            "ts": micros(s.from),
+            "dur": micros(s.to) - micros(s.from),
         });
-        if !args.is_null() {
-            event["args"] = args.clone();
+        if !s.args.is_null() {
+            event["args"] = s.args.clone();
         }
         events.push(event);
     }

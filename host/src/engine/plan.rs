@@ -399,6 +399,17 @@ impl Planner<'_> {
             .collect()
     }
 
+    /// What `node` asks of its provider, with these resolved props.
+    fn desired<'b>(&'b self, node: &'b Node, props: &'b Map<String, Value>) -> Desired<'b> {
+        Desired {
+            blueprint: self.blueprint,
+            node: &node.id,
+            kind: &node.kind,
+            props,
+            assets: &self.graph.assets,
+        }
+    }
+
     fn provider(&self, node: &str, kind: &str) -> Result<Arc<dyn Provider>, PlanError> {
         self.providers.for_kind(kind).map_err(|e| PlanError {
             problems: vec![(node.to_owned(), e)],
@@ -505,13 +516,7 @@ impl Planner<'_> {
             let results: Vec<_> = stream::iter(ready)
                 .map(|(node, resolved)| {
                     crate::timings::in_track(&node.id, async move {
-                        let desired = Desired {
-                            blueprint: self.blueprint,
-                            node: &node.id,
-                            kind: &node.kind,
-                            props: &resolved.props,
-                            assets: &self.graph.assets,
-                        };
+                        let desired = self.desired(node, &resolved.props);
                         let outcome = match self.providers.for_kind(&node.kind) {
                             Ok(p) => p.find(&desired).await,
                             Err(e) => Err(e),
@@ -584,13 +589,7 @@ impl Planner<'_> {
                 let empty = &empty;
                 crate::timings::in_track(&node.id, async move {
                     let resolved = resolve::resolve(node, empty);
-                    let desired = Desired {
-                        blueprint: self.blueprint,
-                        node: &node.id,
-                        kind: &node.kind,
-                        props: &resolved.props,
-                        assets: &self.graph.assets,
-                    };
+                    let desired = self.desired(node, &resolved.props);
                     let outcome = match self.providers.for_kind(&node.kind) {
                         Ok(p) => p.create(&desired).await,
                         Err(e) => Err(e),
