@@ -551,7 +551,8 @@ fn completions_man_page_and_version() {
         serde_json::json!([
             "blueprint:cloud@0.1.0",
             "blueprint:cloud@0.2.0",
-            "blueprint:cloud@0.3.0"
+            "blueprint:cloud@0.3.0",
+            "blueprint:cloud@0.4.0"
         ])
     );
     assert!(

@@ -18,6 +18,8 @@ use serde_json::{Map, Value, json};
 /// Every kind and the official Terraform type it must become. Adding a kind
 /// without a mapping (or changing a mapping) fails `every_kind_has_its_official_type`.
 const EXPECTED_TYPES: &[(&str, &str, Block)] = &[
+    ("blueprint.output", "output", Block::Output),
+    ("blueprint.outputs", "terraform_remote_state", Block::Data),
     ("pagerduty.user", "pagerduty_user", Block::Data),
     ("pagerduty.vendor", "pagerduty_vendor", Block::Data),
     ("pagerduty.team", "pagerduty_team", Block::Resource),
@@ -123,8 +125,10 @@ const OFFICIAL_RESOURCES: &[&str] = &[
     "pagerduty_maintenance_window",
 ];
 
-/// Official data sources an export may use.
+/// Official data sources an export may use (`terraform_remote_state`: Terraform's
+/// built-in `terraform` provider).
 const OFFICIAL_DATA: &[&str] = &[
+    "terraform_remote_state",
     "pagerduty_user",
     "pagerduty_vendor",
     "aws_caller_identity",
@@ -149,6 +153,8 @@ fn every_kind_has_its_official_type() {
         match map.block {
             Block::Resource => assert!(OFFICIAL_RESOURCES.contains(&map.tf_type), "{kind}"),
             Block::Data => assert!(OFFICIAL_DATA.contains(&map.tf_type), "{kind}"),
+            // Terraform's own block, not a provider's type.
+            Block::Output => assert_eq!(map.tf_type, "output", "{kind}"),
         }
     }
     for (kind, _, _) in EXPECTED_TYPES {

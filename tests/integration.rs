@@ -25,6 +25,7 @@ mod many;
 mod new;
 mod oci;
 mod oncall;
+mod outputs;
 mod pagerduty_provider;
 mod policy;
 mod s3_state;

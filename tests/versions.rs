@@ -1,6 +1,6 @@
 //! One build runs guests of every contract version it supports: the seed built
-//! against the frozen `blueprint:cloud@0.1.0` (`wit/since_v0.1.0`) and
-//! `blueprint:cloud@0.2.0` (`wit/since_v0.2.0`) and against the latest (`wit/`),
+//! against the frozen `blueprint:cloud@0.1.0` (`wit/since_v0.1.0`),
+//! `blueprint:cloud@0.2.0` and `blueprint:cloud@0.3.0` and against the latest (`wit/`),
 //! all made by `scripts/build-guests`, declare the same graph (given the same
 //! bucket name: a 0.1.0 seed cannot derive its default from the account) and plan
 //! and apply alike against moto and the PagerDuty emulator.
@@ -13,6 +13,7 @@ use support::world::{SEED, World, text};
 
 const OLD: &str = "lambda_error_pagerduty_wit_0_1_0";
 const PREVIOUS: &str = "lambda_error_pagerduty_wit_0_2_0";
+const LAST: &str = "lambda_error_pagerduty_wit_0_3_0";
 const NEW: &str = "lambda_error_pagerduty";
 
 /// The seed's blueprint file with its guest swapped, beside a copy of the
@@ -71,10 +72,11 @@ fn wit_of(out: &std::process::Output) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn guests_of_both_versions_graph_plan_and_run_in_one_build() {
+async fn guests_of_every_version_graph_plan_and_run_in_one_build() {
     let dir = tempfile::tempdir().unwrap();
     let old = seed_with(dir.path(), OLD);
     let previous = seed_with(dir.path(), PREVIOUS);
+    let last = seed_with(dir.path(), LAST);
     let new = seed_with(dir.path(), NEW);
     let w = World::new().await;
 
@@ -92,8 +94,12 @@ async fn guests_of_both_versions_graph_plan_and_run_in_one_build() {
         "blueprint:cloud@0.2.0"
     );
     assert_eq!(
-        wit_of(&inspect(&support::guest(NEW))),
+        wit_of(&inspect(&support::guest(LAST))),
         "blueprint:cloud@0.3.0"
+    );
+    assert_eq!(
+        wit_of(&inspect(&support::guest(NEW))),
+        "blueprint:cloud@0.4.0"
     );
 
     // The same graph, byte for byte.
@@ -103,9 +109,15 @@ async fn guests_of_both_versions_graph_plan_and_run_in_one_build() {
     let graph_previous = w
         .blueprint_without_state(&["graph", previous.to_str().unwrap()])
         .await;
+    let graph_last = w
+        .blueprint_without_state(&["graph", last.to_str().unwrap()])
+        .await;
     let graph_new = w
         .blueprint_without_state(&["graph", new.to_str().unwrap()])
         .await;
+    assert!(graph_last.status.success(), "{}", text(&graph_last));
+    // 0.4.0 only added outputs, which the seed declares only when asked.
+    assert_eq!(graph_last.stdout, graph_new.stdout);
     assert!(graph_old.status.success(), "{}", text(&graph_old));
     assert!(graph_previous.status.success(), "{}", text(&graph_previous));
     assert!(graph_new.status.success(), "{}", text(&graph_new));
@@ -135,8 +147,23 @@ async fn guests_of_both_versions_graph_plan_and_run_in_one_build() {
         text(&out)
     );
 
+    let out = w
+        .blueprint_without_state(&[
+            "graph",
+            last.to_str().unwrap(),
+            "--set",
+            "publish_on_call=true",
+        ])
+        .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("publish_on_call needs this guest built for blueprint:cloud@0.4.0"),
+        "{}",
+        text(&out)
+    );
+
     // Plan and run each, in its own world.
-    for file in [&old, &previous, &new] {
+    for file in [&old, &previous, &last, &new] {
         let w = World::new().await;
         let f = file.to_str().unwrap();
         let plan = w.blueprint(&["plan", f]).await;

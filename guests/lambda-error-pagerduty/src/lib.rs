@@ -37,6 +37,28 @@ pub struct Params {
     /// `lambda-error-pagerduty-<account id>-<region>`, unique per account and
     /// region (the account read with STS at plan time).
     pub bucket_name: Option<String>,
+    /// Take the on-call (escalation policy, business service) from a platform
+    /// blueprint's outputs instead of declaring it here: `team_name`, `users`,
+    /// `team_role`, `schedule`, `escalation` and `business_service_name` are then
+    /// unused. Needs a host of blueprint:cloud@0.4.0.
+    pub platform: Option<PlatformParams>,
+    /// Publish this blueprint's on-call as outputs (`escalation_policy_id`,
+    /// `business_service_id`) for service blueprints to read; with it,
+    /// `services` may be empty (a platform blueprint). Needs a host of
+    /// blueprint:cloud@0.4.0.
+    pub publish_on_call: bool,
+}
+
+/// Where a platform blueprint's outputs are read from.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformParams {
+    /// The platform blueprint's name (its file's `name`).
+    pub blueprint: String,
+    /// Its state (a path relative to this blueprint file, or `s3://`); absent:
+    /// `.blueprint/<blueprint>.json`, the default of a blueprint file beside this one.
+    #[serde(default)]
+    pub state: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
@@ -142,6 +164,8 @@ impl Default for Params {
             escalation: EscalationParams::default(),
             services: vec![ServiceParams::default()],
             bucket_name: None,
+            platform: None,
+            publish_on_call: false,
         }
     }
 }
@@ -288,18 +312,22 @@ fn declare_on_call(p: &Params) -> OnCall {
         },
     );
 
-    let vendor = pd::vendor(
+    OnCall {
+        escalation_policy: policy.id,
+        business_service: business.id,
+        vendor: cloudwatch_vendor(),
+    }
+}
+
+/// The vendor that makes an integration a CloudWatch one.
+fn cloudwatch_vendor() -> String {
+    pd::vendor(
         "cloudwatch-vendor",
         &pd::VendorLookup {
             vendor_name: "Amazon CloudWatch".into(),
         },
-    );
-
-    OnCall {
-        escalation_policy: policy.id,
-        business_service: business.id,
-        vendor: vendor.id,
-    }
+    )
+    .id
 }
 
 /// One service's pipeline: Lambda logs -> metric filter -> alarm -> SNS -> PagerDuty.
@@ -632,10 +660,16 @@ impl Blueprint for LambdaErrorPagerDuty {
     }
 
     fn run(p: Params) -> Result<(), String> {
-        if p.services.is_empty() {
-            return Err("`services` is empty: declare at least one service".into());
+        if p.services.is_empty() && !p.publish_on_call {
+            return Err("`services` is empty: declare at least one service (or publish_on_call = true for a platform blueprint)".into());
         }
-        let on_call = declare_on_call(&p);
+        let on_call = match &p.platform {
+            Some(platform) => on_call_of_platform(platform)?,
+            None => declare_on_call(&p),
+        };
+        if p.publish_on_call {
+            publish(&on_call)?;
+        }
         let needs_bucket = p.services.iter().any(|s| s.code_via == "s3");
         let bucket = needs_bucket.then(|| {
             a::s3_bucket(
@@ -652,6 +686,67 @@ impl Blueprint for LambdaErrorPagerDuty {
         }
         Ok(())
     }
+}
+
+/// The on-call a platform blueprint publishes (see `publish`).
+#[cfg(not(any(feature = "wit-v0-1-0", feature = "wit-v0-2-0", feature = "wit-v0-3-0")))]
+fn on_call_of_platform(platform: &PlatformParams) -> Result<OnCall, String> {
+    use blueprint_sdk::blueprints as bp;
+    let read = |output: &str| {
+        bp::outputs(
+            &format!("platform-{}", output.replace('_', "-")),
+            &bp::OutputsLookup {
+                blueprint: platform.blueprint.clone(),
+                state: platform.state.clone(),
+                output: output.into(),
+                sensitive: None,
+            },
+        )
+        .value
+    };
+    Ok(OnCall {
+        escalation_policy: read("escalation_policy_id"),
+        business_service: read("business_service_id"),
+        vendor: cloudwatch_vendor(),
+    })
+}
+
+/// This blueprint's on-call, for service blueprints (`platform`).
+#[cfg(not(any(feature = "wit-v0-1-0", feature = "wit-v0-2-0", feature = "wit-v0-3-0")))]
+fn publish(on_call: &OnCall) -> Result<(), String> {
+    use blueprint_sdk::blueprints as bp;
+    for (name, value, description) in [
+        (
+            "escalation_policy_id",
+            &on_call.escalation_policy,
+            "The team's escalation policy: services page through it",
+        ),
+        (
+            "business_service_id",
+            &on_call.business_service,
+            "The business service the team's technical services support",
+        ),
+    ] {
+        bp::output(
+            name,
+            &bp::OutputProps {
+                value: value.clone(),
+                sensitive: None,
+                description: Some(description.into()),
+            },
+        );
+    }
+    Ok(())
+}
+
+#[cfg(any(feature = "wit-v0-1-0", feature = "wit-v0-2-0", feature = "wit-v0-3-0"))]
+fn on_call_of_platform(_: &PlatformParams) -> Result<OnCall, String> {
+    Err("platform needs this guest built for blueprint:cloud@0.4.0".into())
+}
+
+#[cfg(any(feature = "wit-v0-1-0", feature = "wit-v0-2-0", feature = "wit-v0-3-0"))]
+fn publish(_: &OnCall) -> Result<(), String> {
+    Err("publish_on_call needs this guest built for blueprint:cloud@0.4.0".into())
 }
 
 /// `lambda-error-pagerduty-<account id>-<region>`: no other account can hold

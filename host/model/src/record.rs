@@ -173,7 +173,7 @@ impl Entry {
             .map(|k| {
                 k.outputs
                     .iter()
-                    .filter(|o| o.sensitive)
+                    .filter(|o| o.is_sensitive(&self.applied_props))
                     .map(|o| o.name)
                     .collect()
             })

@@ -12,6 +12,9 @@ pub enum Block {
     Resource,
     /// `data.<type>.<name>`: a lookup, read only.
     Data,
+    /// `output.<name>`: a value the configuration publishes (`tf_type` is
+    /// `output`); nothing in the same configuration can reference it.
+    Output,
 }
 
 /// One kind's mapping to one Terraform type.
@@ -47,6 +50,7 @@ impl TerraformMap {
         match self.block {
             Block::Resource => self.tf_type.to_owned(),
             Block::Data => format!("data.{}", self.tf_type),
+            Block::Output => "output".to_owned(),
         }
     }
 }
@@ -88,6 +92,9 @@ pub enum Target {
     /// The `tags` list as the `tags` map, plus the host's own `blueprint:*` tags
     /// (written even when the prop is absent).
     Tags,
+    /// Not an attribute: the prop shapes how references read the block
+    /// ([`OutputMap::Keyed`]) or has no Terraform counterpart.
+    Omit,
     /// An asset id: the path of the asset's zip beside the configuration, and a
     /// content hash under `hash_attr` unless a prop sets that attribute itself.
     Asset {
@@ -105,6 +112,7 @@ impl Target {
             Target::Map { attr, .. } | Target::Asset { attr, .. } => attr,
             Target::Blocks { block, .. } => block,
             Target::Tags => "tags",
+            Target::Omit => "",
         }
     }
 }
@@ -129,6 +137,12 @@ pub enum OutputMap {
     Literal(&'static str),
     /// `https://<PagerDuty events host of the provider region>/integration/${<address>.<attr>}/enqueue`.
     PagerDutyEnqueue(&'static str),
+    /// `${<address>.<attr>.<the node's prop key>}`: one entry of a map
+    /// attribute, chosen by a prop (`terraform_remote_state`'s `outputs`).
+    Keyed {
+        attr: &'static str,
+        key: &'static str,
+    },
 }
 
 impl OutputMap {
@@ -136,6 +150,7 @@ impl OutputMap {
     pub fn attribute(&self) -> Option<&'static str> {
         match self {
             OutputMap::Attr(a) | OutputMap::PagerDutyEnqueue(a) => Some(a),
+            OutputMap::Keyed { attr, .. } => Some(attr),
             OutputMap::Literal(_) => None,
         }
     }

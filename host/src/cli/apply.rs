@@ -197,9 +197,86 @@ async fn apply_one(context: &Context, prepared: Prepared, args: &super::ApplyOpt
 
 async fn run_many(context: &Context, files: Vec<std::path::PathBuf>, args: &RunArgs) -> CliResult {
     let started = Instant::now();
-    let many = context.prepare_many(files, &args.sets).await;
+    let order = context
+        .waves(&files, &args.sets)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let json = args.options.json;
+    if order.waves.len() > 1 && !json {
+        let names: Vec<String> = order
+            .waves
+            .iter()
+            .map(|wave| {
+                wave.iter()
+                    .map(|f| f.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .collect();
+        println!(
+            "Outputs read between blueprints order this run in {} waves, each planned once the one before is applied: {}\n",
+            order.waves.len(),
+            names.join("  ->  ")
+        );
+    }
+    let mut results: Vec<Summary> = Vec::new();
+    for wave in &order.waves {
+        // A blueprint whose publisher failed would read stale or missing outputs.
+        let (blocked, runnable): (Vec<_>, Vec<_>) = wave.iter().cloned().partition(|file| {
+            order.publishers_of(file).iter().any(|p| {
+                results
+                    .iter()
+                    .any(|r| !r.ok && std::path::Path::new(&r.file) == p.as_path())
+            })
+        });
+        for file in blocked {
+            results.push(Summary {
+                file: file.display().to_string(),
+                blueprint: crate::blueprint_file::Blueprint::load(&file)
+                    .ok()
+                    .map(|b| b.name),
+                error: Some(
+                    "skipped: a blueprint whose outputs it reads failed in this run".into(),
+                ),
+                ..Summary::default()
+            });
+        }
+        results.extend(run_wave(context, runnable, args).await?);
+    }
 
-    // Show the plans; confirm once.
+    let ok = results.iter().all(|r| r.ok);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "ok": ok,
+                "seconds": started.elapsed().as_secs_f64(),
+                "blueprints": results,
+            }))?
+        );
+    } else {
+        print!(
+            "{}",
+            summary_text(&results, started.elapsed().as_secs_f64())
+        );
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Plan the files of one wave at once, show the plans, confirm once, apply.
+async fn run_wave(
+    context: &Context,
+    files: Vec<std::path::PathBuf>,
+    args: &RunArgs,
+) -> anyhow::Result<Vec<Summary>> {
+    if files.is_empty() {
+        return Ok(Vec::new());
+    }
+    let many = context.prepare_many(files, &args.sets).await;
     for (file, p) in many.files.iter().zip(&many.prepared) {
         match p {
             Ok(p) => {
@@ -239,28 +316,7 @@ async fn run_many(context: &Context, files: Vec<std::path::PathBuf>, args: &RunA
             r.error = Some(render::report_text(&report));
         }
     }
-
-    let ok = results.iter().all(|r| r.ok);
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&serde_json::json!({
-                "ok": ok,
-                "seconds": started.elapsed().as_secs_f64(),
-                "blueprints": results,
-            }))?
-        );
-    } else {
-        print!(
-            "{}",
-            summary_text(&results, started.elapsed().as_secs_f64())
-        );
-    }
-    Ok(if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(results)
 }
 
 fn summary_text(results: &[Summary], seconds: f64) -> String {

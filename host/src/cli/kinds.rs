@@ -15,12 +15,13 @@ fn describe(info: &KindInfo) -> Value {
     let terraform = match tf.block {
         Block::Resource => tf.tf_type.to_owned(),
         Block::Data => format!("data.{}", tf.tf_type),
+        Block::Output => "output".to_owned(),
     };
     json!({
         "kind": info.name,
         "lookup": info.lookup,
         "role": info.role,
-        "outputs": info.outputs.iter().map(|o| json!({"name": o.name, "sensitive": o.sensitive})).collect::<Vec<_>>(),
+        "outputs": info.outputs.iter().map(|o| json!({"name": o.name, "sensitive": o.sensitive, "sensitive_when": o.sensitive_when})).collect::<Vec<_>>(),
         "required": info.required,
         "replace_on_change": info.replace_on_change,
         "create_before_destroy": info.create_before_destroy,
@@ -51,9 +52,13 @@ pub fn run(args: &KindsArgs) -> CliResult {
             .as_array()
             .into_iter()
             .flatten()
-            .map(|o| match o["sensitive"].as_bool() {
-                Some(true) => format!("{} (sensitive)", o["name"].as_str().unwrap_or_default()),
-                _ => o["name"].as_str().unwrap_or_default().to_owned(),
+            .map(|o| {
+                let name = o["name"].as_str().unwrap_or_default();
+                match (o["sensitive"].as_bool(), o["sensitive_when"].as_str()) {
+                    (Some(true), _) => format!("{name} (sensitive)"),
+                    (_, Some(flag)) => format!("{name} (sensitive when {flag} = true)"),
+                    _ => name.to_owned(),
+                }
             })
             .collect();
         let what = if k["lookup"] == true {

@@ -15,6 +15,7 @@ mod inspect;
 mod kinds;
 mod new;
 mod oncall;
+mod output;
 pub mod progress;
 mod publish;
 pub mod render;
@@ -129,6 +130,10 @@ pub enum Command {
     Destroy(DestroyArgs),
     /// What the state records (secrets redacted).
     State(StateArgs),
+    /// The outputs the blueprint publishes (`blueprint.output` nodes), as its
+    /// state records them: all as `NAME = "value"`, or one value as is (for
+    /// scripts). Sensitive ones print as (sensitive) unless --show-sensitive.
+    Output(OutputArgs),
     /// Fire the alert chains of an applied blueprint and prove a page reaches the
     /// person on call, link by link; then resolve the incident and reset the alarm.
     /// Exit 0 only when every link passed.
@@ -296,6 +301,24 @@ pub struct ApplyOptions {
     /// stopping (`run` only).
     #[arg(long)]
     pub allow_duplicates: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// The blueprint file (TOML).
+    pub file: PathBuf,
+    /// One output: its value alone on stdout (exit 1 when it does not exist,
+    /// or is sensitive without --show-sensitive).
+    pub name: Option<String>,
+    /// A state file or `s3://` URL instead of the blueprint's own.
+    #[arg(long, value_name = "PATH")]
+    pub state: Option<PathBuf>,
+    /// `{"NAME": {"value", "sensitive", "description"}}`, or one value as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Print sensitive values in clear.
+    #[arg(long)]
+    pub show_sensitive: bool,
 }
 
 #[derive(Debug, Args)]
@@ -626,6 +649,7 @@ async fn dispatch(cli: Cli) -> CliResult {
         Command::Show(args) => apply::show_command(args),
         Command::Destroy(args) => apply::destroy_command(&cli.global, args).await,
         Command::State(args) => apply::state_command(args).await,
+        Command::Output(args) => output::run(args).await,
         Command::Drill(args) => drill::run(&cli.global, args).await,
         Command::Check(args) => check::run(&cli.global, args).await,
         Command::Oncall(args) => oncall::run(&cli.global, args).await,

@@ -71,6 +71,25 @@ pub fn plan_text(plan: &Plan) -> String {
             plan.untargeted.join(", ")
         );
     }
+    if !plan.reads.is_empty() {
+        let _ = writeln!(
+            out,
+            "Reads outputs of other blueprints (again at every plan):"
+        );
+        for read in &plan.reads {
+            let shown = if read.value == REDACTED {
+                REDACTED.to_owned()
+            } else {
+                Value::String(read.value.clone()).to_string()
+            };
+            let _ = writeln!(
+                out,
+                "  <= {} ({})  {} = {shown}",
+                read.node, read.kind, read.id
+            );
+        }
+        out.push('\n');
+    }
     if !plan.has_changes() {
         out.push_str("No changes. The resources match the blueprint.\n");
         return blueprint_model::text::escape_lines(&out).into_owned();
@@ -288,6 +307,7 @@ pub fn plan_json(plan: &Plan) -> Value {
         },
         "vanished": plan.vanished,
         "untargeted": plan.untargeted,
+        "reads": plan.reads,
         "changes": changes,
     })
 }

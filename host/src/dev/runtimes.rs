@@ -43,6 +43,13 @@ const WIT: &[(&str, &str)] = &[
         "deps/cloud/pagerduty.wit",
         include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../wit/pagerduty.wit")),
     ),
+    (
+        "deps/cloud/blueprints.wit",
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../wit/blueprints.wit"
+        )),
+    ),
 ];
 
 /// A built runtime: the component and the SHA-256 of its bytes (recorded when it

@@ -178,10 +178,19 @@ impl Drill<'_> {
                 .and_then(Value::as_str)
                 .unwrap_or(&service.id)
                 .to_owned(),
+            // Declared here, or read from elsewhere (another blueprint's
+            // output): the service as applied names it either way.
             policy_id: page
                 .escalation_policy
                 .and_then(|p| resource(&p.id).ok())
-                .map(|r| r.id.clone()),
+                .map(|r| r.id.clone())
+                .or_else(|| {
+                    service_resource
+                        .props
+                        .get("escalation_policy")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                }),
             levels: page
                 .escalation_policy
                 .and_then(|p| p.props.get("rules"))

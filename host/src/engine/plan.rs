@@ -139,6 +139,19 @@ pub struct Plan {
     /// `--target`: the nodes left out of this plan (their changes, if any,
     /// are not planned).
     pub untargeted: Vec<String>,
+    /// What was read from other blueprints (their outputs), for the reader.
+    pub reads: Vec<Read>,
+}
+
+/// One value read from another blueprint (a lookup of the relay role).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Read {
+    pub node: String,
+    pub kind: String,
+    /// `<blueprint>/<output>`.
+    pub id: String,
+    /// The value, or `(sensitive)`.
+    pub value: String,
 }
 
 impl Plan {
@@ -308,6 +321,7 @@ impl Planner<'_> {
         changes.extend(self.removed(&state));
         let untargeted = self.keep_targeted(&mut changes);
 
+        let reads = self.reads(&lookups);
         Ok(Plan {
             blueprint: self.blueprint.to_owned(),
             changes,
@@ -316,7 +330,36 @@ impl Planner<'_> {
             vanished,
             planned_at: std::time::Instant::now(),
             untargeted,
+            reads,
         })
+    }
+
+    /// The lookups that read other blueprints' outputs, secrets redacted.
+    fn reads(&self, lookups: &BTreeMap<String, Resource>) -> Vec<Read> {
+        let catalog = crate::providers::catalog();
+        self.graph
+            .nodes()
+            .iter()
+            .filter_map(|node| {
+                let info = catalog.lookup(&node.kind)?;
+                if info.role != Some(blueprint_model::kind::Role::Relay) {
+                    return None;
+                }
+                let resource = lookups.get(&node.id)?;
+                let output = info.outputs.first()?;
+                let value = resource.outputs.get(output.name)?;
+                Some(Read {
+                    node: node.id.clone(),
+                    kind: node.kind.clone(),
+                    id: resource.id.clone(),
+                    value: if output.is_sensitive(&node.props) {
+                        crate::state::REDACTED.to_owned()
+                    } else {
+                        value.clone()
+                    },
+                })
+            })
+            .collect()
     }
 
     /// `--target`: keep the changes of the targets and of every node they
@@ -417,7 +460,7 @@ impl Planner<'_> {
     }
 
     fn sensitive(&self, node: &Node) -> Vec<String> {
-        resolve::sensitive_props(node, |id| self.graph.node(id).map(|n| n.kind.clone()))
+        resolve::sensitive_props(node, self.graph)
     }
 
     /// Read back every recorded resource (in parallel); drop the ones that are

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Map, Value};
 
-use blueprint_model::graph::{Node, Part, token};
+use blueprint_model::graph::{Graph, Node, Part, token};
 use blueprint_model::kind::{get_path, lit};
 
 /// Outputs known so far, by node.
@@ -109,27 +109,43 @@ fn resolve_value(value: &Value, known: &Known, missing: &mut bool) -> Value {
 }
 
 /// Top-level props that carry a sensitive output (an integration key, or a URL
-/// built from one): never printed.
-pub fn sensitive_props(node: &Node, kind_of: impl Fn(&str) -> Option<String>) -> Vec<String> {
+/// built from one), and the props a node's own secret outputs mirror (an
+/// output marked `sensitive`): never printed.
+pub fn sensitive_props(node: &Node, graph: &Graph) -> Vec<String> {
+    let catalog = crate::providers::catalog();
+    let own = catalog.lookup(&node.kind).into_iter().flat_map(|k| {
+        k.outputs
+            .iter()
+            .filter(|o| o.is_sensitive(&node.props))
+            .filter_map(|o| o.mirrors)
+    });
+    let own: Vec<&str> = own.collect();
     node.props
         .iter()
-        .filter(|(_, value)| {
-            blueprint_model::graph::string_leaves_of(value)
-                .iter()
-                .any(|s| {
-                    token::parse(s).is_ok_and(|parts| {
-                        parts.iter().any(|p| match p {
-                            Part::Ref(r) => kind_of(&r.node)
-                                .and_then(|k| crate::providers::catalog().lookup(&k))
-                                .and_then(|k| k.output(&r.output))
-                                .is_some_and(|o| o.sensitive),
-                            Part::Text(_) => false,
-                        })
-                    })
-                })
+        .filter(|(key, value)| {
+            own.contains(&key.as_str())
+                || blueprint_model::graph::string_leaves_of(value)
+                    .iter()
+                    .any(|s| carries_secret(s, graph))
         })
         .map(|(key, _)| key.clone())
         .collect()
+}
+
+/// Whether a string prop holds a reference to a sensitive output.
+pub fn carries_secret(text: &str, graph: &Graph) -> bool {
+    let catalog = crate::providers::catalog();
+    token::parse(text).is_ok_and(|parts| {
+        parts.iter().any(|p| match p {
+            Part::Ref(r) => graph.node(&r.node).is_some_and(|target| {
+                catalog
+                    .lookup(&target.kind)
+                    .and_then(|k| k.output(&r.output))
+                    .is_some_and(|o| o.is_sensitive(&target.props))
+            }),
+            Part::Text(_) => false,
+        })
+    })
 }
 
 /// Structural equality where numbers compare by value (`1` == `1.0`) and a

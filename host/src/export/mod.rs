@@ -172,6 +172,7 @@ pub fn terraform_json(
 
     let mut resources: BTreeMap<&str, Map<String, Value>> = BTreeMap::new();
     let mut data: BTreeMap<&str, Map<String, Value>> = BTreeMap::new();
+    let mut outputs: Map<String, Value> = Map::new();
     for node in graph.sorted_nodes() {
         let map = mapping(catalog, &node.kind).ok_or_else(|| ExportError::UnknownKind {
             node: node.id.clone(),
@@ -181,6 +182,10 @@ pub fn terraform_json(
         let blocks = match map.block {
             Block::Resource => &mut resources,
             Block::Data => &mut data,
+            Block::Output => {
+                outputs.insert(exporter.names[&node.id].clone(), Value::Object(body));
+                continue;
+            }
         };
         blocks
             .entry(map.tf_type)
@@ -228,6 +233,9 @@ pub fn terraform_json(
     }
     if !data.is_empty() {
         root.insert("data".into(), section(data));
+    }
+    if !outputs.is_empty() {
+        root.insert("output".into(), Value::Object(outputs));
     }
     Ok(sorted(Value::Object(root)))
 }
@@ -439,6 +447,7 @@ impl Exporter<'_> {
         out: &mut Map<String, Value>,
     ) -> Result<(), ExportError> {
         match &field.to {
+            Target::Omit => {}
             Target::Attr(attr) => insert_path(out, attr, self.value(value, at)?),
             Target::Text(attr) => {
                 let converted = match value {
@@ -624,6 +633,19 @@ impl Exporter<'_> {
                 Seg::Interp(format!("{address}.{attr}")),
                 Seg::Text("/enqueue".into()),
             ],
+            OutputMap::Keyed { attr, key } => {
+                let entry = target
+                    .props
+                    .get(*key)
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| {
+                        at.bad(format!(
+                            "refers to {} ({}), whose '{key}' is not a literal text",
+                            target.id, target.kind
+                        ))
+                    })?;
+                vec![Seg::Interp(format!("{address}.{attr}.{entry}"))]
+            }
         })
     }
 }
@@ -710,9 +732,13 @@ mod tests {
             assert_eq!(
                 map.block == Block::Data,
                 kind.lookup,
-                "{}: lookups are data sources, the rest resources",
+                "{}: lookups are data sources, the rest resources or outputs",
                 kind.name
             );
+            // Nothing in a configuration can read its own `output` blocks.
+            if map.block == Block::Output {
+                continue;
+            }
             for output in kind.outputs {
                 let out = map.output(output.name).unwrap_or_else(|| {
                     panic!("{}: output {} is not mapped", kind.name, output.name)

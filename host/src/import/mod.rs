@@ -552,7 +552,7 @@ pub fn record(
     }
     for a in adopted {
         let node = graph.node(&a.node).expect("adopted nodes are graph nodes");
-        let sensitive = resolve::sensitive_props(node, |id| graph.node(id).map(|n| n.kind.clone()));
+        let sensitive = resolve::sensitive_props(node, graph);
         let props: Map<String, Value> = a
             .props
             .iter()

@@ -18,6 +18,7 @@
 //!   the provider, through [`retry`].
 
 pub mod aws;
+pub mod blueprints;
 pub mod deadline;
 pub(crate) mod kind_list;
 pub mod pagerduty;
@@ -444,7 +445,10 @@ pub fn catalog() -> &'static Catalog {
         let pagerduty = pagerduty::PagerDutyProvider::kinds()
             .iter()
             .map(|k| k.info());
-        Catalog::new(aws.chain(pagerduty))
+        let blueprints = blueprints::BlueprintsProvider::kinds()
+            .iter()
+            .map(|k| k.info());
+        Catalog::new(aws.chain(pagerduty).chain(blueprints))
     })
 }
 
@@ -517,6 +521,9 @@ pub async fn connect_one(
         pagerduty::PagerDutyProvider::NAME => {
             std::sync::Arc::new(pagerduty::PagerDutyProvider::new(&settings.pagerduty)?)
         }
+        blueprints::BlueprintsProvider::NAME => anyhow::bail!(
+            "the blueprint provider reads states relative to a blueprint file: connect it with that file (run::Context::open)"
+        ),
         other => anyhow::bail!("no provider named '{other}'"),
     })
 }

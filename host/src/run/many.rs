@@ -2,6 +2,11 @@
 //! its own state and lock, all at once, sharing the provider clients and,
 //! through them, one PagerDuty rate budget; the caller confirms once; then all
 //! are applied at once and summed up. One that fails does not stop the others.
+//!
+//! A blueprint that reads another's outputs (`blueprint.outputs`) runs after
+//! it: the files go in waves ([`Context::waves`]), each planned only once the
+//! waves before it are applied, so it reads what they published; one whose
+//! publisher failed is skipped.
 
 use std::path::PathBuf;
 
@@ -62,7 +67,127 @@ impl Summary {
     }
 }
 
+/// The files in the order their outputs need: each wave reads outputs only
+/// of the waves before it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Waves {
+    pub waves: Vec<Vec<PathBuf>>,
+    /// Each file with the files of this run whose outputs it reads.
+    pub reads: Vec<(PathBuf, Vec<PathBuf>)>,
+}
+
+impl Waves {
+    /// The files `file` reads outputs from.
+    pub fn publishers_of(&self, file: &PathBuf) -> &[PathBuf] {
+        self.reads
+            .iter()
+            .find(|(f, _)| f == file)
+            .map_or(&[], |(_, p)| p.as_slice())
+    }
+}
+
+/// Order files by `reads[i]` (the indices file `i` reads from) into waves;
+/// an error names a cycle.
+pub fn order(files: &[PathBuf], reads: &[Vec<usize>]) -> Result<Vec<Vec<PathBuf>>, String> {
+    let mut placed: Vec<Option<usize>> = vec![None; files.len()];
+    let mut waves: Vec<Vec<PathBuf>> = Vec::new();
+    while placed.iter().any(Option::is_none) {
+        let ready: Vec<usize> = (0..files.len())
+            .filter(|&i| placed[i].is_none())
+            .filter(|&i| reads[i].iter().all(|&j| placed[j].is_some()))
+            .collect();
+        if ready.is_empty() {
+            let stuck: Vec<String> = (0..files.len())
+                .filter(|&i| placed[i].is_none())
+                .map(|i| files[i].display().to_string())
+                .collect();
+            return Err(format!(
+                "these blueprints read each other's outputs in a cycle, so none can be applied first: {}",
+                stuck.join(", ")
+            ));
+        }
+        for &i in &ready {
+            placed[i] = Some(waves.len());
+        }
+        waves.push(ready.into_iter().map(|i| files[i].clone()).collect());
+    }
+    Ok(waves)
+}
+
 impl Context {
+    /// Which files read which others' outputs (a `blueprint.outputs` lookup
+    /// naming another file's blueprint), from each guest's graph (no API
+    /// call), in waves. A file that cannot be evaluated goes first, where its
+    /// plan says why.
+    pub async fn waves(&self, files: &[PathBuf], sets: &[String]) -> Result<Waves, String> {
+        let lookup = crate::providers::blueprints::kinds::outputs::NAME;
+        // Each file's blueprint name and the blueprints it reads, evaluated at once.
+        let read = join_all(files.iter().map(|file| async move {
+            let Ok(blueprint) = Blueprint::load(file) else {
+                return (None, Vec::new());
+            };
+            let name = Some(blueprint.name.clone());
+            let wanted = match crate::evaluate::evaluate(&self.runtime, blueprint, sets).await {
+                Ok(evaluated) => evaluated
+                    .graph
+                    .nodes()
+                    .iter()
+                    .filter(|n| n.kind == lookup)
+                    .filter_map(|n| n.props.get("blueprint")?.as_str().map(str::to_owned))
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+            (name, wanted)
+        }))
+        .await;
+        let (names, wanted): (Vec<Option<String>>, Vec<Vec<String>>) = read.into_iter().unzip();
+        let mut reads: Vec<Vec<usize>> = Vec::new();
+        for (i, want) in wanted.iter().enumerate() {
+            let mut from = Vec::new();
+            for name in want {
+                let matching: Vec<usize> = (0..files.len())
+                    .filter(|&j| names[j].as_deref() == Some(name.as_str()))
+                    .collect();
+                match matching.as_slice() {
+                    [] => {} // Published elsewhere: read as it is.
+                    [j] if *j == i => {
+                        return Err(format!(
+                            "{} reads its own outputs (blueprint '{name}'): a blueprint cannot depend on itself",
+                            files[i].display()
+                        ));
+                    }
+                    [j] => {
+                        if !from.contains(j) {
+                            from.push(*j);
+                        }
+                    }
+                    several => {
+                        return Err(format!(
+                            "{} reads blueprint '{name}', which {} files of this run are named: {}",
+                            files[i].display(),
+                            several.len(),
+                            several
+                                .iter()
+                                .map(|&j| files[j].display().to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ));
+                    }
+                }
+            }
+            reads.push(from);
+        }
+        let waves = order(files, &reads)?;
+        Ok(Waves {
+            waves,
+            reads: files
+                .iter()
+                .zip(&reads)
+                .map(|(f, r)| (f.clone(), r.iter().map(|&j| files[j].clone()).collect()))
+                .collect(),
+        })
+    }
+
     /// Plan every file at once (no mutating call).
     pub async fn prepare_many(&self, files: Vec<PathBuf>, sets: &[String]) -> Many {
         let prepared = join_all(files.iter().map(|file| {
@@ -121,5 +246,45 @@ impl Context {
             summary
         }))
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(names: &[&str]) -> Vec<PathBuf> {
+        names.iter().map(PathBuf::from).collect()
+    }
+
+    #[test]
+    fn publishers_go_first_and_independent_files_share_a_wave() {
+        let f = files(&[
+            "checkout.toml",
+            "platform.toml",
+            "search.toml",
+            "other.toml",
+        ]);
+        // checkout and search read platform; other reads nothing.
+        let waves = order(&f, &[vec![1], vec![], vec![1], vec![]]).unwrap();
+        assert_eq!(
+            waves,
+            vec![
+                files(&["platform.toml", "other.toml"]),
+                files(&["checkout.toml", "search.toml"])
+            ]
+        );
+        // A chain makes one wave per link.
+        let waves = order(&f[..3], &[vec![2], vec![], vec![1]]).unwrap();
+        assert_eq!(waves.len(), 3);
+        assert_eq!(waves[0], files(&["platform.toml"]));
+    }
+
+    #[test]
+    fn a_cycle_is_refused_naming_its_files() {
+        let f = files(&["a.toml", "b.toml", "c.toml"]);
+        let err = order(&f, &[vec![1], vec![0], vec![]]).unwrap_err();
+        assert!(err.contains("a.toml, b.toml"), "{err}");
+        assert!(!err.contains("c.toml"), "{err}");
     }
 }

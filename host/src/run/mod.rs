@@ -5,6 +5,7 @@
 
 mod lifecycle;
 pub mod many;
+mod outputs;
 mod pool;
 pub mod saved;
 pub mod state;
@@ -21,7 +22,7 @@ use crate::engine::plan::Options as PlanOptions;
 use crate::engine::progress::Progress;
 use crate::engine::{Applier, Plan, Planner, Report};
 use crate::evaluate::{EvalError, Evaluated, evaluate};
-use crate::providers::ProviderSet;
+use crate::providers::{KindProvider, ProviderSet};
 use crate::runtime::{GuestInfo, Runtime};
 use crate::state::{LockInfo, State, StateLock, StateStore};
 use blueprint_model::graph::Graph;
@@ -164,7 +165,15 @@ impl Context {
             .chain(state.resources.values().map(|e| e.kind.clone()));
         let mut settings = blueprint.providers.clone();
         settings.pagerduty.resolve_incidents = self.resolve_incidents;
-        let providers = self.providers.connect(&settings, kinds).await?;
+        let (local, remote): (Vec<String>, Vec<String>) = kinds.partition(|k| {
+            blueprint_model::kind::provider_of(k)
+                == crate::providers::blueprints::BlueprintsProvider::NAME
+        });
+        let mut providers = self.providers.connect(&settings, remote).await?;
+        // States are read relative to this blueprint's file: its own provider.
+        if !local.is_empty() {
+            providers.insert(outputs::provider(&blueprint));
+        }
         Ok(Opened {
             blueprint,
             guest,

@@ -222,6 +222,7 @@ impl SavedPlan {
             vanished: self.vanished.clone(),
             planned_at: std::time::Instant::now(),
             untargeted: self.untargeted.clone(),
+            reads: Vec::new(),
         }
     }
 

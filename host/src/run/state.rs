@@ -11,13 +11,36 @@ use crate::state::{LockInfo, State};
 /// The recorded state of the blueprint `file`, fit to print: sensitive outputs
 /// and props redacted. `state`: `--state`, instead of the blueprint's own.
 pub async fn read(file: &Path, state: Option<&Path>) -> anyhow::Result<State> {
+    let (_, recorded) = load(file, state).await?;
+    Ok(recorded.redacted(crate::providers::catalog()))
+}
+
+/// The outputs the blueprint `file`'s state records as published, in clear
+/// (the caller redacts), and where the state is.
+pub async fn outputs(
+    file: &Path,
+    state: Option<&Path>,
+) -> anyhow::Result<(
+    String,
+    std::collections::BTreeMap<String, crate::providers::blueprints::kinds::output::Published>,
+)> {
+    let (store, recorded) = load(file, state).await?;
+    Ok((
+        store,
+        crate::providers::blueprints::kinds::output::published(&recorded),
+    ))
+}
+
+/// The state of the blueprint `file` as stored (read without the lock), and
+/// where it is.
+async fn load(file: &Path, state: Option<&Path>) -> anyhow::Result<(String, State)> {
     let blueprint = Blueprint::load(file)?;
     let store = crate::state::open(&blueprint, state).await?;
     let recorded = store
         .load(&blueprint.name)
         .await
         .with_context(|| format!("reading the state of {}", blueprint.name))?;
-    Ok(recorded.redacted(crate::providers::catalog()))
+    Ok((store.describe(), recorded))
 }
 
 /// What breaking a lock did.

@@ -16,6 +16,10 @@ const WIT: &[(&str, &str)] = &[
     ("world.wit", include_str!("../../../wit/world.wit")),
     ("aws.wit", include_str!("../../../wit/aws.wit")),
     ("pagerduty.wit", include_str!("../../../wit/pagerduty.wit")),
+    (
+        "blueprints.wit",
+        include_str!("../../../wit/blueprints.wit"),
+    ),
 ];
 
 /// File path in the project → template (`{{name}}` and `{{wit_version}}` are

@@ -243,27 +243,71 @@ pub async fn open(
             blueprint.file.display()
         );
     }
-    let Some(url) = chosen else {
-        return Ok(Box::new(LocalStore::new(LocalStore::default_path(
-            &blueprint.dir,
-            &blueprint.name,
+    // From the blueprint file, relative to it; from the flag, to the cwd.
+    let relative_to = if flag.is_none() {
+        blueprint.dir.as_path()
+    } else {
+        std::path::Path::new("")
+    };
+    let store = open_at(
+        chosen.as_deref(),
+        &blueprint.dir,
+        relative_to,
+        &blueprint.name,
+        &blueprint.providers.aws,
+    )
+    .await?;
+    Ok(match store {
+        Opened::S3(s3) => Box::new(s3.with_kms_key(blueprint.state_kms_key_id.clone())),
+        Opened::Local(local) => Box::new(local),
+    })
+}
+
+/// A store opened by URL, before any option of its kind is set.
+pub enum Opened {
+    Local(LocalStore),
+    S3(S3Store),
+}
+
+/// The store of blueprint `name`'s state at `url`: `None` is the default,
+/// `.blueprint/<name>.json` in `dir`; a relative path is taken from
+/// `relative_to`; `s3://` goes through the AWS chain of `aws`.
+pub async fn open_at(
+    url: Option<&str>,
+    dir: &std::path::Path,
+    relative_to: &std::path::Path,
+    name: &str,
+    aws: &crate::blueprint_file::AwsSettings,
+) -> anyhow::Result<Opened> {
+    let Some(url) = url else {
+        return Ok(Opened::Local(LocalStore::new(LocalStore::default_path(
+            dir, name,
         ))));
     };
     let Some(rest) = url.strip_prefix("s3://") else {
-        let path = std::path::PathBuf::from(&url);
-        // From the blueprint file, relative to it; from the flag, to the cwd.
-        let path = if flag.is_none() && path.is_relative() {
-            blueprint.dir.join(path)
+        let path = std::path::PathBuf::from(url);
+        let path = if path.is_relative() {
+            relative_to.join(path)
         } else {
             path
         };
-        return Ok(Box::new(LocalStore::new(path)));
+        return Ok(Opened::Local(LocalStore::new(path)));
     };
-    let (bucket, key) = s3_location(rest, &blueprint.name)
+    let (bucket, key) = s3_location(rest, name)
         .ok_or_else(|| anyhow::anyhow!("state URL {url:?} names no bucket: use s3://BUCKET/KEY"))?;
-    let config = crate::providers::aws::sdk_config(&blueprint.providers.aws).await?;
-    Ok(Box::new(
-        S3Store::new(crate::providers::aws::s3_client(&config), &bucket, &key)
-            .with_kms_key(blueprint.state_kms_key_id.clone()),
-    ))
+    let config = crate::providers::aws::sdk_config(aws).await?;
+    Ok(Opened::S3(S3Store::new(
+        crate::providers::aws::s3_client(&config),
+        &bucket,
+        &key,
+    )))
+}
+
+impl Opened {
+    pub fn into_store(self) -> Box<dyn StateStore> {
+        match self {
+            Opened::Local(local) => Box::new(local),
+            Opened::S3(s3) => Box::new(s3),
+        }
+    }
 }

@@ -228,6 +228,9 @@ pub enum ProblemClass {
     DanglingReference,
     MalformedReference,
     UnknownOutput,
+    /// A value that carries a secret where the node would show it unless
+    /// marked sensitive (`blueprint.output`).
+    UnmarkedSecret,
     WrongReferenceKind,
     UnknownAsset,
     Cycle,

@@ -50,6 +50,7 @@ pub fn validate(graph: &Graph, catalog: &Catalog) -> Result<(), InvalidGraph> {
                 };
                 if let Some(target) = checker.referenced_kind(value)
                     && !rule.kinds.contains(&target.as_str())
+                    && catalog.lookup(&target).and_then(|k| k.role) != Some(kinds::Role::Relay)
                 {
                     problems.push(Problem::prop(
                         ProblemClass::WrongReferenceKind,
@@ -111,9 +112,22 @@ fn check_references(
                 ));
                 continue;
             };
+            let output = catalog
+                .lookup(&target.kind)
+                .and_then(|k| k.output(&r.output));
+            if output.is_some_and(|o| o.is_sensitive(&target.props))
+                && let Some(flag) = shown_unless_marked(catalog, node, &path)
+            {
+                problems.push(Problem::prop(
+                    ProblemClass::UnmarkedSecret,
+                    node,
+                    &path,
+                    format!("carries '{r}', a secret: set {flag} = true so it is never shown"),
+                ));
+            }
             let known = catalog
                 .lookup(&target.kind)
-                .is_none_or(|k| k.output(&r.output).is_some());
+                .is_none_or(|_| output.is_some());
             if !known {
                 problems.push(Problem::prop(
                     ProblemClass::UnknownOutput,
@@ -128,6 +142,19 @@ fn check_references(
             }
         }
     }
+}
+
+/// The flag a node must set before the prop at `path` may carry a secret: the
+/// prop is mirrored by an output that is secret only when flagged, and the
+/// node does not flag it.
+fn shown_unless_marked(catalog: &Catalog, node: &super::Node, path: &str) -> Option<&'static str> {
+    let top = path.split(['.', '[']).next().unwrap_or(path);
+    catalog
+        .lookup(&node.kind)?
+        .outputs
+        .iter()
+        .filter(|o| o.mirrors == Some(top) && !o.is_sensitive(&node.props))
+        .find_map(|o| o.sensitive_when)
 }
 
 /// Each strongly connected component with more than one node (or a node that

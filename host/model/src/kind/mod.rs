@@ -27,6 +27,19 @@ pub struct Output {
     /// The output always equals this prop (a dotted path), so it is known at plan
     /// time when the prop is.
     pub mirrors: Option<&'static str>,
+    /// Sensitive on the nodes whose boolean prop of this name is `true` (an
+    /// output the author marks secret), besides always when `sensitive`.
+    pub sensitive_when: Option<&'static str>,
+}
+
+impl Output {
+    /// Whether this output of a node with these props is a secret.
+    pub fn is_sensitive(&self, props: &serde_json::Map<String, Value>) -> bool {
+        self.sensitive
+            || self
+                .sensitive_when
+                .is_some_and(|flag| props.get(flag).and_then(Value::as_bool) == Some(true))
+    }
 }
 
 pub const fn out(name: &'static str) -> Output {
@@ -34,6 +47,7 @@ pub const fn out(name: &'static str) -> Output {
         name,
         sensitive: false,
         mirrors: None,
+        sensitive_when: None,
     }
 }
 
@@ -42,6 +56,7 @@ pub const fn secret(name: &'static str) -> Output {
         name,
         sensitive: true,
         mirrors: None,
+        sensitive_when: None,
     }
 }
 
@@ -50,6 +65,32 @@ pub const fn mirror(name: &'static str, prop: &'static str) -> Output {
         name,
         sensitive: false,
         mirrors: Some(prop),
+        sensitive_when: None,
+    }
+}
+
+/// An output that is secret on the nodes that set the boolean prop `flag`.
+pub const fn secret_when(name: &'static str, flag: &'static str) -> Output {
+    Output {
+        name,
+        sensitive: false,
+        mirrors: None,
+        sensitive_when: Some(flag),
+    }
+}
+
+/// An output equal to `prop`, secret on the nodes that set the boolean prop
+/// `flag` (`blueprint.output`'s `value` and `sensitive`).
+pub const fn mirror_secret_when(
+    name: &'static str,
+    prop: &'static str,
+    flag: &'static str,
+) -> Output {
+    Output {
+        name,
+        sensitive: false,
+        mirrors: Some(prop),
+        sensitive_when: Some(flag),
     }
 }
 
@@ -100,6 +141,10 @@ pub enum Role {
     Queue,
     /// Who may use a queue (for a dead-letter queue: SNS): `queue_url`.
     QueuePolicy,
+    /// A value another blueprint published (`blueprint.outputs`): what it
+    /// stands for is known only when read, so a reference through it meets
+    /// any prop's kind rule (the service checks the value).
+    Relay,
 }
 
 /// Everything the host knows about a kind, except its API calls.

@@ -98,9 +98,7 @@ impl Applier<'_> {
             self.options.keep_ignored(&node_id, &mut props, entry);
         }
         let applied = Applied {
-            sensitive: resolve::sensitive_props(&node, |id| {
-                self.graph.node(id).map(|n| n.kind.clone())
-            }),
+            sensitive: resolve::sensitive_props(&node, self.graph),
             dependencies: node.dependencies().into_iter().collect(),
             props,
         };

@@ -51,9 +51,20 @@ macro_rules! delegate {
 }
 pub(crate) use delegate;
 
-/// `host` of a frozen version: the latest's, converted.
+/// `host` of a frozen version: the latest's, converted (`depends_on`: the
+/// version has `host.depends-on`, since 0.3.0).
 macro_rules! delegate_host {
+    ($old:ident, depends_on) => {
+        delegate_host!(@impl $old {
+            fn depends_on(&mut self, name: String, on: Vec<String>) {
+                latest::host::Host::depends_on(self, name, on);
+            }
+        });
+    };
     ($old:ident) => {
+        delegate_host!(@impl $old {});
+    };
+    (@impl $old:ident { $($extra:item)* }) => {
         impl $old::host::Host for GuestState {
             fn log(&mut self, level: $old::host::LogLevel, message: String) {
                 latest::host::Host::log(self, upgrade(level), message);
@@ -66,6 +77,8 @@ macro_rules! delegate_host {
             fn declare(&mut self, kind: String, name: String, props_json: String) {
                 latest::host::Host::declare(self, kind, name, props_json);
             }
+
+            $($extra)*
         }
     };
 }

@@ -1,5 +1,5 @@
 //! The latest contract (`wit/*.wit`) and the host's implementation of it. The
-//! provider interfaces (`pagerduty`, `aws`) are implemented by the providers'
+//! provider interfaces (`pagerduty`, `aws`, `blueprints`) are implemented by the providers'
 //! kind lists (`providers/<provider>/kinds/mod.rs`), which generate one
 //! constructor per kind; this file implements the `host` interface.
 
@@ -14,7 +14,7 @@ bindgen!({
     additional_derives: [serde::Serialize, serde::Deserialize],
 });
 
-pub use self::blueprint::cloud::{aws, host, pagerduty};
+pub use self::blueprint::cloud::{aws, blueprints, host, pagerduty};
 pub use self::exports::blueprint::cloud::blueprint::GuestInfo;
 pub use self::host::LogLevel;
 

@@ -13,6 +13,7 @@ pub mod convert;
 pub mod latest;
 pub mod since_v0_1_0;
 pub mod since_v0_2_0;
+pub mod since_v0_3_0;
 
 use wasmtime::Store;
 use wasmtime::component::{Component, HasSelf, Linker};
@@ -21,16 +22,21 @@ use blueprint_sandbox::Sandbox;
 
 use super::GuestState;
 
-pub use latest::{GuestInfo, LogLevel, aws, host, pagerduty};
+pub use latest::{GuestInfo, LogLevel, aws, blueprints, host, pagerduty};
 
 /// The package every version belongs to.
 pub const WIT_PACKAGE: &str = "blueprint:cloud";
 
 /// The latest version: what `wit/*.wit` declares and new guests are built for.
-pub const WIT_VERSION: &str = "0.3.0";
+pub const WIT_VERSION: &str = "0.4.0";
 
 /// Every version this host runs, oldest first.
-pub const VERSIONS: &[&str] = &[since_v0_1_0::VERSION, since_v0_2_0::VERSION, WIT_VERSION];
+pub const VERSIONS: &[&str] = &[
+    since_v0_1_0::VERSION,
+    since_v0_2_0::VERSION,
+    since_v0_3_0::VERSION,
+    WIT_VERSION,
+];
 
 /// Which bindings a guest's version maps to: `0.x.y` guests run on the bindings
 /// of `0.x.*` (for 0.x the minor version is the breaking one, as in Cargo).
@@ -38,6 +44,7 @@ pub const VERSIONS: &[&str] = &[since_v0_1_0::VERSION, since_v0_2_0::VERSION, WI
 pub enum Version {
     V0_1,
     V0_2,
+    V0_3,
     Latest,
 }
 
@@ -53,6 +60,8 @@ impl Version {
             Some(Version::V0_1)
         } else if wanted == minor(since_v0_2_0::VERSION)? {
             Some(Version::V0_2)
+        } else if wanted == minor(since_v0_3_0::VERSION)? {
+            Some(Version::V0_3)
         } else if wanted == minor(WIT_VERSION)? {
             Some(Version::Latest)
         } else {
@@ -67,6 +76,7 @@ pub fn add_to_linker(linker: &mut Linker<Sandbox>) -> wasmtime::Result<()> {
     latest::Guest::add_to_linker::<_, HasSelf<GuestState>>(linker, Sandbox::state_mut)?;
     since_v0_1_0::Guest::add_to_linker::<_, HasSelf<GuestState>>(linker, Sandbox::state_mut)?;
     since_v0_2_0::Guest::add_to_linker::<_, HasSelf<GuestState>>(linker, Sandbox::state_mut)?;
+    since_v0_3_0::Guest::add_to_linker::<_, HasSelf<GuestState>>(linker, Sandbox::state_mut)?;
     Ok(())
 }
 
@@ -74,6 +84,7 @@ pub fn add_to_linker(linker: &mut Linker<Sandbox>) -> wasmtime::Result<()> {
 pub enum GuestApi {
     V0_1(since_v0_1_0::Guest),
     V0_2(since_v0_2_0::Guest),
+    V0_3(since_v0_3_0::Guest),
     Latest(latest::Guest),
 }
 
@@ -91,6 +102,9 @@ impl GuestApi {
             Version::V0_2 => GuestApi::V0_2(
                 since_v0_2_0::Guest::instantiate_async(store, component, linker).await?,
             ),
+            Version::V0_3 => GuestApi::V0_3(
+                since_v0_3_0::Guest::instantiate_async(store, component, linker).await?,
+            ),
             Version::Latest => {
                 GuestApi::Latest(latest::Guest::instantiate_async(store, component, linker).await?)
             }
@@ -105,6 +119,11 @@ impl GuestApi {
                 .await
                 .map(convert::upgrade),
             GuestApi::V0_2(g) => g
+                .blueprint_cloud_blueprint()
+                .call_info(store)
+                .await
+                .map(convert::upgrade),
+            GuestApi::V0_3(g) => g
                 .blueprint_cloud_blueprint()
                 .call_info(store)
                 .await
@@ -125,6 +144,11 @@ impl GuestApi {
                     .call_params_schema(store)
                     .await
             }
+            GuestApi::V0_3(g) => {
+                g.blueprint_cloud_blueprint()
+                    .call_params_schema(store)
+                    .await
+            }
             GuestApi::Latest(g) => {
                 g.blueprint_cloud_blueprint()
                     .call_params_schema(store)
@@ -141,6 +165,7 @@ impl GuestApi {
         match self {
             GuestApi::V0_1(g) => g.blueprint_cloud_blueprint().call_run(store, params).await,
             GuestApi::V0_2(g) => g.blueprint_cloud_blueprint().call_run(store, params).await,
+            GuestApi::V0_3(g) => g.blueprint_cloud_blueprint().call_run(store, params).await,
             GuestApi::Latest(g) => g.blueprint_cloud_blueprint().call_run(store, params).await,
         }
     }
