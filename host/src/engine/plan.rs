@@ -11,9 +11,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::resolve::{self, Known, same};
-use crate::providers::{Desired, Found, Looking, Provider, ProviderError, ProviderSet, Resource};
+use crate::providers::{
+    Desired, Found, Identity, Looking, Provider, ProviderError, ProviderSet, Resource,
+};
 use crate::state::{Entry, State, Status};
-use blueprint_model::graph::{Graph, Node};
+use blueprint_model::graph::{Graph, Node, token};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -532,7 +534,8 @@ impl Planner<'_> {
 
     /// Look before creating: ask each node's provider whether something with
     /// its identity already exists, for every node the state does not record
-    /// whose props are all known — in waves, dependencies first, each wave's
+    /// whose identity is known (all its props, or the name its kind is found
+    /// by) — and none for a part of a node this apply creates — in waves, dependencies first, each wave's
     /// reads in parallel, since a node's identity can name its parents' ids
     /// (an integration's service). What is provably ours is adopted (its
     /// outputs let the next wave look for its parts); anything else stops the
@@ -551,13 +554,14 @@ impl Planner<'_> {
             let (ready, waiting): (Vec<_>, Vec<_>) = pending
                 .into_iter()
                 .map(|n| (n, resolve::resolve(n, known)))
-                .partition(|(_, resolved)| resolved.unknown.is_empty());
+                .partition(|(node, resolved)| self.identified(node, resolved));
             pending = waiting.into_iter().map(|(n, _)| n).collect();
             if ready.is_empty() {
                 break;
             }
             let results: Vec<_> = stream::iter(ready)
                 .map(|(node, resolved)| {
+                    let partial = !resolved.unknown.is_empty();
                     crate::timings::in_track(&node.id, async move {
                         let desired = self.desired(node, &resolved.props);
                         let outcome = match self.providers.for_kind(&node.kind) {
@@ -571,18 +575,22 @@ impl Planner<'_> {
                             }
                             _ => None,
                         };
-                        (node, outcome, refusal)
+                        (node, outcome, refusal, partial)
                     })
                 })
                 .buffer_unordered(self.parallelism.max(1))
                 .collect()
                 .await;
             let mut problems = Vec::new();
-            for (node, outcome, refusal) in results {
+            for (node, outcome, refusal, partial) in results {
                 match outcome {
                     Ok(None) => {
                         discovery.absent.insert(node.id.clone());
                     }
+                    // Found by name with props still unknown: adopting needs
+                    // them, so the apply looks again once they are known.
+                    Ok(Some(Found { proof, .. }))
+                        if partial && proof.adoptable(Looking::Unrecorded) => {}
                     Ok(Some(Found { resource, proof })) => {
                         if self.allow_duplicates && proof.allows_duplicate() {
                             discovery.absent.insert(node.id.clone());
@@ -605,11 +613,50 @@ impl Planner<'_> {
                 return Err(PlanError { problems });
             }
         }
+        self.parts_of_new(&pending, &mut discovery);
         if refused.is_empty() {
             Ok(discovery)
         } else {
             refused.sort_by(|a, b| a.0.cmp(&b.0));
             Err(PlanError { problems: refused })
+        }
+    }
+
+    /// Whether the plan knows enough of `node` to look for it: every prop, or
+    /// the props its kind's `find` reads ([`Identity::Props`]).
+    fn identified(&self, node: &Node, resolved: &resolve::Resolved) -> bool {
+        if resolved.unknown.is_empty() {
+            return true;
+        }
+        match self
+            .providers
+            .for_kind(&node.kind)
+            .map(|p| p.identity(&node.kind))
+        {
+            Ok(Identity::Props(props)) => props.iter().all(|p| !resolved.unknown.contains(*p)),
+            _ => false,
+        }
+    }
+
+    /// Parts ([`Identity::Parents`]) of a node this apply creates cannot exist
+    /// yet: counted as looked for, and absent (in apply order, so a part of a
+    /// part follows).
+    fn parts_of_new(&self, pending: &[&Node], discovery: &mut Discovery) {
+        for node in pending {
+            let parts = self
+                .providers
+                .for_kind(&node.kind)
+                .is_ok_and(|p| p.identity(&node.kind) == Identity::Parents);
+            let of_new = node
+                .props
+                .iter()
+                .filter(|(key, _)| key.as_str() != blueprint_model::graph::DEPENDS_ON)
+                .flat_map(|(_, value)| blueprint_model::graph::string_leaves_of(value))
+                .flat_map(token::referenced_nodes)
+                .any(|parent| discovery.absent.contains(parent));
+            if parts && of_new {
+                discovery.absent.insert(node.id.clone());
+            }
         }
     }
 

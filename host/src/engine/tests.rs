@@ -2,7 +2,7 @@
 //! the real providers against moto and the PagerDuty emulator). The provider
 //! counts mutating calls, records peak concurrency, and fails on demand.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -34,6 +34,10 @@ struct Memory {
     /// been refused: a killed run's request that lands late.
     late: Mutex<HashSet<String>>,
     next_id: AtomicUsize,
+    /// What `find` reads, by kind (default: every prop).
+    identity: HashMap<&'static str, crate::providers::Identity>,
+    /// Every node `find` was asked about, in order.
+    finds: Mutex<Vec<String>>,
 }
 
 impl Memory {
@@ -140,7 +144,14 @@ impl Provider for Memory {
         self.resources.lock().unwrap().remove(&prior.id);
         Ok(())
     }
+    fn identity(&self, kind: &str) -> crate::providers::Identity {
+        self.identity
+            .get(kind)
+            .copied()
+            .unwrap_or(crate::providers::Identity::AllProps)
+    }
     async fn find(&self, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
+        self.finds.lock().unwrap().push(d.node.to_owned());
         if self.late.lock().unwrap().contains(d.node) {
             return Ok(None);
         }
@@ -294,6 +305,76 @@ async fn create_then_nothing_to_do() {
         .unwrap()
         .outputs["id"];
     assert_eq!(&policy["rules"][0]["targets"][0]["id"], schedule_id);
+}
+
+/// A node found by name is looked for by the plan while its other props are
+/// still unknown, and a part of a node this apply creates is not looked for
+/// at all: the apply then looks for neither. One found by name with props
+/// still unknown is looked for again by the apply, which adopts it.
+#[tokio::test]
+async fn the_plan_looks_as_soon_as_an_identity_is_known_and_the_apply_not_again() {
+    use crate::providers::Identity;
+    let provider = std::sync::Arc::new(Memory {
+        identity: HashMap::from([
+            ("pagerduty.escalation_policy", Identity::Props(&["name"])),
+            ("pagerduty.team_membership", Identity::Parents),
+        ]),
+        ..Memory::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let f = Fixture {
+        providers: ProviderSet::new().with(provider.clone()),
+        provider,
+        store: LocalStore::new(dir.path().join("state.json")),
+        options: Default::default(),
+        _dir: dir,
+    };
+    let looked =
+        |f: &Fixture| -> BTreeSet<String> { f.provider.finds.lock().unwrap().drain(..).collect() };
+    let g = graph(3600, "Asia/Tokyo", 0);
+    let plan = f.plan(&g).await;
+    // The team and the schedule (every prop known) and the policy (its name
+    // known, its team and schedule not) are looked for; the membership of a
+    // new team is not: nothing of it can exist.
+    let all = BTreeSet::from(["team".to_owned(), "schedule".into(), "policy".into()]);
+    assert_eq!(looked(&f), all, "plan");
+    let checked: BTreeSet<&str> = plan
+        .changes
+        .iter()
+        .filter(|c| c.checked)
+        .map(|c| c.node.as_str())
+        .collect();
+    assert_eq!(
+        checked,
+        BTreeSet::from(["team", "schedule", "policy", "member"])
+    );
+    // `apply` plans again (the same looks) and looks for nothing itself.
+    let report = f.apply(&g, 10).await;
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(f.provider.finds.lock().unwrap().len(), 3, "plan and apply");
+    looked(&f);
+
+    // Lost state: the policy is found by name while its team and schedule are
+    // unknown, so the apply looks again once they are, and adopts it.
+    std::fs::remove_file(f.store.path()).unwrap();
+    let before = f.mutations();
+    let report = f.apply(&g, 10).await;
+    assert!(report.ok(), "{report:?}");
+    let finds = f.provider.finds.lock().unwrap().clone();
+    assert_eq!(
+        finds.iter().filter(|n| *n == "policy").count(),
+        2,
+        "{finds:?}"
+    );
+    let state = f.store.load("test").await.unwrap();
+    let policy = state.resources["policy"].resource.as_ref().unwrap();
+    assert!(policy.id.starts_with("policy#"), "{policy:?}");
+    assert_eq!(
+        f.provider.resources.lock().unwrap().len(),
+        4,
+        "adopted, nothing made twice ({} mutations since)",
+        f.mutations() - before
+    );
 }
 
 #[tokio::test]

@@ -168,6 +168,20 @@ pub enum Proof {
     Part,
 }
 
+/// What `find` needs to identify a kind's object, so the plan can look for
+/// one as soon as that much is known (a look made by the plan is not repeated
+/// before the create, the plan being made under the lock just before).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identity {
+    /// Every prop resolved (the default).
+    AllProps,
+    /// These props alone (a name): the rest may still be unknown.
+    Props(&'static [&'static str]),
+    /// What it belongs to ([`Proof::Part`]): when one of the nodes it
+    /// references is created by this apply, nothing of it can exist yet.
+    Parents,
+}
+
 /// Why the engine is looking.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Looking {
@@ -263,6 +277,11 @@ pub trait Provider: Send + Sync {
     /// there is none.
     async fn find(&self, desired: &Desired<'_>) -> ProviderResult<Option<Found>>;
 
+    /// What `find` needs to identify an object of `kind`.
+    fn identity(&self, _kind: &str) -> Identity {
+        Identity::AllProps
+    }
+
     /// What `drill` uses to fire and watch alarms, if this provider runs them.
     fn alarm_probe(&self) -> Option<&dyn probe::AlarmProbe> {
         None
@@ -325,6 +344,12 @@ pub trait ResourceKind<P: Sync + ?Sized>: Send + Sync {
     /// Whether an observed value satisfies the desired one beyond equality.
     fn equivalent(&self, _prop: &str, _desired: &Value, _observed: &Value) -> bool {
         false
+    }
+
+    /// What `find` reads of the desired props ([`Identity`]); a kind whose
+    /// `find` reads less than all of them says so, and the plan looks sooner.
+    fn identity(&self) -> Identity {
+        Identity::AllProps
     }
 }
 
@@ -423,6 +448,10 @@ impl<P: KindProvider> Provider for P {
                 .map(|r| Found::part(Some(r)));
         }
         kind.find(self, desired).await
+    }
+
+    fn identity(&self, kind: &str) -> Identity {
+        kind_of::<P>(kind).map_or(Identity::AllProps, |k| k.identity())
     }
 
     fn alarm_probe(&self) -> Option<&dyn probe::AlarmProbe> {

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use super::PagerDutyProvider;
-use crate::providers::{Desired, Found, Proof, ProviderResult, Resource, ResourceKind};
+use crate::providers::{Desired, Found, Identity, Proof, ProviderResult, Resource, ResourceKind};
 use blueprint_model::kind::{KindInfo, same_value};
 
 /// A kind that is one PagerDuty object at `COLLECTION/{id}`.
@@ -200,6 +200,11 @@ impl<O: PlainObject> ResourceKind<PagerDutyProvider> for O {
 
     fn equivalent(&self, prop: &str, desired: &Value, observed: &Value) -> bool {
         O::equivalent(prop, desired, observed)
+    }
+
+    /// `find` matches by name alone.
+    fn identity(&self) -> Identity {
+        Identity::Props(&["name"])
     }
 }
 

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::super::{AwsProvider, gone_ok, optional, prior_str, props};
 use crate::providers::{
-    Desired, ErrorClass, Found, ProviderError, ProviderResult, Resource, ResourceKind,
+    Desired, ErrorClass, Found, Identity, ProviderError, ProviderResult, Resource, ResourceKind,
 };
 use crate::runtime::wit::aws as wit;
 use blueprint_model::kind::{KindInfo, Role, mirror, parse_as, refs};
@@ -178,6 +178,11 @@ async fn put(aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
 impl ResourceKind<AwsProvider> for Kind {
     fn info(&self) -> &'static KindInfo {
         &INFO
+    }
+
+    /// Found by what it belongs to.
+    fn identity(&self) -> Identity {
+        Identity::Parents
     }
 
     async fn create(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {

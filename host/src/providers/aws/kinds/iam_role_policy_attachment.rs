@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::super::{AwsProvider, gone_ok, optional, prior_str, props};
-use crate::providers::{Desired, Found, ProviderResult, Resource, ResourceKind};
+use crate::providers::{Desired, Found, Identity, ProviderResult, Resource, ResourceKind};
 use crate::runtime::wit::aws as wit;
 use blueprint_model::kind::{KindInfo, out, parse_as, refs};
 use blueprint_model::terraform::{Block, OutputMap, TerraformMap, same};
@@ -96,6 +96,11 @@ fn attachment_resource(p: &Props) -> Resource {
 impl ResourceKind<AwsProvider> for Kind {
     fn info(&self) -> &'static KindInfo {
         &INFO
+    }
+
+    /// Found by what it belongs to.
+    fn identity(&self) -> Identity {
+        Identity::Parents
     }
 
     async fn create(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::super::{AwsProvider, gone_ok, optional, prior_str, props};
 use crate::providers::{
-    Desired, ErrorClass, Found, ProviderError, ProviderResult, Resource, ResourceKind,
+    Desired, ErrorClass, Found, Identity, ProviderError, ProviderResult, Resource, ResourceKind,
 };
 use crate::runtime::wit::aws as wit;
 use blueprint_model::assets::hex;
@@ -168,6 +168,11 @@ async fn put(aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
 impl ResourceKind<AwsProvider> for Kind {
     fn info(&self) -> &'static KindInfo {
         &INFO
+    }
+
+    /// Found by what it belongs to.
+    fn identity(&self) -> Identity {
+        Identity::Parents
     }
 
     async fn create(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {

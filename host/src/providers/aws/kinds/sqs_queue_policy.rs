@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::super::{AwsProvider, gone_ok, optional, props, same_json_text};
 use crate::providers::{
-    Desired, ErrorClass, Found, ProviderError, ProviderResult, Resource, ResourceKind,
+    Desired, ErrorClass, Found, Identity, ProviderError, ProviderResult, Resource, ResourceKind,
 };
 use crate::runtime::wit::aws as wit;
 use blueprint_model::kind::{KindInfo, Role, mirror, parse_as, refs};
@@ -123,6 +123,11 @@ async fn set_policy(
 impl ResourceKind<AwsProvider> for Kind {
     fn info(&self) -> &'static KindInfo {
         &INFO
+    }
+
+    /// Found by what it belongs to.
+    fn identity(&self) -> Identity {
+        Identity::Parents
     }
 
     async fn create(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {

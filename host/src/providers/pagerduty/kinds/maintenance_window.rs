@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use super::super::PagerDutyProvider;
 use super::super::object::{ids_of, object, reference};
 use crate::providers::{
-    Desired, ErrorClass, Found, ProviderError, ProviderResult, Resource, ResourceKind,
+    Desired, ErrorClass, Found, Identity, ProviderError, ProviderResult, Resource, ResourceKind,
 };
 use crate::runtime::wit::pagerduty as wit;
 use blueprint_model::kind::{Checker, KindInfo, out, parse_as, refs, same_value};
@@ -111,6 +111,11 @@ fn instant(value: &Value) -> Option<DateTime<Utc>> {
 impl ResourceKind<PagerDutyProvider> for Kind {
     fn info(&self) -> &'static KindInfo {
         &INFO
+    }
+
+    /// Found by what it belongs to.
+    fn identity(&self) -> Identity {
+        Identity::Parents
     }
 
     async fn create(&self, pd: &PagerDutyProvider, d: &Desired<'_>) -> ProviderResult<Resource> {

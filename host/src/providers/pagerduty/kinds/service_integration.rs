@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::super::object::reference;
 use super::super::{PagerDutyProvider, prior_prop};
-use crate::providers::{Desired, Found, ProviderResult, Resource, ResourceKind};
+use crate::providers::{Desired, Found, Identity, ProviderResult, Resource, ResourceKind};
 use crate::runtime::wit::pagerduty as wit;
 use blueprint_model::kind::{KindInfo, Role, out, parse_as, refs, secret};
 use blueprint_model::terraform::{Block, OutputMap, TerraformMap, same, to};
@@ -154,6 +154,11 @@ impl PagerDutyProvider {
 impl ResourceKind<PagerDutyProvider> for Kind {
     fn info(&self) -> &'static KindInfo {
         &INFO
+    }
+
+    /// Found by what it belongs to.
+    fn identity(&self) -> Identity {
+        Identity::Parents
     }
 
     async fn create(&self, pd: &PagerDutyProvider, d: &Desired<'_>) -> ProviderResult<Resource> {

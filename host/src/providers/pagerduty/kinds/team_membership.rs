@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::super::{PagerDutyProvider, prior_prop, string_props};
-use crate::providers::{Desired, Found, ProviderResult, Resource, ResourceKind};
+use crate::providers::{Desired, Found, Identity, ProviderResult, Resource, ResourceKind};
 use crate::runtime::wit::pagerduty as wit;
 use blueprint_model::kind::{KindInfo, out, parse_as, refs};
 use blueprint_model::terraform::{Block, OutputMap, TerraformMap, same, to};
@@ -127,6 +127,11 @@ async fn read_membership(
 impl ResourceKind<PagerDutyProvider> for Kind {
     fn info(&self) -> &'static KindInfo {
         &INFO
+    }
+
+    /// Found by what it belongs to.
+    fn identity(&self) -> Identity {
+        Identity::Parents
     }
 
     async fn create(&self, pd: &PagerDutyProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
