@@ -204,3 +204,100 @@ async fn a_service_blueprint_pages_through_the_platform_blueprints_policy() {
     assert_eq!(w.count("services"), 0);
     assert_eq!(w.count("escalation_policies"), 1);
 }
+
+/// The platform's state in S3 (moto), named by the service's lookup: read
+/// from there through the AWS chain, without the platform's lock.
+#[tokio::test(flavor = "multi_thread")]
+async fn outputs_are_read_from_a_state_in_s3() {
+    const BUCKET: &str = "platform-state";
+    let w = World::new().await;
+    let config = w.moto.sdk_config().await;
+    blueprint::providers::aws::s3_client(&config)
+        .create_bucket()
+        .bucket(BUCKET)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(support::moto::REGION.into())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = example(tmp.path());
+    let url = format!("s3://{BUCKET}/teams/");
+    let platform = dir.join("platform.toml");
+    let text_of = |p: &Path| std::fs::read_to_string(p).unwrap();
+    std::fs::write(
+        &platform,
+        format!("{}\n[state]\nurl = \"{url}\"\n", text_of(&platform)),
+    )
+    .unwrap();
+    let checkout = dir.join("checkout.toml");
+    let service = text_of(&checkout).replace(
+        "blueprint = \"platform\"\n",
+        &format!("blueprint = \"platform\"\nstate = \"{url}\"\n"),
+    );
+    assert_ne!(service, text_of(&checkout));
+    std::fs::write(&checkout, service).unwrap();
+
+    let out = w
+        .blueprint_without_state(&["run", arg(&dir), "--yes"])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("in 2 waves"), "{}", text(&out));
+    // The platform's state is the S3 object, not a local file.
+    assert!(!dir.join(".blueprint/platform.json").exists());
+    let object = blueprint::providers::aws::s3_client(&config)
+        .get_object()
+        .bucket(BUCKET)
+        .key("teams/platform.json")
+        .send()
+        .await
+        .unwrap();
+    let state: Value =
+        serde_json::from_slice(&object.body.collect().await.unwrap().into_bytes()).unwrap();
+    let published = state["resources"]["escalation_policy_id"]["resource"]["outputs"]["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pd = w.pd();
+    let services: Vec<&Value> = pd["objects"]["services"]
+        .as_object()
+        .unwrap()
+        .values()
+        .collect();
+    assert_eq!(services[0]["escalation_policy"]["id"], published.as_str());
+    let out = w
+        .blueprint_without_state(&["output", arg(&platform), "escalation_policy_id"])
+        .await;
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), published);
+
+    // The service's least-privilege policy may read the platform's state.
+    let out = w
+        .blueprint_without_state(&["iam-policy", arg(&checkout), "--for", "plan"])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let policy: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let granted = |action: &str, resource: &str| {
+        policy["Statement"].as_array().unwrap().iter().any(|s| {
+            let has = |field: &str, want: &str| match &s[field] {
+                Value::String(one) => one == want,
+                Value::Array(all) => all.iter().any(|v| v == want),
+                _ => false,
+            };
+            has("Action", action) && has("Resource", resource)
+        })
+    };
+    assert!(
+        granted(
+            "s3:GetObject",
+            &format!("arn:aws:s3:::{BUCKET}/teams/platform.json")
+        ),
+        "{policy:#}"
+    );
+    assert!(
+        granted("s3:ListBucket", &format!("arn:aws:s3:::{BUCKET}")),
+        "{policy:#}"
+    );
+}

@@ -69,6 +69,9 @@ pub async fn iam_policy(
             }
         }
     }
+    if commands.iter().any(|c| *c != Command::Destroy) {
+        read_outputs_needs(evaluated, &account, &mut needs, &mut notes);
+    }
     state_needs(blueprint, state_flag, &account, &mut needs, &mut notes);
     let document = needs.document();
     let size = access::policy_size(&document);
@@ -131,6 +134,44 @@ fn state_needs(
         };
         for action in ["kms:Decrypt", "kms:GenerateDataKey"] {
             needs.add(action, arn.clone());
+        }
+    }
+}
+
+/// Other blueprints' states in S3 that `blueprint.outputs` lookups read at
+/// every plan: the object, and `s3:ListBucket` so a publisher never applied
+/// reads as missing rather than as a 403.
+fn read_outputs_needs(
+    evaluated: &Evaluated,
+    account: &Account,
+    needs: &mut Needs,
+    notes: &mut Vec<String>,
+) {
+    let lookup = crate::providers::blueprints::kinds::outputs::NAME;
+    for node in evaluated.graph.nodes().iter().filter(|n| n.kind == lookup) {
+        let (Some(url), Some(name)) = (
+            node.props.get("state").and_then(|v| v.as_str()),
+            node.props.get("blueprint").and_then(|v| v.as_str()),
+        ) else {
+            continue;
+        };
+        let Some((bucket, key)) = url
+            .strip_prefix("s3://")
+            .and_then(|rest| crate::state::s3_location(rest, name))
+        else {
+            continue;
+        };
+        needs.add("s3:GetObject", object_arn(account, &bucket, &key));
+        needs.add(
+            "s3:ListBucket",
+            format!("arn:{}:s3:::{bucket}", account.partition),
+        );
+        let note = format!(
+            "{} reads s3://{bucket}/{key}: if that state is encrypted with a KMS key ([state] kms_key_id of blueprint '{name}'), add kms:Decrypt on it",
+            node.id
+        );
+        if !notes.contains(&note) {
+            notes.push(note);
         }
     }
 }
