@@ -187,6 +187,19 @@ async fn a_service_blueprint_pages_through_the_platform_blueprints_policy() {
         "{report}"
     );
 
+    // A saved plan of the service records what it read, and shows it.
+    let saved = dir.join("checkout.plan");
+    let out = w
+        .blueprint_without_state(&["plan", arg(&checkout), "--out", arg(&saved)])
+        .await;
+    assert!(out.status.success(), "{}", text(&out));
+    let out = w.blueprint_without_state(&["show", arg(&saved)]).await;
+    assert!(
+        text(&out).contains("<= platform-business-service-id (blueprint.outputs)"),
+        "{}",
+        text(&out)
+    );
+
     // The platform's policy is protected: destroying the platform is refused
     // while the service still pages through it, and nothing is deleted.
     let out = w

@@ -49,6 +49,9 @@ pub struct SavedPlan {
     /// `--target`: nodes whose changes this plan leaves out.
     #[serde(default)]
     pub untargeted: Vec<String>,
+    /// Outputs of other blueprints the plan read, secrets redacted.
+    #[serde(default)]
+    pub reads: Vec<crate::engine::plan::Read>,
     /// Every change the plan shows, sensitive values redacted.
     pub changes: Vec<SavedChange>,
 }
@@ -159,6 +162,7 @@ impl SavedPlan {
             made_from,
             vanished: plan.vanished.clone(),
             untargeted: plan.untargeted.clone(),
+            reads: plan.reads.clone(),
             changes,
         })
     }
@@ -222,7 +226,7 @@ impl SavedPlan {
             vanished: self.vanished.clone(),
             planned_at: std::time::Instant::now(),
             untargeted: self.untargeted.clone(),
-            reads: Vec::new(),
+            reads: self.reads.clone(),
         }
     }
 
@@ -257,6 +261,16 @@ impl SavedPlan {
                 "the state differs at the same serial {} (restored from a backup?)",
                 now.state_serial
             ));
+        }
+        for read in &fresh.reads {
+            if let Some(was) = self.reads.iter().find(|r| r.node == read.node)
+                && was.value != read.value
+            {
+                out.push(format!(
+                    "{}: {} publishes another value now",
+                    read.node, read.id
+                ));
+            }
         }
         let then: BTreeMap<&str, &SavedChange> = self
             .changes
