@@ -377,16 +377,7 @@ async fn terraform_side_changes_duplicates_and_ids() {
     // The AWS stack's state on S3 (the S3 backend's object), the other local.
     let config = s.w.moto.sdk_config().await;
     let s3 = blueprint::providers::aws::s3_client(&config);
-    s3.create_bucket()
-        .bucket("terraform-states")
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(support::moto::REGION.into())
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    support::moto::create_bucket(&config, "terraform-states").await;
     s3.put_object()
         .bucket("terraform-states")
         .key("lambda-error-stack/terraform.tfstate")

@@ -225,17 +225,7 @@ async fn outputs_are_read_from_a_state_in_s3() {
     const BUCKET: &str = "platform-state";
     let w = World::new().await;
     let config = w.moto.sdk_config().await;
-    blueprint::providers::aws::s3_client(&config)
-        .create_bucket()
-        .bucket(BUCKET)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(support::moto::REGION.into())
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    support::moto::create_bucket(&config, BUCKET).await;
     let tmp = tempfile::tempdir().unwrap();
     let dir = example(tmp.path());
     let url = format!("s3://{BUCKET}/teams/");

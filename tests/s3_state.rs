@@ -20,17 +20,7 @@ async fn store(config: &aws_config::SdkConfig, key: &str) -> S3Store {
 }
 
 async fn bucket(config: &aws_config::SdkConfig) {
-    blueprint::providers::aws::s3_client(config)
-        .create_bucket()
-        .bucket(BUCKET)
-        .create_bucket_configuration(
-            aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                .location_constraint(support::moto::REGION.into())
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    support::moto::create_bucket(config, BUCKET).await;
 }
 
 fn bump(state: &mut State, by: &str) {

@@ -147,17 +147,11 @@ fn read_outputs_needs(
     needs: &mut Needs,
     notes: &mut Vec<String>,
 ) {
-    let lookup = crate::providers::blueprints::kinds::outputs::NAME;
-    for node in evaluated.graph.nodes().iter().filter(|n| n.kind == lookup) {
-        let (Some(url), Some(name)) = (
-            node.props.get("state").and_then(|v| v.as_str()),
-            node.props.get("blueprint").and_then(|v| v.as_str()),
-        ) else {
-            continue;
-        };
-        let Some((bucket, key)) = url
-            .strip_prefix("s3://")
-            .and_then(|rest| crate::state::s3_location(rest, name))
+    for source in crate::providers::blueprints::kinds::outputs::sources(&evaluated.graph) {
+        let Some((bucket, key)) = source
+            .state
+            .and_then(|url| url.strip_prefix("s3://"))
+            .and_then(|rest| crate::state::s3_location(rest, source.blueprint))
         else {
             continue;
         };
@@ -167,8 +161,8 @@ fn read_outputs_needs(
             format!("arn:{}:s3:::{bucket}", account.partition),
         );
         let note = format!(
-            "{} reads s3://{bucket}/{key}: if that state is encrypted with a KMS key ([state] kms_key_id of blueprint '{name}'), add kms:Decrypt on it",
-            node.id
+            "{} reads s3://{bucket}/{key}: if that state is encrypted with a KMS key ([state] kms_key_id of blueprint '{}'), add kms:Decrypt on it",
+            source.node, source.blueprint
         );
         if !notes.contains(&note) {
             notes.push(note);

@@ -102,3 +102,18 @@ impl Drop for Moto {
         let _ = self.child.wait();
     }
 }
+
+/// Create `bucket` in moto, in [`REGION`].
+pub async fn create_bucket(config: &aws_config::SdkConfig, bucket: &str) {
+    blueprint::providers::aws::s3_client(config)
+        .create_bucket()
+        .bucket(bucket)
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(REGION.into())
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}

@@ -120,7 +120,6 @@ impl Context {
     /// call), in waves. A file that cannot be evaluated goes first, where its
     /// plan says why.
     pub async fn waves(&self, files: &[PathBuf], sets: &[String]) -> Result<Waves, String> {
-        let lookup = crate::providers::blueprints::kinds::outputs::NAME;
         // Each file's blueprint name and the blueprints it reads, evaluated at once.
         let read = join_all(files.iter().map(|file| async move {
             let Ok(blueprint) = Blueprint::load(file) else {
@@ -128,13 +127,11 @@ impl Context {
             };
             let name = Some(blueprint.name.clone());
             let wanted = match crate::evaluate::evaluate(&self.runtime, blueprint, sets).await {
-                Ok(evaluated) => evaluated
-                    .graph
-                    .nodes()
-                    .iter()
-                    .filter(|n| n.kind == lookup)
-                    .filter_map(|n| n.props.get("blueprint")?.as_str().map(str::to_owned))
-                    .collect(),
+                Ok(evaluated) => {
+                    crate::providers::blueprints::kinds::outputs::sources(&evaluated.graph)
+                        .map(|source| source.blueprint.to_owned())
+                        .collect()
+                }
                 Err(_) => Vec::new(),
             };
             (name, wanted)

@@ -58,6 +58,29 @@ pub static INFO: KindInfo = KindInfo {
     parse: parse_as::<Props>,
 };
 
+/// One lookup of a graph, as the workflows that order runs and grant access
+/// need it: which blueprint it reads, and from where (literal props only).
+pub struct Source<'g> {
+    pub node: &'g str,
+    pub blueprint: &'g str,
+    pub state: Option<&'g str>,
+}
+
+/// Every `blueprint.outputs` lookup of `graph` whose `blueprint` is literal.
+pub fn sources(graph: &blueprint_model::graph::Graph) -> impl Iterator<Item = Source<'_>> {
+    graph
+        .nodes()
+        .iter()
+        .filter(|n| n.kind == NAME)
+        .filter_map(|n| {
+            Some(Source {
+                node: &n.id,
+                blueprint: n.props.get("blueprint")?.as_str()?,
+                state: n.props.get("state").and_then(|v| v.as_str()),
+            })
+        })
+}
+
 pub struct Kind;
 
 fn refused(d: &Desired<'_>, class: ErrorClass, why: String) -> ProviderError {
