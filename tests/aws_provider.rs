@@ -970,3 +970,262 @@ async fn dead_letter_queue_kinds_round_trip() {
     }
     aws.delete(policy.kind, &p).await.unwrap();
 }
+
+/// Messages in a queue within `within` (SNS → SQS delivery is moto's own).
+async fn received(aws: &AwsProvider, url: &str, within: Duration) -> Vec<String> {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        let out = aws
+            .sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let bodies: Vec<String> = out
+            .messages()
+            .iter()
+            .filter_map(|m| m.body().map(str::to_owned))
+            .collect();
+        if !bodies.is_empty() || std::time::Instant::now() > deadline {
+            return bodies;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn put_drill_event(aws: &AwsProvider, detail: &str) {
+    let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+        .source("blueprint.drill")
+        .detail_type("Drill")
+        .detail(detail)
+        .build();
+    let out = aws.events.put_events().entries(entry).send().await.unwrap();
+    assert_eq!(out.failed_entry_count(), 0, "{out:?}");
+}
+
+/// `aws.sns_topic_policy`, `aws.cloudwatch_event_rule` and
+/// `aws.cloudwatch_event_target` round-trip on moto, and an event a rule
+/// matches reaches the topic only once the topic's policy lets EventBridge
+/// publish (the failure counted in `FailedInvocations`), never while the rule
+/// is disabled.
+#[tokio::test(flavor = "multi_thread")]
+async fn eventbridge_kinds_round_trip_and_deliver_through_the_topic_policy() {
+    let moto = Moto::start();
+    let aws = provider(&moto).await;
+    let assets = BTreeMap::new();
+
+    let topic = aws
+        .create(&node("aws.sns_topic", "topic", json!({"name": "events-pages"})).desired(&assets))
+        .await
+        .unwrap();
+    let topic_arn = topic.outputs["arn"].clone();
+    // The topic delivers to a queue the test reads (SNS → SQS is moto's own).
+    let queue = aws
+        .create(&node("aws.sqs_queue", "q", json!({"name": "events-seen"})).desired(&assets))
+        .await
+        .unwrap();
+    let url = queue.outputs["url"].clone();
+    aws.create(
+        &node(
+            "aws.sns_topic_subscription",
+            "sub",
+            json!({"topic": topic_arn, "protocol": "sqs", "endpoint": queue.outputs["arn"],
+                   "raw_message_delivery": true}),
+        )
+        .desired(&assets),
+    )
+    .await
+    .unwrap();
+
+    // The rule: created, read back as declared, found by its tags.
+    let pattern = r#"{"source": ["blueprint.drill"], "detail-type": ["Drill"]}"#;
+    let rule = node(
+        "aws.cloudwatch_event_rule",
+        "rule",
+        json!({"name": "task-stopped", "description": "ECS task stopped",
+               "event_pattern": pattern, "tags": [{"key": "team", "value": "sre"}]}),
+    );
+    let r = aws.create(&rule.desired(&assets)).await.unwrap();
+    assert_eq!(r.id, "task-stopped");
+    assert_eq!(r.outputs["name"], "task-stopped");
+    assert!(
+        r.outputs["arn"].ends_with(":rule/task-stopped"),
+        "{:?}",
+        r.outputs
+    );
+    let read = aws.read(rule.kind, &r).await.unwrap().unwrap();
+    assert_reads_back(&aws, &rule, &read);
+    assert_eq!(read.props["state"], "ENABLED");
+    let found = aws.find(&rule.desired(&assets)).await.unwrap().unwrap();
+    assert_eq!(found.proof, Proof::Tagged);
+    let other = Desired {
+        blueprint: "someone-else",
+        ..rule.desired(&assets)
+    };
+    assert_eq!(
+        aws.find(&other).await.unwrap().unwrap().proof,
+        Proof::Untagged
+    );
+
+    // The target: the topic, the event's detail only.
+    let target = node(
+        "aws.cloudwatch_event_target",
+        "target",
+        json!({"rule": "task-stopped", "target_id": "pages", "arn": topic_arn,
+               "input_path": "$.detail"}),
+    );
+    let t = aws.create(&target.desired(&assets)).await.unwrap();
+    assert_eq!(t.id, "task-stopped/pages");
+    let read = aws.read(target.kind, &t).await.unwrap().unwrap();
+    assert_reads_back(&aws, &target, &read);
+    assert_eq!(
+        aws.find(&target.desired(&assets))
+            .await
+            .unwrap()
+            .unwrap()
+            .proof,
+        Proof::Part
+    );
+
+    // Without a topic policy for EventBridge, a matching event is not delivered:
+    // EventBridge counts a failed invocation.
+    let policy = node(
+        "aws.sns_topic_policy",
+        "policy",
+        json!({"arn": topic_arn, "policy": format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"events","Effect":"Allow","Principal":{{"Service":"events.amazonaws.com"}},"Action":"sns:Publish","Resource":"{topic_arn}"}}]}}"#
+        )}),
+    );
+    assert!(
+        aws.find(&policy.desired(&assets)).await.unwrap().is_none(),
+        "SNS's default policy is no policy of this node's"
+    );
+    put_drill_event(&aws, r#"{"n": 1}"#).await;
+    assert!(
+        received(&aws, &url, Duration::from_secs(2))
+            .await
+            .is_empty(),
+        "delivered without a policy letting EventBridge publish"
+    );
+    let failed = aws
+        .cloudwatch
+        .list_metrics()
+        .namespace("AWS/Events")
+        .metric_name("FailedInvocations")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(failed.metrics().len(), 1, "{failed:?}");
+
+    // With it, the event's detail arrives.
+    let p = aws.create(&policy.desired(&assets)).await.unwrap();
+    assert_eq!(p.outputs["id"], topic_arn);
+    let read = aws.read(policy.kind, &p).await.unwrap().unwrap();
+    assert_reads_back(&aws, &policy, &read);
+    assert_eq!(
+        aws.find(&policy.desired(&assets))
+            .await
+            .unwrap()
+            .unwrap()
+            .proof,
+        Proof::Part
+    );
+    put_drill_event(&aws, r#"{"n": 2}"#).await;
+    let got = received(&aws, &url, Duration::from_secs(5)).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&got[0]).unwrap(),
+        json!({"n": 2})
+    );
+
+    // Disabled, the rule matches nothing; its tags and description change in place.
+    let disabled = node(
+        "aws.cloudwatch_event_rule",
+        "rule",
+        json!({"name": "task-stopped", "event_pattern": pattern, "state": "DISABLED",
+               "tags": []}),
+    );
+    let updated = aws
+        .update(
+            &disabled.desired(&assets),
+            &r,
+            &["state".into(), "description".into(), "tags".into()],
+        )
+        .await
+        .unwrap();
+    let read = aws.read(rule.kind, &updated).await.unwrap().unwrap();
+    assert_eq!(read.props["state"], "DISABLED");
+    assert!(
+        read.props.get("description").is_none_or(Value::is_null),
+        "{:?}",
+        read.props
+    );
+    let tags = aws
+        .events
+        .list_tags_for_resource()
+        .resource_arn(&r.outputs["arn"])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !tags.tags().iter().any(|t| t.key() == "team"),
+        "the dropped tag is removed: {tags:?}"
+    );
+    put_drill_event(&aws, r#"{"n": 3}"#).await;
+    assert!(
+        received(&aws, &url, Duration::from_secs(2))
+            .await
+            .is_empty(),
+        "a disabled rule delivered"
+    );
+
+    // The target changes in place (a constant input instead of the detail).
+    let constant = node(
+        "aws.cloudwatch_event_target",
+        "target",
+        json!({"rule": "task-stopped", "target_id": "pages", "arn": topic_arn,
+               "input": r#"{"page": true}"#}),
+    );
+    let changed = aws
+        .update(
+            &constant.desired(&assets),
+            &t,
+            &["input".into(), "input_path".into()],
+        )
+        .await
+        .unwrap();
+    let read = aws.read(target.kind, &changed).await.unwrap().unwrap();
+    assert_reads_back(&aws, &constant, &read);
+    assert!(
+        read.props.get("input_path").is_none_or(Value::is_null),
+        "{:?}",
+        read.props
+    );
+
+    // EventBridge refuses to delete a rule with targets; the engine deletes the
+    // target first. Deleting the policy restores SNS's default; each delete
+    // succeeds again once gone.
+    let refused = aws.delete(rule.kind, &r).await.unwrap_err();
+    assert!(refused.message.contains("targets"), "{refused}");
+    aws.delete(target.kind, &t).await.unwrap();
+    assert!(aws.read(target.kind, &t).await.unwrap().is_none());
+    aws.delete(target.kind, &t).await.unwrap();
+    aws.delete(rule.kind, &r).await.unwrap();
+    assert!(aws.read(rule.kind, &r).await.unwrap().is_none());
+    aws.delete(rule.kind, &r).await.unwrap();
+    aws.delete(policy.kind, &p).await.unwrap();
+    assert!(aws.read(policy.kind, &p).await.unwrap().is_none());
+    let attributes = aws
+        .sns
+        .get_topic_attributes()
+        .topic_arn(&topic_arn)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        attributes.attributes().unwrap()["Policy"].contains("__default_statement_ID"),
+        "{attributes:?}"
+    );
+}

@@ -97,6 +97,21 @@ const EXPECTED_TYPES: &[(&str, &str, Block)] = &[
         "aws_cloudwatch_metric_alarm",
         Block::Resource,
     ),
+    (
+        "aws.sns_topic_policy",
+        "aws_sns_topic_policy",
+        Block::Resource,
+    ),
+    (
+        "aws.cloudwatch_event_rule",
+        "aws_cloudwatch_event_rule",
+        Block::Resource,
+    ),
+    (
+        "aws.cloudwatch_event_target",
+        "aws_cloudwatch_event_target",
+        Block::Resource,
+    ),
 ];
 
 /// Official resource types of hashicorp/aws and PagerDuty/pagerduty v3 an export
@@ -114,6 +129,9 @@ const OFFICIAL_RESOURCES: &[&str] = &[
     "aws_sqs_queue",
     "aws_sqs_queue_policy",
     "aws_cloudwatch_metric_alarm",
+    "aws_sns_topic_policy",
+    "aws_cloudwatch_event_rule",
+    "aws_cloudwatch_event_target",
     "pagerduty_team",
     "pagerduty_team_membership",
     "pagerduty_business_service",

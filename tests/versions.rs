@@ -1,6 +1,7 @@
 //! One build runs guests of every contract version it supports: the seed built
 //! against the frozen `blueprint:cloud@0.1.0` (`wit/since_v0.1.0`),
-//! `blueprint:cloud@0.2.0` and `blueprint:cloud@0.3.0` and against the latest (`wit/`),
+//! `blueprint:cloud@0.2.0`, `blueprint:cloud@0.3.0` and `blueprint:cloud@0.4.0` and against
+//! the latest (`wit/`),
 //! all made by `scripts/build-guests`, declare the same graph (given the same
 //! bucket name: a 0.1.0 seed cannot derive its default from the account) and plan
 //! and apply alike against moto and the PagerDuty emulator.
@@ -14,6 +15,7 @@ use support::world::{SEED, World, text};
 const OLD: &str = "lambda_error_pagerduty_wit_0_1_0";
 const PREVIOUS: &str = "lambda_error_pagerduty_wit_0_2_0";
 const LAST: &str = "lambda_error_pagerduty_wit_0_3_0";
+const V0_4: &str = "lambda_error_pagerduty_wit_0_4_0";
 const NEW: &str = "lambda_error_pagerduty";
 
 /// The seed's blueprint file with its guest swapped, beside a copy of the
@@ -77,6 +79,7 @@ async fn guests_of_every_version_graph_plan_and_run_in_one_build() {
     let old = seed_with(dir.path(), OLD);
     let previous = seed_with(dir.path(), PREVIOUS);
     let last = seed_with(dir.path(), LAST);
+    let v0_4 = seed_with(dir.path(), V0_4);
     let new = seed_with(dir.path(), NEW);
     let w = World::new().await;
 
@@ -98,8 +101,12 @@ async fn guests_of_every_version_graph_plan_and_run_in_one_build() {
         "blueprint:cloud@0.3.0"
     );
     assert_eq!(
-        wit_of(&inspect(&support::guest(NEW))),
+        wit_of(&inspect(&support::guest(V0_4))),
         "blueprint:cloud@0.4.0"
+    );
+    assert_eq!(
+        wit_of(&inspect(&support::guest(NEW))),
+        "blueprint:cloud@0.5.0"
     );
 
     // The same graph, byte for byte.
@@ -112,12 +119,18 @@ async fn guests_of_every_version_graph_plan_and_run_in_one_build() {
     let graph_last = w
         .blueprint_without_state(&["graph", last.to_str().unwrap()])
         .await;
+    let graph_v0_4 = w
+        .blueprint_without_state(&["graph", v0_4.to_str().unwrap()])
+        .await;
     let graph_new = w
         .blueprint_without_state(&["graph", new.to_str().unwrap()])
         .await;
     assert!(graph_last.status.success(), "{}", text(&graph_last));
     // 0.4.0 only added outputs, which the seed declares only when asked.
     assert_eq!(graph_last.stdout, graph_new.stdout);
+    // 0.5.0 only added kinds the seed does not declare.
+    assert!(graph_v0_4.status.success(), "{}", text(&graph_v0_4));
+    assert_eq!(graph_v0_4.stdout, graph_new.stdout);
     assert!(graph_old.status.success(), "{}", text(&graph_old));
     assert!(graph_previous.status.success(), "{}", text(&graph_previous));
     assert!(graph_new.status.success(), "{}", text(&graph_new));
@@ -163,7 +176,7 @@ async fn guests_of_every_version_graph_plan_and_run_in_one_build() {
     );
 
     // Plan and run each, in its own world.
-    for file in [&old, &previous, &last, &new] {
+    for file in [&old, &previous, &last, &v0_4, &new] {
         let w = World::new().await;
         let f = file.to_str().unwrap();
         let plan = w.blueprint(&["plan", f]).await;

@@ -15,7 +15,7 @@ This module replaces moto's check with one that authorizes each call against
 the ARN AWS documents for it (the Service Authorization Reference,
 docs.aws.amazon.com/service-authorization/latest/reference/, "Actions defined
 by ..." for each service: Amazon SNS, Amazon CloudWatch, Amazon CloudWatch Logs,
-AWS Lambda, Amazon SQS, AWS IAM, Amazon S3), with the action's IAM name, and
+AWS Lambda, Amazon SQS, Amazon EventBridge, AWS IAM, Amazon S3), with the action's IAM name, and
 asks for `iam:PassRole` where Lambda does ("Lambda execution role": "To create
 a function, you need ... iam:PassRole", docs.aws.amazon.com/lambda/latest/dg/
 lambda-intro-execution-role.html). Where the reference lists no resource type
@@ -184,6 +184,14 @@ def resources(response, service, action):
             url = param(response, "QueueUrl") or ""
             name = url.rstrip("/").rsplit("/", 1)[-1] if url else None
         return [arn("sqs", name)] if name else ["*"]
+    if service == "events":
+        if action in ("TagResource", "UntagResource", "ListTagsForResource"):
+            return [param(response, "ResourceARN") or "*"]
+        if action == "PutEvents":
+            buses = {e.get("EventBusName") or "default" for e in param(response, "Entries") or []}
+            return [b if b.startswith("arn:") else arn("events", f"event-bus/{b}") for b in sorted(buses)]
+        rule = param(response, "Name") or param(response, "Rule")
+        return [arn("events", f"rule/{rule}")] if rule else ["*"]  # ListRules, TestEventPattern
     if service == "iam":
         role = param(response, "RoleName")
         if role:

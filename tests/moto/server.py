@@ -35,6 +35,25 @@ everything else is moto's. Each behaviour and its source:
   `NumberOfNotificationsRedrivenToDlq`, `NumberOfNotificationsFailedToRedriveToDlq`
   (docs.aws.amazon.com/sns/latest/dg/sns-monitoring-using-cloudwatch.html).
 
+Amazon EventBridge, where moto 5.2.5 has no SNS target and looser rules:
+
+- A rule whose target is an SNS topic publishes each matching event to it — the
+  event as JSON, or the target's `Input`, or the part its `InputPath` selects
+  ("Amazon EventBridge targets"; API Reference, Target) — asynchronously, after
+  PutEvents has answered. It does so only if the topic's policy lets
+  `events.amazonaws.com` `sns:Publish` ("Using resource-based policies for
+  Amazon EventBridge", section "Amazon SNS permissions": "To allow EventBridge to
+  publish to an Amazon SNS topic, use ... set-topic-attributes"); otherwise the
+  invocation fails.
+- CloudWatch `AWS/Events` metrics per `RuleName`: `TriggeredRules`,
+  `Invocations` and `FailedInvocations` ("Monitoring Amazon EventBridge",
+  docs.aws.amazon.com/eventbridge/latest/userguide/eb-monitoring.html).
+- A `DISABLED` rule matches nothing ("DisableRule: A disabled rule won't match
+  any events"), and a rule with only a schedule matches no event (moto matches
+  every event to a rule without a pattern).
+- TestEventPattern answers whether an event matches a pattern (API Reference,
+  TestEventPattern; moto leaves it unimplemented), by moto's own matcher.
+
 IAM policies are enforced as AWS evaluates them once auth is on
 (`authorization.py`: each call against its documented resource ARN).
 
@@ -53,6 +72,8 @@ from moto.cloudwatch.models import cloudwatch_backends
 from moto.server import main
 from moto.sns import models as sns_models
 from moto.sqs.models import sqs_backends
+from moto.events import models as events_models
+from moto.events import responses as events_responses
 
 # SNS waits 15 s for an HTTP(S) endpoint's answer (Amazon SNS quotas:
 # "HTTP/S ... timeout 15 seconds").
@@ -219,6 +240,119 @@ def publish(self, message, message_id, subject=None, message_attributes=None,
 
 
 sns_models.Subscription.publish = publish
+
+# ----- EventBridge -----
+
+_moto_send_to_targets = events_models.Rule.send_to_targets
+
+
+def count_rule(rule, metric):
+    backend = cloudwatch_backends[rule.account_id][rule.region_name]
+    backend.put_metric_data(
+        "AWS/Events",
+        [
+            {
+                "MetricName": metric,
+                "Value": 1.0,
+                "Unit": "Count",
+                "Dimensions": [{"Name": "RuleName", "Value": rule.name}],
+            }
+        ],
+    )
+
+
+def topic_allows_events(topic):
+    """Whether the topic's policy lets EventBridge publish to it."""
+    try:
+        policy = json.loads(topic.policy or "{}")
+    except (TypeError, ValueError):
+        return False
+    statements = policy.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    for s in statements:
+        if s.get("Effect") != "Allow":
+            continue
+        principal = s.get("Principal", {})
+        services = principal.get("Service", []) if isinstance(principal, dict) else []
+        services = [services] if isinstance(services, str) else services
+        if "events.amazonaws.com" not in services:
+            continue
+        actions = s.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if any(a.lower() in ("sns:publish", "sns:*") or a == "*" for a in actions):
+            resources = s.get("Resource", "*")
+            resources = [resources] if isinstance(resources, str) else resources
+            if "*" in resources or topic.arn in resources:
+                return True
+    return False
+
+
+def target_input(target, event):
+    """What the target is sent: Input, the InputPath's part, or the event."""
+    if target.get("Input"):
+        return target["Input"]
+    path = target.get("InputPath")
+    if path:
+        value = event
+        for key in [k for k in path.lstrip("$").split(".") if k]:
+            value = value.get(key) if isinstance(value, dict) else None
+        return json.dumps(value)
+    return json.dumps(event)
+
+
+def invoke_topic(rule, target, event):
+    parts = target["Arn"].split(":")
+    try:
+        backend = sns_models.sns_backends[parts[4]][parts[3]]
+        topic = backend.get_topic(target["Arn"])
+    except Exception:  # the topic is gone
+        count_rule(rule, "FailedInvocations")
+        return
+    if not topic_allows_events(topic):
+        print(f"EventBridge rule {rule.name}: {target['Arn']} does not let "
+              "events.amazonaws.com sns:Publish", file=sys.stderr)
+        count_rule(rule, "FailedInvocations")
+        return
+    backend.publish(target_input(target, event), arn=target["Arn"])
+    count_rule(rule, "Invocations")
+
+
+class _OtherTargets:
+    """The rule as moto's delivery sees it: without the SNS targets it lacks."""
+
+    def __init__(self, rule, targets):
+        self._rule = rule
+        self.targets = targets
+
+    def __getattr__(self, name):
+        return getattr(self._rule, name)
+
+
+def send_to_targets(self, original_event, transform_input=True):
+    if self.state != "ENABLED" or self.event_pattern.dump() is None:
+        return
+    if not self.event_pattern.matches_event(original_event):
+        return
+    count_rule(self, "TriggeredRules")
+    topics = [t for t in self.targets if t["Arn"].split(":")[2] == "sns"]
+    others = [t for t in self.targets if t["Arn"].split(":")[2] != "sns"]
+    for target in topics:
+        threading.Thread(
+            target=invoke_topic, args=(self, dict(target), dict(original_event)), daemon=True
+        ).start()
+    if others:
+        _moto_send_to_targets(_OtherTargets(self, others), original_event, transform_input)
+
+
+def test_event_pattern(self):
+    pattern = events_models.EventPattern.load(self._get_param("EventPattern"))
+    event = json.loads(self._get_param("Event"))
+    return json.dumps({"Result": pattern.matches_event(event)}), self.response_headers
+
+
+events_models.Rule.send_to_targets = send_to_targets
+events_responses.EventsHandler.test_event_pattern = test_event_pattern
 authorization.install()
 
 if __name__ == "__main__":

@@ -141,6 +141,12 @@ pub enum Role {
     Queue,
     /// Who may use a queue (for a dead-letter queue: SNS): `queue_url`.
     QueuePolicy,
+    /// Who may publish to a topic (EventBridge, other accounts): `arn`, `policy`.
+    TopicPolicy,
+    /// Events matching a pattern, sent to targets: `event_pattern`, `state`.
+    EventRule,
+    /// A rule → target delivery: `rule`, `arn`.
+    EventTarget,
     /// A value another blueprint published (`blueprint.outputs`): what it
     /// stands for is known only when read, so a reference through it meets
     /// any prop's kind rule (the service checks the value).

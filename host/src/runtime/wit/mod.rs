@@ -14,6 +14,7 @@ pub mod latest;
 pub mod since_v0_1_0;
 pub mod since_v0_2_0;
 pub mod since_v0_3_0;
+pub mod since_v0_4_0;
 
 use wasmtime::Store;
 use wasmtime::component::{Component, HasSelf, Linker};
@@ -28,13 +29,14 @@ pub use latest::{GuestInfo, LogLevel, aws, blueprints, host, pagerduty};
 pub const WIT_PACKAGE: &str = "blueprint:cloud";
 
 /// The latest version: what `wit/*.wit` declares and new guests are built for.
-pub const WIT_VERSION: &str = "0.4.0";
+pub const WIT_VERSION: &str = "0.5.0";
 
 /// Every version this host runs, oldest first.
 pub const VERSIONS: &[&str] = &[
     since_v0_1_0::VERSION,
     since_v0_2_0::VERSION,
     since_v0_3_0::VERSION,
+    since_v0_4_0::VERSION,
     WIT_VERSION,
 ];
 
@@ -45,6 +47,7 @@ pub enum Version {
     V0_1,
     V0_2,
     V0_3,
+    V0_4,
     Latest,
 }
 
@@ -62,6 +65,8 @@ impl Version {
             Some(Version::V0_2)
         } else if wanted == minor(since_v0_3_0::VERSION)? {
             Some(Version::V0_3)
+        } else if wanted == minor(since_v0_4_0::VERSION)? {
+            Some(Version::V0_4)
         } else if wanted == minor(WIT_VERSION)? {
             Some(Version::Latest)
         } else {
@@ -77,6 +82,7 @@ pub fn add_to_linker(linker: &mut Linker<Sandbox>) -> wasmtime::Result<()> {
     since_v0_1_0::Guest::add_to_linker::<_, HasSelf<GuestState>>(linker, Sandbox::state_mut)?;
     since_v0_2_0::Guest::add_to_linker::<_, HasSelf<GuestState>>(linker, Sandbox::state_mut)?;
     since_v0_3_0::Guest::add_to_linker::<_, HasSelf<GuestState>>(linker, Sandbox::state_mut)?;
+    since_v0_4_0::Guest::add_to_linker::<_, HasSelf<GuestState>>(linker, Sandbox::state_mut)?;
     Ok(())
 }
 
@@ -85,6 +91,7 @@ pub enum GuestApi {
     V0_1(since_v0_1_0::Guest),
     V0_2(since_v0_2_0::Guest),
     V0_3(since_v0_3_0::Guest),
+    V0_4(since_v0_4_0::Guest),
     Latest(latest::Guest),
 }
 
@@ -105,6 +112,9 @@ impl GuestApi {
             Version::V0_3 => GuestApi::V0_3(
                 since_v0_3_0::Guest::instantiate_async(store, component, linker).await?,
             ),
+            Version::V0_4 => GuestApi::V0_4(
+                since_v0_4_0::Guest::instantiate_async(store, component, linker).await?,
+            ),
             Version::Latest => {
                 GuestApi::Latest(latest::Guest::instantiate_async(store, component, linker).await?)
             }
@@ -124,6 +134,11 @@ impl GuestApi {
                 .await
                 .map(convert::upgrade),
             GuestApi::V0_3(g) => g
+                .blueprint_cloud_blueprint()
+                .call_info(store)
+                .await
+                .map(convert::upgrade),
+            GuestApi::V0_4(g) => g
                 .blueprint_cloud_blueprint()
                 .call_info(store)
                 .await
@@ -149,6 +164,11 @@ impl GuestApi {
                     .call_params_schema(store)
                     .await
             }
+            GuestApi::V0_4(g) => {
+                g.blueprint_cloud_blueprint()
+                    .call_params_schema(store)
+                    .await
+            }
             GuestApi::Latest(g) => {
                 g.blueprint_cloud_blueprint()
                     .call_params_schema(store)
@@ -166,6 +186,7 @@ impl GuestApi {
             GuestApi::V0_1(g) => g.blueprint_cloud_blueprint().call_run(store, params).await,
             GuestApi::V0_2(g) => g.blueprint_cloud_blueprint().call_run(store, params).await,
             GuestApi::V0_3(g) => g.blueprint_cloud_blueprint().call_run(store, params).await,
+            GuestApi::V0_4(g) => g.blueprint_cloud_blueprint().call_run(store, params).await,
             GuestApi::Latest(g) => g.blueprint_cloud_blueprint().call_run(store, params).await,
         }
     }

@@ -1,6 +1,8 @@
 //! Every AWS kind, one file each: its descriptor and its API calls.
 
 pub mod caller_identity;
+pub mod cloudwatch_event_rule;
+pub mod cloudwatch_event_target;
 pub mod cloudwatch_log_group;
 pub mod cloudwatch_log_metric_filter;
 pub mod cloudwatch_metric_alarm;
@@ -11,6 +13,7 @@ pub mod region;
 pub mod s3_bucket;
 pub mod s3_object;
 pub mod sns_topic;
+pub mod sns_topic_policy;
 pub mod sns_topic_subscription;
 pub mod sqs_queue;
 pub mod sqs_queue_policy;
@@ -29,10 +32,13 @@ crate::providers::kind_list::kind_list! {
         cloudwatch_log_metric_filter,
         lambda_function,
         sns_topic,
+        sns_topic_policy,
         sqs_queue,
         sqs_queue_policy,
         sns_topic_subscription,
         cloudwatch_metric_alarm,
+        cloudwatch_event_rule,
+        cloudwatch_event_target,
     ]
 }
 
@@ -61,10 +67,13 @@ static IAM: &[(&str, &super::access::Iam)] = &[
     ),
     (lambda_function::NAME, &lambda_function::IAM),
     (sns_topic::NAME, &sns_topic::IAM),
+    (sns_topic_policy::NAME, &sns_topic_policy::IAM),
     (sqs_queue::NAME, &sqs_queue::IAM),
     (sqs_queue_policy::NAME, &sqs_queue_policy::IAM),
     (sns_topic_subscription::NAME, &sns_topic_subscription::IAM),
     (cloudwatch_metric_alarm::NAME, &cloudwatch_metric_alarm::IAM),
+    (cloudwatch_event_rule::NAME, &cloudwatch_event_rule::IAM),
+    (cloudwatch_event_target::NAME, &cloudwatch_event_target::IAM),
 ];
 
 #[cfg(test)]
@@ -133,6 +142,7 @@ mod iam_tests {
             ("iam", "iam"),
             ("s3", "s3"),
             ("sqs", "sqs"),
+            ("events", "events"),
         ];
         let compact: String = source.split_whitespace().collect();
         let mut found = BTreeSet::new();
