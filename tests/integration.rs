@@ -33,5 +33,6 @@ mod sandbox;
 mod sandbox_dev;
 mod saved_plans;
 mod strict_world;
+mod templates;
 mod timings;
 mod versions;

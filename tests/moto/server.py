@@ -51,6 +51,10 @@ Amazon EventBridge, where moto 5.2.5 has no SNS target and looser rules:
 - A `DISABLED` rule matches nothing ("DisableRule: A disabled rule won't match
   any events"), and a rule with only a schedule matches no event (moto matches
   every event to a rule without a pattern).
+- A pattern's field matches inside arrays of objects: `{"containers":
+  {"exitCode": [...]}}` reads the `exitCode` of every element of the event's
+  `containers` list, and matches if one does ("Arrays in Amazon EventBridge
+  event patterns"; aws/event-ruler, "Arrays"). moto stops at the array.
 - TestEventPattern answers whether an event matches a pattern (API Reference,
   TestEventPattern; moto leaves it unimplemented), by moto's own matcher.
 
@@ -351,6 +355,27 @@ def test_event_pattern(self):
     return json.dumps({"Result": pattern.matches_event(event)}), self.response_headers
 
 
+def flatten(node, prefix="", result=None):
+    """An event's fields by dotted path; a list of objects contributes each
+    element's fields, gathered into a list per path."""
+    if result is None:
+        result = {}
+    if isinstance(node, dict):
+        for k, v in node.items():
+            key = f"{prefix}.{k}" if prefix else k
+            if isinstance(v, dict) and v:
+                flatten(v, key, result)
+            elif isinstance(v, list) and any(isinstance(e, dict) for e in v):
+                for element in v:
+                    for path, value in flatten(element, key).items():
+                        values = result.setdefault(path, [])
+                        values.extend(value if isinstance(value, list) else [value])
+            else:
+                result[key] = v
+    return result
+
+
+events_models.EventPattern._flatten_dict = staticmethod(flatten)
 events_models.Rule.send_to_targets = send_to_targets
 events_responses.EventsHandler.test_event_pattern = test_event_pattern
 authorization.install()

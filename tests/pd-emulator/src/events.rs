@@ -158,6 +158,24 @@ pub async fn sns(
                     vec![],
                 );
             };
+            // An EventBridge event a rule sent to the topic (PagerDuty's Amazon
+            // CloudWatch integration guide, "Amazon EventBridge": a rule's SNS
+            // target delivers to the same integration URL). Each event is its
+            // own alert, deduplicated by the event's id; nothing resolves it.
+            if let (Some(id), Some(detail_type), Some(source)) = (
+                alarm["id"].as_str(),
+                alarm["detail-type"].as_str(),
+                alarm["source"].as_str(),
+            ) {
+                let title = format!("{detail_type}: {source}");
+                let mut db = app.db.lock().expect("db lock");
+                let incident = trigger(&mut db, &key, id, &title);
+                return (
+                    StatusCode::OK,
+                    Json(json!({"status": "success", "incident": incident})),
+                )
+                    .into_response();
+            }
             let (Some(name), Some(state)) =
                 (alarm["AlarmName"].as_str(), alarm["NewStateValue"].as_str())
             else {

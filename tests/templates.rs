@@ -1,0 +1,114 @@
+//! The template library (`blueprints/`), each in its own language, end to end
+//! against moto and the PagerDuty emulator: it runs, plans empty afterwards,
+//! pages the engineer on call when its source fires, and destroys to nothing.
+
+use crate::support;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use pagerduty_emulator::Config;
+use serde_json::{Value, json};
+use support::world::{World, text};
+
+/// A template's blueprint file in `dir`, its guest path made absolute.
+fn template(dir: &Path, name: &str) -> PathBuf {
+    let root = support::root();
+    let text = std::fs::read_to_string(root.join("blueprints").join(name))
+        .unwrap()
+        .replace(
+            "path = \"../target/",
+            &format!("path = \"{}/target/", root.display()),
+        );
+    let file = dir.join(name);
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+/// Incidents the emulator holds, by title.
+fn incidents(w: &World) -> Vec<Value> {
+    w.emulator
+        .with_db(|db| db.incidents.values().cloned().collect())
+}
+
+/// An ECS "task stopped" event as ECS sends it (the fields the template's
+/// pattern reads), put on the default bus.
+async fn put_task_stopped(w: &World, exit_code: i64) {
+    let aws = aws_sdk_eventbridge::Client::new(&w.moto.sdk_config().await);
+    let detail = json!({
+        "clusterArn": "arn:aws:ecs:ap-northeast-1:123456789012:cluster/default",
+        "lastStatus": "STOPPED",
+        "stopCode": "EssentialContainerExited",
+        "containers": [{"name": "web", "exitCode": exit_code}],
+    });
+    let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+        .source("aws.ecs")
+        .detail_type("ECS Task State Change")
+        .detail(detail.to_string())
+        .build();
+    let out = aws.put_events().entries(entry).send().await.unwrap();
+    assert_eq!(out.failed_entry_count(), 0, "{out:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn eventbridge_pagerduty_pages_for_a_failed_ecs_task_in_typescript() {
+    // Inside the hourly rotation: 01:30 in Tokyo is User Two's hour.
+    let w = World::with(Config {
+        now: Some("2023-09-16T01:30:00+09:00".parse().unwrap()),
+        ..Config::default()
+    })
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let file = template(tmp.path(), "eventbridge-pagerduty.toml");
+    let f = file.to_str().unwrap();
+
+    let inspect = w.blueprint_without_state(&["inspect", f, "--json"]).await;
+    assert!(inspect.status.success(), "{}", text(&inspect));
+    let described: Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(
+        described["guest"]["name"], "eventbridge-pagerduty",
+        "{described}"
+    );
+    assert!(described["params_schema"]["properties"]["rules"].is_object());
+
+    let run = w.blueprint(&["run", f, "--yes"]).await;
+    assert!(run.status.success(), "{}", text(&run));
+    assert!(
+        text(&run).contains("Apply complete: 12 created"),
+        "{}",
+        text(&run)
+    );
+    let again = w.blueprint(&["plan", f, "--detailed-exitcode"]).await;
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+
+    // A task whose container exited 0 pages nobody; one that exited 1 pages
+    // the engineer on call, through the rule, the topic's policy, SNS and the
+    // CloudWatch integration.
+    put_task_stopped(&w, 0).await;
+    put_task_stopped(&w, 1).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while incidents(&w).is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let opened = incidents(&w);
+    assert_eq!(opened.len(), 1, "{opened:#?}");
+    assert_eq!(
+        opened[0]["title"], "ECS Task State Change: aws.ecs",
+        "{opened:#?}"
+    );
+    let assignee = &opened[0]["assignments"][0]["assignee"]["summary"];
+    assert_eq!(assignee, "User Two", "{opened:#?}");
+
+    let destroy = w.blueprint(&["destroy", f, "--yes"]).await;
+    assert!(destroy.status.success(), "{}", text(&destroy));
+    for collection in ["services", "escalation_policies", "schedules", "teams"] {
+        assert_eq!(w.count(collection), 0, "{collection} left after destroy");
+    }
+    let events = aws_sdk_eventbridge::Client::new(&w.moto.sdk_config().await);
+    let rules = events.list_rules().send().await.unwrap();
+    assert!(rules.rules().is_empty(), "{rules:?}");
+    let sns = aws_sdk_sns::Client::new(&w.moto.sdk_config().await);
+    let topics = sns.list_topics().send().await.unwrap();
+    assert!(topics.topics().is_empty(), "{topics:?}");
+}
