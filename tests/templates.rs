@@ -81,17 +81,115 @@ async fn eventbridge_pagerduty_pages_for_a_failed_ecs_task_in_typescript() {
     let again = w.blueprint(&["plan", f, "--detailed-exitcode"]).await;
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
 
+    // The drill: the rule's pattern matches the event it builds
+    // (TestEventPattern), the rule targets the topic, whose policy lets
+    // EventBridge publish; the event put on the bus pages User Two, who is
+    // notified; the incident is resolved.
+    for from in ["event", "topic"] {
+        let drill = w
+            .blueprint(&["drill", f, "--from", from, "--timeout", "20", "--json"])
+            .await;
+        assert!(drill.status.success(), "--from {from}: {}", text(&drill));
+        let report: Value = serde_json::from_slice(&drill.stdout).unwrap();
+        let chain = &report["chains"][0];
+        assert_eq!(chain["source"], "aws.cloudwatch_event_rule", "{report:#}");
+        assert_eq!(chain["alarm_name"], "ecs-task-failed", "{report:#}");
+        assert_eq!(chain["inject"], from, "{report:#}");
+        let links: Vec<(&str, &str)> = chain["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| (l["link"].as_str().unwrap(), l["outcome"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            links,
+            [
+                ("rule", "passed"),
+                ("rule → topic", "passed"),
+                ("topic policy", "passed"),
+                ("subscription", "passed"),
+                ("inject", "passed"),
+                ("incident", "passed"),
+                ("notified", "passed"),
+                ("clean-up", "passed"),
+            ],
+            "{report:#}"
+        );
+        assert_eq!(chain["paged"]["assignee"], "User Two", "{report:#}");
+        assert!(
+            chain["links"][0]["detail"]
+                .as_str()
+                .unwrap()
+                .contains("TestEventPattern"),
+            "{report:#}"
+        );
+    }
+    let shown = w.blueprint(&["drill", f, "--timeout", "20"]).await;
+    assert!(shown.status.success(), "{}", text(&shown));
+    assert!(
+        text(&shown).contains("Drill passed: 1 chain(s)"),
+        "{}",
+        text(&shown)
+    );
+
+    // The topic's policy reset outside blueprint (SNS's default lets only the
+    // account publish): the drill fails at that link and fires nothing; a run
+    // puts the policy back.
+    let sns = aws_sdk_sns::Client::new(&w.moto.sdk_config().await);
+    let topic = sns.list_topics().send().await.unwrap().topics()[0]
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+    let account = topic.split(':').nth(4).unwrap();
+    let default = json!({"Version": "2008-10-17", "Statement": [{"Sid": "__default_statement_ID",
+        "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": ["SNS:Publish"], "Resource": topic,
+        "Condition": {"StringEquals": {"AWS:SourceOwner": account}}}]});
+    sns.set_topic_attributes()
+        .topic_arn(&topic)
+        .attribute_name("Policy")
+        .attribute_value(default.to_string())
+        .send()
+        .await
+        .unwrap();
+    let broken = w.blueprint(&["drill", f, "--json"]).await;
+    assert_eq!(broken.status.code(), Some(1), "{}", text(&broken));
+    let report: Value = serde_json::from_slice(&broken.stdout).unwrap();
+    let links = &report["chains"][0]["links"];
+    assert_eq!(links[2]["link"], "topic policy", "{report:#}");
+    assert_eq!(links[2]["outcome"], "failed", "{report:#}");
+    assert_eq!(links[4]["outcome"], "skipped", "{report:#}");
+    let plan = w.blueprint(&["plan", f]).await;
+    assert!(
+        text(&plan).contains("topic-policy (aws.sns_topic_policy)"),
+        "{}",
+        text(&plan)
+    );
+    let repaired = w.blueprint(&["run", f, "--yes"]).await;
+    assert!(repaired.status.success(), "{}", text(&repaired));
+    let again = w.blueprint(&["plan", f, "--detailed-exitcode"]).await;
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+
+    let drilled = incidents(&w);
+    assert_eq!(drilled.len(), 3, "{drilled:#?}");
+    assert!(
+        drilled.iter().all(|i| i["status"] == "resolved"),
+        "{drilled:#?}"
+    );
+
     // A task whose container exited 0 pages nobody; one that exited 1 pages
     // the engineer on call, through the rule, the topic's policy, SNS and the
     // CloudWatch integration.
     put_task_stopped(&w, 0).await;
     put_task_stopped(&w, 1).await;
     let deadline = Instant::now() + Duration::from_secs(20);
-    while incidents(&w).is_empty() && Instant::now() < deadline {
+    while incidents(&w).len() == drilled.len() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let opened = incidents(&w);
+    let opened: Vec<Value> = incidents(&w)
+        .into_iter()
+        .filter(|i| i["status"] != "resolved")
+        .collect();
     assert_eq!(opened.len(), 1, "{opened:#?}");
     assert_eq!(
         opened[0]["title"], "ECS Task State Change: aws.ecs",

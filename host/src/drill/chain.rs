@@ -37,6 +37,7 @@ impl Drill<'_> {
         let mut report = ChainReport {
             alarm: chain.alarm.id.clone(),
             alarm_name: chain.alarm_name(),
+            source: chain.alarm.kind.clone(),
             path: describe(chain),
             inject: self.options.inject,
             links: Vec::new(),
@@ -129,8 +130,13 @@ impl Drill<'_> {
             .or_else(|| report.paged.as_ref().map(|p| p.assignee_email.clone()));
         links.record(
             "clean-up",
-            self.clean_up(&probes, &live, &opened, resolver.as_deref())
-                .await,
+            self.clean_up(
+                &probes,
+                &opened,
+                resolver.as_deref(),
+                Some(&live.alarm_name),
+            )
+            .await,
         );
         report.links = links.links;
         report
@@ -138,26 +144,44 @@ impl Drill<'_> {
 
     /// Identifiers from the state: the drill needs an applied blueprint.
     fn live(&self, chain: &AlertChain<'_>, page: &PagePath<'_>) -> Result<Live, Failure> {
-        let resource = |id: &str| {
-            self.state
-                .resources
-                .get(id)
-                .and_then(|e| e.resource.as_ref())
-                .ok_or_else(|| {
-                    fail(
-                        format!("{id} is not in the state"),
-                        "apply the blueprint first: `blueprint run FILE`",
-                    )
-                })
-        };
-        let output = |id: &str, name: &str| -> Result<String, Failure> {
-            resource(id)?.outputs.get(name).cloned().ok_or_else(|| {
+        let output = |id: &str, name: &str| self.output(id, name);
+        Ok(Live {
+            alarm_name: output(&chain.alarm.id, "alarm_name")?,
+            log_group: chain.log_group.map(|g| output(&g.id, "name")).transpose()?,
+            filter_name: chain.filter.map(|f| output(&f.id, "name")).transpose()?,
+            ..self.page_live(page)?
+        })
+    }
+
+    /// A node as applied.
+    fn applied(&self, id: &str) -> Result<&crate::providers::Resource, Failure> {
+        self.state
+            .resources
+            .get(id)
+            .and_then(|e| e.resource.as_ref())
+            .ok_or_else(|| {
                 fail(
-                    format!("{id} has no {name} in the state"),
-                    "apply the blueprint again: `blueprint run FILE`",
+                    format!("{id} is not in the state"),
+                    "apply the blueprint first: `blueprint run FILE`",
                 )
             })
-        };
+    }
+
+    /// A node's output as applied.
+    pub(super) fn output(&self, id: &str, name: &str) -> Result<String, Failure> {
+        self.applied(id)?.outputs.get(name).cloned().ok_or_else(|| {
+            fail(
+                format!("{id} has no {name} in the state"),
+                "apply the blueprint again: `blueprint run FILE`",
+            )
+        })
+    }
+
+    /// What the state says of a topic's way to PagerDuty (no alarm, log group
+    /// or filter: the caller adds its own source's).
+    pub(super) fn page_live(&self, page: &PagePath<'_>) -> Result<Live, Failure> {
+        let resource = |id: &str| self.applied(id);
+        let output = |id: &str, name: &str| self.output(id, name);
         let service = page.service.ok_or_else(|| {
             fail(
                 format!(
@@ -169,7 +193,7 @@ impl Drill<'_> {
         })?;
         let service_resource = resource(&service.id)?;
         Ok(Live {
-            alarm_name: output(&chain.alarm.id, "alarm_name")?,
+            alarm_name: String::new(),
             topic_arn: output(&page.topic.id, "arn")?,
             service_id: service_resource.id.clone(),
             service_name: service_resource
@@ -196,8 +220,8 @@ impl Drill<'_> {
                 .and_then(|p| p.props.get("rules"))
                 .and_then(Value::as_array)
                 .map_or(1, |rules| rules.len().max(1) as u32),
-            log_group: chain.log_group.map(|g| output(&g.id, "name")).transpose()?,
-            filter_name: chain.filter.map(|f| output(&f.id, "name")).transpose()?,
+            log_group: None,
+            filter_name: None,
             dead_letter_queue: alerting::referenced(
                 self.graph,
                 page.subscription.props.get("redrive_policy"),
@@ -291,7 +315,7 @@ impl Drill<'_> {
 
     /// 3. A confirmed subscription delivers the topic to the integration's
     ///    CloudWatch URL (as the paging service reports it now).
-    async fn subscription(
+    pub(super) async fn subscription(
         &self,
         probes: &Probes,
         live: &Live,
@@ -365,7 +389,9 @@ impl Drill<'_> {
                     topic_name(&live.topic_arn)
                 ))
             }
-            Inject::Alarm => {
+            // `--from event` belongs to EventBridge chains: an alarm starts at
+            // its state.
+            Inject::Alarm | Inject::Event => {
                 // CloudWatch acts on a change of state only: an alarm already in
                 // ALARM must go to OK first, or setting ALARM notifies no one.
                 let mut detail = String::new();
@@ -438,7 +464,7 @@ impl Drill<'_> {
 
     /// 5. The paging service opens an incident on the service, assigned to who
     ///    is on call.
-    async fn incident(
+    pub(super) async fn incident(
         &self,
         probes: &Probes,
         live: &Live,
@@ -486,6 +512,9 @@ impl Drill<'_> {
                         }
                         Inject::Alarm => {
                             "the alarm's actions did not reach PagerDuty: look at the alarm's history in CloudWatch"
+                        }
+                        Inject::Event => {
+                            "EventBridge delivered nothing PagerDuty accepted: look at the rule's FailedInvocations metric in CloudWatch"
                         }
                         Inject::Log => {
                             "the alarm did not fire yet: metric filters and alarms take a few minutes on AWS; raise --timeout"

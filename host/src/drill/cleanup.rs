@@ -1,6 +1,5 @@
 //! 6. Whatever happened: resolve what the drill opened, put the alarm back to OK.
 
-use super::chain::Live;
 use super::report::fail;
 use super::{Drill, Probes};
 use crate::providers::probe::AlarmState;
@@ -9,9 +8,9 @@ impl Drill<'_> {
     pub(super) async fn clean_up(
         &self,
         probes: &Probes,
-        live: &Live,
         opened: &[String],
         resolver: Option<&str>,
+        alarm: Option<&str>,
     ) -> Result<String, super::report::Failure> {
         let paging = probes.paging();
         let mut done = Vec::new();
@@ -25,17 +24,18 @@ impl Drill<'_> {
                 )),
             }
         }
-        match probes
-            .alarms()
-            .set_alarm_state(
-                &live.alarm_name,
-                AlarmState::Ok,
-                "blueprint drill: clean-up",
-            )
-            .await
-        {
-            Ok(()) => done.push("alarm set to OK".into()),
-            Err(e) => problems.push(paging.redact(&e.message)),
+        if let Some(alarm) = alarm {
+            match probes
+                .alarms()
+                .set_alarm_state(alarm, AlarmState::Ok, "blueprint drill: clean-up")
+                .await
+            {
+                Ok(()) => done.push("alarm set to OK".into()),
+                Err(e) => problems.push(paging.redact(&e.message)),
+            }
+        }
+        if done.is_empty() && problems.is_empty() {
+            done.push("nothing to undo".into());
         }
         if problems.is_empty() {
             Ok(done.join("; "))

@@ -11,6 +11,8 @@
 mod chain;
 mod cleanup;
 mod delivery;
+pub mod event_sample;
+mod events;
 mod notified;
 pub mod pattern;
 pub mod report;
@@ -22,7 +24,7 @@ use crate::providers::probe::{AlarmProbe, PagingProbe};
 use crate::providers::{Provider, ProviderSet};
 use crate::state::State;
 use blueprint_model::graph::Graph;
-use blueprint_model::graph::alerting::{self, AlertChain};
+use blueprint_model::graph::alerting::{self, AlertChain, EventChain, PagePath};
 pub use report::{ChainReport, Inject, LevelNow, Link, Outcome, Paged};
 
 #[derive(Debug, Clone)]
@@ -43,15 +45,18 @@ pub struct Drill<'a> {
     pub options: Options,
 }
 
-/// The chains `drill` would fire; an error when the graph has none.
-pub fn chains(graph: &Graph) -> anyhow::Result<Vec<AlertChain<'_>>> {
-    let chains = alerting::chains(graph, crate::providers::catalog());
-    if chains.is_empty() {
+/// The chains `drill` would fire: alarms, then EventBridge rules sending to a
+/// topic; an error when the graph has neither.
+pub fn chains(graph: &Graph) -> anyhow::Result<(Vec<AlertChain<'_>>, Vec<EventChain<'_>>)> {
+    let catalog = crate::providers::catalog();
+    let alarms = alerting::chains(graph, catalog);
+    let events = alerting::event_chains(graph, catalog);
+    if alarms.is_empty() && events.is_empty() {
         anyhow::bail!(
-            "this blueprint declares no alert chain to drill (a CloudWatch alarm, ideally fed by a log metric filter and notifying an SNS topic subscribed to a PagerDuty integration)"
+            "this blueprint declares no alert chain to drill (a CloudWatch alarm, ideally fed by a log metric filter, or an EventBridge rule, notifying an SNS topic subscribed to a PagerDuty integration)"
         );
     }
-    Ok(chains)
+    Ok((alarms, events))
 }
 
 /// The providers a chain's links go through.
@@ -89,8 +94,12 @@ impl Drill<'_> {
 
     pub async fn run(&self) -> anyhow::Result<Vec<ChainReport>> {
         let mut reports = Vec::new();
-        for chain in chains(self.graph)? {
+        let (alarms, events) = chains(self.graph)?;
+        for chain in alarms {
             reports.push(self.chain(&chain).await);
+        }
+        for chain in events {
+            reports.push(self.event_chain(&chain).await);
         }
         Ok(reports)
     }
@@ -98,20 +107,33 @@ impl Drill<'_> {
     /// The providers serving the chain's alarm and integration, if they can be
     /// probed.
     fn probes(&self, chain: &AlertChain<'_>) -> Result<Probes, report::Failure> {
+        let Some(page) = chain.pages.first() else {
+            return Err(report::fail(
+                "the alarm reaches no PagerDuty integration",
+                "subscribe its topic to a PagerDuty integration",
+            ));
+        };
+        self.probes_for(&chain.alarm.kind, page)
+    }
+
+    /// The providers serving a chain's source (`kind`) and its way to PagerDuty.
+    fn probes_for(&self, kind: &str, page: &PagePath<'_>) -> Result<Probes, report::Failure> {
         let provider = |kind: &str| {
             self.providers
                 .for_kind(kind)
                 .map_err(|e| report::fail(e.message, "configure the provider"))
         };
-        let alarms = provider(&chain.alarm.kind)?;
+        let alarms = provider(kind)?;
         if alarms.alarm_probe().is_none() {
             return Err(report::fail(
-                format!("the {} provider cannot fire alarms", alarms.name()),
-                "drill supports CloudWatch alarms",
+                format!(
+                    "the {} provider cannot fire alarms or events",
+                    alarms.name()
+                ),
+                "drill supports CloudWatch alarms and EventBridge rules",
             ));
         }
-        let integration = chain.pages.first().map(|p| p.integration.kind.as_str());
-        let paging = provider(integration.unwrap_or_default())?;
+        let paging = provider(&page.integration.kind)?;
         if paging.paging_probe().is_none() {
             return Err(report::fail(
                 format!("the {} provider cannot follow incidents", paging.name()),

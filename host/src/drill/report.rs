@@ -12,8 +12,12 @@ pub enum Inject {
     Log,
     /// SetAlarmState ALARM: the alarm's actions fire (AWS; moto does not fire them).
     Alarm,
-    /// A CloudWatch-alarm notification published to the topic.
+    /// A CloudWatch-alarm notification (EventBridge chains: the event a rule
+    /// would send) published to the topic.
     Topic,
+    /// An event the rule's pattern matches, put on the default bus
+    /// (EventBridge chains; an alarm chain starts at the alarm's state).
+    Event,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -64,9 +68,12 @@ pub struct LevelNow {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ChainReport {
-    /// The alarm's node id.
+    /// The node id of the chain's source: an alarm, or an EventBridge rule.
     pub alarm: String,
+    /// The source's name (the alarm's, or the rule's).
     pub alarm_name: String,
+    /// The source's kind (`aws.cloudwatch_metric_alarm`, `aws.cloudwatch_event_rule`).
+    pub source: String,
     /// The declared path, e.g. `/aws/lambda/fn → filter → alarm → topic → service`.
     pub path: String,
     pub inject: Inject,

@@ -59,6 +59,17 @@ pub struct LiveSubscription {
     pub confirmed: bool,
 }
 
+/// An EventBridge rule as its service reports it now.
+#[derive(Debug, Clone, Default)]
+pub struct LiveRule {
+    pub arn: String,
+    /// `ENABLED` or `DISABLED`.
+    pub state: String,
+    pub event_pattern: Option<String>,
+    /// The ARNs of its targets.
+    pub targets: Vec<String>,
+}
+
 /// The state an alarm can be put in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AlarmState {
@@ -109,6 +120,24 @@ pub trait AlarmProbe: Send + Sync {
     /// Messages in a queue now, visible or in flight (a dead-letter queue's
     /// lost pages).
     async fn queue_depth(&self, queue_url: &str) -> ProviderResult<u64>;
+
+    /// An EventBridge rule of the default bus and its targets.
+    async fn event_rule(&self, name: &str) -> ProviderResult<Option<LiveRule>>;
+
+    /// Whether `event` (a whole event, JSON) matches `pattern`, as the service
+    /// decides.
+    async fn test_event_pattern(&self, pattern: &str, event: &str) -> ProviderResult<PatternTest>;
+
+    /// Put one event on the default bus; returns its id.
+    async fn put_event(
+        &self,
+        source: &str,
+        detail_type: &str,
+        detail: &str,
+    ) -> ProviderResult<String>;
+
+    /// A topic's access policy (a JSON document).
+    async fn topic_policy(&self, topic: &str) -> ProviderResult<Option<String>>;
 }
 
 /// An incident as the paging service reports it.

@@ -1,5 +1,6 @@
-//! The alerting pattern, found in any graph: log group → metric filter → alarm →
-//! SNS topic → subscription → PagerDuty integration → service → escalation policy.
+//! The alerting patterns, found in any graph: log group → metric filter → alarm →
+//! SNS topic → subscription → PagerDuty integration → service → escalation policy,
+//! and EventBridge rule → target → the same topic onwards.
 //! Found by following references (and, where a guest wrote literal values, by
 //! matching them), never by node names, so it works for any guest's shape.
 //! `blueprint drill` fires these chains; `blueprint check` lints them.
@@ -71,6 +72,51 @@ pub fn chains<'g>(graph: &'g Graph, catalog: &Catalog) -> Vec<AlertChain<'g>> {
                 ok_topics,
                 pages,
             }
+        })
+        .collect()
+}
+
+/// An EventBridge rule and the topic its target sends to, as declared: rule →
+/// target → topic (with its policy) → the topic's ways to PagerDuty.
+#[derive(Debug, Clone)]
+pub struct EventChain<'g> {
+    pub rule: &'g Node,
+    pub target: &'g Node,
+    pub topic: &'g Node,
+    /// The topic's access policy node, if this blueprint declares one.
+    pub topic_policy: Option<&'g Node>,
+    pub pages: Vec<PagePath<'g>>,
+}
+
+impl EventChain<'_> {
+    /// The rule's `name` as declared.
+    pub fn rule_name(&self) -> String {
+        literal(self.rule.props.get("name")).unwrap_or_else(|| self.rule.id.clone())
+    }
+}
+
+/// Every rule target sending to a topic of the graph, in node order.
+pub fn event_chains<'g>(graph: &'g Graph, catalog: &Catalog) -> Vec<EventChain<'g>> {
+    graph
+        .nodes()
+        .iter()
+        .filter(|n| n.role(catalog) == Some(Role::EventTarget))
+        .filter_map(|target| {
+            let rule = referenced(graph, target.props.get("rule"))
+                .find(|n| n.role(catalog) == Some(Role::EventRule))?;
+            let topic = referenced(graph, target.props.get("arn"))
+                .find(|n| n.role(catalog) == Some(Role::Topic))?;
+            let topic_policy = graph.nodes().iter().find(|p| {
+                p.role(catalog) == Some(Role::TopicPolicy)
+                    && referenced(graph, p.props.get("arn")).any(|t| t.id == topic.id)
+            });
+            Some(EventChain {
+                rule,
+                target,
+                topic,
+                topic_policy,
+                pages: pages_from(graph, catalog, topic),
+            })
         })
         .collect()
 }

@@ -7,8 +7,9 @@ use aws_sdk_cloudwatchlogs::error::ProvideErrorMetadata;
 use super::{AwsProvider, map_error};
 use crate::providers::ProviderResult;
 use crate::providers::probe::{
-    AlarmProbe, AlarmState, LiveAlarm, LiveFilter, LiveSubscription, PatternTest,
+    AlarmProbe, AlarmState, LiveAlarm, LiveFilter, LiveRule, LiveSubscription, PatternTest,
 };
+use crate::providers::{ErrorClass, ProviderError};
 
 #[async_trait]
 impl AlarmProbe for AwsProvider {
@@ -151,7 +152,7 @@ impl AlarmProbe for AwsProvider {
             self.sns
                 .publish()
                 .topic_arn(topic)
-                .subject(subject)
+                .set_subject((!subject.is_empty()).then(|| subject.to_owned()))
                 .message(message)
                 .send()
         })
@@ -277,6 +278,109 @@ impl AlarmProbe for AwsProvider {
         };
         Ok(count(Attr::ApproximateNumberOfMessages)
             + count(Attr::ApproximateNumberOfMessagesNotVisible))
+    }
+
+    async fn event_rule(&self, name: &str) -> ProviderResult<Option<LiveRule>> {
+        let address = format!("EventBridge rule {name}");
+        let described = self
+            .call(&address, || self.events.describe_rule().name(name).send())
+            .await;
+        let rule = match described {
+            Ok(rule) => rule,
+            Err(e) if e.class == ErrorClass::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut targets = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .call(&address, || {
+                    self.events
+                        .list_targets_by_rule()
+                        .rule(name)
+                        .set_next_token(token.clone())
+                        .send()
+                })
+                .await?;
+            targets.extend(page.targets().iter().map(|t| t.arn().to_owned()));
+            token = page.next_token().map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+        Ok(Some(LiveRule {
+            arn: rule.arn().unwrap_or_default().to_owned(),
+            state: rule.state().map_or("ENABLED", |s| s.as_str()).to_owned(),
+            event_pattern: rule.event_pattern().map(str::to_owned),
+            targets,
+        }))
+    }
+
+    async fn test_event_pattern(&self, pattern: &str, event: &str) -> ProviderResult<PatternTest> {
+        let tested = self
+            .events
+            .test_event_pattern()
+            .event_pattern(pattern)
+            .event(event)
+            .send()
+            .await;
+        match tested {
+            Ok(out) if out.result() => Ok(PatternTest::Matches),
+            Ok(_) => Ok(PatternTest::NoMatch),
+            Err(e) => match e.as_service_error().and_then(|s| s.code()) {
+                Some("InvalidEventPatternException") => {
+                    Ok(PatternTest::Invalid(map_error(pattern, &e).message))
+                }
+                _ => Err(map_error("TestEventPattern", &e)),
+            },
+        }
+    }
+
+    async fn put_event(
+        &self,
+        source: &str,
+        detail_type: &str,
+        detail: &str,
+    ) -> ProviderResult<String> {
+        let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+            .source(source)
+            .detail_type(detail_type)
+            .detail(detail)
+            .build();
+        let out = self
+            .call("PutEvents", || {
+                self.events.put_events().entries(entry.clone()).send()
+            })
+            .await?;
+        // PutEvents answers 200 with the entries it refused.
+        match out.entries().first() {
+            Some(e) if e.error_code().is_none() => Ok(e.event_id().unwrap_or_default().to_owned()),
+            Some(e) => Err(ProviderError::new(
+                ErrorClass::Invalid,
+                format!(
+                    "EventBridge refused the event (source {source:?}): {}: {}",
+                    e.error_code().unwrap_or_default(),
+                    e.error_message().unwrap_or_default()
+                ),
+            )),
+            None => Err(ProviderError::new(
+                ErrorClass::Invalid,
+                "EventBridge answered PutEvents with no entry",
+            )),
+        }
+    }
+
+    async fn topic_policy(&self, topic: &str) -> ProviderResult<Option<String>> {
+        let out = self
+            .call(topic, || {
+                self.sns.get_topic_attributes().topic_arn(topic).send()
+            })
+            .await?;
+        Ok(out
+            .attributes()
+            .and_then(|a| a.get("Policy"))
+            .filter(|p| !p.is_empty())
+            .cloned())
     }
 }
 

@@ -3,7 +3,7 @@
 //! sent to its targets (`aws.cloudwatch_event_target`).
 
 use super::super::access::Phase::{Delete, Drill, Read, Write};
-use super::super::access::{Iam, OWN, grant};
+use super::super::access::{ANY, Iam, OWN, grant};
 use async_trait::async_trait;
 use aws_sdk_eventbridge::types::{RuleState, Tag};
 use serde_json::{Value, json};
@@ -111,10 +111,20 @@ pub static IAM: Iam = Iam {
             &[OWN],
         ),
         grant(Delete, &["events:DeleteRule"], &[OWN]),
-        // The drill reads the rule's pattern and sends an event it matches.
-        grant(Drill, &["events:DescribeRule"], &[OWN]),
+        // The drill reads the rule, tests its pattern against the event it
+        // builds, and puts that event on the default bus.
+        grant(
+            Drill,
+            &["events:DescribeRule", "events:ListTargetsByRule"],
+            &[OWN],
+        ),
+        grant(Drill, &["events:TestEventPattern"], &[ANY]),
+        grant(Drill, &["events:PutEvents"], &[DEFAULT_BUS]),
     ],
 };
+
+/// The bus the rules live on (and the drill puts its event on).
+const DEFAULT_BUS: &str = "arn:{partition}:events:{region}:{account}:event-bus/default";
 
 pub struct Kind;
 

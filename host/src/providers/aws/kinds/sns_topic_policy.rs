@@ -3,7 +3,7 @@
 //! publish (without it EventBridge's deliveries fail, counted in the rule's
 //! `FailedInvocations`, and nobody is paged).
 
-use super::super::access::Phase::{Delete, Read, Write};
+use super::super::access::Phase::{Delete, Drill, Read, Write};
 use super::super::access::{Iam, grant};
 use async_trait::async_trait;
 use serde_json::{Value, json};
@@ -72,6 +72,8 @@ pub static IAM: Iam = Iam {
             &["sns:GetTopicAttributes", "sns:SetTopicAttributes"],
             &[TOPIC],
         ),
+        // The drill reads whether EventBridge may publish.
+        grant(Drill, &["sns:GetTopicAttributes"], &[TOPIC]),
     ],
 };
 const TOPIC: &str = "{arn>arn|{arn}}";
