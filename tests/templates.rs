@@ -71,10 +71,15 @@ async fn eventbridge_pagerduty_pages_for_a_failed_ecs_task_in_typescript() {
     );
     assert!(described["params_schema"]["properties"]["rules"].is_object());
 
+    // The template passes its own checks (the topic policy EventBridge needs,
+    // a dead-letter queue for pages SNS cannot deliver).
+    let check = w.blueprint_without_state(&["check", f, "--strict"]).await;
+    assert!(check.status.success(), "{}", text(&check));
+
     let run = w.blueprint(&["run", f, "--yes"]).await;
     assert!(run.status.success(), "{}", text(&run));
     assert!(
-        text(&run).contains("Apply complete: 12 created"),
+        text(&run).contains("Apply complete: 14 created"),
         "{}",
         text(&run)
     );
@@ -209,4 +214,103 @@ async fn eventbridge_pagerduty_pages_for_a_failed_ecs_task_in_typescript() {
     let sns = aws_sdk_sns::Client::new(&w.moto.sdk_config().await);
     let topics = sns.list_topics().send().await.unwrap();
     assert!(topics.topics().is_empty(), "{topics:?}");
+}
+
+/// The EventBridge kinds by their Terraform import ids: a second state adopts
+/// the applied rule, target, topic and topic policy, and plans none of them;
+/// the export names each official type and refers to the others by attribute.
+#[tokio::test(flavor = "multi_thread")]
+async fn eventbridge_kinds_are_adopted_by_import_id_and_exported() {
+    let w = World::new().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let file = template(tmp.path(), "eventbridge-pagerduty.toml");
+    let f = file.to_str().unwrap();
+    let run = w.blueprint(&["run", f, "--yes"]).await;
+    assert!(run.status.success(), "{}", text(&run));
+    let applied: Value = serde_json::from_slice(&std::fs::read(&w.state).unwrap()).unwrap();
+    let topic = applied["resources"]["topic"]["resource"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let second = tmp.path().join("second.json");
+    let second = second.to_str().unwrap();
+    let adopt = |args: Vec<String>| {
+        let mut c = w.command_without_state(&["import", f, "--state", second, "--yes"]);
+        c.args(args);
+        c.output().unwrap()
+    };
+    let out = adopt(vec![
+        format!("topic={topic}"),
+        "rule-ecs-task-failed=ecs-task-failed".into(),
+        "target-ecs-task-failed=ecs-task-failed/pagerduty".into(),
+        format!("topic-policy={topic}"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let state: Value = serde_json::from_slice(&std::fs::read(second).unwrap()).unwrap();
+    assert_eq!(
+        state["resources"]["target-ecs-task-failed"]["adopted_from"],
+        json!({"source": "id", "id": "ecs-task-failed/pagerduty"})
+    );
+    assert_eq!(
+        state["resources"]["rule-ecs-task-failed"]["resource"]["outputs"]["arn"],
+        applied["resources"]["rule-ecs-task-failed"]["resource"]["outputs"]["arn"]
+    );
+    // A target id without its rule names the format.
+    let out = adopt(vec!["target-ecs-task-failed=pagerduty".into()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("RULE/TARGET_ID"), "{}", text(&out));
+
+    // The PagerDuty objects this state does not record stop the plan (nothing
+    // proves whose they are); the imported nodes are not among them.
+    let mut plan = w.command_without_state(&["plan", f, "--state", second]);
+    let plan = plan.output().unwrap();
+    assert_eq!(plan.status.code(), Some(1), "{}", text(&plan));
+    assert!(
+        text(&plan).contains("service (pagerduty.service) already exists"),
+        "{}",
+        text(&plan)
+    );
+    for node in [
+        "topic (aws.sns_topic)",
+        "rule-ecs-task-failed (aws.cloudwatch_event_rule)",
+        "target-ecs-task-failed (aws.cloudwatch_event_target)",
+        "topic-policy (aws.sns_topic_policy)",
+    ] {
+        assert!(
+            !text(&plan).contains(node),
+            "{node} is planned again after its import:\n{}",
+            text(&plan)
+        );
+    }
+
+    let export = w.blueprint_without_state(&["export", f]).await;
+    assert!(export.status.success(), "{}", text(&export));
+    let tf: Value = serde_json::from_slice(&export.stdout).unwrap();
+    let r = &tf["resource"];
+    let target = &r["aws_cloudwatch_event_target"]["target-ecs-task-failed"];
+    assert_eq!(
+        target["rule"],
+        "${aws_cloudwatch_event_rule.rule-ecs-task-failed.name}"
+    );
+    assert_eq!(target["arn"], "${aws_sns_topic.topic.arn}");
+    assert_eq!(target["target_id"], "pagerduty");
+    assert_eq!(
+        r["aws_sns_topic_policy"]["topic-policy"]["arn"],
+        "${aws_sns_topic.topic.arn}"
+    );
+    assert!(
+        r["aws_sns_topic_policy"]["topic-policy"]["policy"]
+            .as_str()
+            .unwrap()
+            .contains("${aws_cloudwatch_event_rule.rule-ecs-task-failed.arn}")
+    );
+    let rule = &r["aws_cloudwatch_event_rule"]["rule-ecs-task-failed"];
+    assert_eq!(rule["name"], "ecs-task-failed");
+    assert!(
+        rule["event_pattern"]
+            .as_str()
+            .unwrap()
+            .contains("EssentialContainerExited")
+    );
 }

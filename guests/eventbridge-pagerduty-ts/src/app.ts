@@ -51,6 +51,8 @@ interface Params {
   on_call: OnCall;
   /** Page through a platform blueprint's escalation policy instead of declaring one. */
   platform: Platform | null;
+  /** Keep the pages SNS fails to deliver in an SQS dead-letter queue. */
+  dead_letter_queue: boolean;
 }
 
 const DEFAULTS: Params = {
@@ -74,6 +76,7 @@ const DEFAULTS: Params = {
     escalation_delay_minutes: 15,
   },
   platform: null,
+  dead_letter_queue: true,
 };
 
 const NAME = { type: "string", pattern: "^[.\\-_A-Za-z0-9]{1,64}$" };
@@ -118,6 +121,11 @@ function schema(): object {
           escalation_policy_name: { type: "string", default: d.on_call.escalation_policy_name },
           escalation_delay_minutes: { type: "integer", minimum: 1, default: d.on_call.escalation_delay_minutes },
         },
+      },
+      dead_letter_queue: {
+        type: "boolean",
+        description: "Keep the pages SNS fails to deliver in an SQS dead-letter queue (14 days).",
+        default: d.dead_letter_queue,
       },
       platform: {
         type: ["object", "null"],
@@ -178,6 +186,22 @@ function escalationPolicy(p: Params): string {
   }).id;
 }
 
+/** The queue SNS moves an undeliverable page to, and the policy letting it. */
+function deadLetterQueue(topicName: string, topicArn: string): string {
+  const queue = aws.sqsQueue("dead-letter-queue", {
+    name: `${topicName}-undelivered`,
+    messageRetentionSeconds: 1209600,
+  });
+  aws.sqsQueuePolicy("dead-letter-queue-policy", {
+    queueUrl: queue.url,
+    policy:
+      `{"Version":"2012-10-17","Statement":[{"Sid":"SnsDeadLetters","Effect":"Allow",` +
+      `"Principal":{"Service":"sns.amazonaws.com"},"Action":"sqs:SendMessage","Resource":"${queue.arn}",` +
+      `"Condition":{"ArnEquals":{"aws:SourceArn":"${topicArn}"}}}]}`,
+  });
+  return `{"deadLetterTargetArn":"${queue.arn}"}`;
+}
+
 export const blueprint = {
   info() {
     return {
@@ -210,6 +234,7 @@ export const blueprint = {
       topic: topic.arn,
       protocol: integration.cloudwatchProtocol,
       endpoint: integration.cloudwatchEndpoint,
+      redrivePolicy: p.dead_letter_queue ? deadLetterQueue(p.topic_name, topic.arn) : undefined,
     });
     const rules = p.rules.map((r) => {
       const rule = aws.cloudwatchEventRule(`rule-${r.name}`, {

@@ -11,6 +11,7 @@ mod alarm_sub_minute_period;
 mod escalation_level_empty;
 mod escalation_policy_unused;
 mod escalation_single_responder;
+mod event_target_topic_policy;
 mod filter_without_alarm;
 mod lambda_runtime_deprecated;
 mod log_group_no_retention;
@@ -31,6 +32,7 @@ rules![
     subscription_endpoint,
     subscription_protocol,
     subscription_dead_letter,
+    event_target_topic_policy,
     alarm_sub_minute_period,
     alarm_no_ok_action,
     alarm_missing_data,

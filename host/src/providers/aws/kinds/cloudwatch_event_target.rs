@@ -69,7 +69,7 @@ pub static INFO: KindInfo = KindInfo {
         format: "{rule}/{target_id}",
         docs: "https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/cloudwatch_event_target#import",
         identity: &["rule", "target_id"],
-        prior: blueprint_model::import_id::id_only,
+        prior: import_prior,
     }),
     text_controls: &[],
     parse: parse_as::<Props>,
@@ -95,8 +95,26 @@ fn target_address(rule: &str, id: &str) -> String {
 }
 
 fn split_id(id: &str) -> ProviderResult<(&str, &str)> {
-    blueprint_model::import_id::split2(id, '/', "<rule>/<target_id>")
+    blueprint_model::import_id::split2(id, '/', ID_FORMAT)
         .map_err(|e| ProviderError::new(ErrorClass::Invalid, e))
+}
+
+const ID_FORMAT: &str = "RULE/TARGET_ID";
+
+/// `terraform import aws_cloudwatch_event_target.x RULE/TARGET_ID` (the
+/// provider's "Import" section, default bus): the prior resource `read` takes.
+/// Neither part holds a `/` (EventBridge's name rule).
+fn import_prior(id: &str, _props: &serde_json::Map<String, Value>) -> Result<Resource, String> {
+    let (rule, target) = blueprint_model::import_id::split2(id, '/', ID_FORMAT)?;
+    if target.contains('/') {
+        return Err(format!(
+            "{id:?} is not of the form {ID_FORMAT} (a rule on another bus, BUS/RULE/TARGET_ID, is not supported)"
+        ));
+    }
+    Ok(Resource {
+        id: target_address(rule, target),
+        ..Resource::default()
+    })
 }
 
 fn target_resource(rule: &str, t: &Target) -> Resource {
