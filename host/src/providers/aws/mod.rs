@@ -558,6 +558,23 @@ fn same_set(desired: &Value, observed: &Value) -> bool {
     sorted(desired) == sorted(observed)
 }
 
+/// A resource policy's `policy` prop (a queue's, a topic's): IAM's grammar,
+/// "[\u0009\u000A\u000D\u0020-\u00FF]+" (IAM API Reference, PolicyDocument),
+/// which SQS's and SNS's `Policy` attributes follow.
+const POLICY_CONTROLS: &[(&str, blueprint_model::kind::Controls)] = &[(
+    "policy",
+    blueprint_model::kind::Controls::These(&['\t', '\n', '\r']),
+)];
+
+/// A literal `policy` prop is a JSON document.
+fn check_policy_document(c: &mut blueprint_model::kind::Checker<'_>) {
+    if let Some(policy) = c.literal("policy")
+        && let Err(e) = serde_json::from_str::<Value>(policy)
+    {
+        c.bad("policy", format!("is not a JSON document: {e}"));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

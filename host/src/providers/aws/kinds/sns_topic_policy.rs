@@ -8,7 +8,9 @@ use super::super::access::{Iam, grant};
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::super::{AwsProvider, gone_ok, optional, props, same_json_text};
+use super::super::{
+    AwsProvider, POLICY_CONTROLS, check_policy_document, gone_ok, optional, props, same_json_text,
+};
 use crate::providers::{
     Desired, ErrorClass, Found, Identity, ProviderError, ProviderResult, Resource, ResourceKind,
 };
@@ -27,13 +29,7 @@ pub static INFO: KindInfo = KindInfo {
     outputs: &[mirror("id", "arn")],
     required: &["arn", "policy"],
     refs: &[refs("arn", &[super::sns_topic::NAME])],
-    check: |c| {
-        if let Some(policy) = c.literal("policy")
-            && let Err(e) = serde_json::from_str::<Value>(policy)
-        {
-            c.bad("policy", format!("is not a JSON document: {e}"));
-        }
-    },
+    check: check_policy_document,
     // A topic has one policy: another topic is another policy.
     replace_on_change: &["arn"],
     create_before_destroy: false,
@@ -51,12 +47,7 @@ pub static INFO: KindInfo = KindInfo {
         identity: &["arn"],
         prior: blueprint_model::import_id::arn_only,
     }),
-    // IAM policy grammar: "[\u0009\u000A\u000D\u0020-\u00FF]+" (IAM API
-    // Reference, PolicyDocument), which SNS's Policy attribute follows.
-    text_controls: &[(
-        "policy",
-        blueprint_model::kind::Controls::These(&['\t', '\n', '\r']),
-    )],
+    text_controls: POLICY_CONTROLS,
     parse: parse_as::<Props>,
 };
 
