@@ -314,3 +314,218 @@ async fn eventbridge_kinds_are_adopted_by_import_id_and_exported() {
             .contains("EssentialContainerExited")
     );
 }
+
+/// The template composed with a platform blueprint
+/// (`blueprints/platform-and-service/`): `run DIR` applies the platform, then
+/// the ECS service, which pages through the platform's escalation policy and
+/// declares none of its own; its drill pages the platform's engineer on call.
+#[tokio::test(flavor = "multi_thread")]
+async fn eventbridge_pagerduty_pages_through_a_platform_blueprint() {
+    let w = World::with(Config {
+        now: Some("2023-09-16T01:30:00+09:00".parse().unwrap()),
+        ..Config::default()
+    })
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = support::root();
+    for name in ["platform.toml", "ecs-tasks.toml"] {
+        let text = std::fs::read_to_string(root.join("blueprints/platform-and-service").join(name))
+            .unwrap()
+            .replace(
+                "path = \"../../target/",
+                &format!("path = \"{}/target/", root.display()),
+            );
+        std::fs::write(tmp.path().join(name), text).unwrap();
+    }
+    let dir = tmp.path().to_str().unwrap();
+    let ecs = tmp.path().join("ecs-tasks.toml");
+    let ecs = ecs.to_str().unwrap();
+
+    let out = w.blueprint_without_state(&["run", dir, "--yes"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("in 2 waves"), "{}", text(&out));
+    assert!(
+        text(&out).contains("Summary: 2 blueprints, 2 ok, 0 failed"),
+        "{}",
+        text(&out)
+    );
+    let pd = w.pd();
+    let policies = pd["objects"]["escalation_policies"].as_object().unwrap();
+    assert_eq!(policies.len(), 1, "{policies:?}");
+    let services: Vec<&Value> = pd["objects"]["services"]
+        .as_object()
+        .unwrap()
+        .values()
+        .collect();
+    assert_eq!(services.len(), 1, "{services:?}");
+    assert_eq!(services[0]["name"], "ecs-tasks");
+    assert_eq!(
+        services[0]["escalation_policy"]["id"],
+        policies.keys().next().unwrap().as_str()
+    );
+    assert_eq!(w.count("schedules"), 1, "the platform's only");
+
+    let plan = w
+        .blueprint_without_state(&["plan", ecs, "--detailed-exitcode"])
+        .await;
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan));
+    let drill = w.blueprint_without_state(&["drill", ecs, "--json"]).await;
+    assert!(drill.status.success(), "{}", text(&drill));
+    let report: Value = serde_json::from_slice(&drill.stdout).unwrap();
+    assert_eq!(
+        report["chains"][0]["paged"]["assignee"], "User Two",
+        "{report:#}"
+    );
+    assert_eq!(
+        report["chains"][0]["paged"]["levels"][0]["on_call"],
+        json!(["User Two"]),
+        "{report:#}"
+    );
+}
+
+/// A drill of the alarm template at `now` (Tokyo time), with the emulator's
+/// users as `setup` leaves them: the report's one chain.
+async fn drill_alarm_template_at(now: &str, setup: &[(&str, Value)]) -> (World, Value) {
+    let mut user_setup = std::collections::BTreeMap::new();
+    for (email, s) in setup {
+        user_setup.insert(
+            (*email).to_owned(),
+            pagerduty_emulator::notify::UserSetup::from_json(s)
+                .unwrap()
+                .unwrap(),
+        );
+    }
+    let w = World::with(Config {
+        now: Some(now.parse().unwrap()),
+        user_setup,
+        ..Config::default()
+    })
+    .await;
+    let tmp = tempfile::tempdir().unwrap();
+    let file = template(tmp.path(), "alarm-pagerduty.toml");
+    let f = file.to_str().unwrap();
+    let run = w.blueprint(&["run", f, "--yes"]).await;
+    assert!(run.status.success(), "{}", text(&run));
+    let drill = w
+        .blueprint(&["drill", f, "--from", "topic", "--timeout", "20", "--json"])
+        .await;
+    let report: Value = serde_json::from_slice(&drill.stdout).unwrap();
+    assert_eq!(
+        drill.status.success(),
+        report["passed"] == true,
+        "{}",
+        text(&drill)
+    );
+    let chain = report["chains"][0].clone();
+    (w, chain)
+}
+
+fn link<'a>(chain: &'a Value, name: &str) -> &'a Value {
+    chain["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["link"] == name)
+        .unwrap_or_else(|| panic!("no link {name}: {chain:#}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alarm_pagerduty_pages_by_the_hour_in_python() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = template(tmp.path(), "alarm-pagerduty.toml");
+    let f = file.to_str().unwrap();
+    let w = World::new().await;
+    let check = w.blueprint_without_state(&["check", f, "--strict"]).await;
+    assert!(check.status.success(), "{}", text(&check));
+    // Terraform's blocks for the urgency rule, the support hours and the
+    // scheduled action.
+    let export = w.blueprint_without_state(&["export", f]).await;
+    assert!(export.status.success(), "{}", text(&export));
+    let tf: Value = serde_json::from_slice(&export.stdout).unwrap();
+    let service = &tf["resource"]["pagerduty_service"]["service"];
+    assert_eq!(
+        service["incident_urgency_rule"],
+        json!([{"type": "use_support_hours",
+                "during_support_hours": [{"type": "constant", "urgency": "high"}],
+                "outside_support_hours": [{"type": "constant", "urgency": "low"}]}]),
+        "{service:#}"
+    );
+    assert_eq!(
+        service["support_hours"],
+        json!([{"type": "fixed_time_per_day", "time_zone": "Asia/Tokyo",
+                "days_of_week": [1, 2, 3, 4, 5], "start_time": "09:00:00", "end_time": "18:00:00"}]),
+        "{service:#}"
+    );
+    assert_eq!(
+        service["scheduled_actions"][0]["at"][0]["name"], "support_hours_start",
+        "{service:#}"
+    );
+
+    // Monday 10:30 in Tokyo, inside support hours: high urgency, User One
+    // (the 58th hour of the rotation) is notified.
+    let (w, chain) = drill_alarm_template_at("2023-09-18T10:30:00+09:00", &[]).await;
+    assert_eq!(link(&chain, "inject")["outcome"], "passed", "{chain:#}");
+    assert_eq!(link(&chain, "notified")["outcome"], "passed", "{chain:#}");
+    assert_eq!(chain["paged"]["urgency"], "high", "{chain:#}");
+    assert_eq!(chain["paged"]["assignee"], "User One", "{chain:#}");
+    let service = w.pd()["objects"]["services"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        service["support_hours"]["time_zone"], "Asia/Tokyo",
+        "{service:#}"
+    );
+    assert_eq!(
+        service["scheduled_actions"][0]["at"]["name"], "support_hours_start",
+        "{service:#}"
+    );
+
+    // Monday 03:30: low urgency, and the users only have high-urgency rules:
+    // assigned, never notified — the drill fails at `notified`, naming it.
+    let (_, chain) = drill_alarm_template_at("2023-09-18T03:30:00+09:00", &[]).await;
+    assert_eq!(chain["paged"]["urgency"], "low", "{chain:#}");
+    let notified = link(&chain, "notified");
+    assert_eq!(notified["outcome"], "failed", "{chain:#}");
+    assert!(
+        notified["detail"]
+            .as_str()
+            .unwrap()
+            .contains("never notified"),
+        "{chain:#}"
+    );
+    assert_eq!(link(&chain, "clean-up")["outcome"], "passed", "{chain:#}");
+
+    // With a low-urgency rule for User Two (on call at 03:30), the low page
+    // reaches them.
+    let low = json!({
+        "contact_methods": [{"type": "email_contact_method", "address": "user2@example.com"}],
+        "notification_rules": [
+            {"urgency": "high", "start_delay_in_minutes": 0, "contact_method": 0},
+            {"urgency": "low", "start_delay_in_minutes": 0, "contact_method": 0}
+        ]
+    });
+    let (w, chain) =
+        drill_alarm_template_at("2023-09-18T03:30:00+09:00", &[("user2@example.com", low)]).await;
+    assert_eq!(chain["paged"]["urgency"], "low", "{chain:#}");
+    assert_eq!(chain["paged"]["assignee"], "User Two", "{chain:#}");
+    assert_eq!(link(&chain, "notified")["outcome"], "passed", "{chain:#}");
+
+    // Plans empty, then destroys to nothing.
+    let tmp2 = tempfile::tempdir().unwrap();
+    let file = template(tmp2.path(), "alarm-pagerduty.toml");
+    let f = file.to_str().unwrap();
+    let again = w.blueprint(&["plan", f, "--detailed-exitcode"]).await;
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    let destroy = w.blueprint(&["destroy", f, "--yes"]).await;
+    assert!(destroy.status.success(), "{}", text(&destroy));
+    for collection in ["services", "escalation_policies", "schedules", "teams"] {
+        assert_eq!(w.count(collection), 0, "{collection} left after destroy");
+    }
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&w.moto.sdk_config().await);
+    let alarms = cloudwatch.describe_alarms().send().await.unwrap();
+    assert!(alarms.metric_alarms().is_empty(), "{alarms:?}");
+}

@@ -340,14 +340,7 @@ fn declare_pipeline(
 
     let service = pd::service(
         &n("service"),
-        &pd::ServiceProps {
-            name: s.name.clone(),
-            description: None,
-            escalation_policy: on_call.escalation_policy.clone(),
-            acknowledgement_timeout: None,
-            auto_resolve_timeout: None,
-            alert_creation: None,
-        },
+        &service_props(s.name.clone(), on_call.escalation_policy.clone()),
     );
     pd::service_dependency(
         &n("dependency"),
@@ -773,3 +766,44 @@ fn default_bucket_name() -> String {
 }
 
 blueprint_sdk::blueprint!(LambdaErrorPagerDuty);
+
+/// A service paging through `escalation_policy`, with PagerDuty's defaults.
+#[cfg(not(any(
+    feature = "wit-v0-1-0",
+    feature = "wit-v0-2-0",
+    feature = "wit-v0-3-0",
+    feature = "wit-v0-4-0"
+)))]
+fn service_props(name: String, escalation_policy: String) -> pd::ServiceProps {
+    pd::ServiceProps {
+        name,
+        description: None,
+        escalation_policy,
+        acknowledgement_timeout: None,
+        auto_resolve_timeout: None,
+        alert_creation: None,
+        urgency: None,
+        support_hours: None,
+        urgency_during_support_hours: None,
+        urgency_outside_support_hours: None,
+        raise_urgency_at_support_hours_start: None,
+    }
+}
+
+/// Before 0.5.0 a service had no urgency props.
+#[cfg(any(
+    feature = "wit-v0-1-0",
+    feature = "wit-v0-2-0",
+    feature = "wit-v0-3-0",
+    feature = "wit-v0-4-0"
+))]
+fn service_props(name: String, escalation_policy: String) -> pd::ServiceProps {
+    pd::ServiceProps {
+        name,
+        description: None,
+        escalation_policy,
+        acknowledgement_timeout: None,
+        auto_resolve_timeout: None,
+        alert_creation: None,
+    }
+}

@@ -383,6 +383,10 @@ pub struct NewArgs {
     pub name: String,
     #[arg(long, value_enum)]
     pub lang: crate::scaffold::Lang,
+    /// What the guest starts as: the starter (a rotation and one service), or
+    /// a template of this repository's (each in the language it is written in).
+    #[arg(long, value_enum, default_value_t = crate::scaffold::Template::Starter)]
+    pub template: crate::scaffold::Template,
     /// Create it in this folder (default: the current one).
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub dir: PathBuf,

@@ -1,4 +1,4 @@
-//! `blueprint new NAME --lang rust|typescript|python [--dir DIR]`.
+//! `blueprint new NAME --lang rust|typescript|python [--template T] [--dir DIR]`.
 
 use std::process::ExitCode;
 
@@ -6,7 +6,7 @@ use super::{CliResult, NewArgs};
 use crate::scaffold;
 
 pub fn run(args: &NewArgs) -> CliResult {
-    let root = scaffold::create(&args.name, args.lang, &args.dir)?;
+    let root = scaffold::create(&args.name, args.lang, args.template, &args.dir)?;
     println!(
         "Created {} ({:?} guest). Build it:\n",
         root.display(),

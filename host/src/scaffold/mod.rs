@@ -1,6 +1,7 @@
-//! `blueprint new NAME --lang rust|typescript|python`: a guest project that builds
-//! and passes `blueprint graph` as created — the WIT contract copied in, bindings
-//! wired, a tiny example graph, a blueprint file and build instructions.
+//! `blueprint new NAME --lang rust|typescript|python [--template T]`: a guest
+//! project that builds and passes `blueprint graph` as created — the WIT contract
+//! copied in, bindings wired, a tiny example graph (or one of the repository's
+//! templates), a blueprint file and build instructions.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +10,139 @@ pub enum Lang {
     Rust,
     Typescript,
     Python,
+}
+
+/// What the project's guest starts as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Template {
+    /// A team, a weekly rotation, an escalation policy and one service.
+    Starter,
+    /// The seed: a Lambda's ERROR logs page through a metric filter, an alarm
+    /// and SNS (TypeScript).
+    LambdaErrorPagerduty,
+    /// EventBridge rules (by default: ECS tasks that stop with a non-zero exit
+    /// code) page through SNS (TypeScript).
+    EventbridgePagerduty,
+    /// Any CloudWatch metric alarm pages, with the urgency by support hours
+    /// (Python).
+    AlarmPagerduty,
+}
+
+impl Template {
+    /// The guest source replacing the starter's, and files beside it.
+    fn sources(self, lang: Lang) -> anyhow::Result<Vec<(&'static str, String)>> {
+        Ok(match (self, lang) {
+            (Template::Starter, _) => Vec::new(),
+            (Template::LambdaErrorPagerduty, Lang::Typescript) => vec![
+                (
+                    "src/app.ts",
+                    include_str!("../../../guests/lambda-error-pagerduty-ts/src/app.ts").into(),
+                ),
+                (
+                    "handler/index.js",
+                    include_str!("../../../blueprints/lambda-error-pagerduty-handler/index.js")
+                        .into(),
+                ),
+            ],
+            (Template::LambdaErrorPagerduty, Lang::Python) => vec![
+                (
+                    "app.py",
+                    include_str!("../../../guests/lambda-error-pagerduty-py/app.py").into(),
+                ),
+                (
+                    "handler/index.js",
+                    include_str!("../../../blueprints/lambda-error-pagerduty-handler/index.js")
+                        .into(),
+                ),
+            ],
+            (Template::EventbridgePagerduty, Lang::Typescript) => vec![(
+                "src/app.ts",
+                include_str!("../../../guests/eventbridge-pagerduty-ts/src/app.ts").into(),
+            )],
+            (Template::AlarmPagerduty, Lang::Python) => vec![(
+                "app.py",
+                include_str!("../../../guests/alarm-pagerduty-py/app.py").into(),
+            )],
+            (template, lang) => anyhow::bail!(
+                "the {} template is written in {}: use --lang {} ({lang:?} has the starter)",
+                template.name(),
+                template.languages(),
+                template.languages().replace(" or ", " or --lang "),
+            ),
+        })
+    }
+
+    /// The languages the template is written in, for messages.
+    fn languages(self) -> &'static str {
+        match self {
+            Template::Starter => "rust, typescript or python",
+            Template::LambdaErrorPagerduty => "typescript or python",
+            Template::EventbridgePagerduty => "typescript",
+            Template::AlarmPagerduty => "python",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Template::Starter => "starter",
+            Template::LambdaErrorPagerduty => "lambda-error-pagerduty",
+            Template::EventbridgePagerduty => "eventbridge-pagerduty",
+            Template::AlarmPagerduty => "alarm-pagerduty",
+        }
+    }
+
+    /// The blueprint file's params and provider tables.
+    fn params(self, name: &str) -> String {
+        match self {
+            Template::Starter => format!(
+                "[params]
+team_name = \"{name} team\"
+users = [\"user1@example.com\"]
+
+                 [providers.pagerduty]
+region = \"us\"
+"
+            ),
+            Template::LambdaErrorPagerduty => format!(
+                "[params]
+team_name = \"{name} team\"
+users = [\"user1@example.com\"]
+
+                 [[params.services]]
+name = \"{name}\"
+function_name = \"{name}-function\"
+                 code_path = \"handler\"
+
+                 [providers.aws]
+region = \"us-east-1\"
+
+[providers.pagerduty]
+region = \"us\"
+"
+            ),
+            Template::AlarmPagerduty => format!(
+                "[params]\nservice_name = \"{name}\"\ntopic_name = \"{name}-alarms\"\n\n\
+                 [params.on_call]\nteam_name = \"{name} team\"\nusers = [\"user1@example.com\"]\n\n\
+                 [providers.aws]\nregion = \"us-east-1\"\n\n[providers.pagerduty]\nregion = \"us\"\n"
+            ),
+            Template::EventbridgePagerduty => format!(
+                "[params]
+service_name = \"{name}\"
+topic_name = \"{name}-events\"
+
+                 [params.on_call]
+team_name = \"{name} team\"
+users = [\"user1@example.com\"]
+
+                 [providers.aws]
+region = \"us-east-1\"
+
+[providers.pagerduty]
+region = \"us\"
+"
+            ),
+        }
+    }
 }
 
 /// The contract, as this host speaks it.
@@ -141,7 +275,12 @@ fn dev_section(lang: Lang, name: &str) -> String {
 }
 
 /// Create `parent/name/`; refuses to touch an existing folder.
-pub fn create(name: &str, lang: Lang, parent: &Path) -> anyhow::Result<PathBuf> {
+pub fn create(
+    name: &str,
+    lang: Lang,
+    template: Template,
+    parent: &Path,
+) -> anyhow::Result<PathBuf> {
     let valid = name.len() <= 64
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && name
@@ -159,7 +298,12 @@ pub fn create(name: &str, lang: Lang, parent: &Path) -> anyhow::Result<PathBuf> 
             root.display()
         );
     }
-    let files = templates(lang);
+    let sources = template.sources(lang)?;
+    let mut files = templates(lang);
+    for (path, text) in sources {
+        files.retain(|(f, _)| *f != path);
+        files.push((path, text));
+    }
     let wit_files: Vec<(String, String)> = WIT
         .iter()
         .map(|(f, t)| (format!("wit/{f}"), (*t).to_owned()))
@@ -169,9 +313,8 @@ pub fn create(name: &str, lang: Lang, parent: &Path) -> anyhow::Result<PathBuf> 
     let blueprint_file = format!(
         "# A blueprint instantiating the {name} guest. `blueprint graph {name}.toml` shows\n\
          # what it declares; `blueprint run {name}.toml` applies it.\n\
-         name = \"{name}\"\n\n[guest]\npath = \"{component}\"\n\n[params]\n\
-         team_name = \"{name} team\"\nusers = [\"user1@example.com\"]\n\n\
-         [providers.pagerduty]\nregion = \"us\"\n\n{}",
+         name = \"{name}\"\n\n[guest]\npath = \"{component}\"\n\n{}\n{}",
+        template.params(name),
         dev_section(lang, name)
     );
     let readme = format!(

@@ -22,6 +22,48 @@ fn rejected(status: StatusCode, message: &str, errors: Vec<String>) -> Response 
         .into_response()
 }
 
+/// A new incident's urgency by the service's `incident_urgency_rule`: constant
+/// (PagerDuty's default: high), or by whether `now` falls within its
+/// `support_hours` — on one of `days_of_week` (1 Monday .. 7 Sunday), from
+/// `start_time` to `end_time`, in `time_zone` (the OpenAPI document's
+/// IncidentUrgencyRule and SupportHours). `severity_based` takes the event's
+/// severity, which a CloudWatch notification does not carry: high here.
+pub fn urgency_now(service: &Value, now: chrono::DateTime<chrono::Utc>) -> String {
+    use chrono::{Datelike, NaiveTime};
+    let rule = &service["incident_urgency_rule"];
+    let constant = |r: &Value| match r["urgency"].as_str() {
+        Some("low") => "low".to_owned(),
+        _ => "high".to_owned(),
+    };
+    if rule["type"] != "use_support_hours" {
+        return constant(rule);
+    }
+    let hours = &service["support_hours"];
+    let tz: chrono_tz::Tz = hours["time_zone"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(chrono_tz::UTC);
+    let local = now.with_timezone(&tz);
+    let time = |key: &str| {
+        hours[key]
+            .as_str()
+            .and_then(|t| NaiveTime::parse_from_str(t, "%H:%M:%S").ok())
+    };
+    let day = u64::from(local.weekday().number_from_monday());
+    let on_day = hours["days_of_week"]
+        .as_array()
+        .is_some_and(|days| days.iter().any(|d| d.as_u64() == Some(day)));
+    let within = match (time("start_time"), time("end_time")) {
+        (Some(start), Some(end)) => start <= local.time() && local.time() < end,
+        _ => false,
+    };
+    if on_day && within {
+        constant(&rule["during_support_hours"])
+    } else {
+        constant(&rule["outside_support_hours"])
+    }
+}
+
 /// Open an incident for `dedup` unless one is open; returns its id.
 fn trigger(db: &mut Db, key: &str, dedup: &str, title: &str) -> Option<String> {
     if let Some(open) = db.dedup.get(&(key.to_owned(), dedup.to_owned())) {
@@ -42,14 +84,7 @@ fn trigger(db: &mut Db, key: &str, dedup: &str, title: &str) -> Option<String> {
     let number = db.next_incident_number();
     let id = db.id();
     let now = db.now_text();
-    // A constant urgency rule sets it; PagerDuty's default is high.
-    let urgency = match service["incident_urgency_rule"]["type"].as_str() {
-        Some("constant") => service["incident_urgency_rule"]["urgency"]
-            .as_str()
-            .unwrap_or("high")
-            .to_owned(),
-        _ => "high".to_owned(),
-    };
+    let urgency = urgency_now(&service, db.now());
     let assignments: Vec<Value> = assignee
         .iter()
         .map(|user| {

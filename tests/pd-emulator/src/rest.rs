@@ -604,6 +604,52 @@ fn build(
                     object.as_object_mut().map(|o| o.remove(field));
                 }
             }
+            // Urgency by support hours needs support hours, and a scheduled
+            // action raises a low urgency to high (the document's
+            // IncidentUrgencyRule, SupportHours, ScheduledAction).
+            let by_hours = object["incident_urgency_rule"]["type"] == "use_support_hours";
+            let hours = &object["support_hours"];
+            if by_hours && !hours.is_object() {
+                errors.push(
+                    "Support hours must be specified when the urgency rule uses support hours"
+                        .into(),
+                );
+            }
+            if hours.is_object() {
+                if hours["type"] != "fixed_time_per_day" {
+                    errors.push("Support hours type must be fixed_time_per_day".into());
+                }
+                if hours["time_zone"]
+                    .as_str()
+                    .is_none_or(|tz| tz.parse::<chrono_tz::Tz>().is_err())
+                {
+                    errors.push("Support hours time zone is not valid".into());
+                }
+                let times_ok = ["start_time", "end_time"].iter().all(|k| {
+                    hours[*k]
+                        .as_str()
+                        .is_some_and(|t| chrono::NaiveTime::parse_from_str(t, "%H:%M:%S").is_ok())
+                });
+                if !times_ok {
+                    errors.push("Support hours start_time and end_time must be HH:MM:SS".into());
+                }
+            }
+            let actions = object["scheduled_actions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let low_outside =
+                object["incident_urgency_rule"]["outside_support_hours"]["urgency"] == "low";
+            let raises_low = by_hours && low_outside;
+            if !actions.is_empty() && !raises_low {
+                errors.push(
+                    "Scheduled actions need an urgency rule by support hours with low urgency outside them"
+                        .into(),
+                );
+            }
+            if object["incident_urgency_rule"].is_null() {
+                object["incident_urgency_rule"] = json!({"type": "constant", "urgency": "high"});
+            }
             object.as_object_mut().map(|o| o.remove("integrations"));
         }
         _ => {}

@@ -23,6 +23,7 @@ pub static INFO: KindInfo = KindInfo {
             "alert_creation",
             &["create_incidents", "create_alerts_and_incidents"],
         );
+        check_urgency(c);
         for timeout in ["acknowledgement_timeout", "auto_resolve_timeout"] {
             if c.number(timeout) == Some(0.0) {
                 c.bad(
@@ -47,10 +48,15 @@ pub static INFO: KindInfo = KindInfo {
             text("acknowledgement_timeout", "acknowledgement_timeout").absent("null"),
             text("auto_resolve_timeout", "auto_resolve_timeout").absent("null"),
             same("alert_creation"),
+            same("urgency"),
+            same("support_hours"),
+            same("urgency_during_support_hours"),
+            same("urgency_outside_support_hours"),
+            same("raise_urgency_at_support_hours_start"),
         ],
         outputs: &[("id", OutputMap::Attr("id"))],
         attributes: &["id", "name", "html_url", "status"],
-        finish: None,
+        finish: Some(terraform_blocks),
     },
     import: Some(blueprint_model::import_id::ImportId {
         format: "{id}",
@@ -61,6 +67,128 @@ pub static INFO: KindInfo = KindInfo {
     text_controls: &[],
     parse: parse_as::<Props>,
 };
+
+const URGENCIES: &[&str] = &["high", "low", "severity_based"];
+
+/// The urgency props make sense together (the OpenAPI document's
+/// IncidentUrgencyRule, SupportHours and ScheduledAction).
+fn check_urgency(c: &mut blueprint_model::kind::Checker<'_>) {
+    for prop in [
+        "urgency",
+        "urgency_during_support_hours",
+        "urgency_outside_support_hours",
+    ] {
+        c.one_of(prop, URGENCIES);
+    }
+    let hours = c.present("support_hours");
+    if hours && c.present("urgency") {
+        c.bad(
+            "urgency",
+            "is the constant urgency: with support_hours, set urgency_during_support_hours and urgency_outside_support_hours",
+        );
+    }
+    for prop in [
+        "urgency_during_support_hours",
+        "urgency_outside_support_hours",
+        "raise_urgency_at_support_hours_start",
+    ] {
+        if !hours && c.present(prop) {
+            c.bad(prop, "needs support_hours");
+        }
+    }
+    // ScheduledAction: "to_urgency ... Must be set to high": it raises a low
+    // urgency when support hours start.
+    if c.value("raise_urgency_at_support_hours_start") == &json!(true)
+        && c.literal("urgency_outside_support_hours").unwrap_or("low") != "low"
+    {
+        c.bad(
+            "raise_urgency_at_support_hours_start",
+            "raises low-urgency incidents: urgency_outside_support_hours must be low",
+        );
+    }
+    if hours {
+        for day in c.array("support_hours.days_of_week") {
+            if !day.as_u64().is_some_and(|d| (1..=7).contains(&d)) {
+                c.bad(
+                    "support_hours.days_of_week",
+                    format!("{day} is not a day of the week (1 Monday to 7 Sunday)"),
+                );
+            }
+        }
+        let time = |c: &blueprint_model::kind::Checker<'_>, path: &str| {
+            c.literal(path)
+                .and_then(|t| chrono::NaiveTime::parse_from_str(t, "%H:%M:%S").ok())
+        };
+        for path in ["support_hours.start_time", "support_hours.end_time"] {
+            if c.literal(path).is_some() && time(c, path).is_none() {
+                c.bad(path, "is not a time of day HH:MM:SS");
+            }
+        }
+        if let (Some(start), Some(end)) = (
+            time(c, "support_hours.start_time"),
+            time(c, "support_hours.end_time"),
+        ) && start >= end
+        {
+            c.bad(
+                "support_hours.end_time",
+                "must be after start_time (support hours are one window within a day)",
+            );
+        }
+    }
+}
+
+/// Terraform's blocks (`incident_urgency_rule`, `support_hours`,
+/// `scheduled_actions`) from the flat props.
+fn terraform_blocks(body: &mut Map<String, Value>) {
+    let hours = body.remove("support_hours");
+    let constant = body.remove("urgency");
+    let during = body.remove("urgency_during_support_hours");
+    let outside = body.remove("urgency_outside_support_hours");
+    let raise = body.remove("raise_urgency_at_support_hours_start");
+    let rule = urgency_rule(hours.as_ref(), constant, during, outside);
+    if let Value::Object(mut rule) = rule {
+        for key in ["during_support_hours", "outside_support_hours"] {
+            if let Some(inner) = rule.remove(key) {
+                rule.insert(key.into(), json!([inner]));
+            }
+        }
+        body.insert("incident_urgency_rule".into(), json!([rule]));
+    }
+    if let Some(Value::Object(mut hours)) = hours {
+        hours.insert("type".into(), json!("fixed_time_per_day"));
+        body.insert("support_hours".into(), json!([hours]));
+    }
+    if raise == Some(json!(true)) {
+        body.insert(
+            "scheduled_actions".into(),
+            json!([{"type": "urgency_change", "to_urgency": "high",
+                    "at": [{"type": "named_time", "name": "support_hours_start"}]}]),
+        );
+    }
+}
+
+/// PagerDuty's `incident_urgency_rule`: by support hours when there are some,
+/// else constant (its default, high).
+fn urgency_rule(
+    hours: Option<&Value>,
+    constant: Option<Value>,
+    during: Option<Value>,
+    outside: Option<Value>,
+) -> Value {
+    let pick = |v: Option<Value>, default: &str| match v {
+        Some(Value::String(s)) => s,
+        _ => default.to_owned(),
+    };
+    if hours.is_some_and(|h| !h.is_null()) {
+        json!({
+            "type": "use_support_hours",
+            "during_support_hours": {"type": "constant", "urgency": pick(during, "high")},
+            "outside_support_hours": {"type": "constant", "urgency": pick(outside, "low")},
+        })
+    } else {
+        json!({"type": "constant", "urgency": pick(constant, "high")})
+    }
+}
 
 pub struct Kind;
 
@@ -86,6 +214,25 @@ impl PlainObject for Kind {
             "acknowledgement_timeout": p.acknowledgement_timeout,
             "auto_resolve_timeout": p.auto_resolve_timeout,
             "alert_creation": p.alert_creation,
+            "incident_urgency_rule": urgency_rule(
+                p.support_hours.as_ref().map(|_| &Value::Bool(true)),
+                p.urgency.clone().map(Value::String),
+                p.urgency_during_support_hours.clone().map(Value::String),
+                p.urgency_outside_support_hours.clone().map(Value::String),
+            ),
+            "support_hours": p.support_hours.as_ref().map(|h| json!({
+                "type": "fixed_time_per_day",
+                "time_zone": h.time_zone,
+                "days_of_week": h.days_of_week,
+                "start_time": h.start_time,
+                "end_time": h.end_time,
+            })),
+            "scheduled_actions": if p.raise_urgency_at_support_hours_start == Some(true) {
+                json!([{"type": "urgency_change", "to_urgency": "high",
+                        "at": {"type": "named_time", "name": "support_hours_start"}}])
+            } else {
+                json!([])
+            },
         })
     }
 
@@ -114,6 +261,33 @@ impl PlainObject for Kind {
     }
 
     fn from_api(v: &Value) -> Map<String, Value> {
+        let rule = &v["incident_urgency_rule"];
+        let (constant, during, outside) = match rule["type"].as_str() {
+            Some("use_support_hours") => (
+                Value::Null,
+                rule["during_support_hours"]["urgency"].clone(),
+                rule["outside_support_hours"]["urgency"].clone(),
+            ),
+            _ => (rule["urgency"].clone(), Value::Null, Value::Null),
+        };
+        let hours = match &v["support_hours"] {
+            Value::Object(h) => json!({
+                "time_zone": h.get("time_zone"),
+                "days_of_week": h.get("days_of_week"),
+                "start_time": h.get("start_time"),
+                "end_time": h.get("end_time"),
+            }),
+            _ => Value::Null,
+        };
+        let raise = if hours.is_null() {
+            Value::Null
+        } else {
+            json!(v["scheduled_actions"].as_array().is_some_and(|actions| {
+                actions
+                    .iter()
+                    .any(|a| a["at"]["name"] == "support_hours_start" && a["to_urgency"] == "high")
+            }))
+        };
         object(vec![
             ("name", v["name"].clone()),
             ("description", v["description"].clone()),
@@ -124,6 +298,11 @@ impl PlainObject for Kind {
             ),
             ("auto_resolve_timeout", v["auto_resolve_timeout"].clone()),
             ("alert_creation", v["alert_creation"].clone()),
+            ("urgency", constant),
+            ("support_hours", hours),
+            ("urgency_during_support_hours", during),
+            ("urgency_outside_support_hours", outside),
+            ("raise_urgency_at_support_hours_start", raise),
         ])
     }
 }
@@ -133,6 +312,44 @@ mod tests {
     use serde_json::json;
 
     use super::super::super::object::PlainObject;
+
+    #[test]
+    fn urgency_by_support_hours_reads_back_as_declared() {
+        use super::Props;
+        use serde_json::Value;
+        let declared = json!({
+            "name": "api", "escalation_policy": "P1",
+            "support_hours": {"time_zone": "Asia/Tokyo", "days_of_week": [1, 2, 3, 4, 5],
+                              "start_time": "09:00:00", "end_time": "18:00:00"},
+            "urgency_outside_support_hours": "low",
+            "raise_urgency_at_support_hours_start": true,
+        });
+        let p: Props = serde_json::from_value(declared.clone()).unwrap();
+        let api = <super::Kind as PlainObject>::to_api(&p);
+        assert_eq!(api["incident_urgency_rule"]["type"], "use_support_hours");
+        assert_eq!(api["support_hours"]["type"], "fixed_time_per_day");
+        assert_eq!(api["scheduled_actions"][0]["to_urgency"], "high");
+        let read = <super::Kind as PlainObject>::from_api(&api);
+        for (prop, value) in declared.as_object().unwrap() {
+            if prop != "escalation_policy" {
+                assert_eq!(&read[prop], value, "{prop}");
+            }
+        }
+        assert_eq!(read["urgency_during_support_hours"], "high");
+        // Without support hours: a constant urgency, no scheduled action.
+        let p: Props = serde_json::from_value(json!({"name": "a", "escalation_policy": "P1",
+                                                     "urgency": "low"}))
+        .unwrap();
+        let api = <super::Kind as PlainObject>::to_api(&p);
+        assert_eq!(
+            api["incident_urgency_rule"],
+            json!({"type": "constant", "urgency": "low"})
+        );
+        assert_eq!(api["scheduled_actions"], json!([]));
+        let read = <super::Kind as PlainObject>::from_api(&api);
+        assert_eq!(read["urgency"], "low");
+        assert!(read.get("support_hours").is_none_or(Value::is_null));
+    }
 
     #[test]
     fn a_migrated_alert_creation_is_no_change() {

@@ -70,4 +70,9 @@ class Blueprint(exports.Blueprint):
             acknowledgement_timeout=None,
             auto_resolve_timeout=None,
             alert_creation=None,
+            urgency=None,
+            support_hours=None,
+            urgency_during_support_hours=None,
+            urgency_outside_support_hours=None,
+            raise_urgency_at_support_hours_start=None,
         ))

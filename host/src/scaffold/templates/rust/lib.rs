@@ -105,6 +105,11 @@ impl Blueprint for Guest {
                 acknowledgement_timeout: None,
                 auto_resolve_timeout: None,
                 alert_creation: None,
+                urgency: None,
+                support_hours: None,
+                urgency_during_support_hours: None,
+                urgency_outside_support_hours: None,
+                raise_urgency_at_support_hours_start: None,
             },
         );
         Ok(())
