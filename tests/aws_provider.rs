@@ -1229,3 +1229,162 @@ async fn eventbridge_kinds_round_trip_and_deliver_through_the_topic_policy() {
         "{attributes:?}"
     );
 }
+
+/// Composite alarms over metric alarms, and a metric-math alarm: each round-trips
+/// (read back as declared, found by its tags); CloudWatch refuses a rule naming
+/// an alarm that does not exist, and lists composite alarms only when asked;
+/// a child entering ALARM sets the composite to ALARM, whose action publishes
+/// the alarm's notification to the topic — and a suppressor child in ALARM
+/// keeps it quiet.
+#[tokio::test(flavor = "multi_thread")]
+async fn composite_and_metric_math_alarms_round_trip_and_fire() {
+    use aws_sdk_cloudwatch::types::StateValue;
+    let moto = Moto::start();
+    let aws = provider(&moto).await;
+    let assets = BTreeMap::new();
+    let topic = aws
+        .create(&node("aws.sns_topic", "topic", json!({"name": "alarm-pages"})).desired(&assets))
+        .await
+        .unwrap();
+    let topic_arn = topic.outputs["arn"].clone();
+    let queue = aws
+        .create(&node("aws.sqs_queue", "q", json!({"name": "alarms-seen"})).desired(&assets))
+        .await
+        .unwrap();
+    let url = queue.outputs["url"].clone();
+    aws.create(
+        &node(
+            "aws.sns_topic_subscription",
+            "sub",
+            json!({"topic": topic_arn, "protocol": "sqs", "endpoint": queue.outputs["arn"],
+                   "raw_message_delivery": true}),
+        )
+        .desired(&assets),
+    )
+    .await
+    .unwrap();
+
+    // A metric-math alarm: the error rate of a Lambda, in percent.
+    let metric = |name: &str| {
+        json!({"metric_name": name, "namespace": "AWS/Lambda", "period": 60, "stat": "Sum",
+               "unit": null, "dimensions": [{"name": "FunctionName", "value": "checkout"}]})
+    };
+    let rate = node(
+        "aws.cloudwatch_metric_alarm",
+        "rate",
+        json!({"alarm_name": "checkout-error-rate", "evaluation_periods": 2,
+               "threshold": 5.0, "comparison_operator": "GreaterThanThreshold",
+               "alarm_actions": [],
+               "metric_queries": [
+                   {"id": "errors", "metric": metric("Errors"), "return_data": false,
+                    "expression": null, "label": null, "period": null},
+                   {"id": "invocations", "metric": metric("Invocations"), "return_data": false,
+                    "expression": null, "label": null, "period": null},
+                   {"id": "rate", "expression": "100 * errors / invocations", "label": "Error %",
+                    "metric": null, "return_data": null, "period": null}]}),
+    );
+    let r = aws.create(&rate.desired(&assets)).await.unwrap();
+    let read = aws.read(rate.kind, &r).await.unwrap().unwrap();
+    assert_reads_back(&aws, &rate, &read);
+    assert!(
+        read.props.get("metric_name").is_none_or(Value::is_null),
+        "{:?}",
+        read.props
+    );
+
+    let deploying = node(
+        "aws.cloudwatch_metric_alarm",
+        "deploying",
+        json!({"alarm_name": "checkout-deploying", "metric_name": "Deploys", "namespace": "CI",
+               "statistic": "Maximum", "period": 60, "evaluation_periods": 1, "threshold": 1.0,
+               "comparison_operator": "GreaterThanOrEqualToThreshold", "alarm_actions": []}),
+    );
+    aws.create(&deploying.desired(&assets)).await.unwrap();
+
+    // A rule naming an alarm that does not exist is refused, naming it.
+    let missing = node(
+        "aws.cloudwatch_composite_alarm",
+        "missing",
+        json!({"alarm_name": "never", "alarm_rule": "ALARM(\"no-such-alarm\")",
+               "alarm_actions": [topic_arn]}),
+    );
+    let refused = aws.create(&missing.desired(&assets)).await.unwrap_err();
+    assert!(
+        refused.message.contains("no-such-alarm"),
+        "{}",
+        refused.message
+    );
+
+    let composite = node(
+        "aws.cloudwatch_composite_alarm",
+        "composite",
+        json!({"alarm_name": "checkout-page",
+               "alarm_description": "checkout fails, and it is not a deploy",
+               "alarm_rule": "ALARM(\"checkout-error-rate\") AND NOT ALARM(\"checkout-deploying\")",
+               "alarm_actions": [topic_arn], "ok_actions": [topic_arn],
+               "tags": [{"key": "team", "value": "payments"}]}),
+    );
+    let c = aws.create(&composite.desired(&assets)).await.unwrap();
+    assert!(
+        c.outputs["arn"].ends_with(":alarm:checkout-page"),
+        "{:?}",
+        c.outputs
+    );
+    let read = aws.read(composite.kind, &c).await.unwrap().unwrap();
+    assert_reads_back(&aws, &composite, &read);
+    let found = aws
+        .find(&composite.desired(&assets))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.proof, Proof::Tagged);
+    // DescribeAlarms without AlarmTypes lists metric alarms only.
+    let plain = aws.cloudwatch.describe_alarms().send().await.unwrap();
+    assert_eq!(plain.composite_alarms().len(), 0);
+    assert_eq!(plain.metric_alarms().len(), 2);
+
+    let set = |name: &'static str, state: StateValue| {
+        let cw = aws.cloudwatch.clone();
+        async move {
+            cw.set_alarm_state()
+                .alarm_name(name)
+                .state_value(state)
+                .state_reason("test")
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    // During a deploy, errors page nobody.
+    set("checkout-deploying", StateValue::Alarm).await;
+    set("checkout-error-rate", StateValue::Alarm).await;
+    assert!(
+        received(&aws, &url, Duration::from_secs(2))
+            .await
+            .is_empty()
+    );
+    // The deploy ends: the composite's rule is true, it enters ALARM and notifies.
+    set("checkout-deploying", StateValue::Ok).await;
+    let seen = received(&aws, &url, Duration::from_secs(5)).await;
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let message: Value = serde_json::from_str(&seen[0]).unwrap();
+    assert_eq!(message["AlarmName"], "checkout-page");
+    assert_eq!(message["NewStateValue"], "ALARM");
+    assert_eq!(message["OldStateValue"], "OK");
+
+    // An update of the rule is read back; deleting leaves nothing.
+    let mut changed = composite.props.clone();
+    changed.insert("alarm_rule".into(), json!("ALARM(checkout-error-rate)"));
+    let changed = Node {
+        props: changed,
+        ..composite
+    };
+    let updated = aws
+        .update(&changed.desired(&assets), &c, &["alarm_rule".into()])
+        .await
+        .unwrap();
+    assert_eq!(updated.props["alarm_rule"], "ALARM(checkout-error-rate)");
+    aws.delete(changed.kind, &c).await.unwrap();
+    assert!(aws.read(changed.kind, &c).await.unwrap().is_none());
+    aws.delete(changed.kind, &c).await.unwrap();
+}

@@ -553,7 +553,8 @@ fn completions_man_page_and_version() {
             "blueprint:cloud@0.2.0",
             "blueprint:cloud@0.3.0",
             "blueprint:cloud@0.4.0",
-            "blueprint:cloud@0.5.0"
+            "blueprint:cloud@0.5.0",
+            "blueprint:cloud@0.6.0"
         ])
     );
     assert!(

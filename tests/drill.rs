@@ -1,8 +1,8 @@
 //! `blueprint drill` on the applied seed, against moto and the PagerDuty emulator.
 //!
-//! moto neither evaluates alarms nor fires alarm actions, so the passing drills
-//! inject at the topic (`--from topic`); `--from alarm` is run once to show that it
-//! fails on the incident link here (moto's gap, not faked) and still cleans up.
+//! moto evaluates no metric, so the drills inject at the topic (`--from topic`)
+//! or at the alarm's state (`--from alarm`: the test server runs the actions of
+//! an alarm that changes state, as CloudWatch does, `tests/moto/server.py`).
 //! The emulator's clock is set inside the seed's hourly rotation so the engineer on
 //! call is known: 2023-09-16 01:30 in Tokyo is User Two's turn.
 
@@ -144,26 +144,46 @@ async fn drill_pages_the_engineer_on_call_and_cleans_up() {
     }
     assert!(!shown.contains(&key));
 
-    // --from alarm on moto: the alarm goes to ALARM but moto fires no action, so
-    // the incident link fails (as it would on AWS if the actions were broken), and
-    // the clean-up still puts the alarm back to OK.
+    // --from alarm: the alarm goes to ALARM, its action publishes to the topic,
+    // and PagerDuty opens the incident; the clean-up puts the alarm back to OK.
     let out = w
-        .blueprint(&["drill", SEED, "--from", "alarm", "--timeout", "2", "--json"])
+        .blueprint(&[
+            "drill",
+            SEED,
+            "--from",
+            "alarm",
+            "--timeout",
+            "20",
+            "--json",
+        ])
         .await;
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(outcome(&report, "inject"), "passed");
-    assert_eq!(outcome(&report, "incident"), "failed");
-    assert!(
-        detail(&report, "incident").contains("alarm's history"),
-        "{report}"
-    );
+    assert_eq!(outcome(&report, "incident"), "passed");
+    assert_eq!(outcome(&report, "notified"), "passed");
     assert_eq!(outcome(&report, "clean-up"), "passed");
     let alarm = aws.cloudwatch.describe_alarms().send().await.unwrap();
     assert_eq!(
         alarm.metric_alarms()[0].state_value().map(|s| s.as_str()),
         Some("OK")
     );
+
+    // With the alarm's actions disabled outside blueprint, the drill stops at
+    // `alarm → topic` and fires nothing.
+    aws.cloudwatch
+        .disable_alarm_actions()
+        .alarm_names(alarm.metric_alarms()[0].alarm_name().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let out = w
+        .blueprint(&["drill", SEED, "--from", "alarm", "--timeout", "2", "--json"])
+        .await;
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome(&report, "alarm → topic"), "failed");
+    assert_eq!(outcome(&report, "inject"), "skipped");
 }
 
 /// Assigned is not paged: a user PagerDuty cannot notify fails the drill at

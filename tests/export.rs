@@ -112,6 +112,22 @@ const EXPECTED_TYPES: &[(&str, &str, Block)] = &[
         "aws_cloudwatch_event_target",
         Block::Resource,
     ),
+    (
+        "aws.cloudwatch_composite_alarm",
+        "aws_cloudwatch_composite_alarm",
+        Block::Resource,
+    ),
+    (
+        "pagerduty.event_orchestration_service",
+        "pagerduty_event_orchestration_service",
+        Block::Resource,
+    ),
+    ("pagerduty.tag", "pagerduty_tag", Block::Resource),
+    (
+        "pagerduty.tag_assignment",
+        "pagerduty_tag_assignment",
+        Block::Resource,
+    ),
 ];
 
 /// Official resource types of hashicorp/aws and PagerDuty/pagerduty v3 an export
@@ -132,6 +148,7 @@ const OFFICIAL_RESOURCES: &[&str] = &[
     "aws_sns_topic_policy",
     "aws_cloudwatch_event_rule",
     "aws_cloudwatch_event_target",
+    "aws_cloudwatch_composite_alarm",
     "pagerduty_team",
     "pagerduty_team_membership",
     "pagerduty_business_service",
@@ -141,6 +158,9 @@ const OFFICIAL_RESOURCES: &[&str] = &[
     "pagerduty_service_dependency",
     "pagerduty_service_integration",
     "pagerduty_maintenance_window",
+    "pagerduty_event_orchestration_service",
+    "pagerduty_tag",
+    "pagerduty_tag_assignment",
 ];
 
 /// Official data sources an export may use (`terraform_remote_state`: Terraform's

@@ -265,6 +265,137 @@ async fn every_kind_round_trips() {
         refused.message
     );
 
+    // Event orchestration: a rule by the alert's content sets its severity
+    // (a severity-based service's urgency follows), another suppresses it, a
+    // third routes to a second set; disabled rules are skipped; bad PCL is
+    // refused by PagerDuty with 400.
+    let service_id = service.outputs["id"].clone();
+    let set = |id: &str, rules: Value| json!({"id": id, "rules": rules});
+    let rule = |label: &str, condition: &str, actions: Value| json!({"label": label, "conditions": [condition], "actions": actions, "disabled": null});
+    let none = json!({"route_to": null, "suppress": null, "suspend": null, "severity": null,
+                      "event_action": null, "priority": null, "annotate": null});
+    let with = |fields: Value| {
+        let mut a = none.clone();
+        for (k, v) in fields.as_object().unwrap() {
+            a[k] = v.clone();
+        }
+        a
+    };
+    let first = json!({"service": service_id, "enable_event_orchestration_for_service": null,
+        "sets": [set("start", json!([
+            rule("deploys are noise", "event.summary matches part 'deploy'", with(json!({"suppress": true}))),
+            rule("payments", "event.custom_details.team matches 'payments'", with(json!({"route_to": "payments"}))),
+        ])), set("payments", json!([
+            rule("warnings wait", "event.severity matches regex '^(warning|info)$'", with(json!({"severity": "info"}))),
+        ]))],
+        "catch_all": null});
+    let mut second = first.clone();
+    second["catch_all"] = with(json!({"severity": "warning"}));
+    let orchestration =
+        lifecycle(&pd, "pagerduty.event_orchestration_service", first, second).await;
+    assert_eq!(orchestration.id, service_id);
+    let send = |summary: &'static str, severity: &'static str, team: &'static str| {
+        let base = emu.base_url();
+        let key = key.clone();
+        async move {
+            let event = json!({"routing_key": key, "event_action": "trigger",
+                "payload": {"summary": summary, "source": "test", "severity": severity,
+                            "custom_details": {"team": team}}});
+            let sent = reqwest::Client::new()
+                .post(format!("{base}/v2/enqueue"))
+                .json(&event)
+                .send()
+                .await
+                .unwrap();
+            assert!(sent.status().is_success(), "{}", sent.text().await.unwrap());
+        }
+    };
+    let before = emu.with_db(|db| db.incidents.len());
+    send("deploy started", "critical", "payments").await;
+    assert_eq!(
+        emu.with_db(|db| db.incidents.len()),
+        before,
+        "a suppressed alert opened an incident"
+    );
+    assert_eq!(emu.with_db(|db| db.suppressed_alerts.len()), 1);
+    send("card declined", "warning", "payments").await;
+    send("disk full", "critical", "storage").await;
+    let urgencies = emu.with_db(|db| {
+        db.incidents
+            .values()
+            .filter(|i| i["title"] == "card declined" || i["title"] == "disk full")
+            .map(|i| {
+                (
+                    i["title"].as_str().unwrap().to_owned(),
+                    i["urgency"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect::<BTreeMap<_, _>>()
+    });
+    // The service's urgency is severity-based only if declared so; the
+    // incidents exist either way, one per unsuppressed alert.
+    assert_eq!(urgencies.len(), 2, "{urgencies:?}");
+    let bad = props(json!({"service": service_id, "sets": [set("start", json!([
+        rule("bad", "event.summary is 'x'", none.clone())]))]}));
+    let refused = pd
+        .create(&desired(
+            "pagerduty.event_orchestration_service",
+            "o",
+            &bad,
+            &assets,
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        refused.message.contains("400") || refused.message.contains("Invalid condition"),
+        "{}",
+        refused.message
+    );
+    delete_and_check(&pd, "pagerduty.event_orchestration_service", &orchestration).await;
+    let before = emu.with_db(|db| db.incidents.len());
+    send("deploy again", "critical", "payments").await;
+    assert_eq!(
+        emu.with_db(|db| db.incidents.len()),
+        before + 1,
+        "the emptied orchestration still suppressed"
+    );
+
+    // Tags: a label, on a team; a label change replaces the tag (no update).
+    let tag = lookup(&pd, "pagerduty.tag", json!({"label": "tier-1"})).await;
+    let read = pd
+        .read("pagerduty.tag", &tag)
+        .await
+        .unwrap()
+        .expect("tag exists");
+    assert_eq!(read.props["label"], "tier-1");
+    let taken = props(json!({"label": "tier-1"}));
+    let found = pd
+        .find(&desired("pagerduty.tag", "t", &taken, &assets))
+        .await
+        .unwrap()
+        .expect("found by label");
+    assert_eq!(found.resource.id, tag.id);
+    let assignment_props =
+        json!({"tag": tag.outputs["id"], "entity_type": "teams", "entity": team_id});
+    let assignment = lookup(&pd, "pagerduty.tag_assignment", assignment_props.clone()).await;
+    assert_eq!(
+        assignment.id,
+        format!("teams.{team_id}.{}", tag.outputs["id"])
+    );
+    let read = pd
+        .read("pagerduty.tag_assignment", &assignment)
+        .await
+        .unwrap()
+        .expect("assigned");
+    assert_reads_back(
+        &pd,
+        "pagerduty.tag_assignment",
+        &props(assignment_props),
+        &read,
+    );
+    delete_and_check(&pd, "pagerduty.tag_assignment", &assignment).await;
+    delete_and_check(&pd, "pagerduty.tag", &tag).await;
+
     // Delete in dependency order; each read after is None.
     delete_and_check(&pd, "pagerduty.service_integration", &integration).await;
     delete_and_check(&pd, "pagerduty.service_dependency", &dependency).await;

@@ -529,3 +529,256 @@ async fn alarm_pagerduty_pages_by_the_hour_in_python() {
     let alarms = cloudwatch.describe_alarms().send().await.unwrap();
     assert!(alarms.metric_alarms().is_empty(), "{alarms:?}");
 }
+
+/// The alarm-pagerduty template through a composite alarm (in Python): a
+/// metric-math error rate and a deploy alarm page once through the composite,
+/// never while the deploy runs; PagerDuty's orchestration suppresses load-test
+/// alarms; the team and policy carry a tag. It runs, plans empty, drills
+/// green (the children page through the composite, which the drill reads),
+/// is adopted by import ids, exports Terraform's blocks, and destroys to
+/// nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn alarm_pagerduty_pages_once_through_a_composite_alarm() {
+    use aws_sdk_cloudwatch::types::{AlarmType, StateValue};
+    let tmp = tempfile::tempdir().unwrap();
+    let file = template(tmp.path(), "alarm-pagerduty-composite.toml");
+    let f = file.to_str().unwrap();
+    // Monday 10:30 in Tokyo: support hours, User One on call.
+    let w = World::with(Config {
+        now: Some("2023-09-18T10:30:00+09:00".parse().unwrap()),
+        ..Config::default()
+    })
+    .await;
+    let check = w.blueprint_without_state(&["check", f, "--strict"]).await;
+    assert!(check.status.success(), "{}", text(&check));
+
+    // Terraform's blocks and attribute names (hashicorp/aws,
+    // PagerDuty/pagerduty), referring to each other.
+    let export = w.blueprint_without_state(&["export", f]).await;
+    assert!(export.status.success(), "{}", text(&export));
+    let tf: Value = serde_json::from_slice(&export.stdout).unwrap();
+    let r = &tf["resource"];
+    let composite = &r["aws_cloudwatch_composite_alarm"]["composite-alarm"];
+    assert_eq!(
+        composite["alarm_rule"],
+        "ALARM(\"${aws_cloudwatch_metric_alarm.alarm-api-error-rate.alarm_name}\") AND NOT ALARM(\"${aws_cloudwatch_metric_alarm.alarm-api-deploying.alarm_name}\")"
+    );
+    assert_eq!(
+        composite["alarm_actions"],
+        json!(["${aws_sns_topic.topic.arn}"])
+    );
+    let rate = &r["aws_cloudwatch_metric_alarm"]["alarm-api-error-rate"];
+    assert_eq!(
+        rate["metric_query"][2]["expression"],
+        "100 * errors / requests"
+    );
+    assert_eq!(rate["metric_query"][0]["metric"][0]["stat"], "Sum");
+    assert_eq!(
+        rate["metric_query"][0]["metric"][0]["dimensions"],
+        json!({"LoadBalancer": "app/api/0123456789abcdef"})
+    );
+    assert!(rate.get("metric_name").is_none(), "{rate:#}");
+    let orchestration = &r["pagerduty_event_orchestration_service"]["orchestration"];
+    assert_eq!(orchestration["service"], "${pagerduty_service.service.id}");
+    assert_eq!(orchestration["set"][0]["id"], "start");
+    assert_eq!(
+        orchestration["set"][0]["rule"][0]["condition"][0]["expression"],
+        "event.summary matches part 'staging'"
+    );
+    assert_eq!(
+        orchestration["set"][0]["rule"][1]["actions"][0]["suppress"],
+        true
+    );
+    assert_eq!(r["pagerduty_tag"]["tag-tier-1"]["label"], "tier-1");
+    assert_eq!(
+        r["pagerduty_tag_assignment"]["tag-tier-1-teams"],
+        json!({"tag_id": "${pagerduty_tag.tag-tier-1.id}", "entity_type": "teams",
+               "entity_id": "${pagerduty_team.team.id}"})
+    );
+
+    let run = w.blueprint(&["run", f, "--yes"]).await;
+    assert!(run.status.success(), "{}", text(&run));
+    let again = w.blueprint(&["plan", f, "--detailed-exitcode"]).await;
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+
+    // The drill: one chain, the composite's; its children exist.
+    let drill = w
+        .blueprint(&["drill", f, "--from", "alarm", "--timeout", "20", "--json"])
+        .await;
+    let report: Value = serde_json::from_slice(&drill.stdout).unwrap();
+    assert!(drill.status.success(), "{}", text(&drill));
+    assert_eq!(report["chains"].as_array().unwrap().len(), 1, "{report:#}");
+    let chain = &report["chains"][0];
+    assert_eq!(chain["alarm_name"], "api-page");
+    assert_eq!(chain["source"], "aws.cloudwatch_composite_alarm");
+    let children = link(chain, "children");
+    assert_eq!(children["outcome"], "passed", "{chain:#}");
+    let detail = children["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("api-error-rate (OK)") && detail.contains("api-deploying (OK)"),
+        "{detail}"
+    );
+    assert!(detail.contains("the rule is FALSE now"), "{detail}");
+    assert_eq!(link(chain, "notified")["outcome"], "passed", "{chain:#}");
+    assert_eq!(chain["paged"]["assignee"], "User One", "{chain:#}");
+
+    // The children drive the composite: errors during a deploy page nobody;
+    // once the deploy ends, the composite pages once.
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&w.moto.sdk_config().await);
+    let set = |name: &'static str, state: StateValue| {
+        let cw = cloudwatch.clone();
+        async move {
+            cw.set_alarm_state()
+                .alarm_name(name)
+                .state_value(state)
+                .state_reason("test")
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    let open = || {
+        incidents(&w)
+            .into_iter()
+            .filter(|i| i["status"] != "resolved")
+            .count()
+    };
+    assert_eq!(open(), 0, "{:#?}", incidents(&w));
+    set("api-deploying", StateValue::Alarm).await;
+    set("api-error-rate", StateValue::Alarm).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(open(), 0, "a deploy's errors paged: {:#?}", incidents(&w));
+    set("api-deploying", StateValue::Ok).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while open() == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let paged: Vec<Value> = incidents(&w)
+        .into_iter()
+        .filter(|i| i["status"] != "resolved")
+        .collect();
+    assert_eq!(paged.len(), 1, "{paged:#?}");
+    assert!(
+        paged[0]["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("ALARM: api-page"),
+        "{paged:#?}"
+    );
+    // The errors stop: the composite returns to OK and resolves the incident.
+    set("api-error-rate", StateValue::Ok).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while open() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(open(), 0, "{:#?}", incidents(&w));
+
+    // PagerDuty's orchestration: a load test's alarm is an alert, not an
+    // incident.
+    let before = incidents(&w).len();
+    let sns = aws_sdk_sns::Client::new(&w.moto.sdk_config().await);
+    let applied: Value = serde_json::from_slice(&std::fs::read(&w.state).unwrap()).unwrap();
+    let topic_arn = applied["resources"]["topic"]["resource"]["outputs"]["arn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let message = json!({"AlarmName": "api-page", "AlarmDescription": "load test of the API",
+        "NewStateValue": "ALARM", "OldStateValue": "OK", "NewStateReason": "test",
+        "Region": "Asia Pacific (Tokyo)"});
+    sns.publish()
+        .topic_arn(&topic_arn)
+        .subject("ALARM: \"api-page\"")
+        .message(message.to_string())
+        .send()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while w.emulator.with_db(|db| db.suppressed_alerts.len()) == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let suppressed = w.emulator.with_db(|db| db.suppressed_alerts.clone());
+    assert_eq!(suppressed.len(), 1, "{suppressed:#?}");
+    assert_eq!(suppressed[0]["rules"], json!(["load tests page nobody"]));
+    assert_eq!(incidents(&w).len(), before);
+    // The tag is on the team and on the policy.
+    assert_eq!(w.emulator.with_db(|db| db.tag_links.len()), 2);
+
+    // Adopted by import ids into a second state.
+    let tag_id = applied["resources"]["tag-tier-1"]["resource"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let team_id = applied["resources"]["team"]["resource"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let service_id = applied["resources"]["service"]["resource"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let second = tmp.path().join("second.json");
+    let second = second.to_str().unwrap();
+    let adopt = |args: Vec<String>| {
+        let mut c = w.command_without_state(&["import", f, "--state", second, "--yes"]);
+        c.args(args);
+        c.output().unwrap()
+    };
+    let out = adopt(vec![
+        "composite-alarm=api-page".into(),
+        "alarm-api-error-rate=api-error-rate".into(),
+        format!("tag-tier-1={tag_id}"),
+        format!("tag-tier-1-teams=teams.{team_id}.{tag_id}"),
+        format!("orchestration={service_id}"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let state: Value = serde_json::from_slice(&std::fs::read(second).unwrap()).unwrap();
+    for node in [
+        "composite-alarm",
+        "tag-tier-1",
+        "tag-tier-1-teams",
+        "orchestration",
+    ] {
+        assert!(
+            state["resources"][node]["adopted_from"].is_object(),
+            "{node}: {:#}",
+            state["resources"]
+        );
+    }
+    assert_eq!(
+        state["resources"]["composite-alarm"]["resource"]["props"]["alarm_rule"],
+        applied["resources"]["composite-alarm"]["resource"]["props"]["alarm_rule"]
+    );
+    let out = adopt(vec![format!("tag-tier-1-teams={team_id}.{tag_id}")]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        text(&out).contains("ENTITY_TYPE.ENTITY_ID.TAG_ID"),
+        "{}",
+        text(&out)
+    );
+
+    // Destroys to nothing.
+    let destroy = w.blueprint(&["destroy", f, "--yes"]).await;
+    assert!(destroy.status.success(), "{}", text(&destroy));
+    let alarms = cloudwatch
+        .describe_alarms()
+        .alarm_types(AlarmType::CompositeAlarm)
+        .alarm_types(AlarmType::MetricAlarm)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        alarms.metric_alarms().is_empty() && alarms.composite_alarms().is_empty(),
+        "{alarms:?}"
+    );
+    for collection in [
+        "services",
+        "escalation_policies",
+        "schedules",
+        "teams",
+        "tags",
+    ] {
+        assert_eq!(w.count(collection), 0, "{collection} left after destroy");
+    }
+    assert_eq!(w.emulator.with_db(|db| db.tag_links.len()), 0);
+    assert!(w.emulator.with_db(|db| db.orchestrations.is_empty()));
+}

@@ -1,5 +1,5 @@
-"""alarm-pagerduty: any CloudWatch metric alarm pages the engineer on call,
-with the incident's urgency by time of day.
+"""alarm-pagerduty: any CloudWatch metric or composite alarm pages the
+engineer on call, with the incident's urgency by time of day.
 
 Each entry of `alarms` is a CloudWatch alarm on any metric (an ALB's 5xx count,
 an RDS instance's CPU, a queue's age...) that notifies an SNS topic subscribed
@@ -9,12 +9,20 @@ still open when support hours start), so a 3 a.m. alarm of a non-critical
 system waits for the morning. The team's rotation is declared here, or read from
 a platform blueprint's outputs (`platform`).
 
+An alarm watches one metric, or the `expression` of metric math over `metrics`
+(an error rate: `100 * errors / requests`). With `composite`, the alarms page
+only through one composite alarm whose rule reads their states (`ALARM(api-5xx)
+AND NOT ALARM(deploying)`): one page for what several alarms see, none during a
+deploy. `orchestration` rules set an alert's severity or suppress it by its
+content in PagerDuty; `tags` label the team and its escalation policy.
+
 Outputs of constructors are reference tokens: plain strings the host resolves.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Optional
 
 from componentize_py_types import Err
@@ -61,6 +69,9 @@ DEFAULTS: dict[str, Any] = {
     },
     "platform": None,
     "dead_letter_queue": True,
+    "composite": None,
+    "orchestration": [],
+    "tags": [],
 }
 
 COMPARISONS = [
@@ -76,12 +87,30 @@ def schema() -> dict[str, Any]:
     alarm = {
         "type": "object",
         "additionalProperties": False,
-        "required": ["name", "namespace", "metric_name", "threshold"],
+        "required": ["name", "threshold"],
         "properties": {
             "name": {"type": "string", "description": "The alarm's name (unique in the account and region)."},
             "description": {"type": ["string", "null"], "default": None},
-            "namespace": {"type": "string", "description": "e.g. AWS/ApplicationELB, AWS/RDS, a custom one."},
+            "namespace": {"type": "string", "description": "e.g. AWS/ApplicationELB, AWS/RDS, a custom one (not with `expression`)."},
             "metric_name": {"type": "string"},
+            "expression": {"type": ["string", "null"], "default": None,
+                           "description": "Metric math over `metrics` by id, e.g. `100 * errors / requests`."},
+            "metrics": {
+                "type": "object",
+                "default": {},
+                "description": "The metrics `expression` reads, by id (a lower-case start).",
+                "additionalProperties": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["namespace", "metric_name"],
+                    "properties": {
+                        "namespace": {"type": "string"},
+                        "metric_name": {"type": "string"},
+                        "statistic": {"type": "string", "default": "Sum"},
+                        "dimensions": {"type": "array", "default": [], "items": {"type": "object"}},
+                    },
+                },
+            },
             "statistic": {"type": "string", "enum": ["SampleCount", "Average", "Sum", "Minimum", "Maximum"], "default": "Average"},
             "period": {"type": "integer", "minimum": 10, "default": 60},
             "evaluation_periods": {"type": "integer", "minimum": 1, "default": 1},
@@ -147,6 +176,36 @@ def schema() -> dict[str, Any]:
             },
             "dead_letter_queue": {"type": "boolean", "default": d["dead_letter_queue"],
                                   "description": "Keep the pages SNS fails to deliver in an SQS dead-letter queue (14 days)."},
+            "composite": {
+                "type": ["object", "null"],
+                "additionalProperties": False,
+                "default": None,
+                "description": "Page only through one composite alarm over `alarms` (which then notify nobody).",
+                "required": ["name", "rule"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "description": {"type": ["string", "null"], "default": None},
+                    "rule": {"type": "string", "description": "ALARM(name), OK(name), AND, OR, NOT over the names of `alarms`."},
+                },
+            },
+            "orchestration": {
+                "type": "array",
+                "default": [],
+                "description": "PagerDuty event orchestration rules, first match wins: set the severity or suppress.",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["label", "condition"],
+                    "properties": {
+                        "label": {"type": "string"},
+                        "condition": {"type": "string", "description": "PCL, e.g. event.summary matches part 'staging'"},
+                        "severity": {"type": ["string", "null"], "enum": ["critical", "error", "warning", "info", None], "default": None},
+                        "suppress": {"type": "boolean", "default": False},
+                    },
+                },
+            },
+            "tags": {"type": "array", "items": {"type": "string"}, "default": [],
+                     "description": "PagerDuty tags on the team and its escalation policy (declared here)."},
         },
     }
 
@@ -158,10 +217,11 @@ def with_defaults(value: Any, default: Any) -> Any:
     return default if value is None and not isinstance(default, dict) else value
 
 
-def escalation_policy(p: dict[str, Any]) -> str:
+def escalation_policy(p: dict[str, Any]) -> tuple[str, list[tuple[str, str]]]:
+    """The policy's id, and what a tag may go on (the team and policy declared here)."""
     platform = p.get("platform")
     if platform:
-        return blueprints.outputs(
+        return (blueprints.outputs(
             "platform-escalation-policy-id",
             blueprints.OutputsLookup(
                 blueprint=platform["blueprint"],
@@ -169,7 +229,7 @@ def escalation_policy(p: dict[str, Any]) -> str:
                 output="escalation_policy_id",
                 sensitive=None,
             ),
-        ).value
+        ).value, [])
     c = with_defaults(p["on_call"], DEFAULTS["on_call"])
     team = pd.team("team", pd.TeamProps(name=c["team_name"], description=None, parent=None))
     users = []
@@ -197,7 +257,7 @@ def escalation_policy(p: dict[str, Any]) -> str:
             teams=[team.id],
         ),
     )
-    return pd.escalation_policy(
+    policy = pd.escalation_policy(
         "escalation-policy",
         pd.EscalationPolicyProps(
             name=c["escalation_policy_name"],
@@ -212,6 +272,7 @@ def escalation_policy(p: dict[str, Any]) -> str:
             teams=[team.id],
         ),
     ).id
+    return policy, [("teams", team.id), ("escalation_policies", policy)]
 
 
 def dead_letter_queue(topic_name: str, topic_arn: str) -> str:
@@ -260,12 +321,20 @@ class Blueprint(exports.Blueprint):
         if len(set(names)) != len(names):
             raise Err("`alarms` names an alarm twice: each alarm needs its own name")
         hours: Optional[dict[str, Any]] = p.get("support_hours")
+        policy, taggable = escalation_policy(p)
+        for label in p.get("tags") or []:
+            tag = pd.tag(f"tag-{label}", pd.TagProps(label=label))
+            for entity_type, entity in taggable:
+                pd.tag_assignment(
+                    f"tag-{label}-{entity_type}",
+                    pd.TagAssignmentProps(tag=tag.id, entity_type=entity_type, entity=entity),
+                )
         service = pd.service(
             "service",
             pd.ServiceProps(
                 name=p["service_name"],
                 description=None,
-                escalation_policy=escalation_policy(p),
+                escalation_policy=policy,
                 acknowledgement_timeout=None,
                 auto_resolve_timeout=None,
                 alert_creation=None,
@@ -297,30 +366,111 @@ class Blueprint(exports.Blueprint):
                 delivery_policy=None,
             ),
         )
+        orchestration(service.id, p.get("orchestration") or [])
+        composite = p.get("composite")
+        # With a composite alarm, the alarms page through it only.
+        actions = [] if composite else [topic.arn]
+        declared: dict[str, str] = {}
         for raw in p["alarms"]:
-            a = with_defaults(raw, {
-                "description": None, "statistic": "Average", "period": 60, "evaluation_periods": 1,
-                "comparison_operator": "GreaterThanOrEqualToThreshold", "treat_missing_data": "notBreaching",
-                "dimensions": [], "ok_action": True,
-            })
-            aws.cloudwatch_metric_alarm(
-                f"alarm-{a['name']}",
-                aws.CloudwatchMetricAlarmProps(
-                    alarm_name=a["name"],
-                    alarm_description=a["description"],
-                    metric_name=a["metric_name"],
-                    namespace=a["namespace"],
-                    statistic=a["statistic"],
-                    period=a["period"],
-                    evaluation_periods=a["evaluation_periods"],
-                    datapoints_to_alarm=None,
-                    threshold=float(a["threshold"]),
-                    comparison_operator=a["comparison_operator"],
-                    treat_missing_data=a["treat_missing_data"],
-                    dimensions=[aws.Dimension(name=d["name"], value=d["value"]) for d in a["dimensions"]] or None,
+            declared[raw["name"]] = metric_alarm(raw, actions, None if composite else topic.arn)
+        if composite:
+            aws.cloudwatch_composite_alarm(
+                "composite-alarm",
+                aws.CloudwatchCompositeAlarmProps(
+                    alarm_name=composite["name"],
+                    alarm_description=composite.get("description"),
+                    alarm_rule=rule_with_references(composite["rule"], declared),
+                    actions_enabled=None,
                     alarm_actions=[topic.arn],
-                    ok_actions=[topic.arn] if a["ok_action"] else None,
+                    ok_actions=[topic.arn],
                     insufficient_data_actions=None,
                     tags=None,
                 ),
             )
+
+
+def rule_with_references(rule: str, declared: dict[str, str]) -> str:
+    """The rule with each alarm declared here named by its token: the composite
+    is then made after them (CloudWatch refuses a rule naming a missing alarm)."""
+    def swap(m: re.Match[str]) -> str:
+        name = m.group(2).strip().strip('"')
+        return f'{m.group(1)}("{declared.get(name, name)}")'
+    return re.sub(r"\b(ALARM|OK|INSUFFICIENT_DATA)\s*\(([^)]*)\)", swap, rule)
+
+
+def orchestration(service: str, rules: list[dict[str, Any]]) -> None:
+    if not rules:
+        return
+    pd.event_orchestration_service(
+        "orchestration",
+        pd.EventOrchestrationServiceProps(
+            service=service,
+            enable_event_orchestration_for_service=None,
+            sets=[pd.OrchestrationSet(id="start", rules=[
+                pd.OrchestrationRule(
+                    label=r["label"],
+                    conditions=[r["condition"]],
+                    actions=pd.OrchestrationActions(
+                        route_to=None, suppress=True if r.get("suppress") else None, suspend=None,
+                        severity=r.get("severity"), event_action=None, priority=None, annotate=None,
+                    ),
+                    disabled=None,
+                )
+                for r in rules
+            ])],
+            catch_all=None,
+        ),
+    )
+
+
+def metric_alarm(raw: dict[str, Any], actions: list[str], ok_topic: Optional[str]) -> str:
+    """One alarm (a metric, or metric math); its `alarm_name` token."""
+    a = with_defaults(raw, {
+        "description": None, "statistic": "Average", "period": 60, "evaluation_periods": 1,
+        "comparison_operator": "GreaterThanOrEqualToThreshold", "treat_missing_data": "notBreaching",
+        "dimensions": [], "ok_action": True, "expression": None, "metrics": {},
+    })
+    single = a["expression"] is None
+    if single and not (a.get("namespace") and a.get("metric_name")):
+        raise Err(f"alarm {a['name']}: give namespace and metric_name, or an expression over metrics")
+    queries = None
+    if not single:
+        if not a["metrics"]:
+            raise Err(f"alarm {a['name']}: an expression needs the metrics it reads")
+        queries = [
+            aws.MetricQuery(
+                id=mid,
+                expression=None,
+                metric=aws.MetricStat(
+                    metric_name=m["metric_name"], namespace=m["namespace"],
+                    dimensions=[aws.Dimension(name=d["name"], value=d["value"]) for d in m.get("dimensions", [])] or None,
+                    period=a["period"], stat=m.get("statistic", "Sum"), unit=None,
+                ),
+                label=None, return_data=False, period=None,
+            )
+            for mid, m in a["metrics"].items()
+        ] + [aws.MetricQuery(id="expression", expression=a["expression"], metric=None,
+                             label=a["name"], return_data=True, period=None)]
+    return aws.cloudwatch_metric_alarm(
+        f"alarm-{a['name']}",
+        aws.CloudwatchMetricAlarmProps(
+            alarm_name=a["name"],
+            alarm_description=a["description"],
+            metric_name=a["metric_name"] if single else None,
+            namespace=a["namespace"] if single else None,
+            statistic=a["statistic"] if single else None,
+            period=a["period"] if single else None,
+            evaluation_periods=a["evaluation_periods"],
+            datapoints_to_alarm=None,
+            threshold=float(a["threshold"]),
+            comparison_operator=a["comparison_operator"],
+            treat_missing_data=a["treat_missing_data"],
+            dimensions=([aws.Dimension(name=d["name"], value=d["value"]) for d in a["dimensions"]] or None) if single else None,
+            alarm_actions=actions,
+            ok_actions=[ok_topic] if a["ok_action"] and ok_topic else None,
+            insufficient_data_actions=None,
+            tags=None,
+            metric_queries=queries,
+            threshold_metric_id=None,
+        ),
+    ).alarm_name

@@ -428,6 +428,8 @@ def declare_pipeline(s: Service, on_call: OnCall, bucket: Optional[aws.S3BucketR
             ok_actions=[topic.arn] if s.alarm_ok_action else None,
             insufficient_data_actions=None,
             tags=None,
+            metric_queries=None,
+            threshold_metric_id=None,
         ),
     )
     if redrive:
@@ -452,6 +454,8 @@ def declare_pipeline(s: Service, on_call: OnCall, bucket: Optional[aws.S3BucketR
                 ok_actions=[topic.arn] if s.alarm_ok_action else None,
                 insufficient_data_actions=None,
                 tags=None,
+                metric_queries=None,
+                threshold_metric_id=None,
             ),
         )
 

@@ -149,7 +149,7 @@ def resources(response, service, action):
         topic = param(response, "TopicArn")
         return [topic] if topic else ["*"]
     if service == "cloudwatch":
-        if action in ("PutMetricAlarm", "SetAlarmState"):
+        if action in ("PutMetricAlarm", "PutCompositeAlarm", "SetAlarmState"):
             return [arn("cloudwatch", f"alarm:{param(response, 'AlarmName')}")]
         if action == "DeleteAlarms":
             return [arn("cloudwatch", f"alarm:{n}") for n in params_list(response, "AlarmNames")]

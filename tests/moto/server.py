@@ -58,6 +58,30 @@ Amazon EventBridge, where moto 5.2.5 has no SNS target and looser rules:
 - TestEventPattern answers whether an event matches a pattern (API Reference,
   TestEventPattern; moto leaves it unimplemented), by moto's own matcher.
 
+Amazon CloudWatch alarms, where moto 5.2.5 runs no action and knows no
+composite alarm:
+
+- An alarm that changes state runs the actions of its new state (`AlarmActions`
+  on ALARM, `OKActions` on OK, `InsufficientDataActions`), when its actions are
+  enabled; an SNS action publishes the alarm's notification, JSON with
+  `AlarmName`, `NewStateValue`, `OldStateValue`, `Trigger`..., under the subject
+  `ALARM: "<name>" in <region>` ("Using Amazon CloudWatch alarms", section
+  "Alarm actions": "alarms invoke actions only when the alarm changes state";
+  "Amazon SNS notification" payload as in the user guide's example). Setting a
+  state with SetAlarmState is a change like any other (API Reference,
+  SetAlarmState).
+- PutCompositeAlarm stores an alarm over other alarms' states. It refuses a rule
+  that names alarms which do not exist: "Could not save the composite alarm as
+  alarms [...] in the alarm rule do not exist" (the error CloudFormation users
+  meet, awsdocs/aws-cloudformation-user-guide#911), and a rule it cannot read:
+  "Error in AlarmRule [Unsupported token ...]" (aws/aws-cdk#34662).
+- A composite alarm is evaluated when one of its children changes state, and
+  changes state (running its actions) when its rule's value changes ("Creating
+  a composite alarm"). SetAlarmState on a composite holds until a child changes
+  (API Reference, SetAlarmState).
+- DescribeAlarms answers composite alarms only when `AlarmTypes` asks for them
+  ("If you omit this parameter, only metric alarms are returned").
+
 IAM policies are enforced as AWS evaluates them once auth is on
 (`authorization.py`: each call against its documented resource ARN).
 
@@ -72,6 +96,11 @@ import time
 import requests
 
 import authorization
+import re
+
+from moto.cloudwatch import models as cloudwatch_models
+from moto.cloudwatch import responses as cloudwatch_responses
+from moto.cloudwatch.exceptions import ValidationError as CloudWatchValidationError
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.server import main
 from moto.sns import models as sns_models
@@ -374,6 +403,208 @@ def flatten(node, prefix="", result=None):
                 result[key] = v
     return result
 
+
+# ----- CloudWatch alarms -----
+
+RULE_TOKEN = re.compile(
+    r"\s*(?:(?P<open>\()|(?P<close>\))|(?P<word>AND|OR|NOT|TRUE|FALSE)(?![A-Za-z0-9_])"
+    r"|(?P<state>ALARM|OK|INSUFFICIENT_DATA)\s*\(\s*(?:\"(?P<quoted>[^\"]*)\"|(?P<bare>[^\s)]+))\s*\))"
+)
+
+
+def parse_rule(rule):
+    """The rule as (kind, value) tokens, or a ValidationError as CloudWatch words it."""
+    tokens, at = [], 0
+    text = rule.rstrip()
+    while at < len(text):
+        m = RULE_TOKEN.match(text, at)
+        if not m:
+            bad = text[at:].lstrip()[:1]
+            raise CloudWatchValidationError(
+                f"Error in AlarmRule [Unsupported token '{bad}' at char {at}]")
+        at = m.end()
+        if m.group("state"):
+            tokens.append(("state", (m.group("state"), m.group("quoted") or m.group("bare"))))
+        else:
+            tokens.append(("op", m.group("open") or m.group("close") or m.group("word")))
+    return tokens
+
+
+def child_name(reference):
+    return reference.split(":alarm:", 1)[1] if reference.startswith("arn:") and ":alarm:" in reference else reference
+
+
+def eval_rule(tokens, state_of):
+    """NOT over AND over OR, as CloudWatch reads a rule."""
+    pos = 0
+
+    def peek():
+        return tokens[pos] if pos < len(tokens) else (None, None)
+
+    def term():
+        nonlocal pos
+        kind, value = peek()
+        pos += 1
+        if kind == "state":
+            return state_of(child_name(value[1])) == value[0]
+        if value == "NOT":
+            return not term()
+        if value in ("TRUE", "FALSE"):
+            return value == "TRUE"
+        if value == "(":
+            inner = disjunction()
+            pos += 1  # ")"
+            return inner
+        raise CloudWatchValidationError(f"Error in AlarmRule [Unsupported token '{value}']")
+
+    def conjunction():
+        nonlocal pos
+        value = term()
+        while peek() == ("op", "AND"):
+            pos += 1
+            value = term() and value
+        return value
+
+    def disjunction():
+        nonlocal pos
+        value = conjunction()
+        while peek() == ("op", "OR"):
+            pos += 1
+            value = conjunction() or value
+        return value
+
+    return disjunction()
+
+
+def put_composite_alarm(self):
+    rule = self._get_param("AlarmRule") or ""
+    tokens = parse_rule(rule)
+    eval_rule(tokens, lambda name: "OK")  # the grammar, before anything is saved
+    alarms = self.cloudwatch_backend.alarms
+    missing = [value[1] for kind, value in tokens
+               if kind == "state" and child_name(value[1]) not in alarms]
+    if missing:
+        raise CloudWatchValidationError(
+            f"Could not save the composite alarm as alarms [{', '.join(missing)}] "
+            "in the alarm rule do not exist")
+    result = self.put_metric_alarm()
+    alarm = alarms.get(self._get_param("AlarmName"))
+    if alarm is not None:
+        evaluate_composite(self.cloudwatch_backend, alarm)
+    return result
+
+
+_moto_describe_alarms = cloudwatch_responses.CloudWatchResponse.describe_alarms
+
+
+def describe_alarms(self):
+    result = _moto_describe_alarms(self)
+    types = self._get_param("AlarmTypes", []) or ["MetricAlarm"]
+    body = getattr(result, "result", None)
+    if isinstance(body, dict):
+        if "CompositeAlarm" not in types:
+            body["CompositeAlarms"] = []
+        if "MetricAlarm" not in types:
+            body["MetricAlarms"] = []
+    return result
+
+
+def alarm_backend(alarm):
+    account = alarm.alarm_arn.split(":")[4]
+    return cloudwatch_backends[account][alarm.region_name]
+
+
+def notification(alarm, old_state):
+    message = {
+        "AlarmName": alarm.name,
+        "AlarmDescription": alarm.description,
+        "AWSAccountId": alarm.alarm_arn.split(":")[4],
+        "AlarmConfigurationUpdatedTimestamp": alarm.configuration_updated_timestamp.strftime(
+            "%Y-%m-%dT%H:%M:%S.000+0000"),
+        "NewStateValue": alarm.state_value,
+        "NewStateReason": alarm.state_reason,
+        "StateChangeTime": alarm.state_updated_timestamp.strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+        "Region": alarm.region_name,
+        "AlarmArn": alarm.alarm_arn,
+        "OldStateValue": old_state,
+    }
+    if alarm.rule is not None:
+        message["AlarmRule"] = alarm.rule
+    else:
+        message["Trigger"] = {
+            "MetricName": alarm.metric_name,
+            "Namespace": alarm.namespace,
+            "StatisticType": "Statistic",
+            "Statistic": (alarm.statistic or "").upper() or None,
+            "Period": alarm.period,
+            "EvaluationPeriods": alarm.evaluation_periods,
+            "ComparisonOperator": alarm.comparison_operator,
+            "Threshold": alarm.threshold,
+            "Dimensions": [{"name": d.name, "value": d.value} for d in alarm.dimensions],
+        }
+    return message
+
+
+def run_actions(alarm, old_state):
+    if not alarm.actions_enabled:
+        return
+    actions = {
+        "ALARM": alarm.alarm_actions,
+        "OK": alarm.ok_actions,
+        "INSUFFICIENT_DATA": alarm.insufficient_data_actions,
+    }.get(alarm.state_value) or []
+    subject = f'{alarm.state_value}: "{alarm.name}" in {alarm.region_name}'
+    body = json.dumps(notification(alarm, old_state))
+    for action in actions:
+        parts = action.split(":")
+        if len(parts) < 6 or parts[2] != "sns":
+            continue
+        try:
+            sns_models.sns_backends[parts[4]][parts[3]].publish(body, arn=action, subject=subject)
+        except Exception as e:  # the topic is gone: CloudWatch records a failed action
+            print(f"alarm {alarm.name}: action {action} failed: {e}", file=sys.stderr)
+
+
+def evaluate_composite(backend, composite):
+    """Set a composite alarm to what its rule says of its children now."""
+    try:
+        tokens = parse_rule(composite.rule)
+        firing = eval_rule(tokens, lambda name: getattr(backend.alarms.get(name), "state_value", None))
+    except CloudWatchValidationError:
+        return
+    wanted = "ALARM" if firing else "OK"
+    if composite.state_value != wanted:
+        composite.update_state(f"the rule is {'TRUE' if firing else 'FALSE'}", "{}", wanted)
+
+
+_moto_update_state = cloudwatch_models.Alarm.update_state
+
+
+def update_state(self, reason, reason_data, state_value):
+    old = self.state_value
+    _moto_update_state(self, reason, reason_data, state_value)
+    if old == state_value:
+        return
+    run_actions(self, old)
+    backend = alarm_backend(self)
+    for other in list(backend.alarms.values()):
+        if other.rule is not None and other is not self and any(
+            kind == "state" and child_name(value[1]) == self.name
+            for kind, value in (parse_rule_quietly(other.rule))
+        ):
+            evaluate_composite(backend, other)
+
+
+def parse_rule_quietly(rule):
+    try:
+        return parse_rule(rule)
+    except CloudWatchValidationError:
+        return []
+
+
+cloudwatch_models.Alarm.update_state = update_state
+cloudwatch_responses.CloudWatchResponse.put_composite_alarm = put_composite_alarm
+cloudwatch_responses.CloudWatchResponse.describe_alarms = describe_alarms
 
 events_models.EventPattern._flatten_dict = staticmethod(flatten)
 events_models.Rule.send_to_targets = send_to_targets

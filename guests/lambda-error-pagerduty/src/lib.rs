@@ -478,13 +478,13 @@ fn declare_pipeline(
                 "{} logged {:?} at least {} time(s) in {} s",
                 s.function_name, s.log_pattern, s.alarm_threshold, s.alarm_period_seconds
             )),
-            metric_name: filter.metric_name,
-            namespace: filter.metric_namespace,
-            statistic: "Sum".into(),
-            period: s.alarm_period_seconds,
+            metric_name: since_0_6(filter.metric_name),
+            namespace: since_0_6(filter.metric_namespace),
+            statistic: since_0_6("Sum".into()),
+            period: since_0_6(s.alarm_period_seconds),
             evaluation_periods: s.alarm_evaluation_periods,
             datapoints_to_alarm: None,
-            threshold: s.alarm_threshold,
+            threshold: since_0_6(s.alarm_threshold),
             comparison_operator: "GreaterThanOrEqualToThreshold".into(),
             treat_missing_data: s.alarm_treat_missing_data.clone(),
             dimensions: None,
@@ -492,6 +492,7 @@ fn declare_pipeline(
             alarm_actions: vec![topic.arn.clone()],
             insufficient_data_actions: None,
             tags: None,
+            ..alarm_base()
         },
     );
     if let Some(redrive) = redrive {
@@ -506,13 +507,13 @@ fn declare_pipeline(
                     "SNS could not deliver a page of {} to PagerDuty: it waits in the dead-letter queue",
                     s.function_name
                 )),
-                metric_name: "ApproximateNumberOfMessagesVisible".into(),
-                namespace: "AWS/SQS".into(),
-                statistic: "Maximum".into(),
-                period: 60,
+                metric_name: since_0_6("ApproximateNumberOfMessagesVisible".into()),
+                namespace: since_0_6("AWS/SQS".into()),
+                statistic: since_0_6("Maximum".into()),
+                period: since_0_6(60),
                 evaluation_periods: 1,
                 datapoints_to_alarm: None,
-                threshold: 1.0,
+                threshold: since_0_6(1.0),
                 comparison_operator: "GreaterThanOrEqualToThreshold".into(),
                 treat_missing_data: Some("notBreaching".into()),
                 dimensions: Some(vec![a::Dimension {
@@ -524,6 +525,7 @@ fn declare_pipeline(
                 alarm_actions: vec![topic.arn],
                 insufficient_data_actions: None,
                 tags: None,
+                ..alarm_base()
             },
         );
     }
@@ -805,5 +807,88 @@ fn service_props(name: String, escalation_policy: String) -> pd::ServiceProps {
         acknowledgement_timeout: None,
         auto_resolve_timeout: None,
         alert_creation: None,
+    }
+}
+
+/// Since 0.6.0 an alarm's single metric is optional (an alarm has one metric
+/// or `metric_queries`).
+#[cfg(not(any(
+    feature = "wit-v0-1-0",
+    feature = "wit-v0-2-0",
+    feature = "wit-v0-3-0",
+    feature = "wit-v0-4-0",
+    feature = "wit-v0-5-0"
+)))]
+fn since_0_6<T>(value: T) -> Option<T> {
+    Some(value)
+}
+
+#[cfg(any(
+    feature = "wit-v0-1-0",
+    feature = "wit-v0-2-0",
+    feature = "wit-v0-3-0",
+    feature = "wit-v0-4-0",
+    feature = "wit-v0-5-0"
+))]
+fn since_0_6<T>(value: T) -> T {
+    value
+}
+
+/// What the seed's alarms leave unset.
+#[cfg(not(any(
+    feature = "wit-v0-1-0",
+    feature = "wit-v0-2-0",
+    feature = "wit-v0-3-0",
+    feature = "wit-v0-4-0",
+    feature = "wit-v0-5-0"
+)))]
+fn alarm_base() -> a::CloudwatchMetricAlarmProps {
+    a::CloudwatchMetricAlarmProps {
+        alarm_name: String::new(),
+        alarm_description: None,
+        metric_name: None,
+        namespace: None,
+        statistic: None,
+        period: None,
+        evaluation_periods: 1,
+        datapoints_to_alarm: None,
+        threshold: None,
+        comparison_operator: String::new(),
+        treat_missing_data: None,
+        dimensions: None,
+        alarm_actions: Vec::new(),
+        ok_actions: None,
+        insufficient_data_actions: None,
+        tags: None,
+        metric_queries: None,
+        threshold_metric_id: None,
+    }
+}
+
+#[cfg(any(
+    feature = "wit-v0-1-0",
+    feature = "wit-v0-2-0",
+    feature = "wit-v0-3-0",
+    feature = "wit-v0-4-0",
+    feature = "wit-v0-5-0"
+))]
+fn alarm_base() -> a::CloudwatchMetricAlarmProps {
+    a::CloudwatchMetricAlarmProps {
+        alarm_name: String::new(),
+        alarm_description: None,
+        metric_name: String::new(),
+        namespace: String::new(),
+        statistic: String::new(),
+        period: 60,
+        evaluation_periods: 1,
+        datapoints_to_alarm: None,
+        threshold: 0.0,
+        comparison_operator: String::new(),
+        treat_missing_data: None,
+        dimensions: None,
+        alarm_actions: Vec::new(),
+        ok_actions: None,
+        insufficient_data_actions: None,
+        tags: None,
     }
 }

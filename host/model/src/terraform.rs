@@ -84,10 +84,17 @@ pub enum Target {
         key: &'static str,
         value: &'static str,
     },
-    /// A list of objects as repeated nested blocks, each mapped field by field.
+    /// A list of objects as repeated nested blocks (a single object as one
+    /// block), each mapped field by field.
     Blocks {
         block: &'static str,
         fields: &'static [PropMap],
+    },
+    /// A list of scalars as repeated nested blocks of one attribute each
+    /// (`conditions = ["a"]` → `condition { expression = "a" }`).
+    Each {
+        block: &'static str,
+        attr: &'static str,
     },
     /// The `tags` list as the `tags` map, plus the host's own `blueprint:*` tags
     /// (written even when the prop is absent).
@@ -110,7 +117,7 @@ impl Target {
         match self {
             Target::Attr(a) | Target::Text(a) => a,
             Target::Map { attr, .. } | Target::Asset { attr, .. } => attr,
-            Target::Blocks { block, .. } => block,
+            Target::Blocks { block, .. } | Target::Each { block, .. } => block,
             Target::Tags => "tags",
             Target::Omit => "",
         }

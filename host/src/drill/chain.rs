@@ -68,10 +68,14 @@ impl Drill<'_> {
         report.alarm_name = live.alarm_name.clone();
 
         let alarm = self.alarm(&probes, &live).await;
-        links.record(
-            "filter",
-            self.filter(&probes, &live, alarm.as_ref().ok()).await,
-        );
+        // A composite alarm has children where a metric alarm has a filter.
+        match alarm.as_ref().ok().and_then(|a| a.rule.clone()) {
+            Some(rule) => links.record("children", self.children(&probes, &rule).await),
+            None => links.record(
+                "filter",
+                self.filter(&probes, &live, alarm.as_ref().ok()).await,
+            ),
+        }
         links.record("alarm → topic", alarm_to_topic(&live, &alarm));
         links.record(
             "subscription",
@@ -249,6 +253,47 @@ impl Drill<'_> {
                     "it was deleted outside blueprint: `blueprint run` recreates it",
                 )
             })
+    }
+
+    /// 1. (A composite alarm.) Every alarm its rule names exists; the line
+    ///    says what the rule is now, by the children's states.
+    async fn children(&self, probes: &Probes, rule: &str) -> Result<String, Failure> {
+        use crate::providers::aws::kinds::cloudwatch_composite_alarm::{
+            Rule, State, alarm_name_of,
+        };
+        let parsed = Rule::parse(rule).map_err(|e| {
+            fail(
+                format!("CloudWatch holds a rule this drill cannot read ({e}): {rule}"),
+                "fix alarm_rule",
+            )
+        })?;
+        let mut states = Vec::new();
+        for child in parsed.alarms() {
+            let name = alarm_name_of(&child).to_owned();
+            let live = probes.alarms().alarm(&name).await?.ok_or_else(|| {
+                fail(
+                    format!("the rule names alarm {name:?}, which does not exist"),
+                    "it was deleted outside blueprint: `blueprint run` recreates it, or change alarm_rule",
+                )
+            })?;
+            states.push((child, live.state));
+        }
+        let now = parsed.eval(&|name| {
+            states
+                .iter()
+                .find(|(child, _)| child == name)
+                .and_then(|(_, s)| State::of(s))
+        });
+        let listed: Vec<String> = states
+            .iter()
+            .map(|(child, state)| format!("{} ({state})", alarm_name_of(child)))
+            .collect();
+        let verdict = match now {
+            Some(true) => "the rule is TRUE now",
+            Some(false) => "the rule is FALSE now (a suppressor in ALARM, or no child in ALARM)",
+            None => "the rule cannot be evaluated now",
+        };
+        Ok(format!("{} exist; {verdict}", listed.join(", ")))
     }
 
     /// 1. The filter exists, feeds the alarm's metric, and matches a line carrying

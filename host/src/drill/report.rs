@@ -10,7 +10,7 @@ use serde::Serialize;
 pub enum Inject {
     /// A log event in the log group: the whole chain (minutes on AWS).
     Log,
-    /// SetAlarmState ALARM: the alarm's actions fire (AWS; moto does not fire them).
+    /// SetAlarmState ALARM: the alarm's actions fire.
     Alarm,
     /// A CloudWatch-alarm notification (EventBridge chains: the event a rule
     /// would send) published to the topic.

@@ -489,13 +489,30 @@ impl Exporter<'_> {
             }
             Target::Blocks { block, fields } => {
                 let mut blocks = Vec::new();
-                for (i, item) in list(value, at)?.iter().enumerate() {
+                // A record is one block; a list of records, one block each.
+                let items = match value {
+                    Value::Object(_) => std::slice::from_ref(value),
+                    _ => list(value, at)?,
+                };
+                for (i, item) in items.iter().enumerate() {
                     let here = at.child(&format!("[{i}]"));
                     let object = item
                         .as_object()
                         .ok_or_else(|| here.bad("expected an object"))?;
                     let mut body = Map::new();
                     self.fields(fields, object, &here, &mut body)?;
+                    blocks.push(Value::Object(body));
+                }
+                if !blocks.is_empty() {
+                    insert_path(out, block, Value::Array(blocks));
+                }
+            }
+            Target::Each { block, attr } => {
+                let mut blocks = Vec::new();
+                for (i, item) in list(value, at)?.iter().enumerate() {
+                    let here = at.child(&format!("[{i}]"));
+                    let mut body = Map::new();
+                    body.insert((*attr).to_owned(), self.value(item, &here)?);
                     blocks.push(Value::Object(body));
                 }
                 if !blocks.is_empty() {

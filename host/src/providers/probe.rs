@@ -27,6 +27,8 @@ pub struct LiveAlarm {
     pub ok_actions: Vec<String>,
     /// `OK`, `ALARM` or `INSUFFICIENT_DATA`.
     pub state: String,
+    /// A composite alarm's rule over other alarms.
+    pub rule: Option<String>,
 }
 
 /// A log metric filter as its service reports it now.

@@ -80,6 +80,14 @@ pub struct Db {
     pub unassignable_events: u64,
     /// user id -> contact methods and notification rules (`notify`).
     pub reach: BTreeMap<String, crate::notify::Reach>,
+    /// (entity type, entity id, tag id) for each tag on an entity.
+    pub tag_links: std::collections::BTreeSet<(String, String, String)>,
+    /// service id -> its orchestration path, once written.
+    pub orchestrations: BTreeMap<String, Value>,
+    /// service id -> whether its orchestration runs (absent: true).
+    pub orchestration_active: BTreeMap<String, bool>,
+    /// Alerts that orchestration suppressed: no incident, kept as alerts.
+    pub suppressed_alerts: Vec<Value>,
 }
 
 /// PagerDuty-looking ids: `P` + 6 of [A-Z0-9], deterministic per process.

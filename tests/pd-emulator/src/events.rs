@@ -26,13 +26,15 @@ fn rejected(status: StatusCode, message: &str, errors: Vec<String>) -> Response 
 /// (PagerDuty's default: high), or by whether `now` falls within its
 /// `support_hours` — on one of `days_of_week` (1 Monday .. 7 Sunday), from
 /// `start_time` to `end_time`, in `time_zone` (the OpenAPI document's
-/// IncidentUrgencyRule and SupportHours). `severity_based` takes the event's
-/// severity, which a CloudWatch notification does not carry: high here.
-pub fn urgency_now(service: &Value, now: chrono::DateTime<chrono::Utc>) -> String {
+/// IncidentUrgencyRule and SupportHours). `severity_based` takes the alert's
+/// severity: critical and error are high, warning and info low (PagerDuty's
+/// "Dynamic Notifications": "severity-based urgency").
+pub fn urgency_now(service: &Value, now: chrono::DateTime<chrono::Utc>, severity: &str) -> String {
     use chrono::{Datelike, NaiveTime};
     let rule = &service["incident_urgency_rule"];
     let constant = |r: &Value| match r["urgency"].as_str() {
         Some("low") => "low".to_owned(),
+        Some("severity_based") if matches!(severity, "warning" | "info") => "low".to_owned(),
         _ => "high".to_owned(),
     };
     if rule["type"] != "use_support_hours" {
@@ -64,8 +66,43 @@ pub fn urgency_now(service: &Value, now: chrono::DateTime<chrono::Utc>) -> Strin
     }
 }
 
+/// An alert on the integration's service: its orchestration decides first
+/// (`orchestration::route`) whether it is suppressed, resolves, or with which
+/// severity it opens an incident. `event` holds the alert's `event.*` fields.
+fn alert(db: &mut Db, key: &str, dedup: &str, title: &str, event: Value) -> Option<String> {
+    let service = db
+        .integrations
+        .values()
+        .find(|i| i.key == key)?
+        .service
+        .clone();
+    let outcome = crate::orchestration::route(
+        db,
+        &service,
+        &crate::orchestration::Event {
+            fields: event.clone(),
+        },
+    );
+    if outcome.resolve {
+        return resolve(db, key, dedup);
+    }
+    if outcome.suppress {
+        let now = db.now_text();
+        db.suppressed_alerts.push(json!({
+            "service": service, "dedup_key": dedup, "summary": title,
+            "rules": outcome.matched, "created_at": now,
+        }));
+        return None;
+    }
+    let severity = outcome
+        .severity
+        .or_else(|| event["severity"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| "critical".to_owned());
+    trigger(db, key, dedup, title, &severity)
+}
+
 /// Open an incident for `dedup` unless one is open; returns its id.
-fn trigger(db: &mut Db, key: &str, dedup: &str, title: &str) -> Option<String> {
+fn trigger(db: &mut Db, key: &str, dedup: &str, title: &str, severity: &str) -> Option<String> {
     if let Some(open) = db.dedup.get(&(key.to_owned(), dedup.to_owned())) {
         return Some(open.clone());
     }
@@ -84,7 +121,7 @@ fn trigger(db: &mut Db, key: &str, dedup: &str, title: &str) -> Option<String> {
     let number = db.next_incident_number();
     let id = db.id();
     let now = db.now_text();
-    let urgency = urgency_now(&service, db.now());
+    let urgency = urgency_now(&service, db.now(), severity);
     let assignments: Vec<Value> = assignee
         .iter()
         .map(|user| {
@@ -203,8 +240,10 @@ pub async fn sns(
                 alarm["source"].as_str(),
             ) {
                 let title = format!("{detail_type}: {source}");
+                let fields = json!({"summary": title, "source": source, "severity": "critical",
+                    "class": detail_type, "custom_details": alarm});
                 let mut db = app.db.lock().expect("db lock");
-                let incident = trigger(&mut db, &key, id, &title);
+                let incident = alert(&mut db, &key, id, &title, fields);
                 return (
                     StatusCode::OK,
                     Json(json!({"status": "success", "incident": incident})),
@@ -228,7 +267,14 @@ pub async fn sns(
                 .to_owned();
             let mut db = app.db.lock().expect("db lock");
             let incident = match state {
-                "ALARM" => trigger(&mut db, &key, name, &format!("ALARM: {name}: {title}")),
+                "ALARM" => {
+                    // The alert's fields: its title, the alarm (custom details,
+                    // as PagerDuty shows a CloudWatch alarm's JSON), critical.
+                    let summary = format!("ALARM: {name}: {title}");
+                    let fields = json!({"summary": summary, "source": alarm["AlarmArn"],
+                        "severity": "critical", "custom_details": alarm});
+                    alert(&mut db, &key, name, &summary, fields)
+                }
                 "OK" => resolve(&mut db, &key, name),
                 _ => None,
             };
@@ -306,7 +352,7 @@ pub async fn v2(State(app): State<Arc<App>>, body: String) -> Response {
                 .as_str()
                 .unwrap_or_default()
                 .to_owned();
-            trigger(&mut db, &key, &dedup, &summary);
+            alert(&mut db, &key, &dedup, &summary, event["payload"].clone());
         }
         "acknowledge" => {
             acknowledge(&mut db, &key, &dedup);

@@ -13,8 +13,10 @@ mod layer;
 mod maintenance;
 pub mod notify;
 mod oncall;
+mod orchestration;
 mod rest;
 mod strict;
+mod tags;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -374,6 +376,22 @@ fn router(app: Arc<App>) -> Router {
             get(maintenance::get)
                 .put(maintenance::update)
                 .delete(maintenance::delete),
+        )
+        .route("/tags", get(tags::list).post(tags::create))
+        .route("/tags/{id}", get(tags::get).delete(tags::delete))
+        .route("/users/{id}/change_tags", post(tags::change))
+        .route("/teams/{id}/change_tags", post(tags::change))
+        .route("/escalation_policies/{id}/change_tags", post(tags::change))
+        .route("/users/{id}/tags", get(tags::of_entity))
+        .route("/teams/{id}/tags", get(tags::of_entity))
+        .route("/escalation_policies/{id}/tags", get(tags::of_entity))
+        .route(
+            "/event_orchestrations/services/{id}",
+            get(orchestration::get_path).put(orchestration::put_path),
+        )
+        .route(
+            "/event_orchestrations/services/{id}/active",
+            get(orchestration::get_active).put(orchestration::put_active),
         )
         // Plain objects.
         .route(

@@ -355,6 +355,9 @@ pub async fn delete_object(
         "services" => {
             db.integrations.retain(|_, i| i.service != id);
             db.dependencies.retain(|_, (_, s)| *s != id);
+            // Its orchestration goes with it.
+            db.orchestrations.remove(&id);
+            db.orchestration_active.remove(&id);
         }
         "business_services" => db.dependencies.retain(|_, (b, _)| *b != id),
         "teams" => {
@@ -362,6 +365,7 @@ pub async fn delete_object(
         }
         _ => {}
     }
+    db.tag_links.retain(|(_, entity, _)| *entity != id);
     no_content()
 }
 
@@ -1338,5 +1342,7 @@ pub async fn admin_state(State(app): State<Arc<App>>) -> Reply {
         "integrations": db.integrations.values().map(|i| integration_json(&db, i)).collect::<Vec<_>>(),
         "dependencies": db.dependencies.iter().map(|(id, (b, s))| relationship_json(&db, id, b, s)).collect::<Vec<_>>(),
         "incidents": db.incidents.values().cloned().collect::<Vec<_>>(),
+        "suppressed_alerts": db.suppressed_alerts,
+        "tag_links": db.tag_links.iter().map(|(k, e, t)| json!({"entity_type": k, "entity": e, "tag": t})).collect::<Vec<_>>(),
     }))
 }

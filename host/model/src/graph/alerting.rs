@@ -44,12 +44,15 @@ impl AlertChain<'_> {
     }
 }
 
-/// Every alarm of the graph with what it is wired to, in node order.
+/// Every alarm of the graph with what it is wired to, in node order — but an
+/// alarm without actions that another alarm's rule reads (a composite alarm's
+/// child): it pages through that one, which has its own chain.
 pub fn chains<'g>(graph: &'g Graph, catalog: &Catalog) -> Vec<AlertChain<'g>> {
     graph
         .nodes()
         .iter()
         .filter(|n| n.role(catalog) == Some(Role::Alarm))
+        .filter(|n| !is_silent_child(graph, catalog, n))
         .map(|alarm| {
             let filter = filter_of(graph, catalog, alarm);
             let log_group = filter.and_then(|f| referenced(graph, f.props.get("log_group")).next());
@@ -74,6 +77,21 @@ pub fn chains<'g>(graph: &'g Graph, catalog: &Catalog) -> Vec<AlertChain<'g>> {
             }
         })
         .collect()
+}
+
+/// An alarm with no `alarm_actions` whose name another alarm's `alarm_rule`
+/// refers to.
+fn is_silent_child(graph: &Graph, catalog: &Catalog, alarm: &Node) -> bool {
+    let silent = alarm
+        .props
+        .get("alarm_actions")
+        .and_then(Value::as_array)
+        .is_none_or(Vec::is_empty);
+    silent
+        && graph.nodes().iter().any(|parent| {
+            parent.role(catalog) == Some(Role::Alarm)
+                && referenced(graph, parent.props.get("alarm_rule")).any(|c| c.id == alarm.id)
+        })
 }
 
 /// An EventBridge rule and the topic its target sends to, as declared: rule →

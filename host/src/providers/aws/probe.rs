@@ -17,12 +17,46 @@ impl AlarmProbe for AwsProvider {
         AwsProvider::region(self)
     }
 
+    /// A metric or composite alarm (DescribeAlarms lists composite alarms
+    /// only when `AlarmTypes` asks for them).
     async fn alarm(&self, name: &str) -> ProviderResult<Option<LiveAlarm>> {
+        use aws_sdk_cloudwatch::types::AlarmType;
         let out = self
             .call(name, || {
-                self.cloudwatch.describe_alarms().alarm_names(name).send()
+                self.cloudwatch
+                    .describe_alarms()
+                    .alarm_names(name)
+                    .alarm_types(AlarmType::MetricAlarm)
+                    .alarm_types(AlarmType::CompositeAlarm)
+                    .send()
             })
             .await?;
+        let state = |s: Option<&aws_sdk_cloudwatch::types::StateValue>| {
+            s.map(|s| s.as_str().to_owned()).unwrap_or_default()
+        };
+        if let Some(a) = out
+            .composite_alarms()
+            .iter()
+            .find(|a| a.alarm_name() == Some(name))
+        {
+            return Ok(Some(LiveAlarm {
+                name: name.to_owned(),
+                arn: a.alarm_arn().map(str::to_owned),
+                description: a.alarm_description().map(str::to_owned),
+                metric_name: None,
+                namespace: None,
+                statistic: None,
+                period: None,
+                evaluation_periods: None,
+                comparison_operator: None,
+                threshold: None,
+                actions_enabled: a.actions_enabled() != Some(false),
+                alarm_actions: a.alarm_actions().to_vec(),
+                ok_actions: a.ok_actions().to_vec(),
+                state: state(a.state_value()),
+                rule: a.alarm_rule().map(str::to_owned),
+            }));
+        }
         Ok(out
             .metric_alarms()
             .iter()
@@ -41,10 +75,8 @@ impl AlarmProbe for AwsProvider {
                 actions_enabled: a.actions_enabled() != Some(false),
                 alarm_actions: a.alarm_actions().to_vec(),
                 ok_actions: a.ok_actions().to_vec(),
-                state: a
-                    .state_value()
-                    .map(|s| s.as_str().to_owned())
-                    .unwrap_or_default(),
+                state: state(a.state_value()),
+                rule: None,
             }))
     }
 

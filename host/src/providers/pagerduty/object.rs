@@ -31,6 +31,8 @@ pub trait PlainObject: Send + Sync + 'static {
     /// been taken": teams, services, escalation policies, business services);
     /// schedules may share names.
     const UNIQUE_NAMES: bool = true;
+    /// The field that holds the name (`label` for tags).
+    const NAME_FIELD: &'static str = "name";
 
     /// Props -> PagerDuty body (inside the key).
     fn to_api(props: &Self::Props) -> Value;
@@ -191,7 +193,7 @@ impl<O: PlainObject> ResourceKind<PagerDutyProvider> for O {
             .map_err(|e| e.at(&d.address()))?;
         Ok(items
             .iter()
-            .find(|item| item["name"].as_str() == Some(name))
+            .find(|item| item[O::NAME_FIELD].as_str() == Some(name))
             .map(|item| {
                 let unique = O::UNIQUE_NAMES;
                 Found::new(resource::<O>(item), Proof::Named { unique })
@@ -204,7 +206,10 @@ impl<O: PlainObject> ResourceKind<PagerDutyProvider> for O {
 
     /// `find` matches by name alone.
     fn identity(&self) -> Identity {
-        Identity::Props(&["name"])
+        Identity::Props(match O::NAME_FIELD {
+            "label" => &["label"],
+            _ => &["name"],
+        })
     }
 }
 

@@ -4,7 +4,10 @@
 use super::super::access::Phase::{Delete, Drill, Read, Write};
 use super::super::access::{ANY, Iam, OWN, grant};
 use async_trait::async_trait;
-use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, Statistic, Tag};
+use aws_sdk_cloudwatch::types::{
+    ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricStat, StandardUnit, Statistic,
+    Tag,
+};
 use serde_json::{Value, json};
 
 use super::super::{AwsProvider, by_tags, gone_ok, optional, props, sync_tags, tags};
@@ -26,16 +29,9 @@ pub static INFO: KindInfo = KindInfo {
     lookup: false,
     role: Some(Role::Alarm),
     outputs: &[mirror("alarm_name", "alarm_name"), out("arn")],
-    required: &[
-        "alarm_name",
-        "metric_name",
-        "namespace",
-        "statistic",
-        "period",
-        "evaluation_periods",
-        "threshold",
-        "comparison_operator",
-    ],
+    // A single metric (`metric_name`, `namespace`, `statistic`, `period`) or
+    // `metric_queries`: `check_alarm` holds the choice.
+    required: &["alarm_name", "evaluation_periods", "comparison_operator"],
     refs: &[],
     check: check_alarm,
     replace_on_change: &["alarm_name"],
@@ -60,6 +56,14 @@ pub static INFO: KindInfo = KindInfo {
             same("ok_actions"),
             same("insufficient_data_actions"),
             TAGS,
+            prop(
+                "metric_queries",
+                Target::Blocks {
+                    block: "metric_query",
+                    fields: METRIC_QUERY,
+                },
+            ),
+            same("threshold_metric_id"),
         ],
         outputs: &[
             ("alarm_name", OutputMap::Attr("alarm_name")),
@@ -114,7 +118,32 @@ const DIMENSIONS: PropMap = prop(
     },
 );
 
+const METRIC_QUERY: &[PropMap] = &[
+    same("id"),
+    same("expression"),
+    same("label"),
+    same("return_data"),
+    same("period"),
+    prop(
+        "metric",
+        Target::Blocks {
+            block: "metric",
+            fields: METRIC,
+        },
+    ),
+];
+
+const METRIC: &[PropMap] = &[
+    same("metric_name"),
+    same("namespace"),
+    same("period"),
+    same("stat"),
+    same("unit"),
+    DIMENSIONS,
+];
+
 fn check_alarm(c: &mut Checker<'_>) {
+    check_metric_choice(c);
     c.one_of(
         "statistic",
         &["SampleCount", "Average", "Sum", "Minimum", "Maximum"],
@@ -144,6 +173,16 @@ fn check_alarm(c: &mut Checker<'_>) {
             );
         }
     }
+    for (i, query) in c.array("metric_queries").iter().enumerate() {
+        if let Some(period) = query["metric"]["period"].as_f64()
+            && !([10.0, 20.0, 30.0].contains(&period) || (period >= 60.0 && period % 60.0 == 0.0))
+        {
+            c.bad(
+                &format!("metric_queries[{i}].metric.period"),
+                format!("{period} s is not 10, 20, 30 or a multiple of 60"),
+            );
+        }
+    }
     let evaluation = c.number("evaluation_periods");
     if evaluation == Some(0.0) {
         c.bad("evaluation_periods", "must be at least 1");
@@ -156,6 +195,204 @@ fn check_alarm(c: &mut Checker<'_>) {
             format!("must be between 1 and evaluation_periods ({evaluation})"),
         );
     }
+}
+
+/// An alarm watches one metric or a set of queries (CloudWatch API Reference,
+/// PutMetricAlarm: "If you are creating an alarm based on a math expression,
+/// you cannot specify [MetricName, Namespace, Statistic, Period] ... and
+/// instead you use the Metrics parameter"); its queries have unique ids, each
+/// one metric or one expression, and exactly one of them is what the alarm
+/// evaluates — or, for an anomaly alarm, the band `threshold_metric_id` names.
+fn check_metric_choice(c: &mut Checker<'_>) {
+    let single = ["metric_name", "namespace", "statistic", "period"];
+    let queries = c.array("metric_queries");
+    let band = c.literal("threshold_metric_id").map(str::to_owned);
+    if queries.is_empty() {
+        for prop in single {
+            if !c.present(prop) {
+                c.bad(prop, "is required (or metric_queries)");
+            }
+        }
+        if band.is_some() {
+            c.bad("threshold_metric_id", "names a query of metric_queries");
+        }
+    } else {
+        for prop in single {
+            if c.present(prop) {
+                c.bad(prop, "not with metric_queries: put the metric in a query");
+            }
+        }
+    }
+    match (&band, c.present("threshold")) {
+        (None, false) => c.bad("threshold", "is required (or threshold_metric_id)"),
+        (Some(_), true) => c.bad(
+            "threshold",
+            "not with threshold_metric_id: the band is the threshold",
+        ),
+        _ => {}
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    let mut returning = 0;
+    for (i, q) in queries.iter().enumerate() {
+        let at = format!("metric_queries[{i}]");
+        let id = q["id"].as_str().unwrap_or_default();
+        let mut chars = id.chars();
+        let well_formed = chars.next().is_some_and(|c| c.is_ascii_lowercase())
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !well_formed {
+            c.bad(
+                &format!("{at}.id"),
+                format!(
+                    "{id:?} must start with a lower-case letter and hold only letters, digits and _"
+                ),
+            );
+        } else if !ids.insert(id.to_owned()) {
+            c.bad(
+                &format!("{at}.id"),
+                format!("{id:?} is the id of another query"),
+            );
+        }
+        match (q["expression"].is_string(), q["metric"].is_object()) {
+            (true, true) => c.bad(&at, "has an expression and a metric: one or the other"),
+            (false, false) => c.bad(&at, "needs an expression or a metric"),
+            _ => {}
+        }
+        let returns = q["return_data"].as_bool().unwrap_or(true);
+        if returns && band.as_deref() != Some(id) {
+            returning += 1;
+        }
+        if band.as_deref() == Some(id)
+            && !q["expression"]
+                .as_str()
+                .is_some_and(|e| e.contains("ANOMALY_DETECTION_BAND"))
+        {
+            c.bad(
+                "threshold_metric_id",
+                format!("query {id:?} is not an ANOMALY_DETECTION_BAND expression"),
+            );
+        }
+    }
+    if !queries.is_empty() && returning != 1 {
+        c.bad(
+            "metric_queries",
+            format!(
+                "{returning} queries return data: exactly one must (set return_data = false on the others)"
+            ),
+        );
+    }
+    if let Some(band) = &band
+        && !queries.is_empty()
+        && !ids.contains(band)
+    {
+        c.bad(
+            "threshold_metric_id",
+            format!("{band:?} is not the id of a query"),
+        );
+    }
+}
+
+fn metric_queries(p: &Props) -> Option<Vec<MetricDataQuery>> {
+    let dimensions = |ds: &Vec<wit::Dimension>| {
+        ds.iter()
+            .map(|x| Dimension::builder().name(&x.name).value(&x.value).build())
+            .collect()
+    };
+    let stat = |m: &wit::MetricStat| {
+        MetricStat::builder()
+            .metric(
+                Metric::builder()
+                    .metric_name(&m.metric_name)
+                    .namespace(&m.namespace)
+                    .set_dimensions(m.dimensions.as_ref().map(dimensions))
+                    .build(),
+            )
+            .period(m.period as i32)
+            .stat(&m.stat)
+            .set_unit(m.unit.as_deref().map(StandardUnit::from))
+            .build()
+    };
+    let queries = p.metric_queries.as_ref()?;
+    Some(
+        queries
+            .iter()
+            .map(|q| {
+                MetricDataQuery::builder()
+                    .id(&q.id)
+                    .set_expression(q.expression.clone())
+                    .set_metric_stat(q.metric.as_ref().map(stat))
+                    .set_label(q.label.clone())
+                    .set_return_data(q.return_data)
+                    .set_period(q.period.map(|v| v as i32))
+                    .build()
+            })
+            .collect(),
+    )
+}
+
+/// The queries as DescribeAlarms answers them, in the props' shape.
+fn queries_of(queries: &[MetricDataQuery]) -> Value {
+    if queries.is_empty() {
+        return Value::Null;
+    }
+    let opt = super::super::opt::<&str>;
+    Value::Array(
+        queries
+            .iter()
+            .map(|q| {
+                let metric = q.metric_stat().map_or(Value::Null, |s| {
+                    let m = s.metric();
+                    let dimensions: Vec<Value> = m
+                        .map(|m| m.dimensions())
+                        .unwrap_or_default()
+                        .iter()
+                        .map(|x| json!({"name": x.name(), "value": x.value()}))
+                        .collect();
+                    json!({
+                        "metric_name": opt(m.and_then(|m| m.metric_name())),
+                        "namespace": opt(m.and_then(|m| m.namespace())),
+                        "dimensions": if dimensions.is_empty() { Value::Null } else { Value::Array(dimensions) },
+                        "period": s.period(),
+                        "stat": s.stat(),
+                        "unit": opt(s.unit().map(|u| u.as_str())),
+                    })
+                });
+                json!({
+                    "id": q.id(),
+                    "expression": opt(q.expression()),
+                    "metric": metric,
+                    "label": opt(q.label()),
+                    "return_data": q.return_data(),
+                    "period": q.period(),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// Queries compare without their absent fields, `return_data` absent being
+/// CloudWatch's default, true.
+fn normal_queries(queries: &Value) -> Value {
+    fn strip(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| (k.clone(), strip(v)))
+                    .collect(),
+            ),
+            Value::Array(a) => Value::Array(a.iter().map(strip).collect()),
+            other => other.clone(),
+        }
+    }
+    let mut out = strip(queries);
+    if let Value::Array(items) = &mut out {
+        for q in items {
+            if let Value::Object(m) = q {
+                m.entry("return_data").or_insert(Value::Bool(true));
+            }
+        }
+    }
+    out
 }
 
 pub struct Kind;
@@ -173,18 +410,21 @@ async fn put(aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect();
     let int = |v: u32| Some(v as i32);
+    let queries = metric_queries(&p);
     aws.call(&address, || {
         aws.cloudwatch
             .put_metric_alarm()
             .alarm_name(&p.alarm_name)
             .set_alarm_description(p.alarm_description.clone())
-            .metric_name(&p.metric_name)
-            .namespace(&p.namespace)
-            .statistic(Statistic::from(p.statistic.as_str()))
-            .set_period(int(p.period))
+            .set_metric_name(p.metric_name.clone())
+            .set_namespace(p.namespace.clone())
+            .set_statistic(p.statistic.as_deref().map(Statistic::from))
+            .set_period(p.period.and_then(int))
             .set_evaluation_periods(int(p.evaluation_periods))
             .set_datapoints_to_alarm(p.datapoints_to_alarm.and_then(int))
-            .threshold(p.threshold)
+            .set_threshold(p.threshold)
+            .set_metrics(queries.clone())
+            .set_threshold_metric_id(p.threshold_metric_id.clone())
             .comparison_operator(ComparisonOperator::from(p.comparison_operator.as_str()))
             .set_treat_missing_data(p.treat_missing_data.clone())
             .set_dimensions(dimensions.clone())
@@ -265,6 +505,8 @@ async fn describe(
                     "insufficient_data_actions",
                     list(a.insufficient_data_actions()),
                 ),
+                ("metric_queries", queries_of(a.metrics())),
+                ("threshold_metric_id", opt(a.threshold_metric_id())),
             ]),
             outputs: [
                 ("alarm_name".to_owned(), name.to_owned()),
@@ -276,6 +518,86 @@ async fn describe(
             .into(),
         })
     }))
+}
+
+/// Sets an alarm's tags to `want` (metric and composite alarms alike): tag,
+/// then untag the keys no longer wanted.
+pub(super) async fn retag(
+    aws: &AwsProvider,
+    address: &str,
+    arn: &str,
+    want: &[(String, String)],
+) -> ProviderResult<()> {
+    let tag_list: Vec<Tag> = want
+        .iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect();
+    let cloudwatch = &aws.cloudwatch;
+    sync_tags(
+        want,
+        async || {
+            aws.call(address, || {
+                cloudwatch
+                    .tag_resource()
+                    .resource_arn(arn)
+                    .set_tags(Some(tag_list.clone()))
+                    .send()
+            })
+            .await
+            .map(drop)
+        },
+        async || {
+            let current = aws
+                .call(address, || {
+                    cloudwatch.list_tags_for_resource().resource_arn(arn).send()
+                })
+                .await?;
+            Ok(current
+                .tags()
+                .iter()
+                .filter_map(|t| t.key().map(str::to_owned))
+                .collect())
+        },
+        async |stale| {
+            aws.call(address, || {
+                cloudwatch
+                    .untag_resource()
+                    .resource_arn(arn)
+                    .set_tag_keys(Some(stale.clone()))
+                    .send()
+            })
+            .await
+            .map(drop)
+        },
+    )
+    .await
+}
+
+/// An alarm found by name is this node's if its tags say so.
+pub(super) async fn found_by_tags(
+    aws: &AwsProvider,
+    found: Resource,
+    d: &Desired<'_>,
+) -> ProviderResult<Option<Found>> {
+    let arn = found.outputs["arn"].clone();
+    let out = optional(
+        aws.call(&d.address(), || {
+            aws.cloudwatch
+                .list_tags_for_resource()
+                .resource_arn(&arn)
+                .send()
+        })
+        .await,
+    )?;
+    let pairs: Vec<(String, String)> = out
+        .map(|o| {
+            o.tags()
+                .iter()
+                .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(Some(by_tags(found, &pairs, d)))
 }
 
 #[async_trait]
@@ -303,56 +625,12 @@ impl ResourceKind<AwsProvider> for Kind {
         // "If you are using this operation to update an existing alarm, any tags
         // you specify in this parameter are ignored. To change the tags of an
         // existing alarm, use TagResource or UntagResource." (CloudWatch API
-        // Reference, PutMetricAlarm).
+        // Reference, PutMetricAlarm; PutCompositeAlarm says the same).
         if changed.iter().any(|c| c == "tags")
             && let Some(arn) = prior.outputs.get("arn")
         {
             let p: Props = d.typed()?;
-            let address = d.address();
-            let want = tags(d, p.tags.as_deref());
-            let tag_list: Vec<Tag> = want
-                .iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect();
-            let cloudwatch = &aws.cloudwatch;
-            sync_tags(
-                &want,
-                async || {
-                    aws.call(&address, || {
-                        cloudwatch
-                            .tag_resource()
-                            .resource_arn(arn)
-                            .set_tags(Some(tag_list.clone()))
-                            .send()
-                    })
-                    .await
-                    .map(drop)
-                },
-                async || {
-                    let current = aws
-                        .call(&address, || {
-                            cloudwatch.list_tags_for_resource().resource_arn(arn).send()
-                        })
-                        .await?;
-                    Ok(current
-                        .tags()
-                        .iter()
-                        .filter_map(|t| t.key().map(str::to_owned))
-                        .collect())
-                },
-                async |stale| {
-                    aws.call(&address, || {
-                        cloudwatch
-                            .untag_resource()
-                            .resource_arn(arn)
-                            .set_tag_keys(Some(stale.clone()))
-                            .send()
-                    })
-                    .await
-                    .map(drop)
-                },
-            )
-            .await?;
+            retag(aws, &d.address(), arn, &tags(d, p.tags.as_deref())).await?;
         }
         Ok(updated)
     }
@@ -373,28 +651,14 @@ impl ResourceKind<AwsProvider> for Kind {
         let Some(found) = describe(aws, &p.alarm_name, &address).await? else {
             return Ok(None);
         };
-        let arn = found.outputs["arn"].clone();
-        let out = optional(
-            aws.call(&address, || {
-                aws.cloudwatch
-                    .list_tags_for_resource()
-                    .resource_arn(&arn)
-                    .send()
-            })
-            .await,
-        )?;
-        let pairs: Vec<(String, String)> = out
-            .map(|o| {
-                o.tags()
-                    .iter()
-                    .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
-                    .collect()
-            })
-            .unwrap_or_default();
-        Ok(Some(by_tags(found, &pairs, d)))
+        found_by_tags(aws, found, d).await
     }
 
     fn equivalent(&self, prop: &str, desired: &Value, observed: &Value) -> bool {
-        prop == "tags" && super::super::same_set(desired, observed)
+        match prop {
+            "tags" => super::super::same_set(desired, observed),
+            "metric_queries" => normal_queries(desired) == normal_queries(observed),
+            _ => false,
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Every AWS kind, one file each: its descriptor and its API calls.
 
 pub mod caller_identity;
+pub mod cloudwatch_composite_alarm;
 pub mod cloudwatch_event_rule;
 pub mod cloudwatch_event_target;
 pub mod cloudwatch_log_group;
@@ -37,6 +38,7 @@ crate::providers::kind_list::kind_list! {
         sqs_queue_policy,
         sns_topic_subscription,
         cloudwatch_metric_alarm,
+        cloudwatch_composite_alarm,
         cloudwatch_event_rule,
         cloudwatch_event_target,
     ]
@@ -72,6 +74,10 @@ static IAM: &[(&str, &super::access::Iam)] = &[
     (sqs_queue_policy::NAME, &sqs_queue_policy::IAM),
     (sns_topic_subscription::NAME, &sns_topic_subscription::IAM),
     (cloudwatch_metric_alarm::NAME, &cloudwatch_metric_alarm::IAM),
+    (
+        cloudwatch_composite_alarm::NAME,
+        &cloudwatch_composite_alarm::IAM,
+    ),
     (cloudwatch_event_rule::NAME, &cloudwatch_event_rule::IAM),
     (cloudwatch_event_target::NAME, &cloudwatch_event_target::IAM),
 ];

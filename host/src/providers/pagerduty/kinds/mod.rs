@@ -3,11 +3,14 @@
 
 pub mod business_service;
 pub mod escalation_policy;
+pub mod event_orchestration_service;
 pub mod maintenance_window;
 pub mod schedule;
 pub mod service;
 pub mod service_dependency;
 pub mod service_integration;
+pub mod tag;
+pub mod tag_assignment;
 pub mod team;
 pub mod team_membership;
 pub mod user;
@@ -28,5 +31,8 @@ crate::providers::kind_list::kind_list! {
         service_dependency,
         service_integration,
         maintenance_window,
+        event_orchestration_service,
+        tag,
+        tag_assignment,
     ]
 }
