@@ -7,15 +7,12 @@
 
 use super::super::access::Phase::{Delete, Drill, Read, Write};
 use super::super::access::{ANY, Iam, OWN, grant};
-use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{AlarmType, Tag};
 use serde_json::{Value, json};
 
-use super::super::{AwsProvider, gone_ok, optional, props, tags};
-use super::cloudwatch_metric_alarm::{found_by_tags, retag};
-use crate::providers::{
-    Desired, ErrorClass, Found, ProviderError, ProviderResult, Resource, ResourceKind,
-};
+use super::super::{AwsProvider, optional, props, tags};
+use super::cloudwatch_metric_alarm::AlarmKind;
+use crate::providers::{Desired, ErrorClass, ProviderError, ProviderResult, Resource};
 use crate::runtime::wit::aws as wit;
 use blueprint_model::kind::{Checker, KindInfo, Role, mirror, out, parse_as};
 use blueprint_model::terraform::{Block, OutputMap, TAGS, TerraformMap, same};
@@ -407,64 +404,32 @@ async fn describe(
     }))
 }
 
-#[async_trait]
-impl ResourceKind<AwsProvider> for Kind {
-    fn info(&self) -> &'static KindInfo {
+impl AlarmKind for Kind {
+    fn info() -> &'static KindInfo {
         &INFO
     }
 
-    async fn create(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
+    async fn put(aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
         put(aws, d).await
     }
 
-    async fn read(&self, aws: &AwsProvider, prior: &Resource) -> ProviderResult<Option<Resource>> {
-        describe(aws, &prior.id, &format!("alarm {}", prior.id)).await
-    }
-
-    async fn update(
-        &self,
+    async fn describe(
         aws: &AwsProvider,
-        d: &Desired<'_>,
-        prior: &Resource,
-        changed: &[String],
-    ) -> ProviderResult<Resource> {
-        let updated = put(aws, d).await?;
-        if changed.iter().any(|c| c == "tags")
-            && let Some(arn) = prior.outputs.get("arn")
-        {
-            let p: Props = d.typed()?;
-            retag(aws, &d.address(), arn, &tags(d, p.tags.as_deref())).await?;
-        }
-        Ok(updated)
+        name: &str,
+        address: &str,
+    ) -> ProviderResult<Option<Resource>> {
+        describe(aws, name, address).await
     }
 
-    async fn delete(&self, aws: &AwsProvider, prior: &Resource) -> ProviderResult<()> {
-        gone_ok(
-            aws.call(&format!("alarm {}", prior.id), || {
-                aws.cloudwatch.delete_alarms().alarm_names(&prior.id).send()
-            })
-            .await
-            .map(|_| ()),
-        )
-    }
-
-    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
+    fn name_and_tags(d: &Desired<'_>) -> ProviderResult<(String, Vec<(String, String)>)> {
         let p: Props = d.typed()?;
-        match describe(aws, &p.alarm_name, &d.address()).await? {
-            Some(found) => found_by_tags(aws, found, d).await,
-            None => Ok(None),
-        }
+        Ok((p.alarm_name, tags(d, p.tags.as_deref())))
     }
 
     /// `actions_enabled` absent is CloudWatch's default, true.
-    fn equivalent(&self, prop: &str, desired: &Value, observed: &Value) -> bool {
-        match prop {
-            "tags" => super::super::same_set(desired, observed),
-            "actions_enabled" => {
-                desired.as_bool().unwrap_or(true) == observed.as_bool().unwrap_or(true)
-            }
-            _ => false,
-        }
+    fn equivalent(prop: &str, desired: &Value, observed: &Value) -> bool {
+        prop == "actions_enabled"
+            && desired.as_bool().unwrap_or(true) == observed.as_bool().unwrap_or(true)
     }
 }
 

@@ -600,18 +600,38 @@ pub(super) async fn found_by_tags(
     Ok(Some(by_tags(found, &pairs, d)))
 }
 
+/// The two alarm kinds (metric, composite) differ in how an alarm is written
+/// (PutMetricAlarm, PutCompositeAlarm) and read (DescribeAlarms of its type);
+/// the rest — tags, delete, find — is any alarm's, implemented once here.
+pub(super) trait AlarmKind: Send + Sync + 'static {
+    fn info() -> &'static KindInfo;
+    /// Writes the alarm (create and update alike) and reads it back.
+    fn put(
+        aws: &AwsProvider,
+        d: &Desired<'_>,
+    ) -> impl Future<Output = ProviderResult<Resource>> + Send;
+    fn describe(
+        aws: &AwsProvider,
+        name: &str,
+        address: &str,
+    ) -> impl Future<Output = ProviderResult<Option<Resource>>> + Send;
+    /// The desired alarm's name and its tags (the user's and the host's).
+    fn name_and_tags(d: &Desired<'_>) -> ProviderResult<(String, Vec<(String, String)>)>;
+    fn equivalent(prop: &str, desired: &Value, observed: &Value) -> bool;
+}
+
 #[async_trait]
-impl ResourceKind<AwsProvider> for Kind {
+impl<A: AlarmKind> ResourceKind<AwsProvider> for A {
     fn info(&self) -> &'static KindInfo {
-        &INFO
+        A::info()
     }
 
     async fn create(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
-        put(aws, d).await
+        A::put(aws, d).await
     }
 
     async fn read(&self, aws: &AwsProvider, prior: &Resource) -> ProviderResult<Option<Resource>> {
-        describe(aws, &prior.id, &format!("alarm {}", prior.id)).await
+        A::describe(aws, &prior.id, &format!("alarm {}", prior.id)).await
     }
 
     async fn update(
@@ -621,7 +641,7 @@ impl ResourceKind<AwsProvider> for Kind {
         prior: &Resource,
         changed: &[String],
     ) -> ProviderResult<Resource> {
-        let updated = put(aws, d).await?;
+        let updated = A::put(aws, d).await?;
         // "If you are using this operation to update an existing alarm, any tags
         // you specify in this parameter are ignored. To change the tags of an
         // existing alarm, use TagResource or UntagResource." (CloudWatch API
@@ -629,8 +649,8 @@ impl ResourceKind<AwsProvider> for Kind {
         if changed.iter().any(|c| c == "tags")
             && let Some(arn) = prior.outputs.get("arn")
         {
-            let p: Props = d.typed()?;
-            retag(aws, &d.address(), arn, &tags(d, p.tags.as_deref())).await?;
+            let (_, want) = A::name_and_tags(d)?;
+            retag(aws, &d.address(), arn, &want).await?;
         }
         Ok(updated)
     }
@@ -646,19 +666,42 @@ impl ResourceKind<AwsProvider> for Kind {
     }
 
     async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
-        let p: Props = d.typed()?;
-        let address = d.address();
-        let Some(found) = describe(aws, &p.alarm_name, &address).await? else {
-            return Ok(None);
-        };
-        found_by_tags(aws, found, d).await
+        let (name, _) = A::name_and_tags(d)?;
+        match A::describe(aws, &name, &d.address()).await? {
+            Some(found) => found_by_tags(aws, found, d).await,
+            None => Ok(None),
+        }
     }
 
     fn equivalent(&self, prop: &str, desired: &Value, observed: &Value) -> bool {
-        match prop {
-            "tags" => super::super::same_set(desired, observed),
-            "metric_queries" => normal_queries(desired) == normal_queries(observed),
-            _ => false,
-        }
+        prop == "tags" && super::super::same_set(desired, observed)
+            || A::equivalent(prop, desired, observed)
+    }
+}
+
+impl AlarmKind for Kind {
+    fn info() -> &'static KindInfo {
+        &INFO
+    }
+
+    async fn put(aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
+        put(aws, d).await
+    }
+
+    async fn describe(
+        aws: &AwsProvider,
+        name: &str,
+        address: &str,
+    ) -> ProviderResult<Option<Resource>> {
+        describe(aws, name, address).await
+    }
+
+    fn name_and_tags(d: &Desired<'_>) -> ProviderResult<(String, Vec<(String, String)>)> {
+        let p: Props = d.typed()?;
+        Ok((p.alarm_name, tags(d, p.tags.as_deref())))
+    }
+
+    fn equivalent(prop: &str, desired: &Value, observed: &Value) -> bool {
+        prop == "metric_queries" && normal_queries(desired) == normal_queries(observed)
     }
 }
