@@ -554,7 +554,8 @@ fn completions_man_page_and_version() {
             "blueprint:cloud@0.3.0",
             "blueprint:cloud@0.4.0",
             "blueprint:cloud@0.5.0",
-            "blueprint:cloud@0.6.0"
+            "blueprint:cloud@0.6.0",
+            "blueprint:cloud@0.7.0"
         ])
     );
     assert!(

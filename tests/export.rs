@@ -128,6 +128,11 @@ const EXPECTED_TYPES: &[(&str, &str, Block)] = &[
         "pagerduty_tag_assignment",
         Block::Resource,
     ),
+    (
+        "pagerduty.webhook_subscription",
+        "pagerduty_webhook_subscription",
+        Block::Resource,
+    ),
 ];
 
 /// Official resource types of hashicorp/aws and PagerDuty/pagerduty v3 an export
@@ -161,6 +166,7 @@ const OFFICIAL_RESOURCES: &[&str] = &[
     "pagerduty_event_orchestration_service",
     "pagerduty_tag",
     "pagerduty_tag_assignment",
+    "pagerduty_webhook_subscription",
 ];
 
 /// Official data sources an export may use (`terraform_remote_state`: Terraform's

@@ -360,6 +360,174 @@ async fn every_kind_round_trips() {
         "the emptied orchestration still suppressed"
     );
 
+    // Alert grouping: alerts with the same `custom_details.team` join the open
+    // incident (teams no open incident has: the incidents above would take
+    // them); it resolves with its last alert; removed, it groups nothing.
+    let grouped = |grouping: Value| {
+        json!({"name": "lambda-error", "escalation_policy": policy.outputs["id"],
+               "auto_resolve_timeout": 14400, "alert_grouping": grouping})
+    };
+    let with_grouping = props(grouped(json!({"grouping_type": "content_based",
+        "fields": ["custom_details.team"], "aggregate": "all", "timeout": null, "time_window": 60})));
+    let read = pd
+        .read("pagerduty.service", &service)
+        .await
+        .unwrap()
+        .unwrap();
+    let updated = pd
+        .update(
+            &desired("pagerduty.service", "n", &with_grouping, &assets),
+            &read,
+            &["alert_grouping".into()],
+        )
+        .await
+        .unwrap();
+    let read = pd
+        .read("pagerduty.service", &updated)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_reads_back(&pd, "pagerduty.service", &with_grouping, &read);
+    let event = |action: &'static str, dedup: &'static str, team: &'static str| {
+        let base = emu.base_url();
+        let key = key.clone();
+        async move {
+            let event = json!({"routing_key": key, "event_action": action, "dedup_key": dedup,
+                "payload": {"summary": format!("{dedup} failing"), "source": "test",
+                            "severity": "error", "custom_details": {"team": team}}});
+            let sent = reqwest::Client::new()
+                .post(format!("{base}/v2/enqueue"))
+                .json(&event)
+                .send()
+                .await
+                .unwrap();
+            assert!(sent.status().is_success(), "{}", sent.text().await.unwrap());
+        }
+    };
+    let open = || {
+        emu.with_db(|db| {
+            db.incidents
+                .values()
+                .filter(|i| i["status"] != "resolved")
+                .count()
+        })
+    };
+    let before = open();
+    event("trigger", "checkout", "grouped-payments").await;
+    event("trigger", "refunds", "grouped-payments").await;
+    event("trigger", "disk", "grouped-storage").await;
+    assert_eq!(
+        open(),
+        before + 2,
+        "the two payments alerts are one incident"
+    );
+    event("resolve", "checkout", "grouped-payments").await;
+    assert_eq!(
+        open(),
+        before + 2,
+        "an incident with an open alert stays open"
+    );
+    event("resolve", "refunds", "grouped-payments").await;
+    assert_eq!(open(), before + 1);
+    let without = props(grouped(Value::Null));
+    let updated = pd
+        .update(
+            &desired("pagerduty.service", "n", &without, &assets),
+            &read,
+            &["alert_grouping".into()],
+        )
+        .await
+        .unwrap();
+    let read = pd
+        .read("pagerduty.service", &updated)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        read.props.get("alert_grouping").is_none_or(Value::is_null),
+        "{:?}",
+        read.props
+    );
+    event("trigger", "checkout-2", "grouped-storage").await;
+    assert_eq!(open(), before + 2, "grouping removed, yet the alert joined");
+
+    // A webhook subscription: the service's incident events, signed with the
+    // secret shown once; an update keeps the URL; found by URL and filter.
+    let (hook_url, posts) = support::pagerduty::webhook_receiver().await;
+    let hook = |events: Value, description: Value| {
+        props(
+            json!({"url": hook_url, "events": events, "filter_type": "service_reference",
+                     "filter_id": service.outputs["id"], "description": description, "active": null}),
+        )
+    };
+    let first = hook(json!(["incident.triggered"]), json!("chat"));
+    let subscription = pd
+        .create(&desired(
+            "pagerduty.webhook_subscription",
+            "w",
+            &first,
+            &assets,
+        ))
+        .await
+        .unwrap();
+    let read = pd
+        .read("pagerduty.webhook_subscription", &subscription)
+        .await
+        .unwrap()
+        .expect("subscribed");
+    assert_reads_back(&pd, "pagerduty.webhook_subscription", &first, &read);
+    let found = pd
+        .find(&desired(
+            "pagerduty.webhook_subscription",
+            "w",
+            &first,
+            &assets,
+        ))
+        .await
+        .unwrap()
+        .expect("found by url and filter");
+    assert_eq!(found.resource.id, subscription.id);
+    let second = hook(
+        json!(["incident.resolved", "incident.triggered"]),
+        Value::Null,
+    );
+    let updated = pd
+        .update(
+            &desired("pagerduty.webhook_subscription", "w", &second, &assets),
+            &read,
+            &["events".into(), "description".into()],
+        )
+        .await
+        .unwrap();
+    let read = pd
+        .read("pagerduty.webhook_subscription", &updated)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_reads_back(&pd, "pagerduty.webhook_subscription", &second, &read);
+    assert!(read.props["description"].is_null(), "{:?}", read.props);
+    assert_eq!(read.props["url"], hook_url.as_str(), "the URL is kept");
+    let secret = emu.with_db(|db| db.webhook_secrets[&subscription.id].clone());
+    event("trigger", "webhook", "payments").await;
+    let triggered = support::pagerduty::webhook_of(&posts, "incident.triggered")
+        .await
+        .expect("incident.triggered delivered");
+    assert!(triggered.signed_with(&secret), "{triggered:?}");
+    assert!(!triggered.signed_with("another secret"));
+    assert_eq!(triggered.subscription, subscription.id);
+    let incident = &triggered.event()["event"]["data"];
+    assert_eq!(incident["service"]["id"], service.outputs["id"]);
+    assert_eq!(incident["status"], "triggered");
+    event("resolve", "webhook", "payments").await;
+    let resolved = support::pagerduty::webhook_of(&posts, "incident.resolved")
+        .await
+        .expect("incident.resolved delivered");
+    assert_eq!(resolved.event()["event"]["data"]["id"], incident["id"]);
+    // Deliveries leave in order: everything sent before `resolved` is here.
+    let sent: Vec<Value> = posts.lock().unwrap().iter().map(|p| p.event()).collect();
+    assert_eq!(sent.len(), 2, "only the events it asked for: {sent:#?}");
+    delete_and_check(&pd, "pagerduty.webhook_subscription", &subscription).await;
+
     // Tags: a label, on a team; a label change replaces the tag (no update).
     let tag = lookup(&pd, "pagerduty.tag", json!({"label": "tier-1"})).await;
     let read = pd

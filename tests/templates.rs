@@ -542,6 +542,14 @@ async fn alarm_pagerduty_pages_once_through_a_composite_alarm() {
     use aws_sdk_cloudwatch::types::{AlarmType, StateValue};
     let tmp = tempfile::tempdir().unwrap();
     let file = template(tmp.path(), "alarm-pagerduty-composite.toml");
+    // The team's chat is a local endpoint that records PagerDuty's webhooks.
+    let (chat, posts) = support::pagerduty::webhook_receiver().await;
+    let text_of_file = std::fs::read_to_string(&file).unwrap();
+    std::fs::write(
+        &file,
+        text_of_file.replace("https://chat.example.com/hooks/pagerduty", &chat),
+    )
+    .unwrap();
     let f = file.to_str().unwrap();
     // Monday 10:30 in Tokyo: support hours, User One on call.
     let w = World::with(Config {
@@ -596,10 +604,32 @@ async fn alarm_pagerduty_pages_once_through_a_composite_alarm() {
                "entity_id": "${pagerduty_team.team.id}"})
     );
 
+    assert_eq!(
+        r["pagerduty_service"]["service"]["alert_grouping_parameters"],
+        json!([{"type": "content_based", "config": [{"fields": ["custom_details.AlarmName"],
+                                                     "time_window": 60}]}])
+    );
+    assert_eq!(
+        r["pagerduty_webhook_subscription"]["webhook-chat"],
+        json!({"type": "webhook_subscription",
+               "delivery_method": {"type": "http_delivery_method", "url": chat},
+               "events": ["incident.triggered", "incident.acknowledged", "incident.resolved"],
+               "filter": {"type": "service_reference", "id": "${pagerduty_service.service.id}"},
+               "description": "The API team's channel"})
+    );
+
     let run = w.blueprint(&["run", f, "--yes"]).await;
     assert!(run.status.success(), "{}", text(&run));
     let again = w.blueprint(&["plan", f, "--detailed-exitcode"]).await;
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    let applied: Value = serde_json::from_slice(&std::fs::read(&w.state).unwrap()).unwrap();
+    let subscription = applied["resources"]["webhook-chat"]["resource"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let secret = w
+        .emulator
+        .with_db(|db| db.webhook_secrets[&subscription].clone());
 
     // The drill: one chain, the composite's; its children exist.
     let drill = w
@@ -672,12 +702,33 @@ async fn alarm_pagerduty_pages_once_through_a_composite_alarm() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(open(), 0, "{:#?}", incidents(&w));
+    // The team's chat heard of both, signed with the subscription's secret.
+    for event_type in ["incident.triggered", "incident.resolved"] {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let post = loop {
+            let post = posts
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|p| {
+                    let e = &p.event()["event"];
+                    e["event_type"] == event_type && e["data"]["id"] == paged[0]["id"]
+                })
+                .cloned();
+            if post.is_some() || Instant::now() > deadline {
+                break post;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let post = post.unwrap_or_else(|| panic!("no {event_type} webhook"));
+        assert!(post.signed_with(&secret), "{post:?}");
+        assert_eq!(post.subscription, subscription);
+    }
 
     // PagerDuty's orchestration: a load test's alarm is an alert, not an
     // incident.
     let before = incidents(&w).len();
     let sns = aws_sdk_sns::Client::new(&w.moto.sdk_config().await);
-    let applied: Value = serde_json::from_slice(&std::fs::read(&w.state).unwrap()).unwrap();
     let topic_arn = applied["resources"]["topic"]["resource"]["outputs"]["arn"]
         .as_str()
         .unwrap()
@@ -729,6 +780,7 @@ async fn alarm_pagerduty_pages_once_through_a_composite_alarm() {
         format!("tag-tier-1={tag_id}"),
         format!("tag-tier-1-teams=teams.{team_id}.{tag_id}"),
         format!("orchestration={service_id}"),
+        format!("webhook-chat={subscription}"),
     ]);
     assert!(out.status.success(), "{}", text(&out));
     let state: Value = serde_json::from_slice(&std::fs::read(second).unwrap()).unwrap();
@@ -737,6 +789,7 @@ async fn alarm_pagerduty_pages_once_through_a_composite_alarm() {
         "tag-tier-1",
         "tag-tier-1-teams",
         "orchestration",
+        "webhook-chat",
     ] {
         assert!(
             state["resources"][node]["adopted_from"].is_object(),
@@ -759,6 +812,11 @@ async fn alarm_pagerduty_pages_once_through_a_composite_alarm() {
     // Destroys to nothing.
     let destroy = w.blueprint(&["destroy", f, "--yes"]).await;
     assert!(destroy.status.success(), "{}", text(&destroy));
+    assert!(
+        w.emulator
+            .with_db(|db| db.list("webhook_subscriptions").is_empty()),
+        "the subscription outlived its blueprint"
+    );
     let alarms = cloudwatch
         .describe_alarms()
         .alarm_types(AlarmType::CompositeAlarm)

@@ -1,6 +1,6 @@
 //! One build runs guests of every contract version it supports: the seed built
 //! against the frozen `blueprint:cloud@0.1.0` (`wit/since_v0.1.0`),
-//! `blueprint:cloud@0.2.0` to `blueprint:cloud@0.5.0` and against the latest (`wit/`),
+//! `blueprint:cloud@0.2.0` to `blueprint:cloud@0.6.0` and against the latest (`wit/`),
 //! all made by `scripts/build-guests`, declare the same graph (given the same
 //! bucket name: a 0.1.0 seed cannot derive its default from the account) and plan
 //! and apply alike against moto and the PagerDuty emulator.
@@ -16,6 +16,7 @@ const PREVIOUS: &str = "lambda_error_pagerduty_wit_0_2_0";
 const LAST: &str = "lambda_error_pagerduty_wit_0_3_0";
 const V0_4: &str = "lambda_error_pagerduty_wit_0_4_0";
 const V0_5: &str = "lambda_error_pagerduty_wit_0_5_0";
+const V0_6: &str = "lambda_error_pagerduty_wit_0_6_0";
 const NEW: &str = "lambda_error_pagerduty";
 
 /// The seed's blueprint file with its guest swapped, beside a copy of the
@@ -81,6 +82,7 @@ async fn guests_of_every_version_graph_plan_and_run_in_one_build() {
     let last = seed_with(dir.path(), LAST);
     let v0_4 = seed_with(dir.path(), V0_4);
     let v0_5 = seed_with(dir.path(), V0_5);
+    let v0_6 = seed_with(dir.path(), V0_6);
     let new = seed_with(dir.path(), NEW);
     let w = World::new().await;
 
@@ -110,8 +112,12 @@ async fn guests_of_every_version_graph_plan_and_run_in_one_build() {
         "blueprint:cloud@0.5.0"
     );
     assert_eq!(
-        wit_of(&inspect(&support::guest(NEW))),
+        wit_of(&inspect(&support::guest(V0_6))),
         "blueprint:cloud@0.6.0"
+    );
+    assert_eq!(
+        wit_of(&inspect(&support::guest(NEW))),
+        "blueprint:cloud@0.7.0"
     );
 
     // The same graph, byte for byte.
@@ -130,6 +136,9 @@ async fn guests_of_every_version_graph_plan_and_run_in_one_build() {
     let graph_v0_5 = w
         .blueprint_without_state(&["graph", v0_5.to_str().unwrap()])
         .await;
+    let graph_v0_6 = w
+        .blueprint_without_state(&["graph", v0_6.to_str().unwrap()])
+        .await;
     let graph_new = w
         .blueprint_without_state(&["graph", new.to_str().unwrap()])
         .await;
@@ -142,6 +151,9 @@ async fn guests_of_every_version_graph_plan_and_run_in_one_build() {
     // 0.6.0 added kinds and optional props the seed does not set.
     assert!(graph_v0_5.status.success(), "{}", text(&graph_v0_5));
     assert_eq!(graph_v0_5.stdout, graph_new.stdout);
+    // 0.7.0 added a kind and an optional prop the seed does not use.
+    assert!(graph_v0_6.status.success(), "{}", text(&graph_v0_6));
+    assert_eq!(graph_v0_6.stdout, graph_new.stdout);
     assert!(graph_old.status.success(), "{}", text(&graph_old));
     assert!(graph_previous.status.success(), "{}", text(&graph_previous));
     assert!(graph_new.status.success(), "{}", text(&graph_new));
@@ -187,7 +199,7 @@ async fn guests_of_every_version_graph_plan_and_run_in_one_build() {
     );
 
     // Plan and run each, in its own world.
-    for file in [&old, &previous, &last, &v0_4, &v0_5, &new] {
+    for file in [&old, &previous, &last, &v0_4, &v0_5, &v0_6, &new] {
         let w = World::new().await;
         let f = file.to_str().unwrap();
         let plan = w.blueprint(&["plan", f]).await;

@@ -14,7 +14,9 @@ An alarm watches one metric, or the `expression` of metric math over `metrics`
 only through one composite alarm whose rule reads their states (`ALARM(api-5xx)
 AND NOT ALARM(deploying)`): one page for what several alarms see, none during a
 deploy. `orchestration` rules set an alert's severity or suppress it by its
-content in PagerDuty; `tags` label the team and its escalation policy.
+content in PagerDuty; `tags` label the team and its escalation policy;
+`alert_grouping` joins repeated alerts into the open incident; `webhooks` POST
+the service's incident events to other systems.
 
 Outputs of constructors are reference tokens: plain strings the host resolves.
 """
@@ -72,6 +74,8 @@ DEFAULTS: dict[str, Any] = {
     "composite": None,
     "orchestration": [],
     "tags": [],
+    "alert_grouping": None,
+    "webhooks": [],
 }
 
 COMPARISONS = [
@@ -206,6 +210,40 @@ def schema() -> dict[str, Any]:
             },
             "tags": {"type": "array", "items": {"type": "string"}, "default": [],
                      "description": "PagerDuty tags on the team and its escalation policy (declared here)."},
+            "alert_grouping": {
+                "type": ["object", "null"],
+                "default": None,
+                "additionalProperties": False,
+                "required": ["type"],
+                "description": "Alerts that join the service's open incident instead of paging again.",
+                "properties": {
+                    "type": {"type": "string", "enum": ["time", "content_based", "intelligent"]},
+                    "timeout_minutes": {"type": ["integer", "null"], "default": None,
+                                        "description": "time: group for this long after the first alert (0: while open)."},
+                    "fields": {"type": ["array", "null"], "items": {"type": "string"}, "default": None,
+                               "description": "content_based: alert fields that must match, e.g. custom_details.AlarmName."},
+                    "aggregate": {"type": ["string", "null"], "enum": ["all", "any", None], "default": None},
+                    "time_window_minutes": {"type": ["integer", "null"], "default": None,
+                                            "description": "content_based / intelligent: 5 to 1440."},
+                },
+            },
+            "webhooks": {
+                "type": "array",
+                "default": [],
+                "description": "Endpoints PagerDuty POSTs the service's incident events to (a chat bot, a ticket system).",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["name", "url"],
+                    "properties": {
+                        "name": {"type": "string", "description": "Names the node: webhook-<name>."},
+                        "url": {"type": "string"},
+                        "events": {"type": "array", "items": {"type": "string"},
+                                   "default": ["incident.triggered", "incident.acknowledged", "incident.resolved"]},
+                        "description": {"type": ["string", "null"], "default": None},
+                    },
+                },
+            },
         },
     }
 
@@ -348,8 +386,21 @@ class Blueprint(exports.Blueprint):
                 urgency_during_support_hours=None,
                 urgency_outside_support_hours=None if hours is None else p["urgency_outside_support_hours"],
                 raise_urgency_at_support_hours_start=None if hours is None else p["raise_urgency_at_support_hours_start"],
+                alert_grouping=alert_grouping(p.get("alert_grouping")),
             ),
         )
+        for hook in p.get("webhooks") or []:
+            pd.webhook_subscription(
+                f"webhook-{hook['name']}",
+                pd.WebhookSubscriptionProps(
+                    url=hook["url"],
+                    events=hook.get("events") or ["incident.triggered", "incident.acknowledged", "incident.resolved"],
+                    filter_type="service_reference",
+                    filter_id=service.id,
+                    description=hook.get("description"),
+                    active=None,
+                ),
+            )
         vendor = pd.vendor("cloudwatch-vendor", pd.VendorLookup(vendor_name="Amazon CloudWatch"))
         integration = pd.service_integration(
             "integration", pd.ServiceIntegrationProps(service=service.id, vendor=vendor.id, integration_name=None)
@@ -387,6 +438,18 @@ class Blueprint(exports.Blueprint):
                     tags=None,
                 ),
             )
+
+
+def alert_grouping(raw: Optional[dict[str, Any]]) -> Optional[pd.AlertGrouping]:
+    if raw is None:
+        return None
+    return pd.AlertGrouping(
+        grouping_type=raw["type"],
+        timeout=raw.get("timeout_minutes"),
+        aggregate=raw.get("aggregate"),
+        fields=raw.get("fields"),
+        time_window=raw.get("time_window_minutes"),
+    )
 
 
 def rule_with_references(rule: str, declared: dict[str, str]) -> str:

@@ -294,6 +294,7 @@ def declare_pipeline(s: Service, on_call: OnCall, bucket: Optional[aws.S3BucketR
             urgency_during_support_hours=None,
             urgency_outside_support_hours=None,
             raise_urgency_at_support_hours_start=None,
+            alert_grouping=None,
         ),
     )
     pd.service_dependency(

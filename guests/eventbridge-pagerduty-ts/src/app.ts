@@ -6,9 +6,9 @@
 //
 // Constructor outputs are reference tokens: plain strings the host resolves.
 
-import * as aws from "blueprint:cloud/aws@0.6.0";
-import * as blueprints from "blueprint:cloud/blueprints@0.6.0";
-import * as pd from "blueprint:cloud/pagerduty@0.6.0";
+import * as aws from "blueprint:cloud/aws@0.7.0";
+import * as blueprints from "blueprint:cloud/blueprints@0.7.0";
+import * as pd from "blueprint:cloud/pagerduty@0.7.0";
 
 /** An ECS task stopped because an essential container exited non-zero. */
 const ECS_TASK_FAILED = {

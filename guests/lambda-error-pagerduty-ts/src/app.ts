@@ -5,9 +5,9 @@
 // Constructor outputs (ids, ARNs, the integration's URL) are reference tokens:
 // plain strings, passed around or put in template literals; the host resolves them.
 
-import * as aws from "blueprint:cloud/aws@0.6.0";
-import * as host from "blueprint:cloud/host@0.6.0";
-import * as pd from "blueprint:cloud/pagerduty@0.6.0";
+import * as aws from "blueprint:cloud/aws@0.7.0";
+import * as host from "blueprint:cloud/host@0.7.0";
+import * as pd from "blueprint:cloud/pagerduty@0.7.0";
 
 const LAMBDA_TRUST_POLICY =
   '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}';

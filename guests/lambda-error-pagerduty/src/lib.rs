@@ -774,8 +774,37 @@ blueprint_sdk::blueprint!(LambdaErrorPagerDuty);
     feature = "wit-v0-1-0",
     feature = "wit-v0-2-0",
     feature = "wit-v0-3-0",
-    feature = "wit-v0-4-0"
+    feature = "wit-v0-4-0",
+    feature = "wit-v0-5-0",
+    feature = "wit-v0-6-0"
 )))]
+fn service_props(name: String, escalation_policy: String) -> pd::ServiceProps {
+    pd::ServiceProps {
+        name,
+        description: None,
+        escalation_policy,
+        acknowledgement_timeout: None,
+        auto_resolve_timeout: None,
+        alert_creation: None,
+        urgency: None,
+        support_hours: None,
+        urgency_during_support_hours: None,
+        urgency_outside_support_hours: None,
+        raise_urgency_at_support_hours_start: None,
+        alert_grouping: None,
+    }
+}
+
+/// 0.5.0 and 0.6.0: urgency props, no alert grouping.
+#[cfg(all(
+    any(feature = "wit-v0-5-0", feature = "wit-v0-6-0"),
+    not(any(
+        feature = "wit-v0-1-0",
+        feature = "wit-v0-2-0",
+        feature = "wit-v0-3-0",
+        feature = "wit-v0-4-0"
+    ))
+))]
 fn service_props(name: String, escalation_policy: String) -> pd::ServiceProps {
     pd::ServiceProps {
         name,

@@ -28,7 +28,7 @@
 //! on or interpolate with `format!`. The params schema is derived from the
 //! `Params` type (doc comments become descriptions, `Default` gives defaults).
 
-// The latest contract; the features `wit-v0-1-0` to `wit-v0-5-0`
+// The latest contract; the features `wit-v0-1-0` to `wit-v0-6-0`
 // build the same guest against a frozen contract instead (the host's
 // compatibility tests do).
 #[cfg(not(any(
@@ -36,7 +36,8 @@
     feature = "wit-v0-2-0",
     feature = "wit-v0-3-0",
     feature = "wit-v0-4-0",
-    feature = "wit-v0-5-0"
+    feature = "wit-v0-5-0",
+    feature = "wit-v0-6-0"
 )))]
 wit_bindgen::generate!({
     world: "guest",
@@ -95,6 +96,23 @@ wit_bindgen::generate!({
 wit_bindgen::generate!({
     world: "guest",
     path: "../../wit/since_v0.5.0",
+    pub_export_macro: true,
+    export_macro_name: "export_guest",
+    default_bindings_module: "blueprint_sdk",
+});
+#[cfg(all(
+    feature = "wit-v0-6-0",
+    not(any(
+        feature = "wit-v0-1-0",
+        feature = "wit-v0-2-0",
+        feature = "wit-v0-3-0",
+        feature = "wit-v0-4-0",
+        feature = "wit-v0-5-0"
+    ))
+))]
+wit_bindgen::generate!({
+    world: "guest",
+    path: "../../wit/since_v0.6.0",
     pub_export_macro: true,
     export_macro_name: "export_guest",
     default_bindings_module: "blueprint_sdk",

@@ -25,3 +25,4 @@ pub mod record;
 pub mod resource;
 pub mod terraform;
 pub mod text;
+pub mod webhook_events;

@@ -88,6 +88,26 @@ pub struct Db {
     pub orchestration_active: BTreeMap<String, bool>,
     /// Alerts that orchestration suppressed: no incident, kept as alerts.
     pub suppressed_alerts: Vec<Value>,
+    /// incident id -> its alerts (dedup key, the alert's `event.*` fields,
+    /// resolved), the first one the alert that opened it.
+    pub alerts: BTreeMap<String, Vec<Alert>>,
+    /// webhook subscription id -> its signing secret.
+    pub webhook_secrets: BTreeMap<String, String>,
+    /// Webhook POSTs waiting to leave (`webhooks::deliver`).
+    pub webhook_outbox: Vec<crate::webhooks::Delivery>,
+    /// Each delivery attempt and what the endpoint answered.
+    pub webhook_deliveries: Vec<Value>,
+    /// Webhook events made, for their ids.
+    pub webhook_events: u64,
+}
+
+/// One alert of an incident.
+#[derive(Debug, Clone)]
+pub struct Alert {
+    pub dedup: String,
+    pub fields: Value,
+    pub at: DateTime<Utc>,
+    pub resolved: bool,
 }
 
 /// PagerDuty-looking ids: `P` + 6 of [A-Z0-9], deterministic per process.

@@ -98,7 +98,94 @@ fn alert(db: &mut Db, key: &str, dedup: &str, title: &str, event: Value) -> Opti
         .severity
         .or_else(|| event["severity"].as_str().map(str::to_owned))
         .unwrap_or_else(|| "critical".to_owned());
-    trigger(db, key, dedup, title, &severity)
+    if let Some(open) = grouped_into(db, &service, &event) {
+        db.dedup
+            .insert((key.to_owned(), dedup.to_owned()), open.clone());
+        let at = db.now();
+        db.alerts
+            .entry(open.clone())
+            .or_default()
+            .push(crate::db::Alert {
+                dedup: dedup.to_owned(),
+                fields: event,
+                at,
+                resolved: false,
+            });
+        return Some(open);
+    }
+    let id = trigger(db, key, dedup, title, &severity)?;
+    let at = db.now();
+    let alerts = db.alerts.entry(id.clone()).or_default();
+    if alerts.is_empty() {
+        alerts.push(crate::db::Alert {
+            dedup: dedup.to_owned(),
+            fields: event,
+            at,
+            resolved: false,
+        });
+    }
+    Some(id)
+}
+
+/// The open incident of `service` a new alert joins, by the service's
+/// `alert_grouping_parameters` (the OpenAPI document's
+/// TimeBasedAlertGroupingConfiguration and ContentBasedAlertGroupingConfiguration):
+/// `time` — any open incident opened less than `timeout` minutes ago (0 or
+/// absent: while it is open); `content_based` — an open incident whose first
+/// alert has the same values at `fields` (`all` of them, or `any`), opened
+/// within `time_window` minutes. `intelligent` is PagerDuty's model: here it
+/// groups nothing.
+fn grouped_into(db: &Db, service: &str, event: &Value) -> Option<String> {
+    let grouping = &db.get("services", service)?["alert_grouping_parameters"];
+    let config = &grouping["config"];
+    let now = db.now();
+    let minutes = |key: &str| config[key].as_i64().filter(|m| *m > 0);
+    let within = |at: chrono::DateTime<chrono::Utc>, limit: Option<i64>| {
+        limit.is_none_or(|m| now - at < chrono::Duration::minutes(m))
+    };
+    let field = |fields: &Value, path: &str| {
+        let mut v = fields;
+        for part in path.split('.') {
+            v = v.get(part)?;
+        }
+        (!v.is_null()).then(|| v.clone())
+    };
+    let open = db
+        .incidents
+        .values()
+        .filter(|i| i["service"]["id"] == service && i["status"] != "resolved");
+    let mut candidates: Vec<(&Value, &crate::db::Alert)> = open
+        .filter_map(|i| {
+            let first = db.alerts.get(i["id"].as_str()?)?.first()?;
+            Some((i, first))
+        })
+        .collect();
+    candidates.sort_by_key(|(_, first)| std::cmp::Reverse(first.at));
+    candidates.into_iter().find_map(|(incident, first)| {
+        let joins = match grouping["type"].as_str() {
+            Some("time") => within(first.at, minutes("timeout")),
+            Some("content_based") => {
+                let fields: Vec<&str> = config["fields"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                let same = |path: &&str| {
+                    let mine = field(event, path);
+                    mine.is_some() && mine == field(&first.fields, path)
+                };
+                let matched = if config["aggregate"] == "any" {
+                    fields.iter().any(same)
+                } else {
+                    !fields.is_empty() && fields.iter().all(same)
+                };
+                matched && within(first.at, minutes("time_window"))
+            }
+            _ => false,
+        };
+        joins.then(|| incident["id"].as_str().unwrap_or_default().to_owned())
+    })
 }
 
 /// Open an incident for `dedup` unless one is open; returns its id.
@@ -154,23 +241,39 @@ fn trigger(db: &mut Db, key: &str, dedup: &str, title: &str, severity: &str) -> 
     db.snapshots.insert(id.clone(), snapshot);
     db.dedup
         .insert((key.to_owned(), dedup.to_owned()), id.clone());
+    crate::webhooks::incident_event(db, "incident.triggered", &id);
     Some(id)
 }
 
+/// Resolve the alert `dedup`; its incident resolves with its last open alert.
 fn resolve(db: &mut Db, key: &str, dedup: &str) -> Option<String> {
     let id = db.dedup.remove(&(key.to_owned(), dedup.to_owned()))?;
     let now = db.now_text();
-    if let Some(incident) = db.incidents.get_mut(&id) {
+    if let Some(alerts) = db.alerts.get_mut(&id) {
+        for alert in alerts.iter_mut().filter(|a| a.dedup == dedup) {
+            alert.resolved = true;
+        }
+        if alerts.iter().any(|a| !a.resolved) {
+            return Some(id);
+        }
+    }
+    if let Some(incident) = db.incidents.get_mut(&id)
+        && incident["status"] != "resolved"
+    {
         incident["status"] = json!("resolved");
         incident["last_status_change_at"] = json!(now);
+        crate::webhooks::incident_event(db, "incident.resolved", &id);
     }
     Some(id)
 }
 
 fn acknowledge(db: &mut Db, key: &str, dedup: &str) -> Option<String> {
     let id = db.dedup.get(&(key.to_owned(), dedup.to_owned()))?.clone();
-    if let Some(incident) = db.incidents.get_mut(&id) {
+    if let Some(incident) = db.incidents.get_mut(&id)
+        && incident["status"] == "triggered"
+    {
         incident["status"] = json!("acknowledged");
+        crate::webhooks::incident_event(db, "incident.acknowledged", &id);
     }
     Some(id)
 }

@@ -18,6 +18,7 @@ mod rest;
 mod strict;
 mod tags;
 pub mod tls;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -199,6 +200,20 @@ impl Emulator {
                     .await;
             }
         })];
+        // Webhook deliveries leave from the outbox, never under the state's lock.
+        tasks.push(tokio::spawn({
+            let (app, until_stopped) = (app.clone(), until_stopped.clone());
+            async move {
+                let stop = until_stopped();
+                tokio::pin!(stop);
+                loop {
+                    tokio::select! {
+                        _ = &mut stop => break,
+                        _ = tokio::time::sleep(Duration::from_millis(20)) => webhooks::deliver(&app).await,
+                    }
+                }
+            }
+        }));
         let mut https = None;
         if app.config.tls {
             let certificates = tls::TestCertificates::generate()?;
@@ -377,6 +392,17 @@ fn router(app: Arc<App>) -> Router {
                 .put(maintenance::update)
                 .delete(maintenance::delete),
         )
+        .route(
+            "/webhook_subscriptions",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route(
+            "/webhook_subscriptions/{id}",
+            get(webhooks::get)
+                .put(webhooks::update)
+                .delete(webhooks::delete),
+        )
+        .route("/webhook_subscriptions/{id}/ping", post(webhooks::ping))
         .route("/tags", get(tags::list).post(tags::create))
         .route("/tags/{id}", get(tags::get).delete(tags::delete))
         .route("/users/{id}/change_tags", post(tags::change))

@@ -1085,6 +1085,7 @@ pub async fn update_incident(
     }
     let now = db.now_text();
     let incident = db.incidents.get_mut(&id).ok_or_else(not_found_error)?;
+    let changed = !status.is_empty() && incident["status"] != status.as_str();
     if !status.is_empty() {
         incident["status"] = json!(status);
         incident["last_status_change_at"] = json!(now);
@@ -1092,6 +1093,9 @@ pub async fn update_incident(
     let incident = incident.clone();
     if status == "resolved" {
         db.dedup.retain(|_, v| *v != id);
+    }
+    if changed {
+        crate::webhooks::incident_event(&mut db, &format!("incident.{status}"), &id);
     }
     ok(json!({ "incident": incident }))
 }
@@ -1343,6 +1347,7 @@ pub async fn admin_state(State(app): State<Arc<App>>) -> Reply {
         "dependencies": db.dependencies.iter().map(|(id, (b, s))| relationship_json(&db, id, b, s)).collect::<Vec<_>>(),
         "incidents": db.incidents.values().cloned().collect::<Vec<_>>(),
         "suppressed_alerts": db.suppressed_alerts,
+        "webhook_deliveries": db.webhook_deliveries,
         "tag_links": db.tag_links.iter().map(|(k, e, t)| json!({"entity_type": k, "entity": e, "tag": t})).collect::<Vec<_>>(),
     }))
 }

@@ -4,15 +4,19 @@
 // edit of the guest rebuilds nothing. The code arrives as one CommonJS bundle
 // (esbuild strips TypeScript's types and bundles local imports); its
 // `blueprint:cloud/*` imports are answered from the interfaces below.
-import * as aws from "blueprint:cloud/aws@0.6.0";
-import * as blueprints from "blueprint:cloud/blueprints@0.6.0";
-import * as host from "blueprint:cloud/host@0.6.0";
-import * as pagerduty from "blueprint:cloud/pagerduty@0.6.0";
+import * as aws from "blueprint:cloud/aws@0.7.0";
+import * as blueprints from "blueprint:cloud/blueprints@0.7.0";
+import * as host from "blueprint:cloud/host@0.7.0";
+import * as pagerduty from "blueprint:cloud/pagerduty@0.7.0";
 import { modules, failed } from "blueprint:dev/source@0.1.0";
 
-// Source written for 0.2.0 to 0.5.0 runs unchanged: each version since only
+// Source written for 0.2.0 to 0.6.0 runs unchanged: each version since only
 // added to it.
 const PROVIDED = {
+  "blueprint:cloud/aws@0.7.0": aws,
+  "blueprint:cloud/blueprints@0.7.0": blueprints,
+  "blueprint:cloud/host@0.7.0": host,
+  "blueprint:cloud/pagerduty@0.7.0": pagerduty,
   "blueprint:cloud/aws@0.6.0": aws,
   "blueprint:cloud/blueprints@0.6.0": blueprints,
   "blueprint:cloud/host@0.6.0": host,

@@ -59,6 +59,35 @@ pub trait PlainObject: Send + Sync + 'static {
     fn equivalent(_prop: &str, desired: &Value, observed: &Value) -> bool {
         same_value(desired, observed)
     }
+
+    /// Fields of the body an update must leave out (PagerDuty refuses to
+    /// change them in place; the kind replaces on their change instead).
+    const NOT_UPDATED: &'static [&'static str] = &[];
+
+    /// What `find` reads: the name alone, unless the kind has none.
+    fn identity() -> Identity {
+        Identity::Props(match Self::NAME_FIELD {
+            "label" => &["label"],
+            _ => &["name"],
+        })
+    }
+
+    /// `find`'s list query.
+    fn find_query(props: &Self::Props) -> Vec<(&'static str, String)> {
+        if Self::QUERY_BY_NAME {
+            vec![("query", Self::name(props).to_owned())]
+        } else {
+            vec![]
+        }
+    }
+
+    /// Whether a listed object is the desired one, and what says so: by
+    /// default the same name.
+    fn identifies(props: &Self::Props, item: &Value) -> Option<Proof> {
+        (item[Self::NAME_FIELD].as_str() == Some(Self::name(props))).then_some(Proof::Named {
+            unique: Self::UNIQUE_NAMES,
+        })
+    }
 }
 
 fn resource<O: PlainObject>(object: &Value) -> Resource {
@@ -131,6 +160,9 @@ impl<O: PlainObject> ResourceKind<PagerDutyProvider> for O {
         let path = format!("{}/{}", O::COLLECTION, prior.id);
         let mut api = compact(O::to_api(&props));
         O::clear_removed(&mut api);
+        if let Value::Object(fields) = &mut api {
+            fields.retain(|key, _| !O::NOT_UPDATED.contains(&key.as_str()));
+        }
         if O::READS_BEFORE_UPDATE {
             let current = pd
                 .client
@@ -175,41 +207,27 @@ impl<O: PlainObject> ResourceKind<PagerDutyProvider> for O {
         }
     }
 
-    /// An object of this kind with exactly the desired name (PagerDuty has no
-    /// tags on these objects).
+    /// An object of this kind that [`PlainObject::identifies`] as the desired
+    /// one (PagerDuty has no tags on these objects).
     async fn find(&self, pd: &PagerDutyProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
         let props: O::Props = d.typed()?;
-        let name = O::name(&props);
         let list_key = O::COLLECTION.trim_start_matches('/');
-        let query = if O::QUERY_BY_NAME {
-            vec![("query", name.to_owned())]
-        } else {
-            vec![]
-        };
         let items = pd
             .client
-            .list(O::COLLECTION, list_key, &query)
+            .list(O::COLLECTION, list_key, &O::find_query(&props))
             .await
             .map_err(|e| e.at(&d.address()))?;
-        Ok(items
-            .iter()
-            .find(|item| item[O::NAME_FIELD].as_str() == Some(name))
-            .map(|item| {
-                let unique = O::UNIQUE_NAMES;
-                Found::new(resource::<O>(item), Proof::Named { unique })
-            }))
+        Ok(items.iter().find_map(|item| {
+            O::identifies(&props, item).map(|proof| Found::new(resource::<O>(item), proof))
+        }))
     }
 
     fn equivalent(&self, prop: &str, desired: &Value, observed: &Value) -> bool {
         O::equivalent(prop, desired, observed)
     }
 
-    /// `find` matches by name alone.
     fn identity(&self) -> Identity {
-        Identity::Props(match O::NAME_FIELD {
-            "label" => &["label"],
-            _ => &["name"],
-        })
+        O::identity()
     }
 }
 

@@ -116,7 +116,8 @@ pub mod samples {
     fn guess(field: &str) -> Value {
         // Lists, records and numbers by what the contract's fields hold.
         match field {
-            "layers" | "rules" | "users" | "targets" | "alarm_actions" | "services" => json!([]),
+            "layers" | "rules" | "users" | "targets" | "alarm_actions" | "services" | "sets"
+            | "events" => json!([]),
             "metric_transformation" => {
                 json!({"metric_name": "m", "metric_namespace": "n", "metric_value": "1"})
             }

@@ -16,6 +16,7 @@ pub mod since_v0_2_0;
 pub mod since_v0_3_0;
 pub mod since_v0_4_0;
 pub mod since_v0_5_0;
+pub mod since_v0_6_0;
 
 use wasmtime::Store;
 use wasmtime::component::{Component, HasSelf, Linker};
@@ -30,7 +31,7 @@ pub use latest::{GuestInfo, LogLevel, aws, blueprints, host, pagerduty};
 pub const WIT_PACKAGE: &str = "blueprint:cloud";
 
 /// The latest version: what `wit/*.wit` declares and new guests are built for.
-pub const WIT_VERSION: &str = "0.6.0";
+pub const WIT_VERSION: &str = "0.7.0";
 
 /// Every version this host runs, oldest first.
 pub const VERSIONS: &[&str] = &[
@@ -39,6 +40,7 @@ pub const VERSIONS: &[&str] = &[
     since_v0_3_0::VERSION,
     since_v0_4_0::VERSION,
     since_v0_5_0::VERSION,
+    since_v0_6_0::VERSION,
     WIT_VERSION,
 ];
 
@@ -51,6 +53,7 @@ pub enum Version {
     V0_3,
     V0_4,
     V0_5,
+    V0_6,
     Latest,
 }
 
@@ -72,6 +75,8 @@ impl Version {
             Some(Version::V0_4)
         } else if wanted == minor(since_v0_5_0::VERSION)? {
             Some(Version::V0_5)
+        } else if wanted == minor(since_v0_6_0::VERSION)? {
+            Some(Version::V0_6)
         } else if wanted == minor(WIT_VERSION)? {
             Some(Version::Latest)
         } else {
@@ -89,6 +94,7 @@ pub fn add_to_linker(linker: &mut Linker<Sandbox>) -> wasmtime::Result<()> {
     since_v0_3_0::Guest::add_to_linker::<_, HasSelf<GuestState>>(linker, Sandbox::state_mut)?;
     since_v0_4_0::Guest::add_to_linker::<_, HasSelf<GuestState>>(linker, Sandbox::state_mut)?;
     since_v0_5_0::Guest::add_to_linker::<_, HasSelf<GuestState>>(linker, Sandbox::state_mut)?;
+    since_v0_6_0::Guest::add_to_linker::<_, HasSelf<GuestState>>(linker, Sandbox::state_mut)?;
     Ok(())
 }
 
@@ -99,6 +105,7 @@ pub enum GuestApi {
     V0_3(since_v0_3_0::Guest),
     V0_4(since_v0_4_0::Guest),
     V0_5(since_v0_5_0::Guest),
+    V0_6(since_v0_6_0::Guest),
     Latest(latest::Guest),
 }
 
@@ -124,6 +131,9 @@ impl GuestApi {
             ),
             Version::V0_5 => GuestApi::V0_5(
                 since_v0_5_0::Guest::instantiate_async(store, component, linker).await?,
+            ),
+            Version::V0_6 => GuestApi::V0_6(
+                since_v0_6_0::Guest::instantiate_async(store, component, linker).await?,
             ),
             Version::Latest => {
                 GuestApi::Latest(latest::Guest::instantiate_async(store, component, linker).await?)
@@ -154,6 +164,11 @@ impl GuestApi {
                 .await
                 .map(convert::upgrade),
             GuestApi::V0_5(g) => g
+                .blueprint_cloud_blueprint()
+                .call_info(store)
+                .await
+                .map(convert::upgrade),
+            GuestApi::V0_6(g) => g
                 .blueprint_cloud_blueprint()
                 .call_info(store)
                 .await
@@ -189,6 +204,11 @@ impl GuestApi {
                     .call_params_schema(store)
                     .await
             }
+            GuestApi::V0_6(g) => {
+                g.blueprint_cloud_blueprint()
+                    .call_params_schema(store)
+                    .await
+            }
             GuestApi::Latest(g) => {
                 g.blueprint_cloud_blueprint()
                     .call_params_schema(store)
@@ -208,6 +228,7 @@ impl GuestApi {
             GuestApi::V0_3(g) => g.blueprint_cloud_blueprint().call_run(store, params).await,
             GuestApi::V0_4(g) => g.blueprint_cloud_blueprint().call_run(store, params).await,
             GuestApi::V0_5(g) => g.blueprint_cloud_blueprint().call_run(store, params).await,
+            GuestApi::V0_6(g) => g.blueprint_cloud_blueprint().call_run(store, params).await,
             GuestApi::Latest(g) => g.blueprint_cloud_blueprint().call_run(store, params).await,
         }
     }

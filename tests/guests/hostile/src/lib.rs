@@ -163,6 +163,7 @@ impl Blueprint for Hostile {
                         urgency_during_support_hours: None,
                         urgency_outside_support_hours: None,
                         raise_urgency_at_support_hours_start: None,
+                        alert_grouping: None,
                     },
                 );
                 let _ = ep;

@@ -15,6 +15,7 @@ pub mod team;
 pub mod team_membership;
 pub mod user;
 pub mod vendor;
+pub mod webhook_subscription;
 
 crate::providers::kind_list::kind_list! {
     provider: crate::providers::pagerduty::PagerDutyProvider,
@@ -34,5 +35,6 @@ crate::providers::kind_list::kind_list! {
         event_orchestration_service,
         tag,
         tag_assignment,
+        webhook_subscription,
     ]
 }

@@ -24,6 +24,7 @@ pub static INFO: KindInfo = KindInfo {
             &["create_incidents", "create_alerts_and_incidents"],
         );
         check_urgency(c);
+        check_grouping(c);
         for timeout in ["acknowledgement_timeout", "auto_resolve_timeout"] {
             if c.number(timeout) == Some(0.0) {
                 c.bad(
@@ -53,6 +54,7 @@ pub static INFO: KindInfo = KindInfo {
             same("urgency_during_support_hours"),
             same("urgency_outside_support_hours"),
             same("raise_urgency_at_support_hours_start"),
+            same("alert_grouping"),
         ],
         outputs: &[("id", OutputMap::Attr("id"))],
         attributes: &["id", "name", "html_url", "status"],
@@ -137,9 +139,89 @@ fn check_urgency(c: &mut blueprint_model::kind::Checker<'_>) {
     }
 }
 
+/// Alert grouping as the OpenAPI document's `alert_grouping_parameters`
+/// allows it: a type, `fields` for content-based grouping, `aggregate` all or
+/// any, a `time_window` of 5 to 1440 minutes; and alerts to group (a service
+/// that opens incidents without alerts has none).
+fn check_grouping(c: &mut blueprint_model::kind::Checker<'_>) {
+    if !c.present("alert_grouping") {
+        return;
+    }
+    c.one_of(
+        "alert_grouping.grouping_type",
+        &["time", "content_based", "intelligent"],
+    );
+    c.one_of("alert_grouping.aggregate", &["all", "any"]);
+    let kind = c.literal("alert_grouping.grouping_type").map(str::to_owned);
+    if kind.as_deref() == Some("content_based") && c.array("alert_grouping.fields").is_empty() {
+        c.bad(
+            "alert_grouping.fields",
+            "content-based grouping needs the alert fields that must match",
+        );
+    }
+    if kind.as_deref() != Some("content_based") {
+        for prop in ["alert_grouping.fields", "alert_grouping.aggregate"] {
+            if c.present(prop) {
+                c.bad(prop, "is for content_based grouping");
+            }
+        }
+    }
+    if let Some(window) = c.number("alert_grouping.time_window")
+        && !(5.0..=1440.0).contains(&window)
+    {
+        c.bad("alert_grouping.time_window", "must be 5 to 1440 minutes");
+    }
+    if c.literal("alert_creation") == Some("create_incidents") {
+        c.bad(
+            "alert_grouping",
+            "groups alerts: alert_creation must be create_alerts_and_incidents",
+        );
+    }
+}
+
+fn grouping_to_api(g: Option<&wit::AlertGrouping>) -> Value {
+    match g {
+        Some(g) => json!({
+            "type": g.grouping_type,
+            "config": {
+                "timeout": g.timeout,
+                "aggregate": g.aggregate,
+                "fields": g.fields,
+                "time_window": g.time_window,
+            },
+        }),
+        None => Value::Null,
+    }
+}
+
+fn grouping_from_api(v: &Value) -> Value {
+    match v["type"].as_str() {
+        Some(kind) => {
+            let c = &v["config"];
+            json!({
+                "grouping_type": kind,
+                "timeout": c.get("timeout"),
+                "aggregate": c.get("aggregate"),
+                "fields": c.get("fields"),
+                "time_window": c.get("time_window"),
+            })
+        }
+        None => Value::Null,
+    }
+}
+
 /// Terraform's blocks (`incident_urgency_rule`, `support_hours`,
-/// `scheduled_actions`) from the flat props.
+/// `scheduled_actions`, `alert_grouping_parameters`) from the flat props.
 fn terraform_blocks(body: &mut Map<String, Value>) {
+    if let Some(Value::Object(mut g)) = body.remove("alert_grouping") {
+        let kind = g.remove("grouping_type").unwrap_or(Value::Null);
+        g.retain(|_, v| !v.is_null());
+        let mut block = json!({"type": kind});
+        if !g.is_empty() {
+            block["config"] = json!([g]);
+        }
+        body.insert("alert_grouping_parameters".into(), json!([block]));
+    }
     let hours = body.remove("support_hours");
     let constant = body.remove("urgency");
     let during = body.remove("urgency_during_support_hours");
@@ -227,6 +309,7 @@ impl PlainObject for Kind {
                 "start_time": h.start_time,
                 "end_time": h.end_time,
             })),
+            "alert_grouping_parameters": grouping_to_api(p.alert_grouping.as_ref()),
             "scheduled_actions": if p.raise_urgency_at_support_hours_start == Some(true) {
                 json!([{"type": "urgency_change", "to_urgency": "high",
                         "at": {"type": "named_time", "name": "support_hours_start"}}])
@@ -241,11 +324,19 @@ impl PlainObject for Kind {
     /// OpenAPI document, Service.auto_resolve_timeout and
     /// acknowledgement_timeout). `0` rather than `null`: the schema does not
     /// declare them nullable. PagerDuty then reads them back as null.
+    /// Grouping removed from the blueprint is switched off: "To turn grouping
+    /// off set the type to null" (the document's AlertGroupingParameters).
     fn clear_removed(body: &mut Value) {
         for key in ["auto_resolve_timeout", "acknowledgement_timeout"] {
             if body.get(key).is_none_or(Value::is_null) {
                 body[key] = json!(0);
             }
+        }
+        if body
+            .get("alert_grouping_parameters")
+            .is_none_or(Value::is_null)
+        {
+            body["alert_grouping_parameters"] = json!({"type": null});
         }
     }
 
@@ -303,6 +394,10 @@ impl PlainObject for Kind {
             ("urgency_during_support_hours", during),
             ("urgency_outside_support_hours", outside),
             ("raise_urgency_at_support_hours_start", raise),
+            (
+                "alert_grouping",
+                grouping_from_api(&v["alert_grouping_parameters"]),
+            ),
         ])
     }
 }
@@ -361,5 +456,72 @@ mod tests {
         assert!(eq("alert_creation", &old, &new));
         assert!(!eq("alert_creation", &new, &old));
         assert!(!eq("name", &old, &new));
+    }
+
+    /// Grouping's rules: content-based needs fields, fields are for content-based
+    /// only, windows of 5 to 1440 minutes, and alerts to group.
+    #[test]
+    fn alert_grouping_is_checked_and_reads_back() {
+        use blueprint_model::graph::Graph;
+        use serde_json::Value;
+        let problems = |grouping: Value, alert_creation: Value| -> Vec<String> {
+            let mut g = Graph::default();
+            let props = json!({"name": "api", "escalation_policy": "P1",
+                               "alert_creation": alert_creation, "alert_grouping": grouping});
+            g.declare(super::NAME, "service", props.as_object().unwrap().clone());
+            match blueprint_model::graph::validate::validate(&g, crate::providers::catalog()) {
+                Ok(()) => vec![],
+                Err(e) => e.problems.into_iter().map(|p| p.message).collect(),
+            }
+        };
+        let content =
+            json!({"grouping_type": "content_based", "fields": ["summary"], "time_window": 60});
+        assert_eq!(problems(content.clone(), Value::Null), Vec::<String>::new());
+        let refused = |grouping: Value, alert_creation: Value, wanted: &str| {
+            let found = problems(grouping, alert_creation);
+            assert!(
+                found.len() == 1 && found[0].contains(wanted),
+                "{wanted}: {found:?}"
+            );
+        };
+        refused(
+            json!({"grouping_type": "content_based"}),
+            Value::Null,
+            "needs the alert fields",
+        );
+        refused(
+            json!({"grouping_type": "time", "fields": ["summary"]}),
+            Value::Null,
+            "is for content_based",
+        );
+        refused(
+            json!({"grouping_type": "intelligent", "time_window": 2}),
+            Value::Null,
+            "5 to 1440",
+        );
+        refused(
+            content.clone(),
+            json!("create_incidents"),
+            "create_alerts_and_incidents",
+        );
+        refused(
+            json!({"grouping_type": "smart"}),
+            Value::Null,
+            "is not one of",
+        );
+
+        let p: super::Props =
+            serde_json::from_value(json!({"name": "api", "escalation_policy": "P1",
+                                                           "alert_grouping": content}))
+            .unwrap();
+        let api = <super::Kind as PlainObject>::to_api(&p);
+        assert_eq!(api["alert_grouping_parameters"]["type"], "content_based");
+        assert_eq!(
+            api["alert_grouping_parameters"]["config"]["fields"],
+            json!(["summary"])
+        );
+        let read = <super::Kind as PlainObject>::from_api(&api);
+        assert_eq!(read["alert_grouping"]["fields"], json!(["summary"]));
+        assert_eq!(read["alert_grouping"]["time_window"], 60);
     }
 }

@@ -75,4 +75,5 @@ class Blueprint(exports.Blueprint):
             urgency_during_support_hours=None,
             urgency_outside_support_hours=None,
             raise_urgency_at_support_hours_start=None,
+            alert_grouping=None,
         ))

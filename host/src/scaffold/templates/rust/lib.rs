@@ -110,6 +110,7 @@ impl Blueprint for Guest {
                 urgency_during_support_hours: None,
                 urgency_outside_support_hours: None,
                 raise_urgency_at_support_hours_start: None,
+                alert_grouping: None,
             },
         );
         Ok(())
