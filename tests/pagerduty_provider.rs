@@ -368,7 +368,7 @@ async fn every_kind_round_trips() {
                "auto_resolve_timeout": 14400, "alert_grouping": grouping})
     };
     let with_grouping = props(grouped(json!({"grouping_type": "content_based",
-        "fields": ["custom_details.team"], "aggregate": "all", "timeout": null, "time_window": 60})));
+        "fields": ["custom_details.team"], "aggregate": "all", "timeout": null, "time_window": 3600})));
     let read = pd
         .read("pagerduty.service", &service)
         .await
@@ -388,6 +388,22 @@ async fn every_kind_round_trips() {
         .unwrap()
         .unwrap();
     assert_reads_back(&pd, "pagerduty.service", &with_grouping, &read);
+    // PagerDuty's window is in seconds, 300 to 3600 (or 86400): 60 is refused.
+    let too_short = props(grouped(json!({"grouping_type": "content_based",
+        "fields": ["custom_details.team"], "time_window": 60})));
+    let refused = pd
+        .update(
+            &desired("pagerduty.service", "n", &too_short, &assets),
+            &read,
+            &["alert_grouping".into()],
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        refused.message.contains("time_window"),
+        "{}",
+        refused.message
+    );
     let event = |action: &'static str, dedup: &'static str, team: &'static str| {
         let base = emu.base_url();
         let key = key.clone();
@@ -455,58 +471,41 @@ async fn every_kind_round_trips() {
     // secret shown once; an update keeps the URL; found by URL and filter.
     let (hook_url, posts) = support::pagerduty::webhook_receiver().await;
     let hook = |events: Value, description: Value| {
-        props(
-            json!({"url": hook_url, "events": events, "filter_type": "service_reference",
-                     "filter_id": service.outputs["id"], "description": description, "active": null}),
-        )
+        json!({"url": hook_url, "events": events, "filter_type": "service_reference",
+               "filter_id": service.outputs["id"], "description": description, "active": null})
     };
-    let first = hook(json!(["incident.triggered"]), json!("chat"));
-    let subscription = pd
-        .create(&desired(
-            "pagerduty.webhook_subscription",
-            "w",
-            &first,
-            &assets,
-        ))
-        .await
-        .unwrap();
-    let read = pd
-        .read("pagerduty.webhook_subscription", &subscription)
-        .await
-        .unwrap()
-        .expect("subscribed");
-    assert_reads_back(&pd, "pagerduty.webhook_subscription", &first, &read);
+    let second = hook(
+        json!(["incident.resolved", "incident.triggered"]),
+        Value::Null,
+    );
+    let subscription = lifecycle(
+        &pd,
+        "pagerduty.webhook_subscription",
+        hook(json!(["incident.triggered"]), json!("chat")),
+        second.clone(),
+    )
+    .await;
+    assert!(
+        subscription.props["description"].is_null(),
+        "{:?}",
+        subscription.props
+    );
+    assert_eq!(
+        subscription.props["url"],
+        hook_url.as_str(),
+        "the URL is kept"
+    );
     let found = pd
         .find(&desired(
             "pagerduty.webhook_subscription",
             "w",
-            &first,
+            &props(second),
             &assets,
         ))
         .await
         .unwrap()
         .expect("found by url and filter");
     assert_eq!(found.resource.id, subscription.id);
-    let second = hook(
-        json!(["incident.resolved", "incident.triggered"]),
-        Value::Null,
-    );
-    let updated = pd
-        .update(
-            &desired("pagerduty.webhook_subscription", "w", &second, &assets),
-            &read,
-            &["events".into(), "description".into()],
-        )
-        .await
-        .unwrap();
-    let read = pd
-        .read("pagerduty.webhook_subscription", &updated)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_reads_back(&pd, "pagerduty.webhook_subscription", &second, &read);
-    assert!(read.props["description"].is_null(), "{:?}", read.props);
-    assert_eq!(read.props["url"], hook_url.as_str(), "the URL is kept");
     let secret = emu.with_db(|db| db.webhook_secrets[&subscription.id].clone());
     event("trigger", "webhook", "payments").await;
     let triggered = support::pagerduty::webhook_of(&posts, "incident.triggered")

@@ -607,7 +607,7 @@ async fn alarm_pagerduty_pages_once_through_a_composite_alarm() {
     assert_eq!(
         r["pagerduty_service"]["service"]["alert_grouping_parameters"],
         json!([{"type": "content_based", "config": [{"fields": ["custom_details.AlarmName"],
-                                                     "time_window": 60}]}])
+                                                     "time_window": 3600}]}])
     );
     assert_eq!(
         r["pagerduty_webhook_subscription"]["webhook-chat"],

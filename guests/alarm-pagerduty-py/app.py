@@ -224,7 +224,7 @@ def schema() -> dict[str, Any]:
                                "description": "content_based: alert fields that must match, e.g. custom_details.AlarmName."},
                     "aggregate": {"type": ["string", "null"], "enum": ["all", "any", None], "default": None},
                     "time_window_minutes": {"type": ["integer", "null"], "default": None,
-                                            "description": "content_based / intelligent: 5 to 1440."},
+                                            "description": "content_based / intelligent: 5 to 60 minutes (1440 for content_based); 0 for PagerDuty's recommended window."},
                 },
             },
             "webhooks": {
@@ -448,7 +448,8 @@ def alert_grouping(raw: Optional[dict[str, Any]]) -> Optional[pd.AlertGrouping]:
         timeout=raw.get("timeout_minutes"),
         aggregate=raw.get("aggregate"),
         fields=raw.get("fields"),
-        time_window=raw.get("time_window_minutes"),
+        # PagerDuty's `time_window` is in seconds.
+        time_window=None if raw.get("time_window_minutes") is None else raw["time_window_minutes"] * 60,
     )
 
 

@@ -99,6 +99,8 @@ pub struct Db {
     pub webhook_deliveries: Vec<Value>,
     /// Webhook events made, for their ids.
     pub webhook_events: u64,
+    /// Wakes the delivery task (`App::webhooks_waiting`).
+    pub webhooks_waiting: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// One alert of an incident.

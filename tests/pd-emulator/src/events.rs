@@ -98,50 +98,53 @@ fn alert(db: &mut Db, key: &str, dedup: &str, title: &str, event: Value) -> Opti
         .severity
         .or_else(|| event["severity"].as_str().map(str::to_owned))
         .unwrap_or_else(|| "critical".to_owned());
-    if let Some(open) = grouped_into(db, &service, &event) {
-        db.dedup
-            .insert((key.to_owned(), dedup.to_owned()), open.clone());
-        let at = db.now();
-        db.alerts
-            .entry(open.clone())
-            .or_default()
-            .push(crate::db::Alert {
-                dedup: dedup.to_owned(),
-                fields: event,
-                at,
-                resolved: false,
-            });
-        return Some(open);
+    // A trigger for an open alert's dedup key is that alert again.
+    if let Some(open) = db.dedup.get(&(key.to_owned(), dedup.to_owned())) {
+        return Some(open.clone());
     }
-    let id = trigger(db, key, dedup, title, &severity)?;
+    let id = match grouped_into(db, &service, &event) {
+        Some(open) => {
+            db.dedup
+                .insert((key.to_owned(), dedup.to_owned()), open.clone());
+            open
+        }
+        None => trigger(db, key, dedup, title, &severity)?,
+    };
     let at = db.now();
-    let alerts = db.alerts.entry(id.clone()).or_default();
-    if alerts.is_empty() {
-        alerts.push(crate::db::Alert {
+    db.alerts
+        .entry(id.clone())
+        .or_default()
+        .push(crate::db::Alert {
             dedup: dedup.to_owned(),
             fields: event,
             at,
             resolved: false,
         });
-    }
     Some(id)
 }
 
 /// The open incident of `service` a new alert joins, by the service's
 /// `alert_grouping_parameters` (the OpenAPI document's
 /// TimeBasedAlertGroupingConfiguration and ContentBasedAlertGroupingConfiguration):
-/// `time` — any open incident opened less than `timeout` minutes ago (0 or
-/// absent: while it is open); `content_based` — an open incident whose first
-/// alert has the same values at `fields` (`all` of them, or `any`), opened
-/// within `time_window` minutes. `intelligent` is PagerDuty's model: here it
-/// groups nothing.
+/// `time` — an open incident whose first alert came less than `timeout`
+/// minutes ago (0 or absent: while it is open); `content_based` — an open
+/// incident whose first alert has the same values at `fields` (`all` of them,
+/// or `any`), its latest alert less than `time_window` seconds ago ("a rolling
+/// time window ... counted from the most recently grouped alert"; 0, PagerDuty's
+/// recommended window, is taken as the 24 hours a group may grow to).
+/// `intelligent` is PagerDuty's model: here it groups nothing.
 fn grouped_into(db: &Db, service: &str, event: &Value) -> Option<String> {
     let grouping = &db.get("services", service)?["alert_grouping_parameters"];
     let config = &grouping["config"];
     let now = db.now();
-    let minutes = |key: &str| config[key].as_i64().filter(|m| *m > 0);
-    let within = |at: chrono::DateTime<chrono::Utc>, limit: Option<i64>| {
-        limit.is_none_or(|m| now - at < chrono::Duration::minutes(m))
+    let since = |at: chrono::DateTime<chrono::Utc>, limit: chrono::Duration| now - at < limit;
+    let timeout = config["timeout"]
+        .as_i64()
+        .filter(|m| *m > 0)
+        .map(chrono::Duration::minutes);
+    let window = match config["time_window"].as_i64() {
+        Some(seconds) if seconds > 0 => chrono::Duration::seconds(seconds),
+        _ => chrono::Duration::hours(24),
     };
     let field = |fields: &Value, path: &str| {
         let mut v = fields;
@@ -154,16 +157,17 @@ fn grouped_into(db: &Db, service: &str, event: &Value) -> Option<String> {
         .incidents
         .values()
         .filter(|i| i["service"]["id"] == service && i["status"] != "resolved");
-    let mut candidates: Vec<(&Value, &crate::db::Alert)> = open
+    let mut candidates: Vec<(&Value, &[crate::db::Alert])> = open
         .filter_map(|i| {
-            let first = db.alerts.get(i["id"].as_str()?)?.first()?;
-            Some((i, first))
+            let alerts = db.alerts.get(i["id"].as_str()?)?;
+            (!alerts.is_empty()).then_some((i, alerts.as_slice()))
         })
         .collect();
-    candidates.sort_by_key(|(_, first)| std::cmp::Reverse(first.at));
-    candidates.into_iter().find_map(|(incident, first)| {
+    candidates.sort_by_key(|(_, alerts)| std::cmp::Reverse(alerts[0].at));
+    candidates.into_iter().find_map(|(incident, alerts)| {
+        let (first, latest) = (&alerts[0], &alerts[alerts.len() - 1]);
         let joins = match grouping["type"].as_str() {
-            Some("time") => within(first.at, minutes("timeout")),
+            Some("time") => timeout.is_none_or(|limit| since(first.at, limit)),
             Some("content_based") => {
                 let fields: Vec<&str> = config["fields"]
                     .as_array()
@@ -180,7 +184,7 @@ fn grouped_into(db: &Db, service: &str, event: &Value) -> Option<String> {
                 } else {
                     !fields.is_empty() && fields.iter().all(same)
                 };
-                matched && within(first.at, minutes("time_window"))
+                matched && since(latest.at, window)
             }
             _ => false,
         };

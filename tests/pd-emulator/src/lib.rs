@@ -130,11 +130,14 @@ pub struct App {
     pub ambiguous: Mutex<layer::Ambiguous>,
     /// `POST /service_dependencies/associate` in flight (strict mode).
     pub associating: std::sync::atomic::AtomicBool,
+    /// Woken when a webhook joins the outbox (shared with every `Db`).
+    pub webhooks_waiting: Arc<tokio::sync::Notify>,
 }
 
 impl App {
-    fn fresh_db(config: &Config, base_url: &str) -> Db {
+    fn fresh_db(config: &Config, base_url: &str, webhooks: &Arc<tokio::sync::Notify>) -> Db {
         let mut db = Db::new(base_url, &config.users, &config.user_setup);
+        db.webhooks_waiting = webhooks.clone();
         db.rules = db::Rules {
             strict: config.strict,
             consistency_delay: config.consistency_delay,
@@ -161,8 +164,10 @@ impl Emulator {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let base_url = format!("http://{addr}");
+        let webhooks_waiting = Arc::new(tokio::sync::Notify::new());
         let app = Arc::new(App {
-            db: Mutex::new(App::fresh_db(&config, &base_url)),
+            db: Mutex::new(App::fresh_db(&config, &base_url, &webhooks_waiting)),
+            webhooks_waiting,
             limiter: Mutex::new(layer::Window::default()),
             faults: Mutex::new(
                 layer::Faults::new(config.fail_rate, config.latency)
@@ -209,7 +214,7 @@ impl Emulator {
                 loop {
                     tokio::select! {
                         _ = &mut stop => break,
-                        _ = tokio::time::sleep(Duration::from_millis(20)) => webhooks::deliver(&app).await,
+                        _ = app.webhooks_waiting.notified() => webhooks::deliver(&app).await,
                     }
                 }
             }

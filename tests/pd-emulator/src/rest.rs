@@ -608,6 +608,7 @@ fn build(
                     object.as_object_mut().map(|o| o.remove(field));
                 }
             }
+            grouping_problems(&object["alert_grouping_parameters"], &mut errors);
             // Urgency by support hours needs support hours, and a scheduled
             // action raises a low urgency to high (the document's
             // IncidentUrgencyRule, SupportHours, ScheduledAction).
@@ -666,6 +667,45 @@ fn build(
 }
 
 // ---------------------------------------------------------------- team members
+
+/// `alert_grouping_parameters` as the OpenAPI document bounds it
+/// (AlertGroupingParameters and its three configurations): a type of `time`,
+/// `intelligent`, `content_based` or null; `timeout` 0 to 1440 minutes;
+/// `time_window` 0 (recommended) or 300 to 3600 seconds, or 86400 for
+/// content-based grouping; `aggregate` all or any.
+fn grouping_problems(grouping: &Value, errors: &mut Vec<String>) {
+    if grouping.is_null() {
+        return;
+    }
+    let kind = &grouping["type"];
+    if !(kind.is_null()
+        || matches!(
+            kind.as_str(),
+            Some("time" | "intelligent" | "content_based")
+        ))
+    {
+        errors.push(format!("Alert grouping type {kind} is not valid"));
+    }
+    let config = &grouping["config"];
+    if let Some(timeout) = config.get("timeout").and_then(Value::as_i64)
+        && !(0..=1440).contains(&timeout)
+    {
+        errors.push("Alert grouping timeout must be between 0 and 1440".into());
+    }
+    if let Some(window) = config.get("time_window").and_then(Value::as_i64) {
+        let day = window == 86400 && kind == "content_based";
+        if !(window == 0 || (300..=3600).contains(&window) || day) {
+            errors.push(
+                "Alert grouping time_window must be 0, between 300 and 3600, or 86400".into(),
+            );
+        }
+    }
+    if let Some(aggregate) = config.get("aggregate").filter(|a| !a.is_null())
+        && !matches!(aggregate.as_str(), Some("all" | "any"))
+    {
+        errors.push(format!("Alert grouping aggregate {aggregate} is not valid"));
+    }
+}
 
 pub async fn list_members(
     State(app): State<Arc<App>>,
@@ -1317,7 +1357,7 @@ pub async fn abilities() -> Reply {
 pub async fn admin_reset(State(app): State<Arc<App>>) -> Reply {
     let mut db = lock(&app);
     let base = db.base_url.clone();
-    *db = App::fresh_db(&app.config, &base);
+    *db = App::fresh_db(&app.config, &base, &app.webhooks_waiting);
     no_content()
 }
 

@@ -18,8 +18,8 @@
 //!   data}}`, POSTed with `X-PagerDuty-Signature: v1=<hex HMAC-SHA256 of the
 //!   body, keyed by the secret>`, `X-Webhook-Id` and `X-Webhook-Subscription`.
 //!
-//! Deliveries leave from an outbox that a task of the emulator drains (a
-//! delivery never holds the state's lock); each attempt is recorded
+//! Deliveries leave from an outbox that a task of the emulator drains when
+//! woken (a delivery never holds the state's lock); each attempt is recorded
 //! (`/_emulator/state`'s `webhook_deliveries`). Not modelled: retries of a
 //! failed delivery, `temporarily_disabled`, OAuth clients, custom headers'
 //! redaction (the provider does not send them), `service.*` events.
@@ -294,6 +294,7 @@ fn queue(db: &mut Db, subscription: &Value, event_type: &str, resource_type: &st
         event_type: event_type.to_owned(),
         body,
     });
+    db.webhooks_waiting.notify_one();
 }
 
 /// An incident event (`incident.triggered`, `.acknowledged`, `.resolved`) to

@@ -140,9 +140,13 @@ fn check_urgency(c: &mut blueprint_model::kind::Checker<'_>) {
 }
 
 /// Alert grouping as the OpenAPI document's `alert_grouping_parameters`
-/// allows it: a type, `fields` for content-based grouping, `aggregate` all or
-/// any, a `time_window` of 5 to 1440 minutes; and alerts to group (a service
-/// that opens incidents without alerts has none).
+/// allows it (AlertGroupingParameters and its Time, ContentBased and
+/// FlexibleTimeWindowIntelligent configurations): a type; `fields` and
+/// `aggregate` (all or any) for content-based grouping; `timeout` (minutes, 0
+/// to 1440) for time grouping; `time_window` (seconds: 0 for PagerDuty's
+/// recommended window, 300 to 3600, or 86400 for content-based) for the other
+/// two; and alerts to group (a service that opens incidents without alerts has
+/// none).
 fn check_grouping(c: &mut blueprint_model::kind::Checker<'_>) {
     if !c.present("alert_grouping") {
         return;
@@ -153,23 +157,44 @@ fn check_grouping(c: &mut blueprint_model::kind::Checker<'_>) {
     );
     c.one_of("alert_grouping.aggregate", &["all", "any"]);
     let kind = c.literal("alert_grouping.grouping_type").map(str::to_owned);
-    if kind.as_deref() == Some("content_based") && c.array("alert_grouping.fields").is_empty() {
+    let content = kind.as_deref() == Some("content_based");
+    let time = kind.as_deref() == Some("time");
+    if content && c.array("alert_grouping.fields").is_empty() {
         c.bad(
             "alert_grouping.fields",
             "content-based grouping needs the alert fields that must match",
         );
     }
-    if kind.as_deref() != Some("content_based") {
+    if !content {
         for prop in ["alert_grouping.fields", "alert_grouping.aggregate"] {
             if c.present(prop) {
                 c.bad(prop, "is for content_based grouping");
             }
         }
     }
-    if let Some(window) = c.number("alert_grouping.time_window")
-        && !(5.0..=1440.0).contains(&window)
-    {
-        c.bad("alert_grouping.time_window", "must be 5 to 1440 minutes");
+    if let Some(timeout) = c.number("alert_grouping.timeout") {
+        if !time {
+            c.bad("alert_grouping.timeout", "is for time grouping");
+        } else if !(0.0..=1440.0).contains(&timeout) {
+            c.bad(
+                "alert_grouping.timeout",
+                "must be 0 (until the incident resolves) to 1440 minutes",
+            );
+        }
+    }
+    if let Some(window) = c.number("alert_grouping.time_window") {
+        let day = content && window == 86400.0;
+        if time {
+            c.bad(
+                "alert_grouping.time_window",
+                "is for content_based and intelligent grouping (time grouping has timeout)",
+            );
+        } else if !(window == 0.0 || (300.0..=3600.0).contains(&window) || day) {
+            c.bad(
+                "alert_grouping.time_window",
+                "must be 0 (PagerDuty's recommended window), 300 to 3600 seconds, or 86400 for content_based",
+            );
+        }
     }
     if c.literal("alert_creation") == Some("create_incidents") {
         c.bad(
@@ -459,7 +484,8 @@ mod tests {
     }
 
     /// Grouping's rules: content-based needs fields, fields are for content-based
-    /// only, windows of 5 to 1440 minutes, and alerts to group.
+    /// only, timeouts for time grouping and windows for the others, each in
+    /// PagerDuty's bounds, and alerts to group.
     #[test]
     fn alert_grouping_is_checked_and_reads_back() {
         use blueprint_model::graph::Graph;
@@ -475,7 +501,7 @@ mod tests {
             }
         };
         let content =
-            json!({"grouping_type": "content_based", "fields": ["summary"], "time_window": 60});
+            json!({"grouping_type": "content_based", "fields": ["summary"], "time_window": 3600});
         assert_eq!(problems(content.clone(), Value::Null), Vec::<String>::new());
         let refused = |grouping: Value, alert_creation: Value, wanted: &str| {
             let found = problems(grouping, alert_creation);
@@ -495,9 +521,9 @@ mod tests {
             "is for content_based",
         );
         refused(
-            json!({"grouping_type": "intelligent", "time_window": 2}),
+            json!({"grouping_type": "intelligent", "time_window": 120}),
             Value::Null,
-            "5 to 1440",
+            "300 to 3600 seconds",
         );
         refused(
             content.clone(),
@@ -508,6 +534,33 @@ mod tests {
             json!({"grouping_type": "smart"}),
             Value::Null,
             "is not one of",
+        );
+        refused(
+            json!({"grouping_type": "content_based", "fields": ["summary"], "time_window": 1800, "timeout": 5}),
+            Value::Null,
+            "is for time grouping",
+        );
+        refused(
+            json!({"grouping_type": "time", "time_window": 600}),
+            Value::Null,
+            "time grouping has timeout",
+        );
+        refused(
+            json!({"grouping_type": "time", "timeout": 2000}),
+            Value::Null,
+            "to 1440 minutes",
+        );
+        refused(
+            json!({"grouping_type": "intelligent", "time_window": 86400}),
+            Value::Null,
+            "86400 for content_based",
+        );
+        assert_eq!(
+            problems(
+                json!({"grouping_type": "content_based", "fields": ["summary"], "time_window": 86400}),
+                Value::Null
+            ),
+            Vec::<String>::new()
         );
 
         let p: super::Props =
@@ -522,6 +575,6 @@ mod tests {
         );
         let read = <super::Kind as PlainObject>::from_api(&api);
         assert_eq!(read["alert_grouping"]["fields"], json!(["summary"]));
-        assert_eq!(read["alert_grouping"]["time_window"], 60);
+        assert_eq!(read["alert_grouping"]["time_window"], 3600);
     }
 }
