@@ -8,9 +8,13 @@
 //! when it covers every attempt the delivery policy allows and the PagerDuty
 //! subscription is the topic's only one (else the failures may be another
 //! subscriber's); short of that the drill keeps waiting. Either proof ends the
-//! wait at once with what happened, instead of a silent timeout.
+//! wait at once with what happened, instead of a silent timeout — except that
+//! with a dead-letter queue a complete count first waits [`REDRIVE_GRACE`] for
+//! the message to land there: SNS moves it after the last attempt fails, and
+//! the count may be read before the move.
 
-use std::time::SystemTime;
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
 
 use super::Probes;
 use super::chain::Live;
@@ -31,7 +35,14 @@ pub(super) struct Watch {
     others: usize,
     /// What could not be read before the inject, and why.
     blind: Vec<String>,
+    /// When the failure count first covered every attempt (with a
+    /// dead-letter queue: the grace for the move starts then).
+    all_failed_at: Mutex<Option<Instant>>,
 }
+
+/// How long a complete failure count waits for the message to reach the
+/// dead-letter queue before the drill says the queue did not get it.
+const REDRIVE_GRACE: Duration = Duration::from_secs(10);
 
 /// Attempts SNS makes to deliver one notification over HTTP(S): the first and
 /// the delivery policy's `healthyRetryPolicy.numRetries` (default 3, Amazon SNS
@@ -80,6 +91,7 @@ pub(super) async fn watch(probes: &Probes, live: &Live) -> Watch {
         failed_before,
         others,
         blind,
+        all_failed_at: Mutex::new(None),
     }
 }
 
@@ -117,21 +129,34 @@ pub(super) async fn failed(probes: &Probes, live: &Live, watch: &Watch) -> Optio
         return None;
     }
     match alarms.failed_deliveries(&live.topic_arn, watch.since).await {
-        Ok(count) if count >= failed_before + live.delivery_attempts => Some(fail(
-            format!(
-                "SNS failed all {} attempts to deliver the notification to PagerDuty ({}: {} failed attempt(s) since the drill fired, AWS/SNS NumberOfNotificationsFailed){}",
-                live.delivery_attempts,
-                super::chain::topic_name(&live.topic_arn),
-                count - failed_before,
-                if live.dead_letter_queue.is_some() {
-                    ", and the dead-letter queue has not received them: if it stays empty, its policy does not let sns.amazonaws.com send to it (AWS/SNS NumberOfNotificationsFailedToRedriveToDlq)"
-                } else {
-                    ": the subscription has no dead-letter queue, so the page is lost"
-                }
-            ),
-            "PagerDuty's events endpoint refused or did not answer every retry (429/5xx or a timeout); give the subscription a dead-letter queue (redrive_policy) so a lost page is kept and alarmed on",
-        )),
+        Ok(count) if count >= failed_before + live.delivery_attempts => {
+            if live.dead_letter_queue.is_some() && !watch.redrive_grace_over() {
+                return None;
+            }
+            Some(fail(
+                format!(
+                    "SNS failed all {} attempts to deliver the notification to PagerDuty ({}: {} failed attempt(s) since the drill fired, AWS/SNS NumberOfNotificationsFailed){}",
+                    live.delivery_attempts,
+                    super::chain::topic_name(&live.topic_arn),
+                    count - failed_before,
+                    if live.dead_letter_queue.is_some() {
+                        ", and the dead-letter queue has not received them within 10 s: if it stays empty, its policy does not let sns.amazonaws.com send to it (AWS/SNS NumberOfNotificationsFailedToRedriveToDlq)"
+                    } else {
+                        ": the subscription has no dead-letter queue, so the page is lost"
+                    }
+                ),
+                "PagerDuty's events endpoint refused or did not answer every retry (429/5xx or a timeout); give the subscription a dead-letter queue (redrive_policy) so a lost page is kept and alarmed on",
+            ))
+        }
         _ => None,
+    }
+}
+
+impl Watch {
+    /// Whether [`REDRIVE_GRACE`] has passed since the count was first complete.
+    fn redrive_grace_over(&self) -> bool {
+        let mut at = self.all_failed_at.lock().unwrap_or_else(|e| e.into_inner());
+        at.get_or_insert_with(Instant::now).elapsed() >= REDRIVE_GRACE
     }
 }
 
