@@ -27,5 +27,6 @@ pub mod providers;
 pub mod run;
 pub mod runtime;
 pub mod scaffold;
+pub mod slots;
 pub mod state;
 pub mod timings;

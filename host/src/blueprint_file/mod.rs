@@ -244,6 +244,10 @@ pub struct AwsSettings {
     pub region: Option<String>,
     /// A named profile from ~/.aws/config.
     pub profile: Option<String>,
+    /// Not from the file: `--parallelism auto` keeps each API within its
+    /// documented rate (`providers/aws/rates.rs`).
+    #[serde(skip)]
+    pub paced: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Deserialize)]

@@ -9,7 +9,7 @@ use crate::drill::{ChainReport, Drill, Options, Outcome};
 use crate::run::{Target, Verb};
 
 pub async fn run(global: &GlobalArgs, args: &DrillArgs) -> CliResult {
-    let context = global.context(1)?;
+    let context = global.context(crate::slots::Parallelism::Fixed(1))?;
     let target = Target {
         file: args.eval.file.clone(),
         sets: args.eval.sets.clone(),

@@ -52,7 +52,7 @@ pub async fn run(global: &GlobalArgs, args: &ImportArgs) -> CliResult {
             "name what to import: --from-terraform-state PATH... or NODE=ID arguments (not both)"
         );
     }
-    let context = global.context(10)?;
+    let context = global.context(crate::slots::Parallelism::Auto)?;
     let target = Target {
         file: args.file.clone(),
         sets: args.sets.clone(),

@@ -206,9 +206,11 @@ pub struct PlanArgs {
     /// State file; default `.blueprint/<name>.json` beside the blueprint file.
     #[arg(long, value_name = "PATH")]
     pub state: Option<PathBuf>,
-    /// How many API operations run at once.
-    #[arg(long, default_value_t = 10)]
-    pub parallelism: usize,
+    /// How many API operations work at once: a number (waits for a rate
+    /// budget or a pause do not count), or `auto`: each API within its
+    /// documented rate, PagerDuty within its token's limit.
+    #[arg(long, default_value = "auto", value_name = "N|auto")]
+    pub parallelism: crate::slots::Parallelism,
     /// Machine-readable output.
     #[arg(long)]
     pub json: bool,
@@ -287,9 +289,11 @@ pub struct DestroyArgs {
 /// What `run` and `destroy` share.
 #[derive(Debug, Clone, Args)]
 pub struct ApplyOptions {
-    /// How many API operations run at once.
-    #[arg(long, default_value_t = 10)]
-    pub parallelism: usize,
+    /// How many API operations work at once: a number (waits for a rate
+    /// budget or a pause do not count), or `auto`: each API within its
+    /// documented rate, PagerDuty within its token's limit.
+    #[arg(long, default_value = "auto", value_name = "N|auto")]
+    pub parallelism: crate::slots::Parallelism,
     /// Apply without asking (required when stdin is not a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -698,11 +702,14 @@ impl GlobalArgs {
 
 impl GlobalArgs {
     /// What a run shares: the guest runtime and the provider clients.
-    pub fn context(&self, parallelism: usize) -> anyhow::Result<crate::run::Context> {
+    pub fn context(
+        &self,
+        parallelism: crate::slots::Parallelism,
+    ) -> anyhow::Result<crate::run::Context> {
         Ok(crate::run::Context {
             runtime: self.runtime()?,
             providers: Default::default(),
-            parallelism: parallelism.max(1),
+            parallelism,
             allow_duplicates: false,
             resolve_incidents: false,
             lock_timeout: self.lock_timeout,

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use futures::FutureExt;
 use futures::stream::{self, StreamExt};
 use petgraph::algo::toposort;
 use petgraph::graphmap::DiGraphMap;
@@ -232,6 +233,25 @@ pub struct Planner<'a> {
     pub options: &'a Options,
 }
 
+/// After a read of the plan failed, how long the reads in flight may take to
+/// end with it.
+const FAILED_WITH: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// What one read of the plan's discovery found.
+struct Look<'n> {
+    node: &'n Node,
+    outcome: Looked,
+    /// For a found resource that is not provably the node's: why not.
+    refusal: Option<ProviderError>,
+    /// Looked for with some props still unknown (found by name).
+    partial: bool,
+}
+
+enum Looked {
+    Lookup(Result<Resource, ProviderError>),
+    Find(Result<Option<Found>, ProviderError>),
+}
+
 /// What the plan found live for nodes the state does not record.
 #[derive(Default)]
 struct Discovery {
@@ -245,7 +265,6 @@ struct Discovery {
 impl Planner<'_> {
     pub async fn plan(&self, mut state: State) -> Result<Plan, PlanError> {
         let vanished = self.refresh(&mut state).await?;
-        let lookups = self.lookups().await?;
 
         let mut known = Known::default();
         for (node, entry) in &state.resources {
@@ -253,10 +272,7 @@ impl Planner<'_> {
                 known.insert(node, resource.outputs.clone());
             }
         }
-        for (node, resource) in &lookups {
-            known.insert(node, resource.outputs.clone());
-        }
-        let discovery = self.discover(&state, &mut known).await?;
+        let (lookups, discovery) = self.discover(&state, &mut known).await?;
         self.record_adopted(&discovery, &known, &mut state);
 
         let mut changes = Vec::new();
@@ -532,94 +548,175 @@ impl Planner<'_> {
         Ok(vanished)
     }
 
-    /// Look before creating: ask each node's provider whether something with
-    /// its identity already exists, for every node the state does not record
-    /// whose identity is known (all its props, or the name its kind is found
-    /// by) — and none for a part of a node this apply creates — in waves, dependencies first, each wave's
-    /// reads in parallel, since a node's identity can name its parents' ids
-    /// (an integration's service). What is provably ours is adopted (its
-    /// outputs let the next wave look for its parts); anything else stops the
-    /// plan before any write, naming each existing resource and the ways out.
-    async fn discover(&self, state: &State, known: &mut Known) -> Result<Discovery, PlanError> {
-        let mut discovery = Discovery::default();
+    /// Run the lookups, and look before creating: ask each node's provider
+    /// whether something with its identity already exists, for every node the
+    /// state does not record whose identity is known (all its props, or the
+    /// name its kind is found by) — and none for a part of a node this apply
+    /// creates. One pool of `parallelism` reads: a node is looked for as soon
+    /// as its identity is known, so the looks that need no lookup run beside
+    /// the lookups, and a node whose identity names a parent's id (an
+    /// integration's service) follows the parent's look. What is provably
+    /// ours is adopted (its outputs let its parts be looked for); anything
+    /// else stops the plan before any write, naming each existing resource and
+    /// the ways out.
+    async fn discover(
+        &self,
+        state: &State,
+        known: &mut Known,
+    ) -> Result<(BTreeMap<String, Resource>, Discovery), PlanError> {
+        let catalog = crate::providers::catalog();
+        let mut lookups_left: Vec<&Node> = self
+            .graph
+            .nodes()
+            .iter()
+            .filter(|n| catalog.lookup(&n.kind).is_some_and(|k| k.lookup))
+            .collect();
         let mut pending: Vec<&Node> = apply_order(self.graph)
             .into_iter()
-            .filter(|n| {
-                !crate::providers::catalog().is_lookup(&n.kind)
-                    && !state.resources.contains_key(&n.id)
-            })
+            .filter(|n| !catalog.is_lookup(&n.kind) && !state.resources.contains_key(&n.id))
             .collect();
+        let mut lookups = BTreeMap::new();
+        let mut discovery = Discovery::default();
         let mut refused = Vec::new();
+        let mut problems = Vec::new();
+        let mut running = futures::stream::FuturesUnordered::new();
+        let room = self.parallelism.max(1);
+        // Identified and waiting for room, in apply order.
+        let mut ready = std::collections::VecDeque::new();
+        let mut known_grew = true;
+        let mut failed_at = None;
         loop {
-            let (ready, waiting): (Vec<_>, Vec<_>) = pending
-                .into_iter()
-                .map(|n| (n, resolve::resolve(n, known)))
-                .partition(|(node, resolved)| self.identified(node, resolved));
-            pending = waiting.into_iter().map(|(n, _)| n).collect();
-            if ready.is_empty() {
-                break;
+            if known_grew && problems.is_empty() {
+                let mut waiting = Vec::new();
+                for node in std::mem::take(&mut pending) {
+                    let resolved = resolve::resolve(node, known);
+                    if self.identified(node, &resolved) {
+                        ready.push_back((node, resolved));
+                    } else {
+                        waiting.push(node);
+                    }
+                }
+                pending = waiting;
+                known_grew = false;
             }
-            let results: Vec<_> = stream::iter(ready)
-                .map(|(node, resolved)| {
-                    let partial = !resolved.unknown.is_empty();
-                    crate::timings::in_track(&node.id, async move {
-                        let desired = self.desired(node, &resolved.props);
-                        let outcome = match self.providers.for_kind(&node.kind) {
-                            Ok(p) => p.find(&desired).await,
-                            Err(e) => Err(e),
-                        };
-                        // The message needs `desired`, which lives only here.
-                        let refusal = match &outcome {
-                            Ok(Some(found)) if !found.proof.adoptable(Looking::Unrecorded) => {
-                                Some(found.not_ours(&desired, self.file))
-                            }
-                            _ => None,
-                        };
-                        (node, outcome, refusal, partial)
-                    })
-                })
-                .buffer_unordered(self.parallelism.max(1))
-                .collect()
-                .await;
-            let mut problems = Vec::new();
-            for (node, outcome, refusal, partial) in results {
-                match outcome {
-                    Ok(None) => {
+            // Lookups first: what waits on their outputs waits longest.
+            while running.len() < room {
+                let Some(node) = lookups_left.pop() else {
+                    break;
+                };
+                let resolved = resolve::resolve(node, &Known::default());
+                running.push(self.look(node, resolved, true).boxed());
+            }
+            while running.len() < room && problems.is_empty() {
+                let Some((node, resolved)) = ready.pop_front() else {
+                    break;
+                };
+                running.push(self.look(node, resolved, false).boxed());
+            }
+            // Once a read failed the plan fails: what else fails with it (the
+            // requests that waited on the same unanswered one) is named, the
+            // rest is not waited for (a read of another service may take its
+            // own whole time limit).
+            let next = match failed_at {
+                None => running.next().await,
+                Some(at) => tokio::time::timeout_at(at + FAILED_WITH, running.next())
+                    .await
+                    .unwrap_or(None),
+            };
+            let Some(looked) = next else {
+                break;
+            };
+            let node = looked.node;
+            match looked.outcome {
+                Looked::Lookup(Ok(resource)) => {
+                    known.insert(&node.id, resource.outputs.clone());
+                    lookups.insert(node.id.clone(), resource);
+                    known_grew = true;
+                }
+                Looked::Lookup(Err(e)) | Looked::Find(Err(e)) => {
+                    problems.push((node.id.clone(), e));
+                    failed_at.get_or_insert_with(tokio::time::Instant::now);
+                }
+                Looked::Find(Ok(None)) => {
+                    discovery.absent.insert(node.id.clone());
+                }
+                // Found by name with props still unknown: adopting needs
+                // them, so the apply looks again once they are known.
+                Looked::Find(Ok(Some(Found { proof, .. })))
+                    if looked.partial && proof.adoptable(Looking::Unrecorded) => {}
+                Looked::Find(Ok(Some(Found { resource, proof }))) => {
+                    if self.allow_duplicates && proof.allows_duplicate() {
                         discovery.absent.insert(node.id.clone());
+                        continue;
                     }
-                    // Found by name with props still unknown: adopting needs
-                    // them, so the apply looks again once they are known.
-                    Ok(Some(Found { proof, .. }))
-                        if partial && proof.adoptable(Looking::Unrecorded) => {}
-                    Ok(Some(Found { resource, proof })) => {
-                        if self.allow_duplicates && proof.allows_duplicate() {
-                            discovery.absent.insert(node.id.clone());
-                            continue;
-                        }
-                        // Adopted or refused, its outputs are known now, so what
-                        // hangs off it is looked for (and named) too.
-                        known.insert(&node.id, resource.outputs.clone());
-                        if proof.adoptable(Looking::Unrecorded) {
-                            discovery.adopted.insert(node.id.clone(), resource);
-                        } else {
-                            refused.push((node.id.clone(), refusal.expect("set when found")));
-                        }
+                    // Adopted or refused, its outputs are known now, so what
+                    // hangs off it is looked for (and named) too.
+                    known.insert(&node.id, resource.outputs.clone());
+                    known_grew = true;
+                    if proof.adoptable(Looking::Unrecorded) {
+                        discovery.adopted.insert(node.id.clone(), resource);
+                    } else {
+                        refused.push((node.id.clone(), looked.refusal.expect("set when found")));
                     }
-                    Err(e) => problems.push((node.id.clone(), e)),
                 }
             }
-            if !problems.is_empty() {
-                problems.sort_by(|a, b| a.0.cmp(&b.0));
-                return Err(PlanError { problems });
-            }
+        }
+        if !problems.is_empty() {
+            problems.sort_by(|a, b| a.0.cmp(&b.0));
+            return Err(PlanError { problems });
         }
         self.parts_of_new(&pending, &mut discovery);
         if refused.is_empty() {
-            Ok(discovery)
+            Ok((lookups, discovery))
         } else {
             refused.sort_by(|a, b| a.0.cmp(&b.0));
             Err(PlanError { problems: refused })
         }
+    }
+
+    /// One read of [`Self::discover`]: a lookup (run at plan time: its outputs
+    /// are needed to show and resolve the rest), or a look for `node`.
+    async fn look<'n>(
+        &self,
+        node: &'n Node,
+        resolved: resolve::Resolved,
+        lookup: bool,
+    ) -> Look<'n> {
+        let partial = !resolved.unknown.is_empty();
+        crate::timings::in_track(&node.id, async move {
+            let desired = self.desired(node, &resolved.props);
+            let provider = self.providers.for_kind(&node.kind);
+            if lookup {
+                let outcome = match provider {
+                    Ok(p) => p.create(&desired).await,
+                    Err(e) => Err(e),
+                };
+                return Look {
+                    node,
+                    outcome: Looked::Lookup(outcome),
+                    refusal: None,
+                    partial,
+                };
+            }
+            let outcome = match provider {
+                Ok(p) => p.find(&desired).await,
+                Err(e) => Err(e),
+            };
+            // The message needs `desired`, which lives only here.
+            let refusal = match &outcome {
+                Ok(Some(found)) if !found.proof.adoptable(Looking::Unrecorded) => {
+                    Some(found.not_ours(&desired, self.file))
+                }
+                _ => None,
+            };
+            Look {
+                node,
+                outcome: Looked::Find(outcome),
+                refusal,
+                partial,
+            }
+        })
+        .await
     }
 
     /// Whether the plan knows enough of `node` to look for it: every prop, or
@@ -657,54 +754,6 @@ impl Planner<'_> {
             if parts && of_new {
                 discovery.absent.insert(node.id.clone());
             }
-        }
-    }
-
-    /// Lookups run at plan time: their outputs (user ids, vendor ids) are needed
-    /// to show and resolve the rest.
-    async fn lookups(&self) -> Result<BTreeMap<String, Resource>, PlanError> {
-        let empty = Known::default();
-        let nodes: Vec<&Node> = self
-            .graph
-            .nodes()
-            .iter()
-            .filter(|n| {
-                crate::providers::catalog()
-                    .lookup(&n.kind)
-                    .is_some_and(|k| k.lookup)
-            })
-            .collect();
-        let results: Vec<_> = stream::iter(nodes)
-            .map(|node| {
-                let empty = &empty;
-                crate::timings::in_track(&node.id, async move {
-                    let resolved = resolve::resolve(node, empty);
-                    let desired = self.desired(node, &resolved.props);
-                    let outcome = match self.providers.for_kind(&node.kind) {
-                        Ok(p) => p.create(&desired).await,
-                        Err(e) => Err(e),
-                    };
-                    (node.id.clone(), outcome)
-                })
-            })
-            .buffer_unordered(self.parallelism.max(1))
-            .collect()
-            .await;
-        let mut found = BTreeMap::new();
-        let mut problems = Vec::new();
-        for (id, outcome) in results {
-            match outcome {
-                Ok(resource) => {
-                    found.insert(id, resource);
-                }
-                Err(e) => problems.push((id, e)),
-            }
-        }
-        if problems.is_empty() {
-            Ok(found)
-        } else {
-            problems.sort_by(|a, b| a.0.cmp(&b.0));
-            Err(PlanError { problems })
         }
     }
 }

@@ -282,6 +282,13 @@ pub trait Provider: Send + Sync {
         Identity::AllProps
     }
 
+    /// The least time one create of `kind` holds its scarcest rate budget,
+    /// when this provider keeps to published rates (`--parallelism auto`);
+    /// zero otherwise. The scheduler starts what leads to such kinds first.
+    fn pace(&self, _kind: &str) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
+
     /// What `drill` uses to fire and watch alarms, if this provider runs them.
     fn alarm_probe(&self) -> Option<&dyn probe::AlarmProbe> {
         None
@@ -351,6 +358,13 @@ pub trait ResourceKind<P: Sync + ?Sized>: Send + Sync {
     fn identity(&self) -> Identity {
         Identity::AllProps
     }
+
+    /// The calls one create makes to APIs with a published rate limit, named
+    /// as the provider's rate budgets name them (`CLOUDWATCH put_metric_alarm`);
+    /// see [`Provider::pace`].
+    fn paced_calls(&self) -> &'static [&'static str] {
+        &[]
+    }
 }
 
 /// A provider made of kinds: it names itself and lists its kinds; [`Provider`]
@@ -360,6 +374,12 @@ pub trait KindProvider: Send + Sync + 'static {
 
     /// Every kind it serves (its `kinds/mod.rs` list).
     fn kinds() -> &'static [&'static dyn ResourceKind<Self>];
+
+    /// How long `calls` (a kind's [`ResourceKind::paced_calls`]) hold their
+    /// scarcest rate budget; zero for a provider that keeps no such budgets.
+    fn pace_of(&self, _calls: &[&str]) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
 
     fn alarm_probe(&self) -> Option<&dyn probe::AlarmProbe> {
         None
@@ -452,6 +472,12 @@ impl<P: KindProvider> Provider for P {
 
     fn identity(&self, kind: &str) -> Identity {
         kind_of::<P>(kind).map_or(Identity::AllProps, |k| k.identity())
+    }
+
+    fn pace(&self, kind: &str) -> std::time::Duration {
+        kind_of::<P>(kind).map_or(std::time::Duration::ZERO, |k| {
+            KindProvider::pace_of(self, k.paced_calls())
+        })
     }
 
     fn alarm_probe(&self) -> Option<&dyn probe::AlarmProbe> {

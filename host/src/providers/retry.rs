@@ -98,7 +98,7 @@ where
             return Err(error);
         }
         tracing::info!(what, attempt, ?delay, "retrying: {error}");
-        tokio::time::sleep(delay).await;
+        crate::slots::pause(delay).await;
         attempt += 1;
     }
 }

@@ -73,8 +73,8 @@ pub struct Target {
 pub struct Context {
     pub runtime: Runtime,
     pub providers: ProviderPool,
-    /// How many API operations run at once (per blueprint).
-    pub parallelism: usize,
+    /// How many API operations work at once (per blueprint), or `auto`.
+    pub parallelism: crate::slots::Parallelism,
     /// `--allow-duplicates`: where the service allows two objects with one
     /// name, create beside an existing one instead of stopping.
     pub allow_duplicates: bool,
@@ -165,6 +165,7 @@ impl Context {
             .chain(state.resources.values().map(|e| e.kind.clone()));
         let mut settings = blueprint.providers.clone();
         settings.pagerduty.resolve_incidents = self.resolve_incidents;
+        settings.aws.paced = self.parallelism.paced();
         let (local, remote): (Vec<String>, Vec<String>) = kinds.partition(|k| {
             blueprint_model::kind::provider_of(k)
                 == crate::providers::blueprints::BlueprintsProvider::NAME
@@ -236,7 +237,7 @@ impl Context {
             blueprint: &opened.blueprint.name,
             graph: &opened.graph,
             providers: &opened.providers,
-            parallelism: self.parallelism,
+            parallelism: self.parallelism.slots(),
             file: &target.file.display().to_string(),
             allow_duplicates: self.allow_duplicates,
             options: &opened.options,
@@ -258,7 +259,7 @@ impl Context {
             graph: &opened.graph,
             providers: &opened.providers,
             store: opened.store.as_ref(),
-            parallelism: self.parallelism,
+            parallelism: self.parallelism.slots(),
             progress,
             file: &opened.blueprint.file.display().to_string(),
             allow_duplicates: self.allow_duplicates,

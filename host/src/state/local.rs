@@ -111,13 +111,21 @@ impl StateStore for LocalStore {
     async fn save(&self, state: &State) -> Result<(), StateError> {
         self.ensure_dir()?;
         let text = serde_json::to_vec_pretty(state).expect("state serializes");
-        // Keep the previous version: the way back from a bad apply.
-        if self.path.exists() {
-            let backup = with_suffix(&self.path, ".backup");
-            std::fs::copy(&self.path, &backup).map_err(|e| self.io(e))?;
-            set_mode(&backup, 0o600).map_err(|e| self.io(e))?;
-        }
-        write_atomically(&self.path, &text).map_err(|e| self.io(e))
+        // The copy, the write and the fsyncs off the async threads: an apply
+        // goes on scheduling while its state is written (see engine/apply).
+        let path = self.path.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            // Keep the previous version: the way back from a bad apply.
+            if path.exists() {
+                let backup = with_suffix(&path, ".backup");
+                std::fs::copy(&path, &backup)?;
+                set_mode(&backup, 0o600)?;
+            }
+            write_atomically(&path, &text)
+        })
+        .await
+        .unwrap_or_else(|e| panic!("writing the state panicked: {e}"));
+        written.map_err(|e| self.io(e))
     }
 }
 

@@ -1,20 +1,50 @@
 //! Starting one task: resolve its props from the outputs known so far, record a
 //! create's intent, and spawn the provider call.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
 use super::tasks::Task;
-use super::{Applied, Applier, ApplyError, Finished, Shared, record};
+use futures::future::BoxFuture;
+
+use super::{Applied, Applier, Finished, Shared, record};
 use crate::engine::resolve;
 use crate::providers::{Desired, ErrorClass, Found, Looking, Provider, ProviderError, Resource};
+use crate::slots::{Slot, holding};
 use crate::state::State;
+
+/// The tasks one round of the scheduler starts: spawned together, after the
+/// intents of the creates among them are saved (one save for the round).
+#[derive(Default)]
+pub(super) struct Launches {
+    work: Vec<BoxFuture<'static, Finished>>,
+    /// A create's intent was recorded: the state must be saved first.
+    pub intents: bool,
+}
+
+impl Launches {
+    fn spawn(&mut self, work: impl Future<Output = Finished> + Send + 'static) {
+        self.work.push(Box::pin(work));
+    }
+
+    pub fn extend(&mut self, other: Launches) {
+        self.work.extend(other.work);
+        self.intents |= other.intents;
+    }
+
+    pub fn launch(self, running: &mut JoinSet<Finished>) {
+        for work in self.work {
+            running.spawn(work);
+        }
+    }
+}
 
 /// A task whose outcome is known without calling a provider.
 fn settled(
-    running: &mut JoinSet<Finished>,
+    running: &mut Launches,
     task: &Task,
     result: Result<Option<Resource>, ProviderError>,
     applied: Option<Applied>,
@@ -33,46 +63,47 @@ fn settled(
 }
 
 impl Applier<'_> {
-    /// Spawn one task; a create's intent is saved before it starts.
-    pub(super) async fn start(
+    /// Start one task (spawned with its round: see [`Launches`]).
+    pub(super) fn start(
         &self,
         task: &Task,
+        slot: Slot,
         state: &mut State,
         shared: &Shared<'_>,
-        running: &mut JoinSet<Finished>,
-    ) -> Result<(), ApplyError> {
+        running: &mut Launches,
+    ) {
         let node_id = task.node().to_owned();
         let kind = self.kind_of(state, &node_id);
         let provider = match self.providers.for_kind(&kind) {
             Ok(p) => p,
             Err(e) => {
                 settled(running, task, Err(e), None, false);
-                return Ok(());
+                return;
             }
         };
         match task {
             Task::Create(_) | Task::Update(_) => {
-                self.start_write(task, &kind, provider, state, shared, running)
-                    .await
+                self.start_write(task, slot, &kind, provider, state, shared, running);
             }
             Task::Delete(_) | Task::DeleteDeposed(_) => {
-                self.start_delete(task, kind, provider, state, shared, running);
-                Ok(())
+                self.start_delete(task, slot, kind, provider, state, shared, running);
             }
         }
     }
 
     /// A create or an update: resolve the props, record a create's intent (saved
-    /// before the call), and spawn the call.
-    async fn start_write(
+    /// before the call: [`Launches::intents`]), and spawn the call.
+    #[allow(clippy::too_many_arguments)]
+    fn start_write(
         &self,
         task: &Task,
+        slot: Slot,
         kind: &str,
         provider: Arc<dyn Provider>,
         state: &mut State,
         shared: &Shared<'_>,
-        running: &mut JoinSet<Finished>,
-    ) -> Result<(), ApplyError> {
+        running: &mut Launches,
+    ) {
         let node_id = task.node().to_owned();
         let started = Instant::now();
         let node = self
@@ -90,7 +121,7 @@ impl Applier<'_> {
             );
             let error = ProviderError::new(ErrorClass::Invalid, message);
             settled(running, task, Err(error), None, false);
-            return Ok(());
+            return;
         }
         let mut props = resolved.props;
         if let (Task::Update(_), Some(entry)) = (task, state.resources.get(&node_id)) {
@@ -105,7 +136,7 @@ impl Applier<'_> {
         if let Task::Create(_) = task {
             let cbd = shared.tasks.create_before_destroy.contains(&node_id);
             record::intent(state, &node_id, kind, &applied, cbd);
-            self.save(state).await?;
+            running.intents = true;
         }
         let prior = state
             .resources
@@ -129,7 +160,7 @@ impl Applier<'_> {
                     self.progress.started(&node_id, kind, "adopt");
                 }
                 settled(running, task, Ok(prior), Some(applied), noop);
-                return Ok(());
+                return;
             }
         }
         self.progress
@@ -149,7 +180,7 @@ impl Applier<'_> {
             allow_duplicates: self.allow_duplicates,
         };
         let track = node_id.clone();
-        running.spawn(crate::timings::in_track(&track, async move {
+        let work = async move {
             let desired = Desired {
                 blueprint: &blueprint,
                 node: &node.id,
@@ -172,19 +203,21 @@ impl Applier<'_> {
                 applied: Some(applied),
                 noop: false,
             }
-        }));
-        Ok(())
+        };
+        running.spawn(crate::timings::in_track(&track, holding(slot, work)));
     }
 
     /// A delete: of the current resource, or of every replaced one.
+    #[allow(clippy::too_many_arguments)]
     fn start_delete(
         &self,
         task: &Task,
+        slot: Slot,
         kind: String,
         provider: Arc<dyn Provider>,
         state: &State,
         shared: &Shared<'_>,
-        running: &mut JoinSet<Finished>,
+        running: &mut Launches,
     ) {
         let node_id = task.node();
         let started = Instant::now();
@@ -198,7 +231,7 @@ impl Applier<'_> {
         };
         let task = task.clone();
         let track = node_id.to_owned();
-        running.spawn(crate::timings::in_track(&track, async move {
+        let work = async move {
             let mut result = Ok(None);
             for old in &targets {
                 if let Err(e) = provider.delete(&kind, old).await {
@@ -213,7 +246,8 @@ impl Applier<'_> {
                 applied: None,
                 noop: false,
             }
-        }));
+        };
+        running.spawn(crate::timings::in_track(&track, holding(slot, work)));
     }
 }
 
@@ -336,7 +370,7 @@ async fn find_landed(
         if started.elapsed() + pause > LANDED_WINDOW {
             return Ok(None);
         }
-        tokio::time::sleep(pause).await;
+        crate::slots::pause(pause).await;
         pause = (pause * 2).min(Duration::from_secs(3));
     }
 }

@@ -1,16 +1,19 @@
 //! Applying a plan: a DAG scheduler on tokio. [`tasks`] turns the plan into a
-//! task graph; a task starts as soon as every task it waits for is done, at most
-//! `parallelism` at once ([`job`] runs one); references are resolved from
-//! outputs as they arrive. A failure skips only what depends on it. The state is
-//! saved after every operation ([`record`]), and a create's intent is saved
-//! before the create starts, so a killed process never leaves an untracked
-//! resource.
+//! task graph; a task starts as soon as every task it waits for is done, the
+//! one with the longest chain after it first, at most `parallelism` working at
+//! once (a task waiting on a lock, a rate budget or a pause lends its slot:
+//! [`crate::slots`]; [`job`] runs one); references are resolved from
+//! outputs as they arrive. A failure skips only what depends on it. A create's
+//! intent is saved before the create starts, so a killed process never leaves
+//! an untracked resource, and every outcome is saved with the next save
+//! ([`record`]; one save in flight at a time, each holding everything that
+//! changed while the one before was written).
 
 mod job;
 mod record;
 pub mod tasks;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,6 +33,9 @@ use tasks::{Task, TaskGraph};
 /// How long the plan's look for existing resources stays good for the creates
 /// it found nothing for.
 const LOOKED_RECENTLY: Duration = Duration::from_secs(30);
+
+/// What one task weighs in the scheduler's priorities: about one API call.
+const ONE_CALL: f64 = 0.1;
 
 /// How one task ended.
 #[derive(Debug, Clone, Serialize)]
@@ -124,30 +130,34 @@ struct Ledger {
 }
 
 impl Ledger {
-    /// Up to `slots` pending tasks whose dependencies are all done, taken out
-    /// of `pending`.
-    fn ready(&mut self, slots: usize) -> Vec<Task> {
-        // With --timings every ready task is noted (when it became ready
-        // shows how long it then waited for a slot); else the first `slots`.
+    /// The ready task (every dependency done) with the longest chain after
+    /// it, taken out of `pending`.
+    fn next_ready(&mut self, chain: &HashMap<Task, f64>) -> Option<Task> {
         let timing = crate::timings::enabled();
-        let ready: Vec<Task> = self
-            .pending
-            .iter()
-            .filter(|(_, deps)| deps.iter().all(|d| self.done.contains(d)))
-            .map(|(t, _)| t.clone())
-            .take(if timing { usize::MAX } else { slots })
-            .collect();
-        if timing {
-            let now = Instant::now();
-            for task in &ready {
+        let now = Instant::now();
+        let mut best: Option<(&Task, f64)> = None;
+        for (task, deps) in &self.pending {
+            if !deps.iter().all(|d| self.done.contains(d)) {
+                continue;
+            }
+            if timing {
+                // When it became ready shows how long it then waited for a slot.
                 self.ready_since.entry(task.clone()).or_insert(now);
             }
+            let length = chain.get(task).copied().unwrap_or(ONE_CALL);
+            if best.is_none_or(|(_, l)| length > l) {
+                best = Some((task, length));
+            }
         }
-        let ready: Vec<Task> = ready.into_iter().take(slots).collect();
-        for task in &ready {
-            self.pending.remove(task);
-        }
-        ready
+        let task = best.map(|(t, _)| t.clone())?;
+        self.pending.remove(&task);
+        Some(task)
+    }
+
+    fn has_ready(&self) -> bool {
+        self.pending
+            .values()
+            .any(|deps| deps.iter().all(|d| self.done.contains(d)))
     }
 
     /// `--timings`: how long `task` waited for its dependencies (since the
@@ -176,6 +186,13 @@ impl Ledger {
             args,
         );
     }
+}
+
+/// What the scheduler waits for next.
+enum Next {
+    Saved(Result<(), ApplyError>),
+    Joined(Option<Result<Finished, tokio::task::JoinError>>),
+    Slot(crate::slots::Slot),
 }
 
 /// What every job of one apply reads.
@@ -225,20 +242,80 @@ impl Applier<'_> {
         };
         ledger.report.done = moves;
         let mut running: JoinSet<Finished> = JoinSet::new();
-        let parallelism = self.parallelism.max(1);
+        let slots = crate::slots::Slots::new(self.parallelism);
+        let chain = self.priorities(&graph, &state);
+        let mut lent: Option<crate::slots::Slot> = None;
+        // Group commit: one save in flight at a time, and what changes
+        // meanwhile goes in the next. A create starts only once a save holding
+        // its intent is done (`covered` waits for `saving`, `held` for the
+        // next save); other tasks start at once, and their results are saved
+        // with the next save: the resources they touched are recorded already.
+        let mut saving: Option<futures::future::BoxFuture<'_, Result<(), ApplyError>>> = None;
+        let mut covered = job::Launches::default();
+        let mut held = job::Launches::default();
+        let mut dirty = false;
 
         loop {
             self.skip_doomed(&state, &graph, &mut ledger);
-            for task in ledger.ready(parallelism.saturating_sub(running.len())) {
+            // One round: every ready task a slot is free for.
+            let mut round = job::Launches::default();
+            loop {
+                let slot = match lent.take() {
+                    Some(slot) => slot,
+                    None if slots.free() > 0 => slots.take().await,
+                    None => break,
+                };
+                let Some(task) = ledger.next_ready(&chain) else {
+                    break;
+                };
                 ledger.trace_waits(&task, started);
-                self.start(&task, &mut state, &shared, &mut running).await?;
+                self.start(&task, slot, &mut state, &shared, &mut round);
             }
-            let Some(joined) = running.join_next().await else {
+            if round.intents {
+                held.extend(round);
+                dirty = true;
+            } else {
+                round.launch(&mut running);
+            }
+            if saving.is_none() && dirty {
+                state.serial += 1;
+                saving = Some(Box::pin(self.save_snapshot(state.clone())));
+                covered = std::mem::take(&mut held);
+                dirty = false;
+            }
+            if running.is_empty() && saving.is_none() {
                 break;
+            }
+            // A save ends, a task ends, or one waiting elsewhere lends its slot.
+            let next = tokio::select! {
+                biased;
+                saved = async { saving.as_mut().expect("guarded").await }, if saving.is_some() => {
+                    Next::Saved(saved)
+                }
+                joined = running.join_next(), if !running.is_empty() => Next::Joined(joined),
+                slot = slots.take(), if ledger.has_ready() => Next::Slot(slot),
             };
-            let finished = joined.unwrap_or_else(|e| panic!("an apply task panicked: {e}"));
-            self.finish(finished, &mut state, &mut shared, &mut ledger)
-                .await?;
+            match next {
+                Next::Saved(saved) => {
+                    saving = None;
+                    saved?;
+                    std::mem::take(&mut covered).launch(&mut running);
+                }
+                Next::Joined(None) => {}
+                Next::Joined(Some(joined)) => {
+                    // Everything that has ended by now.
+                    let mut joined = Some(joined);
+                    while let Some(one) = joined.take().or_else(|| running.try_join_next()) {
+                        let finished =
+                            one.unwrap_or_else(|e| panic!("an apply task panicked: {e}"));
+                        dirty |= self.finish(finished, &mut state, &mut shared, &mut ledger);
+                    }
+                }
+                Next::Slot(slot) => lent = Some(slot),
+            }
+        }
+        if dirty {
+            self.save(&mut state).await?;
         }
         // Anything still pending waited on something that never ran.
         for task in std::mem::take(&mut ledger.pending).into_keys() {
@@ -304,6 +381,38 @@ impl Applier<'_> {
         graph
     }
 
+    /// The scheduler's priority of each task ([`TaskGraph::priorities`]): a
+    /// task weighs one call; a create of a kind whose provider keeps a rate
+    /// budget (`--parallelism auto`) weighs what that budget still has to do
+    /// from it on (its pace × the creates of its kind from this one on), so
+    /// what leads to the scarcest API starts first, one chain after another,
+    /// and that API does not sit idle waiting for its parents.
+    fn priorities(&self, graph: &TaskGraph, state: &State) -> HashMap<Task, f64> {
+        let mut paced: BTreeMap<String, Vec<&Task>> = BTreeMap::new();
+        let mut pace_of: HashMap<String, f64> = HashMap::new();
+        for task in graph.waits_for.keys() {
+            if let Task::Create(node) = task {
+                let kind = self.kind_of(state, node);
+                let pace = *pace_of.entry(kind.clone()).or_insert_with(|| {
+                    self.providers
+                        .for_kind(&kind)
+                        .map_or(0.0, |p| p.pace(&kind).as_secs_f64())
+                });
+                if pace > 0.0 {
+                    paced.entry(kind).or_default().push(task);
+                }
+            }
+        }
+        let mut weights: HashMap<&Task, f64> = HashMap::new();
+        for (kind, tasks) in &paced {
+            let count = tasks.len();
+            for (i, task) in tasks.iter().enumerate() {
+                weights.insert(task, pace_of[kind] * (count - i) as f64);
+            }
+        }
+        graph.priorities(|task| weights.get(task).copied().unwrap_or(ONE_CALL))
+    }
+
     /// Skip what can never run: tasks waiting on one that failed.
     fn skip_doomed(&self, state: &State, graph: &TaskGraph, ledger: &mut Ledger) {
         let doomed: Vec<(Task, String)> = ledger
@@ -333,14 +442,15 @@ impl Applier<'_> {
         }
     }
 
-    /// Record a task that ended, in the state (saved at once) and the report.
-    async fn finish(
+    /// Record a task that ended, in the state and the report; whether the
+    /// state changed (the caller saves it before anything else starts).
+    fn finish(
         &self,
         finished: Finished,
         state: &mut State,
         shared: &mut Shared<'_>,
         ledger: &mut Ledger,
-    ) -> Result<(), ApplyError> {
+    ) -> bool {
         let node = finished.task.node().to_owned();
         let kind = self.kind_of(state, &node);
         let verb = shared.tasks.verb(&finished.task);
@@ -373,7 +483,6 @@ impl Applier<'_> {
                 if let (Some(r), Task::Create(_) | Task::Update(_)) = (&resource, &finished.task) {
                     shared.known.insert(&node, r.outputs.clone());
                 }
-                self.save(state).await?;
                 if !finished.noop {
                     self.progress.finished(&node, &kind, verb, finished.elapsed);
                     ledger.report.done.push(Outcome {
@@ -386,10 +495,12 @@ impl Applier<'_> {
                     });
                 }
                 ledger.done.insert(finished.task);
+                true
             }
             Err(error) => {
                 // A create that made something it could not make work: it
                 // exists, so it is recorded (the next plan repairs it).
+                let made = matches!(finished.task, Task::Create(_)) && error.created.is_some();
                 if let (Some(made), Task::Create(_)) = (&error.created, &finished.task) {
                     record::success(
                         state,
@@ -398,7 +509,6 @@ impl Applier<'_> {
                         Some((**made).clone()),
                         finished.applied,
                     );
-                    self.save(state).await?;
                 }
                 self.progress.failed(&node, &kind, verb, &error.message);
                 ledger.report.failed.push(Outcome {
@@ -410,9 +520,9 @@ impl Applier<'_> {
                     seconds,
                 });
                 ledger.failed.insert(finished.task, error.message);
+                made
             }
         }
-        Ok(())
     }
 
     fn kind_of(&self, state: &State, node: &str) -> String {
@@ -423,7 +533,27 @@ impl Applier<'_> {
             .unwrap_or_default()
     }
 
+    /// Save a copy of the state (its serial already counted) while the apply
+    /// goes on.
+    async fn save_snapshot(&self, snapshot: State) -> Result<(), ApplyError> {
+        let from = Instant::now();
+        let saved = self.store.save(&snapshot).await.map_err(ApplyError::State);
+        if crate::timings::enabled() {
+            let track = crate::timings::RUN_TRACK;
+            let args = serde_json::Value::Null;
+            crate::timings::span(track, "save the state", "state", from, Instant::now(), args);
+        }
+        saved
+    }
+
     async fn save(&self, state: &mut State) -> Result<(), ApplyError> {
-        self.store.commit(state).await.map_err(ApplyError::State)
+        let from = Instant::now();
+        let saved = self.store.commit(state).await.map_err(ApplyError::State);
+        if crate::timings::enabled() {
+            let track = crate::timings::RUN_TRACK;
+            let args = serde_json::Value::Null;
+            crate::timings::span(track, "save the state", "state", from, Instant::now(), args);
+        }
+        saved
     }
 }

@@ -65,6 +65,54 @@ impl TaskGraph {
             other => other.verb(),
         }
     }
+
+    /// Each task's priority: the heaviest chain of tasks that wait on it,
+    /// itself included, each weighing `weight`. The scheduler starts the ready
+    /// task with the heaviest chain first, so the chain that decides when the
+    /// apply ends never waits behind a leaf.
+    pub fn priorities(&self, weight: impl Fn(&Task) -> f64) -> HashMap<Task, f64> {
+        let mut waited_on_by: HashMap<&Task, Vec<&Task>> = HashMap::new();
+        for (task, deps) in &self.waits_for {
+            for dep in deps {
+                waited_on_by.entry(dep).or_default().push(task);
+            }
+        }
+        // Kahn's order from the tasks nothing waits on back to the roots; the
+        // graph is acyclic (the plan checked it), and a task caught in a cycle
+        // anyway keeps its own weight.
+        let mut left: HashMap<&Task, usize> = self
+            .waits_for
+            .keys()
+            .map(|t| (t, waited_on_by.get(t).map_or(0, Vec::len)))
+            .collect();
+        let mut queue: Vec<&Task> = left
+            .iter()
+            .filter(|(_, n)| **n == 0)
+            .map(|(t, _)| *t)
+            .collect();
+        let mut length: HashMap<Task, f64> = HashMap::new();
+        while let Some(task) = queue.pop() {
+            let heaviest_after = waited_on_by
+                .get(task)
+                .into_iter()
+                .flatten()
+                .map(|t| length.get(*t).copied().unwrap_or(0.0))
+                .fold(0.0, f64::max);
+            length.insert(task.clone(), heaviest_after + weight(task));
+            for dep in self.waits_for.get(task).into_iter().flatten() {
+                if let Some(n) = left.get_mut(dep) {
+                    *n -= 1;
+                    if *n == 0 {
+                        queue.push(dep);
+                    }
+                }
+            }
+        }
+        for task in self.waits_for.keys() {
+            length.entry(task.clone()).or_insert_with(|| weight(task));
+        }
+        length
+    }
 }
 
 /// Build the task graph of `changes`:
@@ -318,5 +366,33 @@ mod tests {
         let g = build(&changes, &State::new("t"), &graph());
         let after = waits(&g, Task::DeleteDeposed("team".into()));
         assert!(after.contains(&Task::Update("policy".into())), "{after:?}");
+    }
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use super::*;
+
+    #[test]
+    fn the_heaviest_chain_after_a_task_is_its_priority() {
+        // a <- b <- c <- d, and e alone: a carries the chain of four.
+        let create = |n: &str| Task::Create(n.into());
+        let mut g = TaskGraph::default();
+        g.waits_for.insert(create("a"), BTreeSet::new());
+        g.waits_for
+            .insert(create("b"), BTreeSet::from([create("a")]));
+        g.waits_for
+            .insert(create("c"), BTreeSet::from([create("b")]));
+        g.waits_for
+            .insert(create("d"), BTreeSet::from([create("c"), create("a")]));
+        g.waits_for.insert(create("e"), BTreeSet::new());
+        let lengths = g.priorities(|_| 1.0);
+        assert_eq!(lengths[&create("a")], 4.0);
+        assert_eq!(lengths[&create("b")], 3.0);
+        assert_eq!(lengths[&create("d")], 1.0);
+        assert_eq!(lengths[&create("e")], 1.0);
+        // A heavy leaf pulls its own chain ahead.
+        let weighted = g.priorities(|t| if *t == create("e") { 10.0 } else { 1.0 });
+        assert!(weighted[&create("e")] > weighted[&create("a")]);
     }
 }

@@ -9,6 +9,7 @@
 pub mod access;
 pub mod kinds;
 mod probe;
+mod rates;
 
 use std::fmt::Display;
 
@@ -42,13 +43,26 @@ pub struct AwsProvider {
     endpoint: String,
     transient: Policy,
     propagation: Policy,
+    /// `--parallelism auto`: each API within its published rate.
+    rates: Option<std::sync::Arc<rates::Rates>>,
 }
 
 impl AwsProvider {
     /// The standard chain (env, profile, SSO, IMDS), with the blueprint file's
     /// region and profile taking precedence.
     pub async fn new(settings: &AwsSettings) -> anyhow::Result<AwsProvider> {
-        Ok(Self::with_config(&sdk_config(settings).await?))
+        let provider = Self::with_config(&sdk_config(settings).await?);
+        Ok(if settings.paced {
+            provider.paced()
+        } else {
+            provider
+        })
+    }
+
+    /// Keep each API within its published rate ([`rates`]).
+    pub fn paced(mut self) -> Self {
+        self.rates = Some(Default::default());
+        self
     }
 
     pub fn with_config(config: &aws_config::SdkConfig) -> AwsProvider {
@@ -80,6 +94,7 @@ impl AwsProvider {
             endpoint,
             transient: Policy::TRANSIENT,
             propagation: Policy::PROPAGATION,
+            rates: None,
         }
     }
 
@@ -143,11 +158,18 @@ impl AwsProvider {
             )
         };
         let attempt = || {
-            crate::timings::timed(
-                "api",
-                || format!("AWS {}", operation_of::<E>()),
-                deadline::noticed(waiting, op()),
-            )
+            let call = op();
+            async move {
+                if let Some(rates) = &self.rates {
+                    rates.wait_turn(&operation_of::<E>()).await;
+                }
+                crate::timings::timed(
+                    "api",
+                    || format!("AWS {}", operation_of::<E>()),
+                    deadline::noticed(waiting, call),
+                )
+                .await
+            }
         };
         retry::retry(address, policy, attempt, |e: &SdkError<E, HttpResponse>| {
             match transport_failure(e) {
@@ -527,6 +549,13 @@ impl KindProvider for AwsProvider {
 
     fn kinds() -> &'static [&'static dyn ResourceKind<Self>] {
         kinds::KINDS
+    }
+
+    fn pace_of(&self, calls: &[&str]) -> std::time::Duration {
+        match &self.rates {
+            Some(_) => rates::scarcest(calls),
+            None => std::time::Duration::ZERO,
+        }
     }
 
     fn alarm_probe(&self) -> Option<&dyn super::probe::AlarmProbe> {

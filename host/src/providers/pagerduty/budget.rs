@@ -136,7 +136,7 @@ impl Budget {
                 }
             };
             // In slices: a response may move the reset while we wait.
-            tokio::time::sleep(wait.min(RECHECK)).await;
+            crate::slots::pause(wait.min(RECHECK)).await;
         }
     }
 

@@ -217,7 +217,7 @@ where
         if started.elapsed() + pause > SETTLE {
             return Ok(None);
         }
-        tokio::time::sleep(pause).await;
+        crate::slots::pause(pause).await;
         pause = (pause * 2).min(Duration::from_secs(2));
     }
 }

@@ -409,6 +409,12 @@ impl AlarmKind for Kind {
         &INFO
     }
 
+    // PutCompositeAlarm (no published rate), then DescribeAlarms to read it back.
+    const PACED_CALLS: &'static [&'static str] = &[
+        "CLOUDWATCH put_composite_alarm",
+        "CLOUDWATCH describe_alarms",
+    ];
+
     async fn put(aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
         put(aws, d).await
     }

@@ -605,6 +605,8 @@ pub(super) async fn found_by_tags(
 /// the rest — tags, delete, find — is any alarm's, implemented once here.
 pub(super) trait AlarmKind: Send + Sync + 'static {
     fn info() -> &'static KindInfo;
+    /// A create's calls to rate-limited APIs ([`ResourceKind::paced_calls`]).
+    const PACED_CALLS: &'static [&'static str];
     /// Writes the alarm (create and update alike) and reads it back.
     fn put(
         aws: &AwsProvider,
@@ -624,6 +626,10 @@ pub(super) trait AlarmKind: Send + Sync + 'static {
 impl<A: AlarmKind> ResourceKind<AwsProvider> for A {
     fn info(&self) -> &'static KindInfo {
         A::info()
+    }
+
+    fn paced_calls(&self) -> &'static [&'static str] {
+        A::PACED_CALLS
     }
 
     async fn create(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
@@ -683,6 +689,10 @@ impl AlarmKind for Kind {
     fn info() -> &'static KindInfo {
         &INFO
     }
+
+    // PutMetricAlarm (3 per second), then DescribeAlarms to read it back.
+    const PACED_CALLS: &'static [&'static str] =
+        &["CLOUDWATCH put_metric_alarm", "CLOUDWATCH describe_alarms"];
 
     async fn put(aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
         put(aws, d).await

@@ -379,6 +379,11 @@ impl ResourceKind<AwsProvider> for Kind {
         &INFO
     }
 
+    // CreateFunction, then GetFunction until it is Active.
+    fn paced_calls(&self) -> &'static [&'static str] {
+        &["LAMBDA create_function", "LAMBDA get_function"]
+    }
+
     async fn create(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
         let p: Props = d.typed()?;
         let address = d.address();

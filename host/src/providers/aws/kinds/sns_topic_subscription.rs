@@ -359,7 +359,7 @@ impl ResourceKind<AwsProvider> for Kind {
                 );
                 return Err(ProviderError::new(ErrorClass::Invalid, message).leaving(made));
             }
-            tokio::time::sleep(pause).await;
+            crate::slots::pause(pause).await;
             pause = (pause * 2).min(std::time::Duration::from_secs(3));
             made = read().await?;
         }

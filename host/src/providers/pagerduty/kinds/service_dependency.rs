@@ -147,7 +147,7 @@ impl ResourceKind<PagerDutyProvider> for Kind {
         // PagerDuty; terraform-provider-pagerduty serialises them behind a
         // mutex for this reason (PR #724, `resourceServiceDependencyMu` in
         // resource_pagerduty_service_dependency.go).
-        let _one_at_a_time = pd.associations.lock().await;
+        let _one_at_a_time = crate::slots::idle(pd.associations.lock()).await;
         let answer = super::super::while_propagating(
             pd,
             &format!("associate {}", d.address()),
@@ -190,7 +190,7 @@ impl ResourceKind<PagerDutyProvider> for Kind {
             prior_prop(prior, "business_service")?,
             prior_prop(prior, "supporting_service")?,
         );
-        let _one_at_a_time = pd.associations.lock().await;
+        let _one_at_a_time = crate::slots::idle(pd.associations.lock()).await;
         // Disassociating twice leaves the same result: retried like a PUT.
         match pd
             .client
