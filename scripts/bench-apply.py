@@ -8,20 +8,39 @@ dependent PagerDuty calls x latency (plan-time lookups included).
 
 With --aws-latency-ms N the AWS fault proxy (tests/aws-fault-proxy) sits before
 moto adding N ms per AWS call and counting them; the bound then counts the calls
-to both clouds: each node weighs its PagerDuty calls x LATENCY plus the AWS calls
-its kind made in that run (the proxy's counters, per action, attributed to kinds)
-x N, and the bound is the heaviest chain or all the weight / parallelism. Usage:
+to both clouds: each node weighs its PagerDuty calls x LATENCY plus the time the
+AWS calls its kind made in that run took at the proxy (its counters, per action,
+attributed to kinds: the N ms plus moto's own time, which no client could have
+avoided), and the bound is the heaviest chain or all the weight / parallelism.
+`flat` is the same bound with every AWS call counted as exactly N ms (what the
+tables before 2026-12-03 used). `--runs R` repeats every row R times and prints
+medians. Usage:
 
     scripts/bench-apply.py [--latency-ms 100] [--aws-latency-ms 100] [--markdown]
-                           [--binary PATH] [--guest PATH]
+                           [--runs 3] [--binary PATH] [--guest PATH] [--timings DIR]
 
-`--binary`/`--guest` compare hosts on one component (see bench-graph.py).
+`--rows 200:auto,200:10` picks the rows (SERVICES:PARALLELISM); for an `auto`
+row the bound is also at least what the published rates allow for the calls
+made (the slowest AWS budget of host/src/providers/aws/rates.rs, and with
+`--pd-rate-limit 960/min` the PagerDuty requests at that rate), and the last
+column counts the emulator's 429 answers. `--binary`/`--guest` compare hosts on
+one component (see bench-graph.py).
 """
-import argparse, json, os, socket, subprocess, sys, tempfile, time, urllib.request
+import argparse, json, os, socket, statistics, subprocess, sys, tempfile, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEED = os.path.join(ROOT, "blueprints", "lambda-error-pagerduty.toml")
 BP = os.path.join(ROOT, "target", "release", "blueprint")
+
+
+def pd_requests(port):
+    """REST requests the PagerDuty emulator got so far, and how many it answered 429."""
+    asked = urllib.request.Request(f"http://127.0.0.1:{port}/_emulator/state",
+                                   headers={"Authorization": "Token token=bench"})
+    with urllib.request.urlopen(asked) as r:
+        requests = json.load(r)["requests"]
+        # This request counts itself.
+        return requests["rest"] - 1, requests["answered_429"]
 
 
 def free_port():
@@ -78,6 +97,36 @@ AWS_KIND = [
 ]
 
 
+# What `--parallelism auto` keeps each AWS API to (host/src/providers/aws/rates.rs,
+# with its sources): proxy key prefix or key -> (budget, calls per second).
+AWS_RATES = {
+    "monitoring:PutMetricAlarm": ("cloudwatch:PutMetricAlarm", 3), "monitoring:DescribeAlarms": ("cloudwatch:DescribeAlarms", 9),
+    "monitoring:DescribeAlarmsForMetric": ("cloudwatch:DescribeAlarmsForMetric", 9),
+    "monitoring:DeleteAlarms": ("cloudwatch:DeleteAlarms", 3), "lambda:GetFunction": ("lambda:GetFunction", 100),
+    "lambda:GetPolicy": ("lambda:GetPolicy", 15),
+}
+AUTO_SLOTS = 32  # host/src/slots.rs
+
+
+def rate_bound(before, after, pd_requests, pd_per_minute):
+    """Seconds the published rates need for the calls of a run: the slowest budget."""
+    budgets = {}
+    for key, count in after.items():
+        n = count - before.get(key, 0)
+        if key in AWS_RATES:
+            budget, rate = AWS_RATES[key]
+        elif key.startswith("lambda:") and not key.startswith("lambda:Invoke"):
+            budget, rate = "lambda:control plane", 15
+        else:
+            continue
+        calls, _ = budgets.get(budget, (0, rate))
+        budgets[budget] = (calls + n, rate)
+    seconds = [calls / rate for calls, rate in budgets.values()]
+    if pd_per_minute:
+        seconds.append(pd_requests / (pd_per_minute / 60))
+    return max(seconds, default=0)
+
+
 def aws_kind(key):
     service, _, action = key.partition(":")
     for prefix, actions, kind in AWS_KIND:
@@ -87,12 +136,14 @@ def aws_kind(key):
 
 
 def counters(url):
+    """The proxy's calls and milliseconds per service:Action."""
     with urllib.request.urlopen(f"{url}/_fault_proxy/counters") as r:
-        return json.load(r)["calls"]
+        answer = json.load(r)
+        return answer["calls"], answer["milliseconds"]
 
 
-def aws_calls_per_node(graph, before, after):
-    """Average AWS calls one node of each kind made in a run."""
+def aws_per_node(graph, before, after):
+    """Average AWS calls (or milliseconds) one node of each kind made in a run."""
     nodes = {}
     for n in graph["nodes"]:
         nodes[n["kind"]] = nodes.get(n["kind"], 0) + 1
@@ -112,6 +163,11 @@ def main():
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--binary", default=BP)
     ap.add_argument("--guest", default=None)
+    ap.add_argument("--runs", type=int, default=1, help="measure every row this often; medians")
+    ap.add_argument("--rows", default="1:10,1:1,10:10,50:10",
+                    help="SERVICES:PARALLELISM pairs (PARALLELISM a number or auto), comma-separated")
+    ap.add_argument("--pd-rate-limit", default=None, metavar="N/min",
+                    help="the emulator answers 429 past N requests per minute (PagerDuty's is 960/min)")
     ap.add_argument("--timings", metavar="DIR", default=None,
                     help="write each measured apply's trace (blueprint --timings) to DIR/apply-N-P.json")
     args = ap.parse_args()
@@ -135,7 +191,8 @@ def measure(args):
     moto = subprocess.Popen([os.path.join(ROOT, ".venv/bin/python"), os.path.join(ROOT, "tests/moto/server.py"), "-H", "127.0.0.1", "-p", str(aws_port)],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     pd = subprocess.Popen([os.path.join(ROOT, "target/release/pagerduty-emulator"), "--listen", f"127.0.0.1:{pd_port}",
-                           "--token", "bench", "--latency-ms", str(args.latency_ms)],
+                           "--token", "bench", "--latency-ms", str(args.latency_ms)]
+                          + (["--rate-limit", args.pd_rate_limit] if args.pd_rate_limit else []),
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     proxy = None
     aws_url = f"http://127.0.0.1:{aws_port}"
@@ -155,7 +212,10 @@ def measure(args):
                    PAGERDUTY_EVENTS_URL=f"http://127.0.0.1:{pd_port}")
         # The first run warms moto (it loads each service's backend lazily, IAM's
         # managed policies included); it is not measured.
-        for n, parallelism, measured in [(1, 10, False), (1, 10, True), (1, 1, True), (10, 10, True), (50, 10, True)]:
+        pairs = [(int(n), p) for n, p in (pair.split(":") for pair in args.rows.split(","))]
+        plan = [(1, "10", 0)] + [(n, p, run + 1) for n, p in pairs for run in range(args.runs)]
+        measured = {}
+        for n, parallelism, run in plan:
             sets = ["--set", f"services={services(n)}", "--set", f"bucket_name=bench-{n}-{parallelism}"]
             graph = json.loads(subprocess.check_output([BP, "graph", SEED] + sets, env=env))
             # The bound: the longest chain of PagerDuty calls, or the time `parallelism`
@@ -163,46 +223,66 @@ def measure(args):
             calls = sum(pd_calls(node["kind"]) for node in graph["nodes"])
             with tempfile.TemporaryDirectory() as d:
                 state = os.path.join(d, "s.json")
-                before = counters(aws_url) if proxy else {}
+                before = counters(aws_url) if proxy else ({}, {})
+                pd_before = pd_requests(pd_port)
                 trace = []
-                if args.timings and measured:
+                if args.timings and run == args.runs:
                     os.makedirs(args.timings, exist_ok=True)
                     trace = ["--timings", os.path.join(args.timings, f"apply-{n}-{parallelism}.json")]
                 started = time.perf_counter()
                 subprocess.run([BP, "run", SEED, "--yes", "--state", state, "--parallelism", str(parallelism)] + sets + trace,
                                env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 elapsed = time.perf_counter() - started
-                after = counters(aws_url) if proxy else {}
+                after = counters(aws_url) if proxy else ({}, {})
+                pd_after = pd_requests(pd_port)
+                throttled = pd_after[1] - pd_before[1]
                 subprocess.run([BP, "destroy", SEED, "--yes", "--state", state], env=env, check=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             if proxy:
-                per_node = aws_calls_per_node(graph, before, after)
-                aws_calls = sum(after.values()) - sum(before.values())
-                def weight(kind):
-                    return pd_calls(kind) * args.latency_ms + per_node.get(kind, 0) * args.aws_latency_ms
-                total = sum(weight(node["kind"]) for node in graph["nodes"])
-                # The plan-time lookups cost one PagerDuty call (critical_path's +1).
-                chain = critical_path(graph, weight) - 1 + args.latency_ms
-                bound = max(chain, total / parallelism) / 1000
+                calls_per_node = aws_per_node(graph, before[0], after[0])
+                ms_per_node = aws_per_node(graph, before[1], after[1])
+                aws_calls = sum(after[0].values()) - sum(before[0].values())
+                def bound_of(aws_weight):
+                    def weight(kind):
+                        return pd_calls(kind) * args.latency_ms + aws_weight(kind)
+                    total = sum(weight(node["kind"]) for node in graph["nodes"])
+                    # The plan-time lookups cost one PagerDuty call (critical_path's +1).
+                    chain = critical_path(graph, weight) - 1 + args.latency_ms
+                    slots = AUTO_SLOTS if parallelism == "auto" else int(parallelism)
+                    return max(chain, total / slots) / 1000
+                bound = bound_of(lambda kind: ms_per_node.get(kind, 0))
+                flat = bound_of(lambda kind: calls_per_node.get(kind, 0) * args.aws_latency_ms)
+                if parallelism == "auto":
+                    # What the published rates allow (auto keeps to them).
+                    per_minute = int(args.pd_rate_limit.split("/")[0]) if args.pd_rate_limit else None
+                    rates = rate_bound(before[0], after[0], pd_after[0] - pd_before[0], per_minute)
+                    bound, flat = max(bound, rates), max(flat, rates)
             else:
                 aws_calls = None
-                bound = max(critical_path(graph), calls / parallelism) * args.latency_ms / 1000
-            if measured:
-                rows.append((n, parallelism, len(graph["nodes"]), calls, aws_calls, elapsed, bound))
+                slots = AUTO_SLOTS if parallelism == "auto" else int(parallelism)
+                bound = flat = max(critical_path(graph), calls / slots) * args.latency_ms / 1000
+            if run:
+                measured.setdefault((n, parallelism), []).append(
+                    (len(graph["nodes"]), calls, aws_calls, elapsed, bound, flat, throttled))
+        for (n, parallelism), runs in measured.items():
+            med = lambda i: statistics.median(r[i] for r in runs)
+            rows.append((n, parallelism, runs[0][0], runs[0][1], runs[0][2] if runs[0][2] is None else round(med(2)),
+                         med(3), med(4), med(5), max(r[6] for r in runs)))
     finally:
         moto.kill(); pd.kill()
         if proxy:
             proxy.kill()
     if args.markdown:
-        print("| services | parallelism | nodes | PagerDuty calls | AWS calls | apply s | bound s | ratio |")
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for n, p, nodes, pdc, awsc, t, b in rows:
-            print(f"| {n} | {p} | {nodes} | {pdc} | {awsc if awsc is not None else '-'} | {t:.2f} | {b:.2f} | {t / b:.2f} |")
+        print("| services | parallelism | nodes | PagerDuty calls | AWS calls | apply s | bound s | ratio | ratio, flat bound | 429s |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for n, p, nodes, pdc, awsc, t, b, f, th in rows:
+            print(f"| {n} | {p} | {nodes} | {pdc} | {awsc if awsc is not None else '-'} | {t:.2f} | {b:.2f} | "
+                  f"{t / b:.2f} | {t / f:.2f} | {th} |")
     else:
-        for n, p, nodes, pdc, awsc, t, b in rows:
+        for n, p, nodes, pdc, awsc, t, b, f, th in rows:
             aws = f" aws calls {awsc:4}" if awsc is not None else ""
-            print(f"services={n:3} parallelism={p:2} nodes={nodes:4} pd calls {pdc:4}{aws}  apply {t:6.2f} s  "
-                  f"bound {b:5.2f} s  ratio {t / b:4.2f}")
+            print(f"services={n:3} parallelism={p:>4} nodes={nodes:4} pd calls {pdc:4}{aws}  apply {t:6.2f} s  "
+                  f"bound {b:5.2f} s  ratio {t / b:4.2f}  (flat bound {f:5.2f} s, ratio {t / f:4.2f})  429s {th}")
 
 
 if __name__ == "__main__":

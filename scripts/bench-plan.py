@@ -10,8 +10,8 @@ costs. `--bp` runs another binary (e.g. one built before that change) on the sam
 guest; `--guest` picks the component (the 0.1.0 build of the seed runs on both
 old and new hosts). Median of `--repeat` runs. Usage:
 
-    scripts/bench-plan.py [--services 100] [--latency-ms 100] [--repeat 3]
-                          [--bp target/release/blueprint] [--guest PATH]
+    scripts/bench-plan.py [--services 100] [--latency-ms 100] [--repeat 3] [--existing]
+                          [--bp target/release/blueprint] [--guest PATH] [--timings FILE]
 """
 import argparse, json, os, socket, statistics, subprocess, sys, tempfile, time
 
@@ -42,6 +42,8 @@ def main():
     ap.add_argument("--existing", action="store_true",
                     help="apply first, then plan with an empty state: every node is looked for and found "
                          "(a lost state; the plan stops, exit 1, naming what exists)")
+    ap.add_argument("--timings", metavar="FILE", default=None,
+                    help="write the last measured plan's trace (blueprint --timings) to FILE")
     args = ap.parse_args()
     aws_port, pd_port = free_port(), free_port()
     env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true")
@@ -79,7 +81,8 @@ def main():
                 for i in range(args.repeat + 1):
                     state = os.path.join(d, f"s{i}.json")
                     started = time.perf_counter()
-                    done = subprocess.run([args.bp, "plan", seed, "--state", state] + sets, env=env,
+                    trace = ["--timings", args.timings] if args.timings and i == args.repeat else []
+                    done = subprocess.run([args.bp, "plan", seed, "--state", state] + sets + trace, env=env,
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                     if done.returncode != (1 if args.existing else 0):
                         sys.exit(f"plan exited {done.returncode}")

@@ -63,16 +63,19 @@ pub struct Faults {
     pub log_change_aborts: u32,
 }
 
-/// Calls per `service:Action` and faults injected per kind.
+/// Calls per `service:Action`, the milliseconds they took here (the
+/// injected latency plus moto's own time: what a caller could not have
+/// avoided), and faults injected per kind.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Counters {
     pub calls: BTreeMap<String, u64>,
+    pub milliseconds: BTreeMap<String, f64>,
     pub faults: BTreeMap<String, u64>,
 }
 
 impl Counters {
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({"calls": self.calls, "faults": self.faults})
+        serde_json::json!({"calls": self.calls, "milliseconds": self.milliseconds, "faults": self.faults})
     }
 }
 
@@ -340,6 +343,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         &incoming.headers,
         &incoming.body,
     );
+    let received = std::time::Instant::now();
     let latency = {
         let mut state = shared.state();
         *state.counters.calls.entry(call.key()).or_default() += 1;
@@ -383,5 +387,12 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             .await
             .map(Upstream::into_response),
     };
+    let took = received.elapsed().as_secs_f64() * 1000.0;
+    *shared
+        .state()
+        .counters
+        .milliseconds
+        .entry(call.key())
+        .or_default() += took;
     answer.unwrap_or_else(|refusal| refusal)
 }

@@ -1389,5 +1389,10 @@ pub async fn admin_state(State(app): State<Arc<App>>) -> Reply {
         "suppressed_alerts": db.suppressed_alerts,
         "webhook_deliveries": db.webhook_deliveries,
         "tag_links": db.tag_links.iter().map(|(k, e, t)| json!({"entity_type": k, "entity": e, "tag": t})).collect::<Vec<_>>(),
+        // How a client kept to the rate limit (benchmarks read it).
+        "requests": {
+            "rest": app.rest_requests.load(std::sync::atomic::Ordering::Relaxed),
+            "answered_429": app.rate_limited.load(std::sync::atomic::Ordering::Relaxed),
+        },
     }))
 }
