@@ -600,7 +600,7 @@ impl Planner<'_> {
                 known_grew = false;
             }
             // Lookups first: what waits on their outputs waits longest.
-            while running.len() < room {
+            while running.len() < room && problems.is_empty() {
                 let Some(node) = lookups_left.pop() else {
                     break;
                 };

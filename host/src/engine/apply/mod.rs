@@ -536,19 +536,18 @@ impl Applier<'_> {
     /// Save a copy of the state (its serial already counted) while the apply
     /// goes on.
     async fn save_snapshot(&self, snapshot: State) -> Result<(), ApplyError> {
-        let from = Instant::now();
-        let saved = self.store.save(&snapshot).await.map_err(ApplyError::State);
-        if crate::timings::enabled() {
-            let track = crate::timings::RUN_TRACK;
-            let args = serde_json::Value::Null;
-            crate::timings::span(track, "save the state", "state", from, Instant::now(), args);
-        }
-        saved
+        self.write(&snapshot).await
     }
 
     async fn save(&self, state: &mut State) -> Result<(), ApplyError> {
+        state.serial += 1;
+        self.write(state).await
+    }
+
+    /// One write of the state, drawn in the trace.
+    async fn write(&self, state: &State) -> Result<(), ApplyError> {
         let from = Instant::now();
-        let saved = self.store.commit(state).await.map_err(ApplyError::State);
+        let saved = self.store.save(state).await.map_err(ApplyError::State);
         if crate::timings::enabled() {
             let track = crate::timings::RUN_TRACK;
             let args = serde_json::Value::Null;
