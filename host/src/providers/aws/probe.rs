@@ -20,25 +20,11 @@ impl AlarmProbe for AwsProvider {
     /// A metric or composite alarm (DescribeAlarms lists composite alarms
     /// only when `AlarmTypes` asks for them).
     async fn alarm(&self, name: &str) -> ProviderResult<Option<LiveAlarm>> {
-        use aws_sdk_cloudwatch::types::AlarmType;
-        let out = self
-            .call(name, || {
-                self.cloudwatch
-                    .describe_alarms()
-                    .alarm_names(name)
-                    .alarm_types(AlarmType::MetricAlarm)
-                    .alarm_types(AlarmType::CompositeAlarm)
-                    .send()
-            })
-            .await?;
+        let out = self.alarm_named(name, name).await?;
         let state = |s: Option<&aws_sdk_cloudwatch::types::StateValue>| {
             s.map(|s| s.as_str().to_owned()).unwrap_or_default()
         };
-        if let Some(a) = out
-            .composite_alarms()
-            .iter()
-            .find(|a| a.alarm_name() == Some(name))
-        {
+        if let Some(a) = out.composite_alarm(name) {
             return Ok(Some(LiveAlarm {
                 name: name.to_owned(),
                 arn: a.alarm_arn().map(str::to_owned),
@@ -57,27 +43,23 @@ impl AlarmProbe for AwsProvider {
                 rule: a.alarm_rule().map(str::to_owned),
             }));
         }
-        Ok(out
-            .metric_alarms()
-            .iter()
-            .find(|a| a.alarm_name() == Some(name))
-            .map(|a| LiveAlarm {
-                name: name.to_owned(),
-                arn: a.alarm_arn().map(str::to_owned),
-                description: a.alarm_description().map(str::to_owned),
-                metric_name: a.metric_name().map(str::to_owned),
-                namespace: a.namespace().map(str::to_owned),
-                statistic: a.statistic().map(|s| s.as_str().to_owned()),
-                period: a.period(),
-                evaluation_periods: a.evaluation_periods(),
-                comparison_operator: a.comparison_operator().map(|c| c.as_str().to_owned()),
-                threshold: a.threshold(),
-                actions_enabled: a.actions_enabled() != Some(false),
-                alarm_actions: a.alarm_actions().to_vec(),
-                ok_actions: a.ok_actions().to_vec(),
-                state: state(a.state_value()),
-                rule: None,
-            }))
+        Ok(out.metric_alarm(name).map(|a| LiveAlarm {
+            name: name.to_owned(),
+            arn: a.alarm_arn().map(str::to_owned),
+            description: a.alarm_description().map(str::to_owned),
+            metric_name: a.metric_name().map(str::to_owned),
+            namespace: a.namespace().map(str::to_owned),
+            statistic: a.statistic().map(|s| s.as_str().to_owned()),
+            period: a.period(),
+            evaluation_periods: a.evaluation_periods(),
+            comparison_operator: a.comparison_operator().map(|c| c.as_str().to_owned()),
+            threshold: a.threshold(),
+            actions_enabled: a.actions_enabled() != Some(false),
+            alarm_actions: a.alarm_actions().to_vec(),
+            ok_actions: a.ok_actions().to_vec(),
+            state: state(a.state_value()),
+            rule: None,
+        }))
     }
 
     async fn metric_filter(

@@ -7,10 +7,10 @@
 
 use super::super::access::Phase::{Delete, Drill, Read, Write};
 use super::super::access::{ANY, Iam, OWN, grant};
-use aws_sdk_cloudwatch::types::{AlarmType, Tag};
+use aws_sdk_cloudwatch::types::Tag;
 use serde_json::{Value, json};
 
-use super::super::{AwsProvider, optional, props, tags};
+use super::super::{AwsProvider, props, tags};
 use super::cloudwatch_metric_alarm::AlarmKind;
 use crate::providers::{Desired, ErrorClass, ProviderError, ProviderResult, Resource};
 use crate::runtime::wit::aws as wit;
@@ -359,48 +359,36 @@ async fn describe(
     name: &str,
     address: &str,
 ) -> ProviderResult<Option<Resource>> {
-    let out = optional(
-        aws.call(address, || {
-            aws.cloudwatch
-                .describe_alarms()
-                .alarm_names(name)
-                .alarm_types(AlarmType::CompositeAlarm)
-                .send()
-        })
-        .await,
-    )?;
-    Ok(out.and_then(|o| {
-        let a = o
-            .composite_alarms()
-            .iter()
-            .find(|a| a.alarm_name() == Some(name))?;
-        let opt = super::super::opt::<&str>;
-        Some(Resource {
-            id: name.to_owned(),
-            props: props(vec![
-                ("alarm_name", json!(name)),
-                ("alarm_description", opt(a.alarm_description())),
-                ("alarm_rule", opt(a.alarm_rule())),
-                (
-                    "actions_enabled",
-                    a.actions_enabled().map_or(Value::Null, Value::Bool),
-                ),
-                ("alarm_actions", json!(a.alarm_actions())),
-                ("ok_actions", json!(a.ok_actions())),
-                (
-                    "insufficient_data_actions",
-                    json!(a.insufficient_data_actions()),
-                ),
-            ]),
-            outputs: [
-                ("alarm_name".to_owned(), name.to_owned()),
-                (
-                    "arn".to_owned(),
-                    a.alarm_arn().unwrap_or_default().to_owned(),
-                ),
-            ]
-            .into(),
-        })
+    let read = aws.alarm_named(name, address).await?;
+    let Some(a) = read.composite_alarm(name) else {
+        return Ok(None);
+    };
+    let opt = super::super::opt::<&str>;
+    Ok(Some(Resource {
+        id: name.to_owned(),
+        props: props(vec![
+            ("alarm_name", json!(name)),
+            ("alarm_description", opt(a.alarm_description())),
+            ("alarm_rule", opt(a.alarm_rule())),
+            (
+                "actions_enabled",
+                a.actions_enabled().map_or(Value::Null, Value::Bool),
+            ),
+            ("alarm_actions", json!(a.alarm_actions())),
+            ("ok_actions", json!(a.ok_actions())),
+            (
+                "insufficient_data_actions",
+                json!(a.insufficient_data_actions()),
+            ),
+        ]),
+        outputs: [
+            ("alarm_name".to_owned(), name.to_owned()),
+            (
+                "arn".to_owned(),
+                a.alarm_arn().unwrap_or_default().to_owned(),
+            ),
+        ]
+        .into(),
     }))
 }
 

@@ -450,73 +450,65 @@ async fn describe(
     name: &str,
     address: &str,
 ) -> ProviderResult<Option<Resource>> {
-    let out = optional(
-        aws.call(address, || {
-            aws.cloudwatch.describe_alarms().alarm_names(name).send()
-        })
-        .await,
-    )?;
-    Ok(out.and_then(|o| {
-        let a = o
-            .metric_alarms()
-            .iter()
-            .find(|a| a.alarm_name() == Some(name))?;
-        let list = |items: &[String]| json!(items);
-        let dimensions: Vec<Value> = a
-            .dimensions()
-            .iter()
-            .map(|x| json!({"name": x.name(), "value": x.value()}))
-            .collect();
-        let opt = super::super::opt::<&str>;
-        Some(Resource {
-            id: name.to_owned(),
-            props: props(vec![
-                ("alarm_name", json!(name)),
-                ("alarm_description", opt(a.alarm_description())),
-                ("metric_name", opt(a.metric_name())),
-                ("namespace", opt(a.namespace())),
-                ("statistic", opt(a.statistic().map(|s| s.as_str()))),
-                ("period", a.period().map_or(Value::Null, |p| json!(p))),
-                (
-                    "evaluation_periods",
-                    a.evaluation_periods().map_or(Value::Null, |p| json!(p)),
-                ),
-                (
-                    "datapoints_to_alarm",
-                    a.datapoints_to_alarm().map_or(Value::Null, |p| json!(p)),
-                ),
-                ("threshold", a.threshold().map_or(Value::Null, |t| json!(t))),
-                (
-                    "comparison_operator",
-                    opt(a.comparison_operator().map(|c| c.as_str())),
-                ),
-                ("treat_missing_data", opt(a.treat_missing_data())),
-                (
-                    "dimensions",
-                    if dimensions.is_empty() {
-                        Value::Null
-                    } else {
-                        Value::Array(dimensions)
-                    },
-                ),
-                ("alarm_actions", list(a.alarm_actions())),
-                ("ok_actions", list(a.ok_actions())),
-                (
-                    "insufficient_data_actions",
-                    list(a.insufficient_data_actions()),
-                ),
-                ("metric_queries", queries_of(a.metrics())),
-                ("threshold_metric_id", opt(a.threshold_metric_id())),
-            ]),
-            outputs: [
-                ("alarm_name".to_owned(), name.to_owned()),
-                (
-                    "arn".to_owned(),
-                    a.alarm_arn().unwrap_or_default().to_owned(),
-                ),
-            ]
-            .into(),
-        })
+    let read = aws.alarm_named(name, address).await?;
+    let Some(a) = read.metric_alarm(name) else {
+        return Ok(None);
+    };
+    let list = |items: &[String]| json!(items);
+    let dimensions: Vec<Value> = a
+        .dimensions()
+        .iter()
+        .map(|x| json!({"name": x.name(), "value": x.value()}))
+        .collect();
+    let opt = super::super::opt::<&str>;
+    Ok(Some(Resource {
+        id: name.to_owned(),
+        props: props(vec![
+            ("alarm_name", json!(name)),
+            ("alarm_description", opt(a.alarm_description())),
+            ("metric_name", opt(a.metric_name())),
+            ("namespace", opt(a.namespace())),
+            ("statistic", opt(a.statistic().map(|s| s.as_str()))),
+            ("period", a.period().map_or(Value::Null, |p| json!(p))),
+            (
+                "evaluation_periods",
+                a.evaluation_periods().map_or(Value::Null, |p| json!(p)),
+            ),
+            (
+                "datapoints_to_alarm",
+                a.datapoints_to_alarm().map_or(Value::Null, |p| json!(p)),
+            ),
+            ("threshold", a.threshold().map_or(Value::Null, |t| json!(t))),
+            (
+                "comparison_operator",
+                opt(a.comparison_operator().map(|c| c.as_str())),
+            ),
+            ("treat_missing_data", opt(a.treat_missing_data())),
+            (
+                "dimensions",
+                if dimensions.is_empty() {
+                    Value::Null
+                } else {
+                    Value::Array(dimensions)
+                },
+            ),
+            ("alarm_actions", list(a.alarm_actions())),
+            ("ok_actions", list(a.ok_actions())),
+            (
+                "insufficient_data_actions",
+                list(a.insufficient_data_actions()),
+            ),
+            ("metric_queries", queries_of(a.metrics())),
+            ("threshold_metric_id", opt(a.threshold_metric_id())),
+        ]),
+        outputs: [
+            ("alarm_name".to_owned(), name.to_owned()),
+            (
+                "arn".to_owned(),
+                a.alarm_arn().unwrap_or_default().to_owned(),
+            ),
+        ]
+        .into(),
     }))
 }
 

@@ -300,10 +300,15 @@ async fn read_by_name(
         })
         .await,
     )?;
-    let Some(out) = out else { return Ok(None) };
-    let Some(c) = out.configuration() else {
-        return Ok(None);
-    };
+    Ok(out.and_then(|out| function_of(name, &out)))
+}
+
+/// The function GetFunction described, and whether it is ready for use.
+fn function_of(
+    name: &str,
+    out: &aws_sdk_lambda::operation::get_function::GetFunctionOutput,
+) -> Option<(Resource, Readiness)> {
+    let c = out.configuration()?;
     let mut env: Vec<Value> = c
         .environment()
         .and_then(|e| e.variables())
@@ -370,7 +375,7 @@ async fn read_by_name(
         ]
         .into(),
     };
-    Ok(Some((resource, ready)))
+    Some((resource, ready))
 }
 
 #[async_trait]
@@ -543,17 +548,13 @@ impl ResourceKind<AwsProvider> for Kind {
             })
             .await,
         )?;
+        // One GetFunction answers both the function and its tags.
+        let Some(out) = out else { return Ok(None) };
         let pairs: Vec<(String, String)> = out
-            .as_ref()
-            .and_then(|o| o.tags())
+            .tags()
             .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default();
-        if out.is_none() {
-            return Ok(None);
-        }
-        Ok(read_by_name(aws, &p.function_name, &d.address())
-            .await?
-            .map(|(r, _)| by_tags(r, &pairs, d)))
+        Ok(function_of(&p.function_name, &out).map(|(r, _)| by_tags(r, &pairs, d)))
     }
 
     fn equivalent(&self, prop: &str, desired: &Value, observed: &Value) -> bool {

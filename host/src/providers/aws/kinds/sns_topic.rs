@@ -50,7 +50,6 @@ pub static INFO: KindInfo = KindInfo {
 pub static IAM: Iam = Iam {
     outputs: &[("arn", "arn:{partition}:sns:{region}:{account}:{name}")],
     grants: &[
-        grant(Read, &["sns:ListTopics"], &[ANY]),
         grant(
             Read,
             &["sns:GetTopicAttributes", "sns:ListTagsForResource"],
@@ -222,30 +221,16 @@ impl ResourceKind<AwsProvider> for Kind {
         let p: Props = d.typed()?;
         let address = d.address();
         // CreateTopic is idempotent per name but would adopt a stranger's topic:
-        // look for it, then check it is ours by its tags.
-        // ListTopics answers 100 topics a page (Amazon SNS API Reference,
-        // ListTopics: "Each call returns a limited list of topics, up to 100. If
-        // there are more topics, a NextToken is also returned"): every page is read.
-        let mut token: Option<String> = None;
-        let arn = loop {
-            let page = aws
-                .call(&address, || {
-                    aws.sns.list_topics().set_next_token(token.clone()).send()
-                })
-                .await?;
-            let found = page
-                .topics()
-                .iter()
-                .filter_map(|t| t.topic_arn())
-                .find(|arn| arn.rsplit(':').next() == Some(p.name.as_str()))
-                .map(str::to_owned);
-            if let Some(arn) = found {
-                break arn;
-            }
-            token = page.next_token().map(str::to_owned);
-            if token.is_none() {
-                return Ok(None);
-            }
+        // look for it, then check it is ours by its tags. A topic's ARN is its
+        // account, region and name, so one GetTopicAttributes looks (where
+        // ListTopics would read the account's topics 100 a page).
+        let arn = aws.arn_in_account(&address, "sns", &p.name).await?;
+        let probe = Resource {
+            id: arn.clone(),
+            ..Resource::default()
+        };
+        let Some(read) = self.read(aws, &probe).await? else {
+            return Ok(None);
         };
         let tags = aws
             .call(&address, || {
@@ -257,16 +242,7 @@ impl ResourceKind<AwsProvider> for Kind {
             .iter()
             .map(|t| (t.key().to_owned(), t.value().to_owned()))
             .collect();
-        let read = self
-            .read(
-                aws,
-                &Resource {
-                    id: arn,
-                    ..Resource::default()
-                },
-            )
-            .await?;
-        Ok(read.map(|r| by_tags(r, &pairs, d)))
+        Ok(Some(by_tags(read, &pairs, d)))
     }
 
     fn equivalent(&self, prop: &str, desired: &Value, observed: &Value) -> bool {
