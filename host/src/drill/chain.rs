@@ -1,35 +1,15 @@
 //! One chain, link by link: filter → alarm → topic → subscription → inject →
 //! incident → notified, then clean-up. Each link asks the live service through a probe.
 
-use std::collections::BTreeSet;
-use std::time::Instant;
-
 use serde_json::{Value, json};
 
+use super::live::{Live, topic_name};
 use super::pattern::TermPattern;
-use super::report::{ChainReport, Failure, LevelNow, Links, Paged, fail};
+use super::report::{ChainReport, Failure, Links, fail};
 use super::{Drill, Inject, Probes};
 use crate::providers::probe::{AlarmState, LiveAlarm, PatternTest};
 use blueprint_model::graph::alerting::{self, AlertChain, PagePath};
 use blueprint_model::kind::Role;
-
-/// What the state says about the chain's resources.
-pub(super) struct Live {
-    pub alarm_name: String,
-    pub topic_arn: String,
-    pub service_id: String,
-    pub service_name: String,
-    pub policy_id: Option<String>,
-    /// The escalation policy's rules, as declared.
-    pub levels: u32,
-    pub log_group: Option<String>,
-    pub filter_name: Option<String>,
-    /// The URL of the subscription's dead-letter queue, when it is one of this
-    /// blueprint's queues.
-    pub dead_letter_queue: Option<String>,
-    /// Attempts SNS makes per notification, by the subscription's delivery policy.
-    pub delivery_attempts: u64,
-}
 
 impl Drill<'_> {
     pub(super) async fn chain(&self, chain: &AlertChain<'_>) -> ChainReport {
@@ -82,66 +62,10 @@ impl Drill<'_> {
             self.subscription(&probes, &live, page).await,
         );
 
-        let mut opened = Vec::new();
-        if links.failed() {
-            links.skip_rest(&["inject", "incident", "notified"]);
-        } else {
-            let paging = probes.paging();
-            let before = paging
-                .open_incidents(&live.service_id)
-                .await
-                .unwrap_or_default();
-            let watch = super::delivery::watch(&probes, &live).await;
-            let injected = self.inject(&probes, &live, alarm.as_ref().ok()).await;
-            let ok = injected.is_ok();
-            links.record("inject", injected);
-            if ok {
-                match self
-                    .incident(&probes, &live, &before, &watch, &mut opened)
-                    .await
-                {
-                    Ok((detail, mut paged)) => {
-                        let detail = match watch.blind_note() {
-                            Some(note) => format!("{detail} ({note})"),
-                            None => detail,
-                        };
-                        links.record("incident", Ok(detail));
-                        let notified = self.notified(&probes, &mut paged).await;
-                        links.record("notified", notified);
-                        report.paged = Some(paged);
-                    }
-                    Err(f) => {
-                        links.record("incident", Err(f));
-                        links.skip_rest(&["notified"]);
-                    }
-                }
-            } else {
-                links.skip_rest(&["incident", "notified"]);
-            }
-            // Anything that arrived after we stopped looking is ours too.
-            if let Ok(now) = paging.open_incidents(&live.service_id).await {
-                for id in now.difference(&before) {
-                    if !opened.contains(id) {
-                        opened.push(id.clone());
-                    }
-                }
-            }
-        }
-        let resolver = self
-            .options
-            .resolver_email
-            .clone()
-            .or_else(|| report.paged.as_ref().map(|p| p.assignee_email.clone()));
-        links.record(
-            "clean-up",
-            self.clean_up(
-                &probes,
-                &opened,
-                resolver.as_deref(),
-                Some(&live.alarm_name),
-            )
-            .await,
-        );
+        let fire = self.inject(&probes, &live, alarm.as_ref().ok());
+        report.paged = self
+            .fire_and_follow(&probes, &live, &mut links, Ok(fire), Some(&live.alarm_name))
+            .await;
         report.links = links.links;
         report
     }
@@ -506,163 +430,6 @@ impl Drill<'_> {
                 )
             })
     }
-
-    /// 5. The paging service opens an incident on the service, assigned to who
-    ///    is on call.
-    pub(super) async fn incident(
-        &self,
-        probes: &Probes,
-        live: &Live,
-        before: &BTreeSet<String>,
-        watch: &super::delivery::Watch,
-        opened: &mut Vec<String>,
-    ) -> Result<(String, Paged), Failure> {
-        let paging = probes.paging();
-        let started = Instant::now();
-        let levels = self.levels_now(probes, live).await?;
-        if let Some(first) = levels.first()
-            && first.on_call.is_empty()
-            && live.policy_id.is_some()
-        {
-            return Err(fail(
-                format!(
-                    "nobody on call at level 1 of the escalation policy now: PagerDuty opens no incident for service {:?}, or skips the first level",
-                    live.service_name
-                ),
-                "a schedule's restrictions or layer end leave a gap now: `blueprint oncall FILE` shows who is on call when, and the gaps",
-            ));
-        }
-        let incident = loop {
-            let now = paging.open_incidents(&live.service_id).await?;
-            if let Some(id) = now.difference(before).next() {
-                opened.push(id.clone());
-                break id.clone();
-            }
-            if let Some(lost) = super::delivery::failed(probes, live, watch).await {
-                return Err(lost);
-            }
-            if started.elapsed() >= self.options.timeout {
-                return Err(fail(
-                    format!(
-                        "no incident opened on service {:?} within {} s{}",
-                        live.service_name,
-                        self.options.timeout.as_secs(),
-                        watch
-                            .blind_note()
-                            .map_or(String::new(), |note| format!(" ({note})"))
-                    ),
-                    match self.options.inject {
-                        Inject::Topic => {
-                            "SNS delivered nothing PagerDuty accepted: check the integration is the Amazon CloudWatch vendor and the service is not in maintenance"
-                        }
-                        Inject::Alarm => {
-                            "the alarm's actions did not reach PagerDuty: look at the alarm's history in CloudWatch"
-                        }
-                        Inject::Event => {
-                            "EventBridge delivered nothing PagerDuty accepted: look at the rule's FailedInvocations metric in CloudWatch"
-                        }
-                        Inject::Log => {
-                            "the alarm did not fire yet: metric filters and alarms take a few minutes on AWS; raise --timeout"
-                        }
-                    },
-                ));
-            }
-            self.pause("the incident").await?;
-        };
-        let incident = paging.incident(&incident).await?;
-        let (assignee_id, name) = incident.assignee.clone().unwrap_or_default();
-        let email = if assignee_id.is_empty() {
-            String::new()
-        } else {
-            paging
-                .user_email(&assignee_id)
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or_default()
-        };
-        let on_call = match &live.policy_id {
-            Some(policy) => paging.on_call(policy, 1).await?,
-            None => Vec::new(),
-        };
-        let mut schedules: Vec<String> = Vec::new();
-        for s in on_call.iter().filter_map(|e| e.schedule.clone()) {
-            if !schedules.contains(&s) {
-                schedules.push(s);
-            }
-        }
-        let mut on_call_names: Vec<String> = Vec::new();
-        for e in &on_call {
-            if !on_call_names.contains(&e.user_name) {
-                on_call_names.push(e.user_name.clone());
-            }
-        }
-        let title = incident.title.clone();
-        let paged = Paged {
-            incident_id: incident.id.clone(),
-            incident_number: incident.number,
-            title: title.clone(),
-            assignee_id: assignee_id.clone(),
-            assignee: name.clone(),
-            assignee_email: email.clone(),
-            on_call_now: on_call_names.clone(),
-            urgency: incident.urgency.clone(),
-            notified_by: Vec::new(),
-            levels,
-        };
-        let number = incident
-            .number
-            .map(|n| format!("#{n} "))
-            .unwrap_or_default();
-        if assignee_id.is_empty() {
-            return Err(fail(
-                format!("incident {number}{title:?} is assigned to nobody"),
-                "the escalation policy's first rule has no one on call: check the schedule's layers",
-            ));
-        }
-        if !on_call.is_empty() && !on_call.iter().any(|e| e.user_id == assignee_id) {
-            return Err(fail(
-                format!(
-                    "incident {number}{title:?} went to {name}, but on call now is {}",
-                    on_call_names.join(", ")
-                ),
-                "the service's escalation policy does not page the schedule's on-call user first",
-            ));
-        }
-        let source = if schedules.is_empty() {
-            String::new()
-        } else {
-            format!(", on call now in {}", schedules.join(", "))
-        };
-        Ok((
-            format!(
-                "incident {number}{title:?} on {:?} assigned to {name} <{email}>{source} (after {:.1} s)",
-                live.service_name,
-                started.elapsed().as_secs_f64()
-            ),
-            paged,
-        ))
-    }
-}
-
-impl Drill<'_> {
-    /// Who each level of the chain's escalation policy would notify now.
-    async fn levels_now(&self, probes: &Probes, live: &Live) -> Result<Vec<LevelNow>, Failure> {
-        let Some(policy) = &live.policy_id else {
-            return Ok(Vec::new());
-        };
-        let mut levels = Vec::new();
-        for level in 1..=live.levels {
-            let mut on_call: Vec<String> = Vec::new();
-            for e in probes.paging().on_call(policy, level).await? {
-                if !on_call.contains(&e.user_name) {
-                    on_call.push(e.user_name);
-                }
-            }
-            levels.push(LevelNow { level, on_call });
-        }
-        Ok(levels)
-    }
 }
 
 /// 2. The alarm notifies the topic that is subscribed to PagerDuty.
@@ -743,8 +510,4 @@ fn describe(chain: &AlertChain<'_>) -> String {
         }
     }
     parts.join(" → ")
-}
-
-pub(super) fn topic_name(arn: &str) -> String {
-    format!("topic {}", arn.rsplit(':').next().unwrap_or(arn))
 }

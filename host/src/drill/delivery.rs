@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::Probes;
-use super::chain::Live;
+use super::live::{Live, topic_name};
 use super::report::{Failure, fail};
 use crate::providers::ProviderResult;
 
@@ -137,7 +137,7 @@ pub(super) async fn failed(probes: &Probes, live: &Live, watch: &Watch) -> Optio
                 format!(
                     "SNS failed all {} attempts to deliver the notification to PagerDuty ({}: {} failed attempt(s) since the drill fired, AWS/SNS NumberOfNotificationsFailed){}",
                     live.delivery_attempts,
-                    super::chain::topic_name(&live.topic_arn),
+                    topic_name(&live.topic_arn),
                     count - failed_before,
                     if live.dead_letter_queue.is_some() {
                         ", and the dead-letter queue has not received them within 10 s: if it stays empty, its policy does not let sns.amazonaws.com send to it (AWS/SNS NumberOfNotificationsFailedToRedriveToDlq)"

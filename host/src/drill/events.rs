@@ -4,8 +4,8 @@
 
 use serde_json::Value;
 
-use super::chain::topic_name;
 use super::event_sample::{Sample, sample};
+use super::live::topic_name;
 use super::report::{ChainReport, Failure, Inject, Links, fail};
 use super::{Drill, Probes};
 use crate::providers::probe::{LiveRule, PatternTest};
@@ -98,61 +98,13 @@ impl Drill<'_> {
             self.subscription(&probes, &live, page).await,
         );
 
-        let mut opened = Vec::new();
-        match event {
-            Err(no_event) if !links.failed() => {
-                links.record("inject", Err(no_event));
-                links.skip_rest(&["incident", "notified"]);
-            }
-            Ok(event) if !links.failed() => {
-                let paging = probes.paging();
-                let before = paging
-                    .open_incidents(&live.service_id)
-                    .await
-                    .unwrap_or_default();
-                let watch = super::delivery::watch(&probes, &live).await;
-                let injected = send(&probes, inject, &event, &live.topic_arn).await;
-                let ok = injected.is_ok();
-                links.record("inject", injected);
-                if ok {
-                    match self
-                        .incident(&probes, &live, &before, &watch, &mut opened)
-                        .await
-                    {
-                        Ok((detail, mut paged)) => {
-                            links.record("incident", Ok(detail));
-                            let notified = self.notified(&probes, &mut paged).await;
-                            links.record("notified", notified);
-                            report.paged = Some(paged);
-                        }
-                        Err(f) => {
-                            links.record("incident", Err(f));
-                            links.skip_rest(&["notified"]);
-                        }
-                    }
-                } else {
-                    links.skip_rest(&["incident", "notified"]);
-                }
-                if let Ok(now) = paging.open_incidents(&live.service_id).await {
-                    for id in now.difference(&before) {
-                        if !opened.contains(id) {
-                            opened.push(id.clone());
-                        }
-                    }
-                }
-            }
-            _ => links.skip_rest(&["inject", "incident", "notified"]),
-        }
-        let resolver = self
-            .options
-            .resolver_email
-            .clone()
-            .or_else(|| report.paged.as_ref().map(|p| p.assignee_email.clone()));
-        links.record(
-            "clean-up",
-            self.clean_up(&probes, &opened, resolver.as_deref(), None)
-                .await,
-        );
+        let fire = event
+            .as_ref()
+            .map(|event| send(&probes, inject, event, &live.topic_arn))
+            .map_err(Clone::clone);
+        report.paged = self
+            .fire_and_follow(&probes, &live, &mut links, fire, None)
+            .await;
         report.links = links.links;
         report
     }

@@ -13,6 +13,8 @@ mod cleanup;
 mod delivery;
 pub mod event_sample;
 mod events;
+mod follow;
+mod live;
 mod notified;
 pub mod pattern;
 pub mod report;
