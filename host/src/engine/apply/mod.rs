@@ -213,23 +213,7 @@ impl Applier<'_> {
             ..
         } = plan;
         let known = self.known_before(&changes, &mut state, &lookups);
-        let moved: Vec<&Change> = changes.iter().filter(|c| c.moved_from.is_some()).collect();
-        if !moved.is_empty() {
-            // `[[moved]]` re-keyed records before planning: saved first, so
-            // the rename holds even if every other change fails.
-            self.save(&mut state).await?;
-        }
-        let moves: Vec<Outcome> = moved
-            .into_iter()
-            .map(|c| Outcome {
-                node: c.node.clone(),
-                kind: c.kind.clone(),
-                operation: "move",
-                error: None,
-                skipped_because: None,
-                seconds: 0.0,
-            })
-            .collect();
+        let moves = self.save_moves(&changes, &mut state).await?;
         let graph = self.task_graph(&changes, &state, planned_at);
         let mut shared = Shared {
             known,
@@ -317,9 +301,40 @@ impl Applier<'_> {
         if dirty {
             self.save(&mut state).await?;
         }
-        // Anything still pending waited on something that never ran.
+        self.skip_never_ran(&state, &graph, &mut ledger);
+        ledger.report.seconds = started.elapsed().as_secs_f64();
+        Ok(ledger.report)
+    }
+
+    /// `[[moved]]` re-keyed records before planning: saved first, so the
+    /// renames hold even if every other change fails. Reported as moves.
+    async fn save_moves(
+        &self,
+        changes: &[Change],
+        state: &mut State,
+    ) -> Result<Vec<Outcome>, ApplyError> {
+        let moved: Vec<&Change> = changes.iter().filter(|c| c.moved_from.is_some()).collect();
+        if !moved.is_empty() {
+            self.save(state).await?;
+        }
+        Ok(moved
+            .into_iter()
+            .map(|c| Outcome {
+                node: c.node.clone(),
+                kind: c.kind.clone(),
+                operation: "move",
+                error: None,
+                skipped_because: None,
+                seconds: 0.0,
+            })
+            .collect())
+    }
+
+    /// Anything still pending when the apply ends waited on something that
+    /// never ran.
+    fn skip_never_ran(&self, state: &State, graph: &TaskGraph, ledger: &mut Ledger) {
         for task in std::mem::take(&mut ledger.pending).into_keys() {
-            let kind = self.kind_of(&state, task.node());
+            let kind = self.kind_of(state, task.node());
             ledger.report.skipped.push(Outcome {
                 node: task.node().to_owned(),
                 kind,
@@ -329,8 +344,6 @@ impl Applier<'_> {
                 seconds: 0.0,
             });
         }
-        ledger.report.seconds = started.elapsed().as_secs_f64();
-        Ok(ledger.report)
     }
 
     /// Outputs known before anything runs: lookups and every resource that
