@@ -332,6 +332,70 @@ async fn drift_and_adoption() {
     assert!(aws.read(group.kind, &created).await.unwrap().is_none());
 }
 
+/// Finds asked at the same moment (a plan's looks) share one call where the
+/// API takes a list of names: one DescribeLogGroups for five groups, one
+/// DescribeAlarms for three alarms. Each still gets its own answer, and one
+/// that does not exist reads as absent.
+#[tokio::test(flavor = "multi_thread")]
+async fn finds_asked_at_once_share_one_call() {
+    use support::fault_proxy::{self, Faults};
+    let moto = Moto::start();
+    let proxy = fault_proxy::start(&moto, Faults::default()).await;
+    let aws = AwsProvider::with_config(&fault_proxy::sdk_config(&proxy).await).with_policies(
+        Policy::quick(Duration::from_secs(10)),
+        Policy::quick(Duration::from_secs(10)),
+    );
+    let assets = BTreeMap::new();
+    let groups: Vec<Node> = ["a", "b", "c", "d"]
+        .into_iter()
+        .map(|n| {
+            node(
+                "aws.cloudwatch_log_group",
+                n,
+                json!({"name": format!("/batched/{n}")}),
+            )
+        })
+        .collect();
+    let alarms: Vec<Node> = ["x", "y", "z"]
+        .into_iter()
+        .map(|n| {
+            node(
+                "aws.cloudwatch_metric_alarm",
+                n,
+                json!({
+                "alarm_name": format!("batched-{n}"), "metric_name": "m", "namespace": "Batched",
+                "statistic": "Sum", "period": 60, "evaluation_periods": 1, "threshold": 1.0,
+                "comparison_operator": "GreaterThanOrEqualToThreshold", "alarm_actions": []}),
+            )
+        })
+        .collect();
+    let mut created = Vec::new();
+    for n in groups.iter().chain(&alarms) {
+        created.push(aws.create(&n.desired(&assets)).await.unwrap().id);
+    }
+    let absent = node(
+        "aws.cloudwatch_log_group",
+        "e",
+        json!({"name": "/batched/never-created"}),
+    );
+    let before = proxy.counters().calls;
+    let looks = groups.iter().chain(&alarms).chain([&absent]);
+    let found =
+        futures::future::join_all(looks.map(|n| async { aws.find(&n.desired(&assets)).await }))
+            .await;
+    let after = proxy.counters().calls;
+    let made = |action: &str| after.get(action).unwrap_or(&0) - before.get(action).unwrap_or(&0);
+    assert_eq!(made("logs:DescribeLogGroups"), 1, "{after:?}");
+    assert_eq!(made("monitoring:DescribeAlarms"), 1, "{after:?}");
+    let (absent_found, present) = found.split_last().unwrap();
+    for ((n, id), f) in groups.iter().chain(&alarms).zip(&created).zip(present) {
+        let f = f.as_ref().unwrap().as_ref().expect("found");
+        assert_eq!(f.proof, Proof::Tagged, "{}", n.name);
+        assert_eq!(&f.resource.id, id, "{}", n.name);
+    }
+    assert!(absent_found.as_ref().unwrap().is_none());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn lambda_waits_for_a_fresh_role() {
     let moto = Moto::start();

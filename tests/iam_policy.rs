@@ -235,7 +235,9 @@ async fn plan_needs_its_policy_and_nothing_less() {
     let out = w.blueprint_as(&fresh, &["plan", SEED]).await;
     assert!(out.status.success(), "{}", text(&out));
     let looked = w.actions_of(&fresh);
-    assert!(looked.contains("sns:ListTopics"), "{looked:?}");
+    // A topic is looked for by its ARN (account, region, name), not by paging ListTopics.
+    assert!(looked.contains("sns:GetTopicAttributes"), "{looked:?}");
+    assert!(!looked.contains("sns:ListTopics"), "{looked:?}");
     assert!(looked.is_subset(&granted(&policy)), "{looked:?}");
     // Plan writes nothing, so the situation needs no restoring.
     each_action_is_needed(&w, &["plan", SEED], &policy, &looked, || async {}).await;
@@ -386,7 +388,14 @@ async fn the_policy_names_the_graphs_arns() {
         subscribe[0].starts_with("arn:aws:sns:ap-northeast-1:111122223333:"),
         "{subscribe:?}"
     );
-    assert_eq!(on("sns:ListTopics"), ["*"]);
+    // The topic is read by its ARN, so no call on it needs `*`.
+    assert!(on("sns:ListTopics").is_empty());
+    let read_topic = on("sns:GetTopicAttributes");
+    assert_eq!(read_topic.len(), 1, "{read_topic:?}");
+    assert!(
+        read_topic[0].starts_with("arn:aws:sns:ap-northeast-1:111122223333:"),
+        "{read_topic:?}"
+    );
     // No PagerDuty kind, no drill action in a policy for run.
     assert!(on("sns:Publish").is_empty());
     let document = report["policy"].to_string();

@@ -82,6 +82,16 @@ composite alarm:
 - DescribeAlarms answers composite alarms only when `AlarmTypes` asks for them
   ("If you omit this parameter, only metric alarms are returned").
 
+Amazon CloudWatch Logs, where moto 5.2.5 ignores a filter:
+
+- DescribeLogGroups with `logGroupIdentifiers` answers only the groups it
+  names, 1 to 50 of them, and refuses it beside `logGroupNamePrefix` or
+  `logGroupNamePattern` (API Reference, DescribeLogGroups: "If you specify this
+  parameter, the only other filter that you can choose to specify is
+  includeLinkedAccounts"; "Array Members: Minimum number of 1 item. Maximum
+  number of 50 items"). In an account that is not a monitoring account it takes
+  log group names ("you can specify only log group names in the same account").
+
 IAM policies are enforced as AWS evaluates them once auth is on
 (`authorization.py`: each call against its documented resource ARN).
 
@@ -107,6 +117,8 @@ from moto.sns import models as sns_models
 from moto.sqs.models import sqs_backends
 from moto.events import models as events_models
 from moto.events import responses as events_responses
+from moto.logs import responses as logs_responses
+from moto.logs.exceptions import InvalidParameterException as LogsInvalidParameter
 
 # SNS waits 15 s for an HTTP(S) endpoint's answer (Amazon SNS quotas:
 # "HTTP/S ... timeout 15 seconds").
@@ -602,14 +614,39 @@ def parse_rule_quietly(rule):
         return []
 
 
+_moto_describe_log_groups = logs_responses.LogsResponse.describe_log_groups
+
+
+def describe_log_groups(self):
+    identifiers = self._get_param("logGroupIdentifiers")
+    if identifiers is None:
+        return _moto_describe_log_groups(self)
+    if not 1 <= len(identifiers) <= 50:
+        raise LogsInvalidParameter(
+            constraint="Member must have length between 1 and 50",
+            parameter="logGroupIdentifiers",
+            value=identifiers,
+        )
+    if self._get_param("logGroupNamePrefix") or self._get_param("logGroupNamePattern"):
+        raise LogsInvalidParameter(
+            "If you specify logGroupIdentifiers, the only other filter that you can "
+            "choose to specify is includeLinkedAccounts"
+        )
+    wanted = set(identifiers)
+    groups = [g for name, g in sorted(self.logs_backend.groups.items()) if name in wanted]
+    return json.dumps({"logGroups": [g.to_describe_dict() for g in groups]})
+
+
 cloudwatch_models.Alarm.update_state = update_state
 cloudwatch_responses.CloudWatchResponse.put_composite_alarm = put_composite_alarm
 cloudwatch_responses.CloudWatchResponse.describe_alarms = describe_alarms
 
+logs_responses.LogsResponse.describe_log_groups = describe_log_groups
 events_models.EventPattern._flatten_dict = staticmethod(flatten)
 events_models.Rule.send_to_targets = send_to_targets
 events_responses.EventsHandler.test_event_pattern = test_event_pattern
 authorization.install()
+
 
 if __name__ == "__main__":
     sys.exit(main())

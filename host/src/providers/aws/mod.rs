@@ -11,6 +11,9 @@ mod batch;
 pub mod kinds;
 mod probe;
 mod rates;
+mod reads;
+
+pub use reads::Alarms;
 
 use std::fmt::Display;
 
@@ -28,10 +31,6 @@ use super::{
 };
 use crate::blueprint_file::AwsSettings;
 use crate::runtime::wit::aws::Tag;
-
-/// DescribeAlarms: "AlarmNames ... Maximum number of 100 items", and
-/// `MaxRecords` 1 to 100 (CloudWatch API Reference, DescribeAlarms).
-const DESCRIBE_ALARMS_NAMES: usize = 100;
 
 pub struct AwsProvider {
     pub iam: aws_sdk_iam::Client,
@@ -52,28 +51,10 @@ pub struct AwsProvider {
     rates: Option<std::sync::Arc<rates::Rates>>,
     /// The credentials' partition and account, asked of STS once.
     principal: tokio::sync::OnceCell<(String, String)>,
-    /// Alarms read by name, many in one DescribeAlarms.
+    /// Alarms read by name, many in one DescribeAlarms ([`reads`]).
     alarms: batch::Batcher<String, Alarms>,
-}
-
-/// What one DescribeAlarms (all its pages) answered, metric and composite.
-#[derive(Default)]
-pub struct Alarms {
-    pub metric: Vec<aws_sdk_cloudwatch::types::MetricAlarm>,
-    pub composite: Vec<aws_sdk_cloudwatch::types::CompositeAlarm>,
-}
-
-impl Alarms {
-    pub fn metric_alarm(&self, name: &str) -> Option<&aws_sdk_cloudwatch::types::MetricAlarm> {
-        self.metric.iter().find(|a| a.alarm_name() == Some(name))
-    }
-
-    pub fn composite_alarm(
-        &self,
-        name: &str,
-    ) -> Option<&aws_sdk_cloudwatch::types::CompositeAlarm> {
-        self.composite.iter().find(|a| a.alarm_name() == Some(name))
-    }
+    /// Log groups read by name, many in one DescribeLogGroups.
+    log_groups: batch::Batcher<String, Vec<aws_sdk_cloudwatchlogs::types::LogGroup>>,
 }
 
 impl AwsProvider {
@@ -125,7 +106,8 @@ impl AwsProvider {
             propagation: Policy::PROPAGATION,
             rates: None,
             principal: Default::default(),
-            alarms: batch::Batcher::new(DESCRIBE_ALARMS_NAMES),
+            alarms: batch::Batcher::new(reads::DESCRIBE_ALARMS_NAMES),
+            log_groups: batch::Batcher::new(reads::DESCRIBE_LOG_GROUPS_IDENTIFIERS),
         }
     }
 
@@ -138,84 +120,6 @@ impl AwsProvider {
 
     pub fn region(&self) -> &str {
         &self.region
-    }
-
-    /// The alarm named `name` (metric or composite), read in one
-    /// DescribeAlarms with the other alarms asked for at the same moment (a
-    /// plan's, a refresh's) — one call where there would be a hundred, and
-    /// DescribeAlarms is paced at 9 a second.
-    async fn alarm_named(
-        &self,
-        name: &str,
-        address: &str,
-    ) -> ProviderResult<std::sync::Arc<Alarms>> {
-        use aws_sdk_cloudwatch::types::AlarmType;
-        self.alarms
-            .read(name.to_owned(), address, |gathered| async move {
-                let mut read = Alarms::default();
-                let mut token: Option<String> = None;
-                loop {
-                    let page = self
-                        .call(address, || {
-                            self.cloudwatch
-                                .describe_alarms()
-                                .set_alarm_names(Some(gathered.keys()))
-                                // Without AlarmTypes only metric alarms are answered.
-                                .alarm_types(AlarmType::MetricAlarm)
-                                .alarm_types(AlarmType::CompositeAlarm)
-                                .max_records(DESCRIBE_ALARMS_NAMES as i32)
-                                .set_next_token(token.clone())
-                                .send()
-                        })
-                        .await?;
-                    read.metric.extend(page.metric_alarms().iter().cloned());
-                    read.composite
-                        .extend(page.composite_alarms().iter().cloned());
-                    token = page.next_token().map(str::to_owned);
-                    if token.is_none() {
-                        return Ok(read);
-                    }
-                }
-            })
-            .await
-    }
-
-    /// The ARN of a resource of this account and region (`service`, then
-    /// `resource` as the service spells it): what an object's name makes its
-    /// ARN, so one read of it replaces a listing. The account and partition
-    /// come from STS GetCallerIdentity, which needs no permission, once.
-    async fn arn_in_account(
-        &self,
-        address: &str,
-        service: &str,
-        resource: &str,
-    ) -> ProviderResult<String> {
-        let (partition, account) = self
-            .principal
-            .get_or_try_init(|| async {
-                let who = self
-                    .call(address, || self.sts.get_caller_identity().send())
-                    .await?;
-                let partition = who
-                    .arn()
-                    .and_then(|arn| arn.split(':').nth(1))
-                    .filter(|p| !p.is_empty())
-                    .unwrap_or("aws");
-                match who.account() {
-                    Some(account) if !account.is_empty() => {
-                        Ok((partition.to_owned(), account.to_owned()))
-                    }
-                    _ => Err(ProviderError::new(
-                        ErrorClass::Invalid,
-                        format!("{address}: STS GetCallerIdentity named no account"),
-                    )),
-                }
-            })
-            .await?;
-        Ok(format!(
-            "arn:{partition}:{service}:{}:{account}:{resource}",
-            self.region
-        ))
     }
 
     /// Run one SDK call, retried while the failure is transient.

@@ -124,26 +124,18 @@ fn group_resource(group: &aws_sdk_cloudwatchlogs::types::LogGroup) -> Resource {
     }
 }
 
+/// The group named `name`, read with the others a plan or refresh asks for at
+/// the same moment ([`AwsProvider::log_group_named`]).
 async fn describe(
     aws: &AwsProvider,
     name: &str,
     address: &str,
 ) -> ProviderResult<Option<Resource>> {
-    let out = optional(
-        aws.call(address, || {
-            aws.logs
-                .describe_log_groups()
-                .log_group_name_prefix(name)
-                .send()
-        })
-        .await,
-    )?;
-    Ok(out.and_then(|o| {
-        o.log_groups()
-            .iter()
-            .find(|g| g.log_group_name() == Some(name))
-            .map(group_resource)
-    }))
+    Ok(aws
+        .log_group_named(name, address)
+        .await?
+        .as_ref()
+        .map(group_resource))
 }
 
 async fn set_retention(
