@@ -7,7 +7,8 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
+use reqwest::Method;
+use serde_json::{Value, json};
 
 use super::{ApiError, PagerDutyProvider};
 use crate::providers::probe::PagingProbe;
@@ -119,7 +120,7 @@ pub async fn unblock(
             Some(email) => Some(email.clone()),
             None => assignee_email(pd, incident).await,
         };
-        super::probe::resolve_incident(pd, id, from.as_deref())
+        resolve_incident(pd, id, from.as_deref())
             .await
             .map_err(|e| e.at(&format!("{address}: resolving incident {id}")))?;
     }
@@ -129,4 +130,23 @@ pub async fn unblock(
         named(&incidents)
     );
     Ok(())
+}
+
+/// Resolve an incident, as the user with this email (PagerDuty's `From`).
+pub(super) async fn resolve_incident(
+    pd: &PagerDutyProvider,
+    incident_id: &str,
+    from: Option<&str>,
+) -> Result<(), ApiError> {
+    let body = json!({"incident": {"type": "incident_reference", "status": "resolved"}});
+    pd.client
+        .call_from(
+            Method::PUT,
+            &format!("/incidents/{incident_id}"),
+            &[],
+            Some(&body),
+            from,
+        )
+        .await
+        .map(|_| ())
 }

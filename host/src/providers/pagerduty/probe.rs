@@ -4,7 +4,6 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
-use reqwest::Method;
 use serde_json::json;
 
 use super::{PagerDutyProvider, kinds::service_integration, prior_prop, redact};
@@ -12,25 +11,6 @@ use crate::providers::probe::{
     LiveIncident, OnCallEntry, PagingProbe, Reach, Rule, SentNotification,
 };
 use crate::providers::{ProviderError, ProviderResult, Resource};
-
-/// Resolve an incident, as the user with this email (PagerDuty's `From`).
-pub(super) async fn resolve_incident(
-    pd: &PagerDutyProvider,
-    incident_id: &str,
-    from: Option<&str>,
-) -> Result<(), super::ApiError> {
-    let body = json!({"incident": {"type": "incident_reference", "status": "resolved"}});
-    pd.client
-        .call_from(
-            Method::PUT,
-            &format!("/incidents/{incident_id}"),
-            &[],
-            Some(&body),
-            from,
-        )
-        .await
-        .map(|_| ())
-}
 
 fn failed(what: &str, e: super::ApiError) -> ProviderError {
     let mut error = e.at(what);
@@ -206,7 +186,7 @@ impl PagingProbe for PagerDutyProvider {
     }
 
     async fn resolve(&self, incident_id: &str, from: Option<&str>) -> ProviderResult<()> {
-        resolve_incident(self, incident_id, from)
+        super::open_incidents::resolve_incident(self, incident_id, from)
             .await
             .map_err(|e| failed(&format!("incident {incident_id}"), e))
     }
