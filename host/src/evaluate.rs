@@ -37,6 +37,8 @@ pub struct Timings {
 #[derive(Debug)]
 pub enum EvalError {
     File(String),
+    /// The guest could not be put on disk (read, downloaded, pulled, verified).
+    Source(crate::guest_source::SourceError),
     Guest(GuestError),
     Params {
         guest: String,
@@ -49,6 +51,7 @@ impl fmt::Display for EvalError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EvalError::File(message) => write!(f, "{message}"),
+            EvalError::Source(e) => write!(f, "{e}"),
             EvalError::Guest(e) => write!(f, "{e}"),
             EvalError::Params { guest, problems } => {
                 write!(f, "the params do not fit guest '{guest}':")?;
@@ -117,7 +120,7 @@ pub async fn evaluate(
     let started = Instant::now();
     let path = crate::guest_source::local_path(&blueprint)
         .await
-        .map_err(EvalError::File)?;
+        .map_err(EvalError::Source)?;
     let guest = runtime.load(&path)?;
     let load = started.elapsed();
     let mut evaluated = evaluate_loaded(runtime, blueprint, &guest, sets, load).await?;

@@ -8,24 +8,55 @@ use std::path::PathBuf;
 use sha2::{Digest, Sha256};
 
 use crate::blueprint_file::{Blueprint, GuestLocation};
+use crate::oci::OciError;
+
+/// Why a blueprint's guest could not be put on disk.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("guest {} cannot be read: {cause}", path.display())]
+    Read {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error("a shared guest must be pinned with guest.sha256")]
+    Unpinned,
+    #[error("guest {what} cannot be downloaded: {detail}")]
+    Download { what: String, detail: String },
+    /// The bytes are not the ones the blueprint pins.
+    #[error(
+        "refusing to run guest {what}: its sha256 is {actual}, but the blueprint pins {pinned} (a different build, or tampered with; update guest.sha256 only if you trust the new one)"
+    )]
+    Mismatch {
+        what: String,
+        actual: String,
+        pinned: String,
+    },
+    #[error("caching guest {what} at {}: {cause}", path.display())]
+    Cache {
+        what: String,
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+    #[error(transparent)]
+    Oci(#[from] OciError),
+}
 
 /// A local file holding the blueprint's guest, its digest verified when pinned.
-pub async fn local_path(blueprint: &Blueprint) -> Result<PathBuf, String> {
+pub async fn local_path(blueprint: &Blueprint) -> Result<PathBuf, SourceError> {
     let source = &blueprint.guest;
     match &source.location {
         GuestLocation::Path(path) => {
             if let Some(pinned) = &source.sha256 {
-                let bytes = std::fs::read(path)
-                    .map_err(|e| format!("guest {} cannot be read: {e}", path.display()))?;
+                let bytes = std::fs::read(path).map_err(|cause| SourceError::Read {
+                    path: path.clone(),
+                    cause,
+                })?;
                 verify(&bytes, pinned, &source.describe())?;
             }
             Ok(path.clone())
         }
         GuestLocation::S3 { bucket, key } => {
-            let pinned = source
-                .sha256
-                .as_deref()
-                .ok_or("a shared guest must be pinned with guest.sha256")?;
+            let pinned = source.sha256.as_deref().ok_or(SourceError::Unpinned)?;
             let cached = cache_dir().join(format!("{pinned}.wasm"));
             if let Ok(bytes) = std::fs::read(&cached)
                 && hex(&bytes) == pinned
@@ -35,22 +66,30 @@ pub async fn local_path(blueprint: &Blueprint) -> Result<PathBuf, String> {
             let what = source.describe();
             let bytes = crate::providers::aws::read_object(&blueprint.providers.aws, bucket, key)
                 .await
-                .map_err(|e| format!("guest {what} cannot be downloaded: {e}"))?;
+                .map_err(|detail| SourceError::Download {
+                    what: what.clone(),
+                    detail,
+                })?;
             verify(&bytes, pinned, &what)?;
-            store(&cached, &bytes)
-                .map_err(|e| format!("caching guest {what} at {}: {e}", cached.display()))?;
+            store(&cached, &bytes).map_err(|cause| SourceError::Cache {
+                what,
+                path: cached.clone(),
+                cause,
+            })?;
             Ok(cached)
         }
-        GuestLocation::Oci(reference) => crate::oci::locate(reference, &blueprint.dir).await,
+        GuestLocation::Oci(reference) => Ok(crate::oci::locate(reference, &blueprint.dir).await?),
     }
 }
 
-fn verify(bytes: &[u8], pinned: &str, what: &str) -> Result<(), String> {
+fn verify(bytes: &[u8], pinned: &str, what: &str) -> Result<(), SourceError> {
     let actual = hex(bytes);
     if actual != pinned {
-        return Err(format!(
-            "refusing to run guest {what}: its sha256 is {actual}, but the blueprint pins {pinned} (a different build, or tampered with; update guest.sha256 only if you trust the new one)"
-        ));
+        return Err(SourceError::Mismatch {
+            what: what.to_owned(),
+            actual,
+            pinned: pinned.to_owned(),
+        });
     }
     Ok(())
 }

@@ -66,6 +66,25 @@ pub struct Entry {
     pub adopted_from: Option<AdoptedFrom>,
 }
 
+/// Why a record could not be re-keyed or forgotten (`state mv`, `state rm`,
+/// `[[moved]]`).
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("{0:?} is already the node's name")]
+    SameName(String),
+    #[error("the state already records a node {0:?}: `state rm` it first, or choose another name")]
+    Taken(String),
+    #[error(
+        "the state of {blueprint} records no node {node:?} (it records: {})",
+        if known.is_empty() { "nothing".to_owned() } else { known.join(", ") }
+    )]
+    Unknown {
+        blueprint: String,
+        node: String,
+        known: Vec<String>,
+    },
+}
+
 impl State {
     pub fn new(blueprint: &str) -> State {
         State {
@@ -79,14 +98,12 @@ impl State {
     /// Re-key the record of node `from` as `to` (`state mv`, `[[moved]]`): the
     /// same resource, so the next plan updates it in place instead of deleting
     /// and creating it. Entries that depended on `from` now depend on `to`.
-    pub fn rename(&mut self, from: &str, to: &str) -> Result<(), String> {
+    pub fn rename(&mut self, from: &str, to: &str) -> Result<(), RecordError> {
         if from == to {
-            return Err(format!("{from:?} is already the node's name"));
+            return Err(RecordError::SameName(from.to_owned()));
         }
         if self.resources.contains_key(to) {
-            return Err(format!(
-                "the state already records a node {to:?}: `state rm` it first, or choose another name"
-            ));
+            return Err(RecordError::Taken(to.to_owned()));
         }
         let entry = self
             .resources
@@ -104,7 +121,7 @@ impl State {
     }
 
     /// Forget node `node` without deleting what it records (`state rm`).
-    pub fn forget(&mut self, node: &str) -> Result<Entry, String> {
+    pub fn forget(&mut self, node: &str) -> Result<Entry, RecordError> {
         let entry = self
             .resources
             .remove(node)
@@ -115,17 +132,12 @@ impl State {
         Ok(entry)
     }
 
-    fn unknown(&self, node: &str) -> String {
-        let known: Vec<&str> = self.resources.keys().map(String::as_str).collect();
-        format!(
-            "the state of {} records no node {node:?} (it records: {})",
-            self.blueprint,
-            if known.is_empty() {
-                "nothing".to_owned()
-            } else {
-                known.join(", ")
-            }
-        )
+    fn unknown(&self, node: &str) -> RecordError {
+        RecordError::Unknown {
+            blueprint: self.blueprint.clone(),
+            node: node.to_owned(),
+            known: self.resources.keys().cloned().collect(),
+        }
     }
 
     /// A copy fit to print: sensitive outputs and props replaced by `(sensitive)`.
@@ -251,11 +263,13 @@ mod surgery_tests {
         assert!(
             s.rename("checkout", "integration")
                 .unwrap_err()
+                .to_string()
                 .contains("already records")
         );
         assert!(
             s.rename("nope", "x")
                 .unwrap_err()
+                .to_string()
                 .contains("records no node \"nope\"")
         );
     }

@@ -15,7 +15,8 @@ use serde::Deserialize;
 use super::policy::{LoadedPolicy, PolicyRuntime, WitSeverity};
 use super::{Finding, Severity};
 use crate::blueprint_file::{Blueprint, GuestLocation, PolicyRef};
-use crate::runtime::Runtime;
+use crate::oci::OciError;
+use crate::runtime::{GuestError, Runtime};
 use blueprint_model::graph::Graph;
 
 /// The org file's format.
@@ -44,8 +45,30 @@ pub struct Named {
     pub named_in: PathBuf,
 }
 
+/// Why the policies could not judge a graph: an unjudged graph must not pass.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The org's policy config cannot be read, parsed, or names a policy badly.
+    #[error("{0}")]
+    Config(String),
+    /// A policy's component could not be found or pulled.
+    #[error("policy {policy} (named in {}): {cause}", named_in.display())]
+    Locate {
+        policy: String,
+        named_in: PathBuf,
+        cause: OciError,
+    },
+    /// The policy runtime could not be set up.
+    #[error("{0}")]
+    Runtime(anyhow::Error),
+    /// A policy could not be loaded, trapped, ran out of time, answered `err`,
+    /// or reported what it did not declare.
+    #[error("policy {0}")]
+    Failed(#[from] GuestError),
+}
+
 /// The blueprint's policies, then the org's.
-pub fn named(blueprint: &Blueprint) -> Result<Vec<Named>, String> {
+pub fn named(blueprint: &Blueprint) -> Result<Vec<Named>, PolicyError> {
     let mut all: Vec<Named> = blueprint
         .policies
         .iter()
@@ -55,14 +78,22 @@ pub fn named(blueprint: &Blueprint) -> Result<Vec<Named>, String> {
         })
         .collect();
     if let Some(path) = org_config_path() {
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read the policy config {}: {e}", path.display()))?;
-        let config: OrgConfig = toml::from_str(&text)
-            .map_err(|e| format!("{} is not a valid policy config: {e}", path.display()))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            PolicyError::Config(format!(
+                "cannot read the policy config {}: {e}",
+                path.display()
+            ))
+        })?;
+        let config: OrgConfig = toml::from_str(&text).map_err(|e| {
+            PolicyError::Config(format!(
+                "{} is not a valid policy config: {e}",
+                path.display()
+            ))
+        })?;
         let dir = path.parent().unwrap_or(Path::new("."));
         for entry in &config.policy {
             all.push(Named {
-                location: entry.locate(dir, &path)?,
+                location: entry.locate(dir, &path).map_err(PolicyError::Config)?,
                 named_in: path.clone(),
             });
         }
@@ -72,11 +103,13 @@ pub fn named(blueprint: &Blueprint) -> Result<Vec<Named>, String> {
 
 /// The component file of a policy: a path as is, an OCI reference pulled
 /// (tags pinned in the lock file beside `lock_dir`'s blueprint).
-pub async fn component(location: &GuestLocation, lock_dir: &Path) -> Result<PathBuf, String> {
+pub async fn component(location: &GuestLocation, lock_dir: &Path) -> Result<PathBuf, OciError> {
     match location {
         GuestLocation::Path(path) => Ok(path.clone()),
         GuestLocation::Oci(reference) => crate::oci::locate(reference, lock_dir).await,
-        GuestLocation::S3 { .. } => Err("a policy comes from a path or an OCI registry".into()),
+        GuestLocation::S3 { .. } => Err(OciError::Reference(
+            "a policy comes from a path or an OCI registry".into(),
+        )),
     }
 }
 
@@ -94,7 +127,7 @@ pub async fn run(
     runtime: &Runtime,
     blueprint: &Blueprint,
     graph: &Graph,
-) -> Result<PolicyFindings, String> {
+) -> Result<PolicyFindings, PolicyError> {
     let named = named(blueprint)?;
     let mut out = PolicyFindings {
         rules: Vec::new(),
@@ -103,21 +136,17 @@ pub async fn run(
     if named.is_empty() {
         return Ok(out);
     }
-    let policies = PolicyRuntime::new(runtime).map_err(|e| e.to_string())?;
+    let policies = PolicyRuntime::new(runtime).map_err(PolicyError::Runtime)?;
     for policy in &named {
         let path = component(&policy.location, &blueprint.dir)
             .await
-            .map_err(|e| {
-                format!(
-                    "policy {} (named in {}): {e}",
-                    describe(&policy.location),
-                    policy.named_in.display()
-                )
+            .map_err(|cause| PolicyError::Locate {
+                policy: describe(&policy.location),
+                named_in: policy.named_in.clone(),
+                cause,
             })?;
-        let loaded = policies.load(&path).map_err(|e| format!("policy {e}"))?;
-        judge(&policies, &loaded, &blueprint.name, graph, &mut out)
-            .await
-            .map_err(|e| format!("policy {e}"))?;
+        let loaded = policies.load(&path)?;
+        judge(&policies, &loaded, &blueprint.name, graph, &mut out).await?;
     }
     Ok(out)
 }
@@ -136,7 +165,7 @@ async fn judge(
     blueprint: &str,
     graph: &Graph,
     out: &mut PolicyFindings,
-) -> Result<(), crate::runtime::GuestError> {
+) -> Result<(), GuestError> {
     let mut instance = policies.instantiate(loaded).await?;
     let info = instance.info().await?;
     let rules = instance.rules().await?;

@@ -197,10 +197,7 @@ async fn apply_one(context: &Context, prepared: Prepared, args: &super::ApplyOpt
 
 async fn run_many(context: &Context, files: Vec<std::path::PathBuf>, args: &RunArgs) -> CliResult {
     let started = Instant::now();
-    let order = context
-        .waves(&files, &args.sets)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let order = context.waves(&files, &args.sets).await?;
     let json = args.options.json;
     if order.waves.len() > 1 && !json {
         let names: Vec<String> = order

@@ -17,9 +17,7 @@ pub async fn run(global: &GlobalArgs, args: &InspectArgs) -> CliResult {
     let is_blueprint = args.target.extension().is_some_and(|e| e == "toml");
     let (guest_path, dir, file_params) = if is_blueprint {
         let blueprint = Blueprint::load(&args.target)?;
-        let path = crate::guest_source::local_path(&blueprint)
-            .await
-            .map_err(anyhow::Error::msg)?;
+        let path = crate::guest_source::local_path(&blueprint).await?;
         (path, blueprint.dir, Some(blueprint.params))
     } else {
         (args.target.clone(), Path::new(".").to_owned(), None)
@@ -66,10 +64,8 @@ pub async fn run(global: &GlobalArgs, args: &InspectArgs) -> CliResult {
 /// downloaded but the manifest, nothing runs.
 async fn inspect_oci(text: &str, json: bool) -> CliResult {
     use crate::oci;
-    let reference = oci::parse(text).map_err(anyhow::Error::msg)?;
-    let d = oci::describe(&reference)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let reference = oci::parse(text)?;
+    let d = oci::describe(&reference).await?;
     let get = |key| d.annotation(key).unwrap_or_default().to_owned();
     let kind = get(oci::ANNOTATION_KIND);
     if kind.is_empty() {

@@ -546,7 +546,7 @@ pub fn error_kind(e: &anyhow::Error) -> &'static str {
     for cause in e.chain() {
         if let Some(eval) = cause.downcast_ref::<EvalError>() {
             return match eval {
-                EvalError::File(_) => "blueprint_file",
+                EvalError::File(_) | EvalError::Source(_) => "blueprint_file",
                 EvalError::Guest(_) => "guest",
                 EvalError::Params { .. } => "params",
                 EvalError::Graph(_) => "invalid_graph",
@@ -575,7 +575,9 @@ pub fn error_hint(e: &anyhow::Error) -> Option<&'static str> {
     for cause in e.chain() {
         if let Some(eval) = cause.downcast_ref::<EvalError>() {
             return match eval {
-                EvalError::File(_) => Some("docs/blueprint-file.md describes the file"),
+                EvalError::File(_) | EvalError::Source(_) => {
+                    Some("docs/blueprint-file.md describes the file")
+                }
                 EvalError::Guest(_) => None,
                 EvalError::Params { .. } => Some(
                     "`blueprint inspect FILE` lists the params the guest takes, with their types",

@@ -14,7 +14,7 @@ use crate::check::policy::{POLICY_PACKAGE, PolicyRuntime, is_policy};
 use crate::oci::{self, ComponentInfo, WasmConfig};
 
 pub async fn run(global: &GlobalArgs, args: &PublishArgs) -> CliResult {
-    let reference = oci::parse(&args.reference).map_err(anyhow::Error::msg)?;
+    let reference = oci::parse(&args.reference)?;
     if reference.tag().is_none() {
         anyhow::bail!(
             "publish to a tag (REGISTRY/NAMESPACE/NAME:TAG); the digest is printed after the push"
@@ -92,9 +92,7 @@ pub async fn run(global: &GlobalArgs, args: &PublishArgs) -> CliResult {
             target: Some(target),
         },
     };
-    let digest = oci::push(&reference, &bytes, &config, annotations)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let digest = oci::push(&reference, &bytes, &config, annotations).await?;
     let repository = format!(
         "{}/{}",
         reference.resolve_registry(),

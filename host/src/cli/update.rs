@@ -17,7 +17,7 @@ pub async fn run(args: &UpdateArgs) -> CliResult {
         }
     };
     let mut references: Vec<String> = Vec::new();
-    let policies = crate::check::policies::named(&blueprint).map_err(anyhow::Error::msg)?;
+    let policies = crate::check::policies::named(&blueprint)?;
     for location in
         std::iter::once(&blueprint.guest.location).chain(policies.iter().map(|p| &p.location))
     {
@@ -41,19 +41,17 @@ pub async fn run(args: &UpdateArgs) -> CliResult {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let mut lock = Lock::load(&blueprint.dir).map_err(anyhow::Error::msg)?;
+    let mut lock = Lock::load(&blueprint.dir)?;
     let mut moved = 0;
     for text in &references {
-        let reference = oci::parse(text).map_err(anyhow::Error::msg)?;
+        let reference = oci::parse(text)?;
         if reference.digest().is_some() {
             say(format!("  {text}: pinned by digest in the file"));
             report.push(serde_json::json!({"reference": text, "status": "pinned_in_file"}));
             continue;
         }
-        let digest = oci::resolve(&reference).await.map_err(anyhow::Error::msg)?;
-        oci::pull(&reference, &digest)
-            .await
-            .map_err(anyhow::Error::msg)?;
+        let digest = oci::resolve(&reference).await?;
+        oci::pull(&reference, &digest).await?;
         let (status, from) = match lock.set(text, &digest) {
             Some(old) if old == digest => {
                 say(format!("  {text}: unchanged ({digest})"));
@@ -72,7 +70,7 @@ pub async fn run(args: &UpdateArgs) -> CliResult {
         };
         report.push(serde_json::json!({"reference": text, "status": status, "from": from, "digest": digest}));
     }
-    lock.save().map_err(anyhow::Error::msg)?;
+    lock.save()?;
     if args.json {
         println!(
             "{}",

@@ -15,6 +15,8 @@ use base64::Engine as _;
 use oci_client::secrets::RegistryAuth;
 use serde_json::Value;
 
+use super::OciError;
+
 /// Docker Hub's key in `auths` (docker's own spelling).
 const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
 
@@ -27,15 +29,15 @@ pub fn config_dir() -> Option<PathBuf> {
 }
 
 /// Credentials for `registry` (`host[:port]`).
-pub fn credentials(registry: &str) -> Result<RegistryAuth, String> {
+pub fn credentials(registry: &str) -> Result<RegistryAuth, OciError> {
     match config_dir() {
         Some(dir) => credentials_in(&dir, registry),
         None => Ok(RegistryAuth::Anonymous),
     }
 }
 
-pub fn credentials_in(dir: &Path, registry: &str) -> Result<RegistryAuth, String> {
-    credentials_with(dir, registry, None)
+pub fn credentials_in(dir: &Path, registry: &str) -> Result<RegistryAuth, OciError> {
+    credentials_with(dir, registry, None).map_err(OciError::Credentials)
 }
 
 /// `search_path`: where helpers are looked up instead of `PATH` (tests).
@@ -252,7 +254,9 @@ mod tests {
             r#"{"credHelpers": {"ghcr.io": "blueprint-test-no-such-helper"}}"#,
         )
         .unwrap();
-        let e = credentials_in(dir.path(), "ghcr.io").unwrap_err();
+        let e = credentials_in(dir.path(), "ghcr.io")
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("docker-credential-blueprint-test-no-such-helper"),
             "{e}"

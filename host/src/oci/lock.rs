@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::OciError;
+
 pub const FILE_NAME: &str = "blueprint.lock";
 
 /// `--locked`: the lock file must not change (cargo's flag of that name): a tag
@@ -61,7 +63,11 @@ impl Lock {
     }
 
     /// The folder's lock; empty when there is none yet.
-    pub fn load(dir: &Path) -> Result<Lock, String> {
+    pub fn load(dir: &Path) -> Result<Lock, OciError> {
+        Self::read(dir).map_err(OciError::Lock)
+    }
+
+    fn read(dir: &Path) -> Result<Lock, String> {
         let path = Self::path_in(dir);
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
@@ -110,7 +116,11 @@ impl Lock {
     }
 
     /// Write atomically (temp file + rename), entries sorted by reference.
-    pub fn save(&self) -> Result<(), String> {
+    pub fn save(&self) -> Result<(), OciError> {
+        self.write().map_err(OciError::Lock)
+    }
+
+    fn write(&self) -> Result<(), String> {
         if is_locked() {
             return Err(format!(
                 "{} would change, but --locked was given: run without --locked (or `blueprint update FILE`) where the lock file may be written, and commit it",
@@ -140,7 +150,7 @@ impl Lock {
 
 /// Record one pin, re-reading the file first so pins written meanwhile (another
 /// blueprint of the folder in the same `run`) are kept.
-pub fn record(dir: &Path, reference: &str, digest: &str) -> Result<(), String> {
+pub fn record(dir: &Path, reference: &str, digest: &str) -> Result<(), OciError> {
     let mut lock = Lock::load(dir)?;
     if lock.get(reference) == Some(digest) {
         return Ok(());
@@ -175,6 +185,11 @@ mod tests {
             "version = 1\n[[artifact]]\nreference = \"x\"\ndigest = \"md5:00\"\n",
         )
         .unwrap();
-        assert!(Lock::load(dir.path()).unwrap_err().contains("sha256"));
+        assert!(
+            Lock::load(dir.path())
+                .unwrap_err()
+                .to_string()
+                .contains("sha256")
+        );
     }
 }

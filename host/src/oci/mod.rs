@@ -13,7 +13,10 @@
 //! and again when read from the cache. The format is described in docs/oci.md.
 
 pub mod auth;
+mod error;
 pub mod lock;
+
+pub use error::{OciError, Step};
 
 pub use crate::blueprint_file::oci_ref::{check_syntax, is_sha256_digest};
 use std::collections::BTreeMap;
@@ -80,16 +83,16 @@ pub fn plain_http(registry: &str) -> bool {
 
 /// A reference as written: `REGISTRY/NAMESPACE/NAME:TAG` or `...@sha256:HEX`.
 /// The registry must be explicit (no implied Docker Hub).
-pub fn parse(text: &str) -> Result<Reference, String> {
-    check_syntax(text)?;
+pub fn parse(text: &str) -> Result<Reference, OciError> {
+    check_syntax(text).map_err(OciError::Reference)?;
     let text = text.strip_prefix("oci://").unwrap_or(text);
     let reference: Reference = text
         .parse()
-        .map_err(|e| format!("{text:?} is not an OCI reference: {e}"))?;
+        .map_err(|e| OciError::Reference(format!("{text:?} is not an OCI reference: {e}")))?;
     if reference.tag().is_none() && reference.digest().is_none() {
-        return Err(format!(
+        return Err(OciError::Reference(format!(
             "OCI reference {text:?} needs a tag (:1.0.0) or a digest (@sha256:...)"
-        ));
+        )));
     }
     Ok(reference)
 }
@@ -102,24 +105,8 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
     out
 }
 
-/// An error from the registry, with where credentials come from when it refused
-/// them.
-fn registry_error(context: String, error: impl std::fmt::Display) -> String {
-    let text = error.to_string();
-    let refused = ["401", "403", "Not authorized", "UNAUTHORIZED", "DENIED"]
-        .iter()
-        .any(|s| text.contains(s));
-    if refused {
-        format!(
-            "{context}: {text} (registry credentials come from $DOCKER_CONFIG/config.json or ~/.docker/config.json: `docker login REGISTRY`)"
-        )
-    } else {
-        format!("{context}: {text}")
-    }
-}
-
 /// A client for the reference's registry with its credentials.
-async fn connect(reference: &Reference, operation: RegistryOperation) -> Result<Client, String> {
+async fn connect(reference: &Reference, operation: RegistryOperation) -> Result<Client, OciError> {
     let registry = reference.resolve_registry().to_owned();
     let protocol = if plain_http(&registry) {
         ClientProtocol::HttpsExcept(vec![registry.clone()])
@@ -139,12 +126,12 @@ async fn connect(reference: &Reference, operation: RegistryOperation) -> Result<
     client
         .auth(reference, &credentials, operation)
         .await
-        .map_err(|e| registry_error(format!("{}: authentication failed", reference.whole()), e))?;
+        .map_err(|e| OciError::registry(Step::Authenticate, &reference.whole(), e))?;
     Ok(client)
 }
 
 /// The manifest digest a tag points to now.
-pub async fn resolve(reference: &Reference) -> Result<String, String> {
+pub async fn resolve(reference: &Reference) -> Result<String, OciError> {
     let client = connect(reference, RegistryOperation::Pull).await?;
     let (_, digest) = fetch_manifest(&client, reference).await?;
     Ok(digest)
@@ -155,42 +142,37 @@ pub async fn resolve(reference: &Reference) -> Result<String, String> {
 async fn fetch_manifest(
     client: &Client,
     reference: &Reference,
-) -> Result<(Vec<u8>, String), String> {
+) -> Result<(Vec<u8>, String), OciError> {
     let (bytes, digest) = client
         .pull_manifest_raw(reference, &RegistryAuth::Anonymous, &[MANIFEST_MEDIA_TYPE])
         .await
-        .map_err(|e| {
-            registry_error(
-                format!("{}: cannot fetch the manifest", reference.whole()),
-                e,
-            )
-        })?;
+        .map_err(|e| OciError::registry(Step::FetchManifest, &reference.whole(), e))?;
     let actual = sha256_digest(&bytes);
     if let Some(pinned) = reference.digest()
         && pinned != actual
     {
-        return Err(format!(
+        return Err(OciError::Refused(format!(
             "refusing {}: the registry served a manifest whose digest is {actual} (tampered with, or a broken registry)",
             reference.whole()
-        ));
+        )));
     }
     if digest != actual {
-        return Err(format!(
+        return Err(OciError::Refused(format!(
             "refusing {}: the registry says the manifest is {digest}, its bytes hash to {actual}",
             reference.whole()
-        ));
+        )));
     }
     Ok((bytes.to_vec(), actual))
 }
 
 /// A Wasm artifact's manifest, checked for the layout: the Wasm config and one
 /// `application/wasm` layer.
-pub fn wasm_layer(manifest: &OciImageManifest, what: &str) -> Result<OciDescriptor, String> {
+pub fn wasm_layer(manifest: &OciImageManifest, what: &str) -> Result<OciDescriptor, OciError> {
     if manifest.config.media_type != CONFIG_MEDIA_TYPE {
-        return Err(format!(
+        return Err(OciError::Layout(format!(
             "{what} is not a Wasm component artifact: its config is {:?}, not {CONFIG_MEDIA_TYPE}",
             manifest.config.media_type
-        ));
+        )));
     }
     let wasm: Vec<&OciDescriptor> = manifest
         .layers
@@ -199,13 +181,13 @@ pub fn wasm_layer(manifest: &OciImageManifest, what: &str) -> Result<OciDescript
         .collect();
     match wasm.as_slice() {
         [layer] if is_sha256_digest(&layer.digest) => Ok((*layer).clone()),
-        [_] => Err(format!(
+        [_] => Err(OciError::Layout(format!(
             "{what}: the component layer's digest is not sha256"
-        )),
-        _ => Err(format!(
+        ))),
+        _ => Err(OciError::Layout(format!(
             "{what} must have exactly one {LAYER_MEDIA_TYPE} layer, it has {}",
             wasm.len()
-        )),
+        ))),
     }
 }
 
@@ -227,7 +209,7 @@ impl Described {
 }
 
 /// The manifest of a tag or digest (for `inspect oci://...`).
-pub async fn describe(reference: &Reference) -> Result<Described, String> {
+pub async fn describe(reference: &Reference) -> Result<Described, OciError> {
     let client = connect(reference, RegistryOperation::Pull).await?;
     let (bytes, digest) = fetch_manifest(&client, reference).await?;
     let manifest = parse_manifest(&bytes, &reference.whole())?;
@@ -239,8 +221,9 @@ pub async fn describe(reference: &Reference) -> Result<Described, String> {
     })
 }
 
-fn parse_manifest(bytes: &[u8], what: &str) -> Result<OciImageManifest, String> {
-    serde_json::from_slice(bytes).map_err(|e| format!("{what}: not an OCI image manifest: {e}"))
+fn parse_manifest(bytes: &[u8], what: &str) -> Result<OciImageManifest, OciError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| OciError::Layout(format!("{what}: not an OCI image manifest: {e}")))
 }
 
 /// Where pulled artifacts live: components as `<cache>/guests/<hex>.wasm` (the
@@ -259,7 +242,7 @@ fn hex_of(digest: &str) -> &str {
 /// The component file of the artifact `reference` pins at `digest`: from the cache
 /// when both the manifest and the component there still hash to their digests,
 /// else downloaded, verified and cached.
-pub async fn pull(reference: &Reference, digest: &str) -> Result<PathBuf, String> {
+pub async fn pull(reference: &Reference, digest: &str) -> Result<PathBuf, OciError> {
     let what = reference.whole();
     let dir = cache_dir();
     let manifest_file = dir.join("oci").join(format!("{}.json", hex_of(digest)));
@@ -272,15 +255,15 @@ pub async fn pull(reference: &Reference, digest: &str) -> Result<PathBuf, String
     let manifest = parse_manifest(&bytes, &what)?;
     let layer = wasm_layer(&manifest, &what)?;
     if layer.size > MAX_COMPONENT_BYTES || layer.size < 0 {
-        return Err(format!(
+        return Err(OciError::Refused(format!(
             "{what}: the component is {} bytes, over the {MAX_COMPONENT_BYTES} byte limit",
             layer.size
-        ));
+        )));
     }
     let mut stream = client
         .pull_blob_stream(&pinned, &layer)
         .await
-        .map_err(|e| registry_error(format!("{what}: cannot download the component"), e))?;
+        .map_err(|e| OciError::registry(Step::Download, &what, e))?;
     let mut component = Vec::with_capacity(layer.size as usize);
     while let Some(chunk) = stream
         .try_next()
@@ -305,17 +288,21 @@ pub async fn pull(reference: &Reference, digest: &str) -> Result<PathBuf, String
         ));
     }
     let path = dir.join(format!("{}.wasm", hex_of(&layer.digest)));
-    store(&path, &component).map_err(|e| format!("caching {what} at {}: {e}", path.display()))?;
+    let cache = |path: &Path| {
+        let what = what.clone();
+        let path = path.to_owned();
+        move |cause| OciError::Cache { what, path, cause }
+    };
+    store(&path, &component).map_err(cache(&path))?;
     // The manifest last: its presence says the component beside it is complete.
-    store(&manifest_file, &bytes)
-        .map_err(|e| format!("caching {what} at {}: {e}", manifest_file.display()))?;
+    store(&manifest_file, &bytes).map_err(cache(&manifest_file))?;
     Ok(path)
 }
 
-fn refusal(what: &str, digest: &str, why: &str) -> String {
-    format!(
+fn refusal(what: &str, digest: &str, why: &str) -> OciError {
+    OciError::Refused(format!(
         "refusing {what}: its component does not match the manifest's digest {digest} ({why}): tampered with in the registry, or corrupted in transit"
-    )
+    ))
 }
 
 /// A cache hit only when every byte still matches its digest.
@@ -344,28 +331,28 @@ fn store(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// The component from a blueprint's `oci = "..."`: a digest reference as is; a
 /// tag through the lock file beside the blueprint (resolved and recorded on first
 /// use, then fixed until `blueprint update`).
-pub async fn locate(text: &str, blueprint_dir: &Path) -> Result<PathBuf, String> {
-    if let Some(digest) = check_syntax(text)? {
+pub async fn locate(text: &str, blueprint_dir: &Path) -> Result<PathBuf, OciError> {
+    if let Some(digest) = check_syntax(text).map_err(OciError::Reference)? {
         return pull_text(text, digest).await;
     }
     let lock = lock::Lock::load(blueprint_dir)?;
     if let Some(digest) = lock.get(text) {
-        return pull_text(text, digest).await.map_err(|e| {
-            if e.contains("cannot fetch the manifest") {
-                format!(
-                    "{e} (the digest {} pins for this tag; `blueprint update FILE` re-resolves it)",
-                    lock.path().display()
-                )
-            } else {
-                e
-            }
+        return pull_text(text, digest).await.map_err(|e| match e {
+            OciError::Registry {
+                step: Step::FetchManifest,
+                ..
+            } => OciError::PinGone {
+                cause: Box::new(e),
+                lock: lock.path().to_owned(),
+            },
+            e => e,
         });
     }
     if lock::is_locked() {
-        return Err(format!(
+        return Err(OciError::Lock(format!(
             "{text} is not pinned in {}, and --locked forbids writing it: resolve it where the lock file may be written (`blueprint update FILE`), and commit it",
             lock::Lock::path_in(blueprint_dir).display()
-        ));
+        )));
     }
     let reference = parse(text)?;
     let digest = resolve(&reference).await?;
@@ -377,7 +364,7 @@ pub async fn locate(text: &str, blueprint_dir: &Path) -> Result<PathBuf, String>
 
 /// [`pull`] from the reference as written: the cache first, and the reference
 /// parsed only when the registry must be asked.
-async fn pull_text(text: &str, digest: &str) -> Result<PathBuf, String> {
+async fn pull_text(text: &str, digest: &str) -> Result<PathBuf, OciError> {
     let dir = cache_dir();
     let manifest_file = dir.join("oci").join(format!("{}.json", hex_of(digest)));
     if let Some(path) = cached(&manifest_file, digest, &dir, text) {
@@ -416,11 +403,12 @@ pub async fn push(
     component: &[u8],
     config: &WasmConfig,
     annotations: BTreeMap<String, String>,
-) -> Result<String, String> {
+) -> Result<String, OciError> {
     let what = reference.whole();
     let client = connect(reference, RegistryOperation::Push).await?;
     let layer_digest = sha256_digest(component);
-    let config_bytes = serde_json::to_vec(config).map_err(|e| e.to_string())?;
+    // Plain data: serializing cannot fail.
+    let config_bytes = serde_json::to_vec(config).expect("the Wasm config serializes");
     let config_digest = sha256_digest(&config_bytes);
     for (bytes, digest) in [
         (component.to_vec(), &layer_digest),
@@ -429,7 +417,7 @@ pub async fn push(
         client
             .push_blob(reference, bytes, digest)
             .await
-            .map_err(|e| registry_error(format!("pushing to {what}"), e))?;
+            .map_err(|e| OciError::registry(Step::PushBlob, &what, e))?;
     }
     let manifest = serde_json::json!({
         "schemaVersion": 2,
@@ -438,7 +426,7 @@ pub async fn push(
         "layers": [{"mediaType": LAYER_MEDIA_TYPE, "digest": layer_digest, "size": component.len()}],
         "annotations": annotations,
     });
-    let bytes = serde_json::to_vec(&manifest).map_err(|e| e.to_string())?;
+    let bytes = serde_json::to_vec(&manifest).expect("a JSON value serializes");
     let digest = sha256_digest(&bytes);
     client
         .push_manifest_raw(
@@ -447,7 +435,7 @@ pub async fn push(
             reqwest::header::HeaderValue::from_static(MANIFEST_MEDIA_TYPE),
         )
         .await
-        .map_err(|e| registry_error(format!("pushing the manifest of {what}"), e))?;
+        .map_err(|e| OciError::registry(Step::PushManifest, &what, e))?;
     Ok(digest)
 }
 
@@ -467,6 +455,7 @@ mod tests {
         assert!(
             parse("acme/seed:1.0")
                 .unwrap_err()
+                .to_string()
                 .contains("must name its registry")
         );
         assert!(
@@ -542,9 +531,12 @@ mod tests {
             ),
             "x",
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("not a Wasm component artifact"), "{e}");
-        let e = wasm_layer(&manifest(CONFIG_MEDIA_TYPE, vec![]), "x").unwrap_err();
+        let e = wasm_layer(&manifest(CONFIG_MEDIA_TYPE, vec![]), "x")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("exactly one"), "{e}");
     }
 }

@@ -47,7 +47,7 @@ pub fn options(
                         node.kind
                     );
                 }
-                state.rename(&m.from, &m.to).map_err(anyhow::Error::msg)?;
+                state.rename(&m.from, &m.to)?;
                 options.moved.insert(m.to.clone(), m.from.clone());
             }
             // Already moved (the entry stays in the file), or never recorded.

@@ -86,9 +86,40 @@ impl Waves {
     }
 }
 
+/// Why the files of one run cannot be put in an order.
+#[derive(Debug, thiserror::Error)]
+pub enum WavesError {
+    #[error(
+        "these blueprints read each other's outputs in a cycle, so none can be applied first: {}",
+        shown(.0)
+    )]
+    Cycle(Vec<PathBuf>),
+    #[error(
+        "{} reads its own outputs (blueprint '{blueprint}'): a blueprint cannot depend on itself",
+        file.display()
+    )]
+    ReadsItself { file: PathBuf, blueprint: String },
+    #[error(
+        "{} reads blueprint '{blueprint}', which {} files of this run are named: {}",
+        file.display(),
+        named.len(),
+        shown(named)
+    )]
+    Ambiguous {
+        file: PathBuf,
+        blueprint: String,
+        named: Vec<PathBuf>,
+    },
+}
+
+fn shown(files: &[PathBuf]) -> String {
+    let shown: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    shown.join(", ")
+}
+
 /// Order files by `reads[i]` (the indices file `i` reads from) into waves;
 /// an error names a cycle.
-pub fn order(files: &[PathBuf], reads: &[Vec<usize>]) -> Result<Vec<Vec<PathBuf>>, String> {
+pub fn order(files: &[PathBuf], reads: &[Vec<usize>]) -> Result<Vec<Vec<PathBuf>>, WavesError> {
     let mut placed: Vec<Option<usize>> = vec![None; files.len()];
     let mut waves: Vec<Vec<PathBuf>> = Vec::new();
     while placed.iter().any(Option::is_none) {
@@ -97,14 +128,11 @@ pub fn order(files: &[PathBuf], reads: &[Vec<usize>]) -> Result<Vec<Vec<PathBuf>
             .filter(|&i| reads[i].iter().all(|&j| placed[j].is_some()))
             .collect();
         if ready.is_empty() {
-            let stuck: Vec<String> = (0..files.len())
+            let stuck = (0..files.len())
                 .filter(|&i| placed[i].is_none())
-                .map(|i| files[i].display().to_string())
+                .map(|i| files[i].clone())
                 .collect();
-            return Err(format!(
-                "these blueprints read each other's outputs in a cycle, so none can be applied first: {}",
-                stuck.join(", ")
-            ));
+            return Err(WavesError::Cycle(stuck));
         }
         for &i in &ready {
             placed[i] = Some(waves.len());
@@ -119,7 +147,7 @@ impl Context {
     /// naming another file's blueprint), from each guest's graph (no API
     /// call), in waves. A file that cannot be evaluated goes first, where its
     /// plan says why.
-    pub async fn waves(&self, files: &[PathBuf], sets: &[String]) -> Result<Waves, String> {
+    pub async fn waves(&self, files: &[PathBuf], sets: &[String]) -> Result<Waves, WavesError> {
         // Each file's blueprint name and the blueprints it reads, evaluated at once.
         let read = join_all(files.iter().map(|file| async move {
             let Ok(blueprint) = Blueprint::load(file) else {
@@ -148,10 +176,10 @@ impl Context {
                 match matching.as_slice() {
                     [] => {} // Published elsewhere: read as it is.
                     [j] if *j == i => {
-                        return Err(format!(
-                            "{} reads its own outputs (blueprint '{name}'): a blueprint cannot depend on itself",
-                            files[i].display()
-                        ));
+                        return Err(WavesError::ReadsItself {
+                            file: files[i].clone(),
+                            blueprint: name.clone(),
+                        });
                     }
                     [j] => {
                         if !from.contains(j) {
@@ -159,16 +187,11 @@ impl Context {
                         }
                     }
                     several => {
-                        return Err(format!(
-                            "{} reads blueprint '{name}', which {} files of this run are named: {}",
-                            files[i].display(),
-                            several.len(),
-                            several
-                                .iter()
-                                .map(|&j| files[j].display().to_string())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ));
+                        return Err(WavesError::Ambiguous {
+                            file: files[i].clone(),
+                            blueprint: name.clone(),
+                            named: several.iter().map(|&j| files[j].clone()).collect(),
+                        });
                     }
                 }
             }
@@ -280,7 +303,9 @@ mod tests {
     #[test]
     fn a_cycle_is_refused_naming_its_files() {
         let f = files(&["a.toml", "b.toml", "c.toml"]);
-        let err = order(&f, &[vec![1], vec![0], vec![]]).unwrap_err();
+        let err = order(&f, &[vec![1], vec![0], vec![]])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("a.toml, b.toml"), "{err}");
         assert!(!err.contains("c.toml"), "{err}");
     }

@@ -276,9 +276,7 @@ pub async fn findings(runtime: &Runtime, evaluated: &Evaluated) -> anyhow::Resul
     let blueprint = &evaluated.blueprint;
     let graph = &evaluated.graph;
     let region = crate::blueprint_file::pagerduty::service_region(&blueprint.providers.pagerduty);
-    let policies = check::policies::run(runtime, blueprint, graph)
-        .await
-        .map_err(anyhow::Error::msg)?;
+    let policies = check::policies::run(runtime, blueprint, graph).await?;
     check::check_with(
         graph,
         runtime.catalog(),

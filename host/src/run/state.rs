@@ -7,6 +7,7 @@ use anyhow::Context as _;
 
 use crate::blueprint_file::Blueprint;
 use crate::state::{LockInfo, State};
+use blueprint_model::record::RecordError;
 
 /// The recorded state of the blueprint `file`, fit to print: sensitive outputs
 /// and props redacted. `state`: `--state`, instead of the blueprint's own.
@@ -127,7 +128,7 @@ async fn operate(
     file: &Path,
     state: Option<&Path>,
     change: Change,
-    apply: impl FnOnce(&mut State) -> Result<crate::state::Entry, String>,
+    apply: impl FnOnce(&mut State) -> Result<crate::state::Entry, RecordError>,
 ) -> anyhow::Result<Surgery> {
     let blueprint = Blueprint::load(file)?;
     let store = crate::state::open(&blueprint, state).await?;
