@@ -4,11 +4,14 @@
 //! One file per kind in `kinds/`; this file holds what they share: the clients,
 //! the one way every SDK call is made (retried while transient, errors mapped to
 //! `ProviderError` naming the resource, the AWS code and message), and tags.
+//! `object.rs` is the toolkit of the kinds that are one tagged object (read,
+//! delete, find and the tag sync written once).
 //! `probe.rs` is what `blueprint drill` uses.
 
 pub mod access;
 mod batch;
 pub mod kinds;
+mod object;
 mod probe;
 mod rates;
 mod reads;
@@ -475,29 +478,6 @@ fn prior_str<'a>(prior: &'a Resource, prop: &str) -> ProviderResult<&'a str> {
                 format!("recorded resource {} lacks `{prop}`", prior.id),
             )
         })
-}
-
-/// Bring a resource's tags to `want`, the way every AWS service here allows:
-/// `tag` adds and overwrites (e.g. IAM TagRole: "If a tag with the same key
-/// name already exists, then that tag is overwritten"), so the keys the
-/// blueprint dropped are found with `list` (the keys the resource has now) and
-/// removed with `untag`. Each kind passes its service's three calls.
-async fn sync_tags(
-    want: &[(String, String)],
-    tag: impl AsyncFnOnce() -> ProviderResult<()>,
-    list: impl AsyncFnOnce() -> ProviderResult<Vec<String>>,
-    untag: impl AsyncFnOnce(Vec<String>) -> ProviderResult<()>,
-) -> ProviderResult<()> {
-    tag().await?;
-    let stale: Vec<String> = list()
-        .await?
-        .into_iter()
-        .filter(|k| !want.iter().any(|(d, _)| d == k))
-        .collect();
-    if !stale.is_empty() {
-        untag(stale).await?;
-    }
-    Ok(())
 }
 
 /// The user's tags plus ours (`blueprint:name`, `blueprint:node`).

@@ -4,12 +4,12 @@
 
 use super::super::access::Phase::{Delete, Drill, Read, Write};
 use super::super::access::{ANY, Iam, OWN, grant};
-use async_trait::async_trait;
 use aws_sdk_eventbridge::types::{RuleState, Tag};
 use serde_json::{Value, json};
 
-use super::super::{AwsProvider, by_tags, gone_ok, opt, optional, props, sync_tags, tags};
-use crate::providers::{Desired, Found, ProviderResult, Resource, ResourceKind};
+use super::super::object::{TaggedObject, Tags};
+use super::super::{AwsProvider, opt, optional, props, tags};
+use crate::providers::{Desired, ProviderResult, Resource};
 use crate::runtime::wit::aws as wit;
 use blueprint_model::kind::{KindInfo, Role, mirror, out, parse_as};
 use blueprint_model::terraform::{Block, OutputMap, TAGS, TerraformMap, same};
@@ -221,118 +221,116 @@ async fn describe(
     }))
 }
 
-#[async_trait]
-impl ResourceKind<AwsProvider> for Kind {
-    fn info(&self) -> &'static KindInfo {
+impl TaggedObject for Kind {
+    fn info() -> &'static KindInfo {
         &INFO
     }
 
-    async fn create(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
+    const NOUN: &'static str = "EventBridge rule";
+
+    async fn create(aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
         let p: Props = d.typed()?;
         let tag_list = rule_tags(&tags(d, p.tags.as_deref()));
         let arn = put_rule(aws, &p, Some(tag_list), &d.address()).await?;
         Ok(rule_resource(&p.name, &arn, &RuleRead::of(&p)))
     }
 
-    async fn read(&self, aws: &AwsProvider, prior: &Resource) -> ProviderResult<Option<Resource>> {
-        describe(aws, &prior.id, &format!("EventBridge rule {}", prior.id)).await
-    }
-
+    /// PutRule replaces every field, "If you omit arguments in PutRule, the
+    /// old values for those arguments are not kept" — but not the tags: "If
+    /// you are updating an existing rule, any tags you specify in the PutRule
+    /// operation are ignored. To update the tags of an existing rule, use
+    /// TagResource and UntagResource" (EventBridge API Reference, PutRule).
     async fn update(
-        &self,
         aws: &AwsProvider,
         d: &Desired<'_>,
         prior: &Resource,
-        changed: &[String],
+        _changed: &[String],
     ) -> ProviderResult<Resource> {
         let p: Props = d.typed()?;
-        let address = d.address();
-        // PutRule replaces every field, "If you omit arguments in PutRule, the
-        // old values for those arguments are not kept" — but not the tags: "If
-        // you are updating an existing rule, any tags you specify in the PutRule
-        // operation are ignored. To update the tags of an existing rule, use
-        // TagResource and UntagResource" (EventBridge API Reference, PutRule).
-        let arn = put_rule(aws, &p, None, &address).await?;
-        if changed.iter().any(|c| c == "tags") {
-            let want = tags(d, p.tags.as_deref());
-            let tag_list = rule_tags(&want);
-            let (events, arn) = (&aws.events, &arn);
-            sync_tags(
-                &want,
-                async || {
-                    aws.call(&address, || {
-                        events
-                            .tag_resource()
-                            .resource_arn(arn)
-                            .set_tags(Some(tag_list.clone()))
-                            .send()
-                    })
-                    .await
-                    .map(drop)
-                },
-                async || {
-                    let current = aws
-                        .call(&address, || {
-                            events.list_tags_for_resource().resource_arn(arn).send()
-                        })
-                        .await?;
-                    Ok(current.tags().iter().map(|t| t.key().to_owned()).collect())
-                },
-                async |stale| {
-                    aws.call(&address, || {
-                        events
-                            .untag_resource()
-                            .resource_arn(arn)
-                            .set_tag_keys(Some(stale.clone()))
-                            .send()
-                    })
-                    .await
-                    .map(drop)
-                },
-            )
-            .await?;
-        }
+        let arn = put_rule(aws, &p, None, &d.address()).await?;
         Ok(rule_resource(&prior.id, &arn, &RuleRead::of(&p)))
+    }
+
+    async fn read(
+        aws: &AwsProvider,
+        name: &str,
+        address: &str,
+    ) -> ProviderResult<Option<Resource>> {
+        describe(aws, name, address).await
+    }
+
+    /// By name on the default bus.
+    async fn named(
+        aws: &AwsProvider,
+        d: &Desired<'_>,
+        address: &str,
+    ) -> ProviderResult<Option<(Resource, Option<Tags>)>> {
+        let p: Props = d.typed()?;
+        Ok(describe(aws, &p.name, address).await?.map(|r| (r, None)))
+    }
+
+    fn wanted_tags(d: &Desired<'_>) -> ProviderResult<Tags> {
+        let p: Props = d.typed()?;
+        Ok(tags(d, p.tags.as_deref()))
+    }
+
+    fn tag_target(rule: &Resource) -> Option<String> {
+        rule.outputs.get("arn").cloned()
+    }
+
+    async fn list_tags(aws: &AwsProvider, arn: &str, address: &str) -> ProviderResult<Tags> {
+        let out = aws
+            .call(address, || {
+                aws.events.list_tags_for_resource().resource_arn(arn).send()
+            })
+            .await?;
+        Ok(out
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect())
+    }
+
+    async fn tag(aws: &AwsProvider, arn: &str, tags: &Tags, address: &str) -> ProviderResult<()> {
+        let tag_list = rule_tags(tags);
+        aws.call(address, || {
+            aws.events
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(tag_list.clone()))
+                .send()
+        })
+        .await
+        .map(drop)
+    }
+
+    async fn untag(
+        aws: &AwsProvider,
+        arn: &str,
+        keys: Vec<String>,
+        address: &str,
+    ) -> ProviderResult<()> {
+        aws.call(address, || {
+            aws.events
+                .untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(keys.clone()))
+                .send()
+        })
+        .await
+        .map(drop)
     }
 
     /// DeleteRule refuses a rule that still has targets ("Before you can delete
     /// the rule, you must remove all targets"): the targets are nodes that
     /// depend on the rule, so the engine removes them first.
-    async fn delete(&self, aws: &AwsProvider, prior: &Resource) -> ProviderResult<()> {
-        gone_ok(
-            aws.call(&format!("EventBridge rule {}", prior.id), || {
-                aws.events.delete_rule().name(&prior.id).send()
-            })
+    async fn remove(aws: &AwsProvider, name: &str, address: &str) -> ProviderResult<()> {
+        aws.call(address, || aws.events.delete_rule().name(name).send())
             .await
-            .map(drop),
-        )
+            .map(drop)
     }
 
-    /// By name on the default bus, ours by its tags.
-    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
-        let p: Props = d.typed()?;
-        let address = d.address();
-        let Some(rule) = describe(aws, &p.name, &address).await? else {
-            return Ok(None);
-        };
-        let arn = rule.outputs["arn"].clone();
-        let listed = aws
-            .call(&address, || {
-                aws.events
-                    .list_tags_for_resource()
-                    .resource_arn(&arn)
-                    .send()
-            })
-            .await?;
-        let pairs: Vec<(String, String)> = listed
-            .tags()
-            .iter()
-            .map(|t| (t.key().to_owned(), t.value().to_owned()))
-            .collect();
-        Ok(Some(by_tags(rule, &pairs, d)))
-    }
-
-    fn equivalent(&self, prop: &str, desired: &Value, observed: &Value) -> bool {
+    fn equivalent(prop: &str, desired: &Value, observed: &Value) -> bool {
         match prop {
             // EventBridge may hand the pattern back reformatted.
             "event_pattern" => super::super::same_json_text(desired, observed),
@@ -340,7 +338,6 @@ impl ResourceKind<AwsProvider> for Kind {
             "state" => {
                 desired.as_str().unwrap_or("ENABLED") == observed.as_str().unwrap_or("ENABLED")
             }
-            "tags" => super::super::same_set(desired, observed),
             _ => false,
         }
     }

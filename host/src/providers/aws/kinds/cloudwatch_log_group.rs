@@ -2,13 +2,13 @@
 
 use super::super::access::Phase::{Delete, Drill, Read, Write};
 use super::super::access::{ANY, Iam, OWN, grant};
-use async_trait::async_trait;
+use std::collections::HashMap;
+
 use serde_json::{Value, json};
 
-use super::super::{AwsProvider, by_tags, gone_ok, optional, props, sync_tags, tags};
-use crate::providers::{
-    Desired, ErrorClass, Found, ProviderError, ProviderResult, Resource, ResourceKind,
-};
+use super::super::object::{TaggedObject, Tags};
+use super::super::{AwsProvider, gone_ok, props, tags};
+use crate::providers::{Desired, ErrorClass, ProviderError, ProviderResult, Resource};
 use crate::runtime::wit::aws as wit;
 use blueprint_model::kind::{KindInfo, Role, mirror, out, parse_as};
 use blueprint_model::terraform::{Block, OutputMap, TAGS, TerraformMap, same};
@@ -168,17 +168,17 @@ async fn set_retention(
     }
 }
 
-#[async_trait]
-impl ResourceKind<AwsProvider> for Kind {
-    fn info(&self) -> &'static KindInfo {
+impl TaggedObject for Kind {
+    fn info() -> &'static KindInfo {
         &INFO
     }
 
-    async fn create(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
+    const NOUN: &'static str = "log group";
+
+    async fn create(aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
         let p: Props = d.typed()?;
         let address = d.address();
-        let tag_map: std::collections::HashMap<String, String> =
-            tags(d, p.tags.as_deref()).into_iter().collect();
+        let tag_map: HashMap<String, String> = tags(d, p.tags.as_deref()).into_iter().collect();
         aws.call(&address, || {
             aws.logs
                 .create_log_group()
@@ -196,102 +196,94 @@ impl ResourceKind<AwsProvider> for Kind {
         })
     }
 
-    async fn read(&self, aws: &AwsProvider, prior: &Resource) -> ProviderResult<Option<Resource>> {
-        describe(aws, &prior.id, &format!("log group {}", prior.id)).await
-    }
-
     async fn update(
-        &self,
         aws: &AwsProvider,
         d: &Desired<'_>,
         prior: &Resource,
-        changed: &[String],
+        _changed: &[String],
     ) -> ProviderResult<Resource> {
         let p: Props = d.typed()?;
         let address = d.address();
         set_retention(aws, &address, &prior.id, p.retention_in_days).await?;
-        // Tags are only set by CreateLogGroup; later changes go through
-        // TagResource/UntagResource, whose ARN is the log group's without the
-        // trailing `:*` (CloudWatch Logs API Reference, TagResource).
-        if changed.iter().any(|c| c == "tags")
-            && let Some(arn) = prior.outputs.get("arn")
-        {
-            let arn = arn.trim_end_matches(":*");
-            let want = tags(d, p.tags.as_deref());
-            let map: std::collections::HashMap<String, String> = want.iter().cloned().collect();
-            let logs = &aws.logs;
-            sync_tags(
-                &want,
-                async || {
-                    aws.call(&address, || {
-                        logs.tag_resource()
-                            .resource_arn(arn)
-                            .set_tags(Some(map.clone()))
-                            .send()
-                    })
-                    .await
-                    .map(drop)
-                },
-                async || {
-                    let current = aws
-                        .call(&address, || {
-                            logs.list_tags_for_resource().resource_arn(arn).send()
-                        })
-                        .await?;
-                    Ok(current
-                        .tags()
-                        .into_iter()
-                        .flat_map(|t| t.keys().cloned())
-                        .collect())
-                },
-                async |stale| {
-                    aws.call(&address, || {
-                        logs.untag_resource()
-                            .resource_arn(arn)
-                            .set_tag_keys(Some(stale.clone()))
-                            .send()
-                    })
-                    .await
-                    .map(drop)
-                },
-            )
-            .await?;
-        }
         describe(aws, &prior.id, &address)
             .await?
             .ok_or_else(|| ProviderError::new(ErrorClass::NotFound, format!("{address}: gone")))
     }
 
-    async fn delete(&self, aws: &AwsProvider, prior: &Resource) -> ProviderResult<()> {
-        gone_ok(
-            aws.call(&format!("log group {}", prior.id), || {
-                aws.logs.delete_log_group().log_group_name(&prior.id).send()
-            })
-            .await
-            .map(|_| ()),
-        )
+    async fn read(aws: &AwsProvider, id: &str, address: &str) -> ProviderResult<Option<Resource>> {
+        describe(aws, id, address).await
     }
 
-    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
+    async fn named(
+        aws: &AwsProvider,
+        d: &Desired<'_>,
+        address: &str,
+    ) -> ProviderResult<Option<(Resource, Option<Tags>)>> {
         let p: Props = d.typed()?;
-        let Some(found) = describe(aws, &p.name, &d.address()).await? else {
-            return Ok(None);
-        };
-        let arn = found.outputs["arn"].clone();
-        let out = optional(
-            aws.call(&d.address(), || {
-                aws.logs.list_tags_for_resource().resource_arn(&arn).send()
-            })
-            .await,
-        )?;
-        let pairs: Vec<(String, String)> = out
-            .and_then(|o| o.tags().cloned())
-            .map(|m| m.into_iter().collect())
-            .unwrap_or_default();
-        Ok(Some(by_tags(found, &pairs, d)))
+        Ok(describe(aws, &p.name, address).await?.map(|g| (g, None)))
     }
 
-    fn equivalent(&self, prop: &str, desired: &Value, observed: &Value) -> bool {
-        prop == "tags" && super::super::same_set(desired, observed)
+    fn wanted_tags(d: &Desired<'_>) -> ProviderResult<Tags> {
+        let p: Props = d.typed()?;
+        Ok(tags(d, p.tags.as_deref()))
+    }
+
+    /// Tags are only set by CreateLogGroup; later changes go through
+    /// TagResource/UntagResource, whose ARN is the log group's without the
+    /// trailing `:*` (CloudWatch Logs API Reference, TagResource).
+    fn tag_target(group: &Resource) -> Option<String> {
+        Some(group.outputs.get("arn")?.trim_end_matches(":*").to_owned())
+    }
+
+    async fn list_tags(aws: &AwsProvider, arn: &str, address: &str) -> ProviderResult<Tags> {
+        let out = aws
+            .call(address, || {
+                aws.logs.list_tags_for_resource().resource_arn(arn).send()
+            })
+            .await?;
+        Ok(out
+            .tags()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .collect())
+    }
+
+    async fn tag(aws: &AwsProvider, arn: &str, tags: &Tags, address: &str) -> ProviderResult<()> {
+        let map: HashMap<String, String> = tags.iter().cloned().collect();
+        aws.call(address, || {
+            aws.logs
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(map.clone()))
+                .send()
+        })
+        .await
+        .map(drop)
+    }
+
+    async fn untag(
+        aws: &AwsProvider,
+        arn: &str,
+        keys: Vec<String>,
+        address: &str,
+    ) -> ProviderResult<()> {
+        aws.call(address, || {
+            aws.logs
+                .untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(keys.clone()))
+                .send()
+        })
+        .await
+        .map(drop)
+    }
+
+    async fn remove(aws: &AwsProvider, name: &str, address: &str) -> ProviderResult<()> {
+        aws.call(address, || {
+            aws.logs.delete_log_group().log_group_name(name).send()
+        })
+        .await
+        .map(drop)
     }
 }

@@ -3,17 +3,15 @@
 
 use super::super::access::Phase::{Delete, Drill, Read, Write};
 use super::super::access::{ANY, Iam, OWN, grant};
-use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{
     ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricStat, StandardUnit, Statistic,
     Tag,
 };
 use serde_json::{Value, json};
 
-use super::super::{AwsProvider, by_tags, gone_ok, optional, props, sync_tags, tags};
-use crate::providers::{
-    Desired, ErrorClass, Found, ProviderError, ProviderResult, Resource, ResourceKind,
-};
+use super::super::object::{TaggedObject, Tags};
+use super::super::{AwsProvider, props, tags};
+use crate::providers::{Desired, ErrorClass, ProviderError, ProviderResult, Resource};
 use crate::runtime::wit::aws as wit;
 use blueprint_model::kind::{Checker, KindInfo, Role, mirror, out, parse_as};
 use blueprint_model::terraform::{
@@ -512,92 +510,12 @@ async fn describe(
     }))
 }
 
-/// Sets an alarm's tags to `want` (metric and composite alarms alike): tag,
-/// then untag the keys no longer wanted.
-pub(super) async fn retag(
-    aws: &AwsProvider,
-    address: &str,
-    arn: &str,
-    want: &[(String, String)],
-) -> ProviderResult<()> {
-    let tag_list: Vec<Tag> = want
-        .iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect();
-    let cloudwatch = &aws.cloudwatch;
-    sync_tags(
-        want,
-        async || {
-            aws.call(address, || {
-                cloudwatch
-                    .tag_resource()
-                    .resource_arn(arn)
-                    .set_tags(Some(tag_list.clone()))
-                    .send()
-            })
-            .await
-            .map(drop)
-        },
-        async || {
-            let current = aws
-                .call(address, || {
-                    cloudwatch.list_tags_for_resource().resource_arn(arn).send()
-                })
-                .await?;
-            Ok(current
-                .tags()
-                .iter()
-                .filter_map(|t| t.key().map(str::to_owned))
-                .collect())
-        },
-        async |stale| {
-            aws.call(address, || {
-                cloudwatch
-                    .untag_resource()
-                    .resource_arn(arn)
-                    .set_tag_keys(Some(stale.clone()))
-                    .send()
-            })
-            .await
-            .map(drop)
-        },
-    )
-    .await
-}
-
-/// An alarm found by name is this node's if its tags say so.
-pub(super) async fn found_by_tags(
-    aws: &AwsProvider,
-    found: Resource,
-    d: &Desired<'_>,
-) -> ProviderResult<Option<Found>> {
-    let arn = found.outputs["arn"].clone();
-    let out = optional(
-        aws.call(&d.address(), || {
-            aws.cloudwatch
-                .list_tags_for_resource()
-                .resource_arn(&arn)
-                .send()
-        })
-        .await,
-    )?;
-    let pairs: Vec<(String, String)> = out
-        .map(|o| {
-            o.tags()
-                .iter()
-                .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(Some(by_tags(found, &pairs, d)))
-}
-
 /// The two alarm kinds (metric, composite) differ in how an alarm is written
 /// (PutMetricAlarm, PutCompositeAlarm) and read (DescribeAlarms of its type);
 /// the rest — tags, delete, find — is any alarm's, implemented once here.
 pub(super) trait AlarmKind: Send + Sync + 'static {
     fn info() -> &'static KindInfo;
-    /// A create's calls to rate-limited APIs ([`ResourceKind::paced_calls`]).
+    /// A create's calls to rate-limited APIs ([`TaggedObject::PACED_CALLS`]).
     const PACED_CALLS: &'static [&'static str];
     /// Writes the alarm (create and update alike) and reads it back.
     fn put(
@@ -610,70 +528,119 @@ pub(super) trait AlarmKind: Send + Sync + 'static {
         address: &str,
     ) -> impl Future<Output = ProviderResult<Option<Resource>>> + Send;
     /// The desired alarm's name and its tags (the user's and the host's).
-    fn name_and_tags(d: &Desired<'_>) -> ProviderResult<(String, Vec<(String, String)>)>;
+    fn name_and_tags(d: &Desired<'_>) -> ProviderResult<(String, Tags)>;
     fn equivalent(prop: &str, desired: &Value, observed: &Value) -> bool;
 }
 
-#[async_trait]
-impl<A: AlarmKind> ResourceKind<AwsProvider> for A {
-    fn info(&self) -> &'static KindInfo {
+impl<A: AlarmKind> TaggedObject for A {
+    fn info() -> &'static KindInfo {
         A::info()
     }
 
-    fn paced_calls(&self) -> &'static [&'static str] {
-        A::PACED_CALLS
-    }
+    const NOUN: &'static str = "alarm";
+    const PACED_CALLS: &'static [&'static str] = A::PACED_CALLS;
 
-    async fn create(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
+    async fn create(aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
         A::put(aws, d).await
     }
 
-    async fn read(&self, aws: &AwsProvider, prior: &Resource) -> ProviderResult<Option<Resource>> {
-        A::describe(aws, &prior.id, &format!("alarm {}", prior.id)).await
-    }
-
+    /// "If you are using this operation to update an existing alarm, any tags
+    /// you specify in this parameter are ignored. To change the tags of an
+    /// existing alarm, use TagResource or UntagResource." (CloudWatch API
+    /// Reference, PutMetricAlarm; PutCompositeAlarm says the same.)
     async fn update(
-        &self,
         aws: &AwsProvider,
         d: &Desired<'_>,
-        prior: &Resource,
-        changed: &[String],
+        _prior: &Resource,
+        _changed: &[String],
     ) -> ProviderResult<Resource> {
-        let updated = A::put(aws, d).await?;
-        // "If you are using this operation to update an existing alarm, any tags
-        // you specify in this parameter are ignored. To change the tags of an
-        // existing alarm, use TagResource or UntagResource." (CloudWatch API
-        // Reference, PutMetricAlarm; PutCompositeAlarm says the same).
-        if changed.iter().any(|c| c == "tags")
-            && let Some(arn) = prior.outputs.get("arn")
-        {
-            let (_, want) = A::name_and_tags(d)?;
-            retag(aws, &d.address(), arn, &want).await?;
-        }
-        Ok(updated)
+        A::put(aws, d).await
     }
 
-    async fn delete(&self, aws: &AwsProvider, prior: &Resource) -> ProviderResult<()> {
-        gone_ok(
-            aws.call(&format!("alarm {}", prior.id), || {
-                aws.cloudwatch.delete_alarms().alarm_names(&prior.id).send()
-            })
-            .await
-            .map(|_| ()),
-        )
+    async fn read(
+        aws: &AwsProvider,
+        name: &str,
+        address: &str,
+    ) -> ProviderResult<Option<Resource>> {
+        A::describe(aws, name, address).await
     }
 
-    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
+    async fn named(
+        aws: &AwsProvider,
+        d: &Desired<'_>,
+        address: &str,
+    ) -> ProviderResult<Option<(Resource, Option<Tags>)>> {
         let (name, _) = A::name_and_tags(d)?;
-        match A::describe(aws, &name, &d.address()).await? {
-            Some(found) => found_by_tags(aws, found, d).await,
-            None => Ok(None),
-        }
+        Ok(A::describe(aws, &name, address).await?.map(|a| (a, None)))
     }
 
-    fn equivalent(&self, prop: &str, desired: &Value, observed: &Value) -> bool {
-        prop == "tags" && super::super::same_set(desired, observed)
-            || A::equivalent(prop, desired, observed)
+    fn wanted_tags(d: &Desired<'_>) -> ProviderResult<Tags> {
+        Ok(A::name_and_tags(d)?.1)
+    }
+
+    fn tag_target(alarm: &Resource) -> Option<String> {
+        alarm.outputs.get("arn").cloned()
+    }
+
+    async fn list_tags(aws: &AwsProvider, arn: &str, address: &str) -> ProviderResult<Tags> {
+        let out = aws
+            .call(address, || {
+                aws.cloudwatch
+                    .list_tags_for_resource()
+                    .resource_arn(arn)
+                    .send()
+            })
+            .await?;
+        Ok(out
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+            .collect())
+    }
+
+    async fn tag(aws: &AwsProvider, arn: &str, tags: &Tags, address: &str) -> ProviderResult<()> {
+        let tag_list: Vec<Tag> = tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        aws.call(address, || {
+            aws.cloudwatch
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(tag_list.clone()))
+                .send()
+        })
+        .await
+        .map(drop)
+    }
+
+    async fn untag(
+        aws: &AwsProvider,
+        arn: &str,
+        keys: Vec<String>,
+        address: &str,
+    ) -> ProviderResult<()> {
+        aws.call(address, || {
+            aws.cloudwatch
+                .untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(keys.clone()))
+                .send()
+        })
+        .await
+        .map(drop)
+    }
+
+    async fn remove(aws: &AwsProvider, name: &str, address: &str) -> ProviderResult<()> {
+        aws.call(address, || {
+            aws.cloudwatch.delete_alarms().alarm_names(name).send()
+        })
+        .await
+        .map(drop)
+    }
+
+    fn equivalent(prop: &str, desired: &Value, observed: &Value) -> bool {
+        A::equivalent(prop, desired, observed)
     }
 }
 
@@ -698,7 +665,7 @@ impl AlarmKind for Kind {
         describe(aws, name, address).await
     }
 
-    fn name_and_tags(d: &Desired<'_>) -> ProviderResult<(String, Vec<(String, String)>)> {
+    fn name_and_tags(d: &Desired<'_>) -> ProviderResult<(String, Tags)> {
         let p: Props = d.typed()?;
         Ok((p.alarm_name, tags(d, p.tags.as_deref())))
     }

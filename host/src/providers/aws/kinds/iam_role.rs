@@ -2,14 +2,12 @@
 
 use super::super::access::Phase::{Delete, Read, Write};
 use super::super::access::{Iam, OWN, grant};
-use async_trait::async_trait;
 use aws_sdk_iam::types::Tag;
 use serde_json::{Value, json};
 
-use super::super::{AwsProvider, by_tags, gone_ok, optional, props, sync_tags, tags, user_tags};
-use crate::providers::{
-    Desired, ErrorClass, Found, ProviderError, ProviderResult, Resource, ResourceKind,
-};
+use super::super::object::{TaggedObject, Tags};
+use super::super::{AwsProvider, optional, props, tags, user_tags};
+use crate::providers::{Desired, ErrorClass, ProviderError, ProviderResult, Resource};
 use crate::runtime::wit::aws as wit;
 use blueprint_model::kind::{Controls, KindInfo, mirror, out, parse_as};
 use blueprint_model::terraform::{Block, OutputMap, TAGS, TerraformMap, same};
@@ -126,9 +124,9 @@ fn role_resource(role: &aws_sdk_iam::types::Role) -> Resource {
     }
 }
 
-fn tag_list(d: &Desired<'_>, p: &Props) -> Vec<Tag> {
-    tags(d, p.tags.as_deref())
-        .into_iter()
+fn tag_list(pairs: &Tags) -> Vec<Tag> {
+    pairs
+        .iter()
         .filter_map(|(k, v)| Tag::builder().key(k).value(v).build().ok())
         .collect()
 }
@@ -145,16 +143,17 @@ async fn read_by_name(
     Ok(out.and_then(|o| o.role().map(role_resource)))
 }
 
-#[async_trait]
-impl ResourceKind<AwsProvider> for Kind {
-    fn info(&self) -> &'static KindInfo {
+impl TaggedObject for Kind {
+    fn info() -> &'static KindInfo {
         &INFO
     }
 
-    async fn create(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
+    const NOUN: &'static str = "IAM role";
+
+    async fn create(aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
         let p: Props = d.typed()?;
         let address = d.address();
-        let tags = tag_list(d, &p);
+        let tags = tag_list(&tags(d, p.tags.as_deref()));
         let out = aws
             .call(&address, || {
                 aws.iam
@@ -178,12 +177,7 @@ impl ResourceKind<AwsProvider> for Kind {
         }
     }
 
-    async fn read(&self, aws: &AwsProvider, prior: &Resource) -> ProviderResult<Option<Resource>> {
-        read_by_name(aws, &prior.id, &format!("IAM role {}", prior.id)).await
-    }
-
     async fn update(
-        &self,
         aws: &AwsProvider,
         d: &Desired<'_>,
         _prior: &Resource,
@@ -212,41 +206,6 @@ impl ResourceKind<AwsProvider> for Kind {
             })
             .await?;
         }
-        if changed.iter().any(|c| c == "tags") {
-            let want = tags(d, p.tags.as_deref());
-            let tag_values = tag_list(d, &p);
-            let iam = &aws.iam;
-            sync_tags(
-                &want,
-                async || {
-                    aws.call(&address, || {
-                        iam.tag_role()
-                            .role_name(name)
-                            .set_tags(Some(tag_values.clone()))
-                            .send()
-                    })
-                    .await
-                    .map(drop)
-                },
-                async || {
-                    let current = aws
-                        .call(&address, || iam.list_role_tags().role_name(name).send())
-                        .await?;
-                    Ok(current.tags().iter().map(|t| t.key().to_owned()).collect())
-                },
-                async |stale| {
-                    aws.call(&address, || {
-                        iam.untag_role()
-                            .role_name(name)
-                            .set_tag_keys(Some(stale.clone()))
-                            .send()
-                    })
-                    .await
-                    .map(drop)
-                },
-            )
-            .await?;
-        }
         read_by_name(aws, name, &address).await?.ok_or_else(|| {
             ProviderError::new(
                 ErrorClass::NotFound,
@@ -255,48 +214,103 @@ impl ResourceKind<AwsProvider> for Kind {
         })
     }
 
-    async fn delete(&self, aws: &AwsProvider, prior: &Resource) -> ProviderResult<()> {
-        let address = format!("IAM role {}", prior.id);
-        // IAM answers DeleteConflict ("Cannot delete entity, must detach all
-        // policies first") for a while after the last DetachRolePolicy: retried
-        // within the same bound as every "still in use" delete.
-        gone_ok(
-            aws.call_with(
-                &address,
-                crate::providers::retry::Policy::IN_USE,
-                &["DeleteConflict"],
-                || aws.iam.delete_role().role_name(&prior.id).send(),
-            )
-            .await
-            .map(|_| ()),
-        )
+    async fn read(
+        aws: &AwsProvider,
+        name: &str,
+        address: &str,
+    ) -> ProviderResult<Option<Resource>> {
+        read_by_name(aws, name, address).await
     }
 
-    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
+    /// GetRole answers the role and its tags at once.
+    async fn named(
+        aws: &AwsProvider,
+        d: &Desired<'_>,
+        address: &str,
+    ) -> ProviderResult<Option<(Resource, Option<Tags>)>> {
         let p: Props = d.typed()?;
         let out = optional(
-            aws.call(&d.address(), || {
-                aws.iam.get_role().role_name(&p.name).send()
-            })
-            .await,
+            aws.call(address, || aws.iam.get_role().role_name(&p.name).send())
+                .await,
         )?;
         Ok(out.and_then(|o| {
             let role = o.role()?;
-            let pairs: Vec<(String, String)> = role
+            let pairs: Tags = role
                 .tags()
                 .iter()
                 .map(|t| (t.key().to_owned(), t.value().to_owned()))
                 .collect();
-            Some(by_tags(role_resource(role), &pairs, d))
+            Some((role_resource(role), Some(pairs)))
         }))
     }
 
-    fn equivalent(&self, prop: &str, desired: &Value, observed: &Value) -> bool {
-        match prop {
-            // IAM normalises policy documents; compare them as JSON.
-            "assume_role_policy" => super::super::same_json_text(desired, observed),
-            "tags" => super::super::same_set(desired, observed),
-            _ => false,
-        }
+    fn wanted_tags(d: &Desired<'_>) -> ProviderResult<Tags> {
+        let p: Props = d.typed()?;
+        Ok(tags(d, p.tags.as_deref()))
+    }
+
+    /// IAM's tag calls name a role by its name, the role's id.
+    fn tag_target(role: &Resource) -> Option<String> {
+        Some(role.id.clone())
+    }
+
+    async fn list_tags(aws: &AwsProvider, name: &str, address: &str) -> ProviderResult<Tags> {
+        let out = aws
+            .call(address, || aws.iam.list_role_tags().role_name(name).send())
+            .await?;
+        Ok(out
+            .tags()
+            .iter()
+            .map(|t| (t.key().to_owned(), t.value().to_owned()))
+            .collect())
+    }
+
+    async fn tag(aws: &AwsProvider, name: &str, tags: &Tags, address: &str) -> ProviderResult<()> {
+        let tag_values = tag_list(tags);
+        aws.call(address, || {
+            aws.iam
+                .tag_role()
+                .role_name(name)
+                .set_tags(Some(tag_values.clone()))
+                .send()
+        })
+        .await
+        .map(drop)
+    }
+
+    async fn untag(
+        aws: &AwsProvider,
+        name: &str,
+        keys: Vec<String>,
+        address: &str,
+    ) -> ProviderResult<()> {
+        aws.call(address, || {
+            aws.iam
+                .untag_role()
+                .role_name(name)
+                .set_tag_keys(Some(keys.clone()))
+                .send()
+        })
+        .await
+        .map(drop)
+    }
+
+    /// IAM answers DeleteConflict ("Cannot delete entity, must detach all
+    /// policies first") for a while after the last DetachRolePolicy: retried
+    /// within the same bound as every "still in use" delete.
+    async fn remove(aws: &AwsProvider, name: &str, address: &str) -> ProviderResult<()> {
+        aws.call_with(
+            address,
+            crate::providers::retry::Policy::IN_USE,
+            &["DeleteConflict"],
+            || aws.iam.delete_role().role_name(name).send(),
+        )
+        .await
+        .map(drop)
+    }
+
+    fn equivalent(prop: &str, desired: &Value, observed: &Value) -> bool {
+        // IAM normalises policy documents; compare them as JSON.
+        prop == "assume_role_policy" && super::super::same_json_text(desired, observed)
     }
 }

@@ -5,16 +5,14 @@ use super::super::access::Phase::{Delete, Read, Write};
 use super::super::access::{Iam, OWN, grant};
 use std::collections::HashMap;
 
-use async_trait::async_trait;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Environment, FunctionCode, LoggingConfig, State};
 use serde_json::{Value, json};
 
-use super::super::{AwsProvider, by_tags, gone_ok, optional, props, sync_tags, tags};
+use super::super::object::{TaggedObject, Tags};
+use super::super::{AwsProvider, optional, props, tags};
 use crate::providers::retry::{self, Verdict};
-use crate::providers::{
-    Desired, ErrorClass, Found, ProviderError, ProviderResult, Resource, ResourceKind,
-};
+use crate::providers::{Desired, ErrorClass, ProviderError, ProviderResult, Resource};
 use crate::runtime::wit::aws as wit;
 use blueprint_model::kind::{Checker, Controls, KindInfo, Role, mirror, out, parse_as, refs};
 use blueprint_model::terraform::{
@@ -378,18 +376,17 @@ fn function_of(
     Some((resource, ready))
 }
 
-#[async_trait]
-impl ResourceKind<AwsProvider> for Kind {
-    fn info(&self) -> &'static KindInfo {
+impl TaggedObject for Kind {
+    fn info() -> &'static KindInfo {
         &INFO
     }
 
-    // CreateFunction, then GetFunction until it is Active.
-    fn paced_calls(&self) -> &'static [&'static str] {
-        &["LAMBDA create_function", "LAMBDA get_function"]
-    }
+    const NOUN: &'static str = "Lambda function";
 
-    async fn create(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
+    // CreateFunction, then GetFunction until it is Active.
+    const PACED_CALLS: &'static [&'static str] = &["LAMBDA create_function", "LAMBDA get_function"];
+
+    async fn create(aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
         let p: Props = d.typed()?;
         let address = d.address();
         let code = code(d, &p)?;
@@ -414,16 +411,7 @@ impl ResourceKind<AwsProvider> for Kind {
         wait_until_ready(aws, &p.function_name, &address).await
     }
 
-    async fn read(&self, aws: &AwsProvider, prior: &Resource) -> ProviderResult<Option<Resource>> {
-        Ok(
-            read_by_name(aws, &prior.id, &format!("Lambda function {}", prior.id))
-                .await?
-                .map(|(r, _)| r),
-        )
-    }
-
     async fn update(
-        &self,
         aws: &AwsProvider,
         d: &Desired<'_>,
         prior: &Resource,
@@ -479,68 +467,26 @@ impl ResourceKind<AwsProvider> for Kind {
             })
             .await?;
         }
-        // Tags are changed with TagResource/UntagResource (Lambda API
-        // Reference); CreateFunction's tags only apply to a new function.
-        if changed.iter().any(|c| c == "tags")
-            && let Some(arn) = prior.outputs.get("arn")
-        {
-            let want = tags(d, p.tags.as_deref());
-            let map: HashMap<String, String> = want.iter().cloned().collect();
-            let lambda = &aws.lambda;
-            sync_tags(
-                &want,
-                async || {
-                    aws.call_retrying(&address, UPDATE_BUSY, || {
-                        lambda
-                            .tag_resource()
-                            .resource(arn)
-                            .set_tags(Some(map.clone()))
-                            .send()
-                    })
-                    .await
-                    .map(drop)
-                },
-                async || {
-                    let current = aws
-                        .call(&address, || lambda.list_tags().resource(arn).send())
-                        .await?;
-                    Ok(current
-                        .tags()
-                        .into_iter()
-                        .flat_map(|t| t.keys().cloned())
-                        .collect())
-                },
-                async |stale| {
-                    aws.call_retrying(&address, UPDATE_BUSY, || {
-                        lambda
-                            .untag_resource()
-                            .resource(arn)
-                            .set_tag_keys(Some(stale.clone()))
-                            .send()
-                    })
-                    .await
-                    .map(drop)
-                },
-            )
-            .await?;
-        }
         wait_until_ready(aws, name, &address).await
     }
 
-    async fn delete(&self, aws: &AwsProvider, prior: &Resource) -> ProviderResult<()> {
-        gone_ok(
-            aws.call(&format!("Lambda function {}", prior.id), || {
-                aws.lambda.delete_function().function_name(&prior.id).send()
-            })
-            .await
-            .map(|_| ()),
-        )
+    async fn read(
+        aws: &AwsProvider,
+        name: &str,
+        address: &str,
+    ) -> ProviderResult<Option<Resource>> {
+        Ok(read_by_name(aws, name, address).await?.map(|(r, _)| r))
     }
 
-    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
+    /// One GetFunction answers both the function and its tags.
+    async fn named(
+        aws: &AwsProvider,
+        d: &Desired<'_>,
+        address: &str,
+    ) -> ProviderResult<Option<(Resource, Option<Tags>)>> {
         let p: Props = d.typed()?;
         let out = optional(
-            aws.call(&d.address(), || {
+            aws.call(address, || {
                 aws.lambda
                     .get_function()
                     .function_name(&p.function_name)
@@ -548,16 +494,78 @@ impl ResourceKind<AwsProvider> for Kind {
             })
             .await,
         )?;
-        // One GetFunction answers both the function and its tags.
         let Some(out) = out else { return Ok(None) };
-        let pairs: Vec<(String, String)> = out
+        let pairs: Tags = out
             .tags()
             .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default();
-        Ok(function_of(&p.function_name, &out).map(|(r, _)| by_tags(r, &pairs, d)))
+        Ok(function_of(&p.function_name, &out).map(|(r, _)| (r, Some(pairs))))
     }
 
-    fn equivalent(&self, prop: &str, desired: &Value, observed: &Value) -> bool {
-        matches!(prop, "tags" | "environment") && super::super::same_set(desired, observed)
+    fn wanted_tags(d: &Desired<'_>) -> ProviderResult<Tags> {
+        let p: Props = d.typed()?;
+        Ok(tags(d, p.tags.as_deref()))
+    }
+
+    /// Tags are changed with TagResource/UntagResource on the function's ARN
+    /// (Lambda API Reference); CreateFunction's tags only apply to a new
+    /// function.
+    fn tag_target(function: &Resource) -> Option<String> {
+        function.outputs.get("arn").cloned()
+    }
+
+    async fn list_tags(aws: &AwsProvider, arn: &str, address: &str) -> ProviderResult<Tags> {
+        let out = aws
+            .call(address, || aws.lambda.list_tags().resource(arn).send())
+            .await?;
+        Ok(out
+            .tags()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .collect())
+    }
+
+    /// Refused while an update of the function is in progress, like any change.
+    async fn tag(aws: &AwsProvider, arn: &str, tags: &Tags, address: &str) -> ProviderResult<()> {
+        let map: HashMap<String, String> = tags.iter().cloned().collect();
+        aws.call_retrying(address, UPDATE_BUSY, || {
+            aws.lambda
+                .tag_resource()
+                .resource(arn)
+                .set_tags(Some(map.clone()))
+                .send()
+        })
+        .await
+        .map(drop)
+    }
+
+    async fn untag(
+        aws: &AwsProvider,
+        arn: &str,
+        keys: Vec<String>,
+        address: &str,
+    ) -> ProviderResult<()> {
+        aws.call_retrying(address, UPDATE_BUSY, || {
+            aws.lambda
+                .untag_resource()
+                .resource(arn)
+                .set_tag_keys(Some(keys.clone()))
+                .send()
+        })
+        .await
+        .map(drop)
+    }
+
+    async fn remove(aws: &AwsProvider, name: &str, address: &str) -> ProviderResult<()> {
+        aws.call(address, || {
+            aws.lambda.delete_function().function_name(name).send()
+        })
+        .await
+        .map(drop)
+    }
+
+    fn equivalent(prop: &str, desired: &Value, observed: &Value) -> bool {
+        prop == "environment" && super::super::same_set(desired, observed)
     }
 }

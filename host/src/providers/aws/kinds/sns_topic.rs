@@ -2,11 +2,11 @@
 
 use super::super::access::Phase::{Delete, Drill, Read, Write};
 use super::super::access::{ANY, Iam, OWN, grant};
-use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::super::{AwsProvider, by_tags, gone_ok, optional, props, sync_tags, tags};
-use crate::providers::{Desired, Found, ProviderResult, Resource, ResourceKind};
+use super::super::object::{TaggedObject, Tags};
+use super::super::{AwsProvider, optional, props, tags};
+use crate::providers::{Desired, ProviderResult, Resource};
 use crate::runtime::wit::aws as wit;
 use blueprint_model::kind::{KindInfo, Role, out, parse_as};
 use blueprint_model::terraform::{Block, OutputMap, TAGS, TerraformMap, same};
@@ -105,13 +105,14 @@ fn topic_resource(arn: &str, display_name: Option<&str>) -> Resource {
     }
 }
 
-#[async_trait]
-impl ResourceKind<AwsProvider> for Kind {
-    fn info(&self) -> &'static KindInfo {
+impl TaggedObject for Kind {
+    fn info() -> &'static KindInfo {
         &INFO
     }
 
-    async fn create(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
+    const NOUN: &'static str = "SNS topic";
+
+    async fn create(aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
         let p: Props = d.typed()?;
         let tag_list = sns_tags(&tags(d, p.tags.as_deref()));
         let out = aws
@@ -131,70 +132,13 @@ impl ResourceKind<AwsProvider> for Kind {
         Ok(topic_resource(arn, p.display_name.as_deref()))
     }
 
-    async fn read(&self, aws: &AwsProvider, prior: &Resource) -> ProviderResult<Option<Resource>> {
-        let out = optional(
-            aws.call(&format!("SNS topic {}", prior.id), || {
-                aws.sns.get_topic_attributes().topic_arn(&prior.id).send()
-            })
-            .await,
-        )?;
-        Ok(out.map(|o| {
-            let display = o
-                .attributes()
-                .and_then(|a| a.get("DisplayName"))
-                .map(String::as_str);
-            topic_resource(&prior.id, display)
-        }))
-    }
-
     async fn update(
-        &self,
         aws: &AwsProvider,
         d: &Desired<'_>,
         prior: &Resource,
-        changed: &[String],
+        _changed: &[String],
     ) -> ProviderResult<Resource> {
         let p: Props = d.typed()?;
-        // Tags are changed with TagResource/UntagResource (Amazon SNS API
-        // Reference); CreateTopic's tags only apply to a new topic.
-        if changed.iter().any(|c| c == "tags") {
-            let address = d.address();
-            let want = tags(d, p.tags.as_deref());
-            let tag_list = sns_tags(&want);
-            let (sns, arn) = (&aws.sns, &prior.id);
-            sync_tags(
-                &want,
-                async || {
-                    aws.call(&address, || {
-                        sns.tag_resource()
-                            .resource_arn(arn)
-                            .set_tags(Some(tag_list.clone()))
-                            .send()
-                    })
-                    .await
-                    .map(drop)
-                },
-                async || {
-                    let current = aws
-                        .call(&address, || {
-                            sns.list_tags_for_resource().resource_arn(arn).send()
-                        })
-                        .await?;
-                    Ok(current.tags().iter().map(|t| t.key().to_owned()).collect())
-                },
-                async |stale| {
-                    aws.call(&address, || {
-                        sns.untag_resource()
-                            .resource_arn(arn)
-                            .set_tag_keys(Some(stale.clone()))
-                            .send()
-                    })
-                    .await
-                    .map(drop)
-                },
-            )
-            .await?;
-        }
         aws.call(&d.address(), || {
             aws.sns
                 .set_topic_attributes()
@@ -207,45 +151,94 @@ impl ResourceKind<AwsProvider> for Kind {
         Ok(topic_resource(&prior.id, p.display_name.as_deref()))
     }
 
-    async fn delete(&self, aws: &AwsProvider, prior: &Resource) -> ProviderResult<()> {
-        gone_ok(
-            aws.call(&format!("SNS topic {}", prior.id), || {
-                aws.sns.delete_topic().topic_arn(&prior.id).send()
+    async fn read(aws: &AwsProvider, arn: &str, address: &str) -> ProviderResult<Option<Resource>> {
+        let out = optional(
+            aws.call(address, || {
+                aws.sns.get_topic_attributes().topic_arn(arn).send()
             })
-            .await
-            .map(|_| ()),
-        )
+            .await,
+        )?;
+        Ok(out.map(|o| {
+            let display = o
+                .attributes()
+                .and_then(|a| a.get("DisplayName"))
+                .map(String::as_str);
+            topic_resource(arn, display)
+        }))
     }
 
-    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
+    /// CreateTopic is idempotent per name but would adopt a stranger's topic:
+    /// look for it, then check it is ours by its tags. A topic's ARN is its
+    /// account, region and name, so one GetTopicAttributes looks (where
+    /// ListTopics would read the account's topics 100 a page).
+    async fn named(
+        aws: &AwsProvider,
+        d: &Desired<'_>,
+        address: &str,
+    ) -> ProviderResult<Option<(Resource, Option<Tags>)>> {
         let p: Props = d.typed()?;
-        let address = d.address();
-        // CreateTopic is idempotent per name but would adopt a stranger's topic:
-        // look for it, then check it is ours by its tags. A topic's ARN is its
-        // account, region and name, so one GetTopicAttributes looks (where
-        // ListTopics would read the account's topics 100 a page).
-        let arn = aws.arn_in_account(&address, "sns", &p.name).await?;
-        let probe = Resource {
-            id: arn.clone(),
-            ..Resource::default()
-        };
-        let Some(read) = self.read(aws, &probe).await? else {
-            return Ok(None);
-        };
-        let tags = aws
-            .call(&address, || {
-                aws.sns.list_tags_for_resource().resource_arn(&arn).send()
+        let arn = aws.arn_in_account(address, "sns", &p.name).await?;
+        Ok(Self::read(aws, &arn, address).await?.map(|t| (t, None)))
+    }
+
+    fn wanted_tags(d: &Desired<'_>) -> ProviderResult<Tags> {
+        let p: Props = d.typed()?;
+        Ok(tags(d, p.tags.as_deref()))
+    }
+
+    /// Tags are changed with TagResource/UntagResource (Amazon SNS API
+    /// Reference) on the topic's ARN, its id; CreateTopic's tags only apply
+    /// to a new topic.
+    fn tag_target(topic: &Resource) -> Option<String> {
+        Some(topic.id.clone())
+    }
+
+    async fn list_tags(aws: &AwsProvider, arn: &str, address: &str) -> ProviderResult<Tags> {
+        let out = aws
+            .call(address, || {
+                aws.sns.list_tags_for_resource().resource_arn(arn).send()
             })
             .await?;
-        let pairs: Vec<(String, String)> = tags
+        Ok(out
             .tags()
             .iter()
             .map(|t| (t.key().to_owned(), t.value().to_owned()))
-            .collect();
-        Ok(Some(by_tags(read, &pairs, d)))
+            .collect())
     }
 
-    fn equivalent(&self, prop: &str, desired: &Value, observed: &Value) -> bool {
-        prop == "tags" && super::super::same_set(desired, observed)
+    async fn tag(aws: &AwsProvider, arn: &str, tags: &Tags, address: &str) -> ProviderResult<()> {
+        let tag_list = sns_tags(tags);
+        aws.call(address, || {
+            aws.sns
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(tag_list.clone()))
+                .send()
+        })
+        .await
+        .map(drop)
+    }
+
+    async fn untag(
+        aws: &AwsProvider,
+        arn: &str,
+        keys: Vec<String>,
+        address: &str,
+    ) -> ProviderResult<()> {
+        aws.call(address, || {
+            aws.sns
+                .untag_resource()
+                .resource_arn(arn)
+                .set_tag_keys(Some(keys.clone()))
+                .send()
+        })
+        .await
+        .map(drop)
+    }
+
+    async fn remove(aws: &AwsProvider, arn: &str, address: &str) -> ProviderResult<()> {
+        aws.call(address, || aws.sns.delete_topic().topic_arn(arn).send())
+            .await
+            .map(drop)
     }
 }

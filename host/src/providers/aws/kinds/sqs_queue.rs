@@ -5,12 +5,12 @@ use super::super::access::Phase::{Delete, Drill, Read, Write};
 use super::super::access::{Iam, OWN, grant};
 use std::collections::HashMap;
 
-use async_trait::async_trait;
 use aws_sdk_sqs::types::QueueAttributeName as Attr;
 use serde_json::{Value, json};
 
-use super::super::{AwsProvider, by_tags, gone_ok, optional, props, sync_tags, tags};
-use crate::providers::{Desired, Found, ProviderResult, Resource, ResourceKind};
+use super::super::object::{TaggedObject, Tags};
+use super::super::{AwsProvider, optional, props, tags};
+use crate::providers::{Desired, ErrorClass, ProviderError, ProviderResult, Resource};
 use crate::runtime::wit::aws as wit;
 use blueprint_model::kind::{KindInfo, Role, mirror, out, parse_as};
 use blueprint_model::terraform::{Block, OutputMap, TAGS, TerraformMap, same};
@@ -169,29 +169,14 @@ async fn read_url(aws: &AwsProvider, url: &str, address: &str) -> ProviderResult
     Ok(out.map(|o| queue_resource(url, o.attributes().unwrap_or(&HashMap::new()))))
 }
 
-async fn queue_tags(
-    aws: &AwsProvider,
-    url: &str,
-    address: &str,
-) -> ProviderResult<Vec<(String, String)>> {
-    let out = aws
-        .call(address, || aws.sqs.list_queue_tags().queue_url(url).send())
-        .await?;
-    Ok(out
-        .tags()
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect())
-}
-
-#[async_trait]
-impl ResourceKind<AwsProvider> for Kind {
-    fn info(&self) -> &'static KindInfo {
+impl TaggedObject for Kind {
+    fn info() -> &'static KindInfo {
         &INFO
     }
 
-    async fn create(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
+    const NOUN: &'static str = "SQS queue";
+
+    async fn create(aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Resource> {
         let p: Props = d.typed()?;
         let address = d.address();
         let pairs = tags(d, p.tags.as_deref());
@@ -209,23 +194,18 @@ impl ResourceKind<AwsProvider> for Kind {
             .await?;
         let url = out.queue_url().unwrap_or_default().to_owned();
         read_url(aws, &url, &address).await?.ok_or_else(|| {
-            crate::providers::ProviderError::new(
-                crate::providers::ErrorClass::Transient,
+            ProviderError::new(
+                ErrorClass::Transient,
                 format!("{address}: created {url} but it is not readable yet"),
             )
         })
     }
 
-    async fn read(&self, aws: &AwsProvider, prior: &Resource) -> ProviderResult<Option<Resource>> {
-        read_url(aws, &prior.id, &format!("SQS queue {}", prior.id)).await
-    }
-
     async fn update(
-        &self,
         aws: &AwsProvider,
         d: &Desired<'_>,
         prior: &Resource,
-        changed: &[String],
+        _changed: &[String],
     ) -> ProviderResult<Resource> {
         let p: Props = d.typed()?;
         let address = d.address();
@@ -241,67 +221,25 @@ impl ResourceKind<AwsProvider> for Kind {
             })
             .await?;
         }
-        if changed.iter().any(|c| c == "tags") {
-            let want = tags(d, p.tags.as_deref());
-            sync_tags(
-                &want,
-                async || {
-                    aws.call(&address, || {
-                        let mut request = aws.sqs.tag_queue().queue_url(url);
-                        for (k, v) in &want {
-                            request = request.tags(k, v);
-                        }
-                        request.send()
-                    })
-                    .await
-                    .map(drop)
-                },
-                async || {
-                    Ok(queue_tags(aws, url, &address)
-                        .await?
-                        .into_iter()
-                        .map(|(k, _)| k)
-                        .collect())
-                },
-                async |stale| {
-                    aws.call(&address, || {
-                        aws.sqs
-                            .untag_queue()
-                            .queue_url(url)
-                            .set_tag_keys(Some(stale.clone()))
-                            .send()
-                    })
-                    .await
-                    .map(drop)
-                },
-            )
-            .await?;
-        }
-        read_url(aws, url, &address).await?.ok_or_else(|| {
-            crate::providers::ProviderError::new(
-                crate::providers::ErrorClass::NotFound,
-                format!("{address}: gone"),
-            )
-        })
+        read_url(aws, url, &address)
+            .await?
+            .ok_or_else(|| ProviderError::new(ErrorClass::NotFound, format!("{address}: gone")))
     }
 
-    async fn delete(&self, aws: &AwsProvider, prior: &Resource) -> ProviderResult<()> {
-        gone_ok(
-            aws.call(&format!("SQS queue {}", prior.id), || {
-                aws.sqs.delete_queue().queue_url(&prior.id).send()
-            })
-            .await
-            .map(drop),
-        )
+    async fn read(aws: &AwsProvider, url: &str, address: &str) -> ProviderResult<Option<Resource>> {
+        read_url(aws, url, address).await
     }
 
-    async fn find(&self, aws: &AwsProvider, d: &Desired<'_>) -> ProviderResult<Option<Found>> {
+    /// CreateQueue of an existing name answers that queue's URL when the
+    /// attributes match: look first, and prove it is ours by its tags.
+    async fn named(
+        aws: &AwsProvider,
+        d: &Desired<'_>,
+        address: &str,
+    ) -> ProviderResult<Option<(Resource, Option<Tags>)>> {
         let p: Props = d.typed()?;
-        let address = d.address();
-        // CreateQueue of an existing name answers that queue's URL when the
-        // attributes match: look first, and prove it is ours by its tags.
         let Some(out) = optional(
-            aws.call(&address, || {
+            aws.call(address, || {
                 aws.sqs.get_queue_url().queue_name(&p.name).send()
             })
             .await,
@@ -309,14 +247,64 @@ impl ResourceKind<AwsProvider> for Kind {
         else {
             return Ok(None);
         };
-        let url = out.queue_url().unwrap_or_default().to_owned();
-        let pairs = queue_tags(aws, &url, &address).await?;
-        Ok(read_url(aws, &url, &address)
-            .await?
-            .map(|r| by_tags(r, &pairs, d)))
+        let url = out.queue_url().unwrap_or_default();
+        Ok(read_url(aws, url, address).await?.map(|q| (q, None)))
     }
 
-    fn equivalent(&self, prop: &str, desired: &Value, observed: &Value) -> bool {
-        prop == "tags" && super::super::same_set(desired, observed)
+    fn wanted_tags(d: &Desired<'_>) -> ProviderResult<Tags> {
+        let p: Props = d.typed()?;
+        Ok(tags(d, p.tags.as_deref()))
+    }
+
+    /// SQS's tag calls name a queue by its URL, the queue's id.
+    fn tag_target(queue: &Resource) -> Option<String> {
+        Some(queue.id.clone())
+    }
+
+    async fn list_tags(aws: &AwsProvider, url: &str, address: &str) -> ProviderResult<Tags> {
+        let out = aws
+            .call(address, || aws.sqs.list_queue_tags().queue_url(url).send())
+            .await?;
+        Ok(out
+            .tags()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .collect())
+    }
+
+    async fn tag(aws: &AwsProvider, url: &str, tags: &Tags, address: &str) -> ProviderResult<()> {
+        aws.call(address, || {
+            let mut request = aws.sqs.tag_queue().queue_url(url);
+            for (k, v) in tags {
+                request = request.tags(k, v);
+            }
+            request.send()
+        })
+        .await
+        .map(drop)
+    }
+
+    async fn untag(
+        aws: &AwsProvider,
+        url: &str,
+        keys: Vec<String>,
+        address: &str,
+    ) -> ProviderResult<()> {
+        aws.call(address, || {
+            aws.sqs
+                .untag_queue()
+                .queue_url(url)
+                .set_tag_keys(Some(keys.clone()))
+                .send()
+        })
+        .await
+        .map(drop)
+    }
+
+    async fn remove(aws: &AwsProvider, url: &str, address: &str) -> ProviderResult<()> {
+        aws.call(address, || aws.sqs.delete_queue().queue_url(url).send())
+            .await
+            .map(drop)
     }
 }
