@@ -20,8 +20,11 @@ pub enum SourceError {
     },
     #[error("a shared guest must be pinned with guest.sha256")]
     Unpinned,
-    #[error("guest {what} cannot be downloaded: {detail}")]
-    Download { what: String, detail: String },
+    #[error("guest {what} cannot be downloaded: {cause}")]
+    Download {
+        what: String,
+        cause: crate::providers::aws::ReadObjectError,
+    },
     /// The bytes are not the ones the blueprint pins.
     #[error(
         "refusing to run guest {what}: its sha256 is {actual}, but the blueprint pins {pinned} (a different build, or tampered with; update guest.sha256 only if you trust the new one)"
@@ -66,9 +69,9 @@ pub async fn local_path(blueprint: &Blueprint) -> Result<PathBuf, SourceError> {
             let what = source.describe();
             let bytes = crate::providers::aws::read_object(&blueprint.providers.aws, bucket, key)
                 .await
-                .map_err(|detail| SourceError::Download {
+                .map_err(|cause| SourceError::Download {
                     what: what.clone(),
-                    detail,
+                    cause,
                 })?;
             verify(&bytes, pinned, &what)?;
             store(&cached, &bytes).map_err(|cause| SourceError::Cache {

@@ -30,7 +30,7 @@ pub async fn iam_policy(
     commands: &[Command],
     account: Option<&str>,
     state_flag: Option<&Path>,
-) -> anyhow::Result<IamPolicy> {
+) -> Result<IamPolicy, crate::providers::SetupError> {
     let blueprint = &evaluated.blueprint;
     let config = crate::providers::aws::sdk_config(&blueprint.providers.aws).await?;
     let region = config.region().map(|r| r.to_string());

@@ -45,7 +45,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             // Errors may quote what a guest chose (names, messages): escaped.
-            let message = blueprint::text::escape_lines(&format!("{e:#}")).into_owned();
+            let message = blueprint::text::escape_lines(&cli::error_message(&e)).into_owned();
             let hint = cli::error_hint(&e);
             if json {
                 report_json(cli::error_kind(&e), &message, cli::error_node(&e), hint);

@@ -16,7 +16,7 @@ use super::policy::{LoadedPolicy, PolicyRuntime, WitSeverity};
 use super::{Finding, Severity};
 use crate::blueprint_file::{Blueprint, GuestLocation, PolicyRef};
 use crate::oci::OciError;
-use crate::runtime::{GuestError, Runtime};
+use crate::runtime::{GuestError, Runtime, SetupError};
 use blueprint_model::graph::Graph;
 
 /// The org file's format.
@@ -59,8 +59,8 @@ pub enum PolicyError {
         cause: OciError,
     },
     /// The policy runtime could not be set up.
-    #[error("{0}")]
-    Runtime(anyhow::Error),
+    #[error(transparent)]
+    Runtime(#[from] SetupError),
     /// A policy could not be loaded, trapped, ran out of time, answered `err`,
     /// or reported what it did not declare.
     #[error("policy {0}")]
@@ -136,7 +136,7 @@ pub async fn run(
     if named.is_empty() {
         return Ok(out);
     }
-    let policies = PolicyRuntime::new(runtime).map_err(PolicyError::Runtime)?;
+    let policies = PolicyRuntime::new(runtime)?;
     for policy in &named {
         let path = component(&policy.location, &blueprint.dir)
             .await

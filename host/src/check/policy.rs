@@ -13,7 +13,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Store, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 
-use crate::runtime::{EPOCH_TICK, GuestError, GuestErrorKind, Runtime, sandbox};
+use crate::runtime::{EPOCH_TICK, GuestError, GuestErrorKind, Runtime, SetupError, sandbox};
 use blueprint_model::graph::{Graph, render};
 
 mod bindings {
@@ -54,10 +54,10 @@ pub struct PolicyState {
 }
 
 impl<'r> PolicyRuntime<'r> {
-    pub fn new(runtime: &'r Runtime) -> anyhow::Result<Self> {
+    pub fn new(runtime: &'r Runtime) -> Result<Self, SetupError> {
         let mut linker = Linker::new(runtime.engine());
         blueprint_sandbox::add_wasi_to_linker(&mut linker)
-            .map_err(|e| anyhow::anyhow!("linking WASI for policies: {e}"))?;
+            .map_err(SetupError::link("WASI for policies"))?;
         Ok(PolicyRuntime { runtime, linker })
     }
 

@@ -80,7 +80,7 @@ impl watch::Events for Printer {
         eprintln!("$ {command}");
     }
 
-    fn evaluated(&mut self, outcome: Result<Evaluated, String>, elapsed: Duration) {
+    fn evaluated(&mut self, outcome: Result<Evaluated, watch::DevError>, elapsed: Duration) {
         report(&outcome, &mut self.previous, &mut self.findings, elapsed);
     }
 }
@@ -88,7 +88,7 @@ impl watch::Events for Printer {
 /// Print the outcome of one evaluation: the graph the first time, then what
 /// changed; or the errors.
 fn report(
-    outcome: &Result<Evaluated, String>,
+    outcome: &Result<Evaluated, watch::DevError>,
     previous: &mut Option<Value>,
     findings: &mut String,
     elapsed: Duration,

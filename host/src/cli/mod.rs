@@ -539,6 +539,24 @@ pub struct InspectArgs {
 /// A failure the user must act on; printed as `error: ...`, exit code 1.
 pub type CliResult = Result<ExitCode, anyhow::Error>;
 
+/// The error and its causes, joined with `: ` as anyhow's `{:#}` joins them,
+/// each said once: a cause its error already ends with (an error that words
+/// its cause, or a typed error wrapping another without words of its own) is
+/// not repeated.
+pub fn error_message(e: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if message.is_empty() {
+            message = text;
+        } else if !message.ends_with(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+    }
+    message
+}
+
 /// What kind of error ended a command, for `--json` callers
 /// (`{"error": {"kind", "message", "node"?}}`): the first cause the host knows.
 pub fn error_kind(e: &anyhow::Error) -> &'static str {
@@ -698,7 +716,7 @@ impl GlobalArgs {
         } else {
             default_cache_dir()
         };
-        crate::run::runtime(limits, cache.as_deref())
+        Ok(crate::run::runtime(limits, cache.as_deref())?)
     }
 }
 
@@ -722,5 +740,24 @@ impl GlobalArgs {
 impl EvalArgs {
     pub async fn evaluate(&self, runtime: &Runtime) -> Result<Evaluated, EvalError> {
         crate::run::evaluate_file(runtime, &self.file, &self.sets).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_message;
+
+    #[test]
+    fn a_cause_the_error_already_says_is_not_repeated() {
+        let read = crate::blueprint_file::FileError::Read {
+            path: "x.toml".into(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        };
+        assert_eq!(
+            error_message(&anyhow::Error::new(read)),
+            "cannot read blueprint file x.toml: no such file"
+        );
+        let wrapped = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(error_message(&wrapped), "outer: inner");
     }
 }

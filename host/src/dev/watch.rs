@@ -10,9 +10,21 @@ use std::time::{Duration, Instant};
 use notify::{EventKind, RecursiveMode, Watcher};
 
 use super::DevSettings;
-use crate::blueprint_file::{Blueprint, GuestLocation};
+use crate::blueprint_file::{Blueprint, FileError, GuestLocation};
 use crate::evaluate::{EvalError, Evaluated, evaluate};
 use crate::runtime::Runtime;
+
+/// Why an evaluation of the loop failed, or the loop could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DevError {
+    #[error("{0}")]
+    File(#[from] FileError),
+    #[error("{0}")]
+    Eval(#[from] EvalError),
+    /// The OS's file watcher could not be set up.
+    #[error("cannot watch the sources: {0}")]
+    Watch(#[from] notify::Error),
+}
 
 /// What the loop tells its caller, as it happens.
 pub trait Events {
@@ -23,7 +35,7 @@ pub trait Events {
     /// A `[dev] build` command is about to run.
     fn building(&mut self, command: &str);
     /// One evaluation ended, after `elapsed`.
-    fn evaluated(&mut self, outcome: Result<Evaluated, String>, elapsed: Duration);
+    fn evaluated(&mut self, outcome: Result<Evaluated, DevError>, elapsed: Duration);
 }
 
 /// What `blueprint dev FILE` was asked.
@@ -39,11 +51,11 @@ pub struct Session<'a> {
 
 impl Session<'_> {
     /// Evaluate once, the way the loop would.
-    pub async fn once(&self, events: &mut dyn Events) -> anyhow::Result<Evaluated> {
+    pub async fn once(&self, events: &mut dyn Events) -> Result<Evaluated, DevError> {
         let blueprint = Blueprint::load(self.file)?;
         let settings = DevSettings::of(&blueprint);
         let mode = mode(&blueprint, &settings, self.force_build);
-        cycle(
+        Ok(cycle(
             events,
             self.runtime,
             blueprint,
@@ -51,11 +63,11 @@ impl Session<'_> {
             self.sets,
             self.cache_root,
         )
-        .await
+        .await?)
     }
 
     /// Evaluate, then again on every relevant change, until Ctrl-C.
-    pub async fn watch(&self, events: &mut dyn Events) -> anyhow::Result<()> {
+    pub async fn watch(&self, events: &mut dyn Events) -> Result<(), DevError> {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<notify::Event>();
         let mut watcher =
             notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
@@ -69,13 +81,11 @@ impl Session<'_> {
         loop {
             let started = Instant::now();
             // The blueprint file is read again every time: its [dev] may have changed.
-            let loaded = Blueprint::load(self.file)
-                .map(|b| {
-                    let settings = DevSettings::of(&b);
-                    let mode = mode(&b, &settings, self.force_build);
-                    (b, settings, mode)
-                })
-                .map_err(|e| e.to_string());
+            let loaded = Blueprint::load(self.file).map(|b| {
+                let settings = DevSettings::of(&b);
+                let mode = mode(&b, &settings, self.force_build);
+                (b, settings, mode)
+            });
             let wanted = self.wanted(&loaded);
             if wanted != roots {
                 for dir in watching.drain(..) {
@@ -91,9 +101,9 @@ impl Session<'_> {
                 Ok((b, _, mode)) => {
                     cycle(events, self.runtime, b, &mode, self.sets, self.cache_root)
                         .await
-                        .map_err(|e| e.to_string())
+                        .map_err(DevError::from)
                 }
-                Err(e) => Err(e),
+                Err(e) => Err(DevError::from(e)),
             };
             events.evaluated(outcome, started.elapsed());
 
@@ -125,7 +135,7 @@ impl Session<'_> {
 
     /// What to watch: the `[dev]` paths, the component where it is evaluated
     /// as built, else the blueprint file alone (absolute, without repeats).
-    fn wanted(&self, loaded: &Result<(Blueprint, DevSettings, Mode), String>) -> Vec<PathBuf> {
+    fn wanted(&self, loaded: &Result<(Blueprint, DevSettings, Mode), FileError>) -> Vec<PathBuf> {
         let mut wanted = match loaded {
             Ok((b, settings, mode)) => {
                 let mut paths = settings.watched(b);
@@ -174,7 +184,7 @@ pub async fn cycle(
     mode: &Mode,
     sets: &[String],
     cache_root: &Path,
-) -> Result<Evaluated, anyhow::Error> {
+) -> Result<Evaluated, EvalError> {
     match mode {
         Mode::Source(source) => {
             let (evaluated, timings) =

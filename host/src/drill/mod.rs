@@ -47,16 +47,21 @@ pub struct Drill<'a> {
     pub options: Options,
 }
 
+/// A graph with no chain to fire: the drill refuses before any call.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "this blueprint declares no alert chain to drill (a CloudWatch alarm, ideally fed by a log metric filter, or an EventBridge rule, notifying an SNS topic subscribed to a PagerDuty integration)"
+)]
+pub struct NothingToDrill;
+
 /// The chains `drill` would fire: alarms, then EventBridge rules sending to a
 /// topic; an error when the graph has neither.
-pub fn chains(graph: &Graph) -> anyhow::Result<(Vec<AlertChain<'_>>, Vec<EventChain<'_>>)> {
+pub fn chains(graph: &Graph) -> Result<(Vec<AlertChain<'_>>, Vec<EventChain<'_>>), NothingToDrill> {
     let catalog = crate::providers::catalog();
     let alarms = alerting::chains(graph, catalog);
     let events = alerting::event_chains(graph, catalog);
     if alarms.is_empty() && events.is_empty() {
-        anyhow::bail!(
-            "this blueprint declares no alert chain to drill (a CloudWatch alarm, ideally fed by a log metric filter, or an EventBridge rule, notifying an SNS topic subscribed to a PagerDuty integration)"
-        );
+        return Err(NothingToDrill);
     }
     Ok((alarms, events))
 }
@@ -94,7 +99,8 @@ impl Drill<'_> {
         }
     }
 
-    pub async fn run(&self) -> anyhow::Result<Vec<ChainReport>> {
+    /// Every chain, one after another; each link's outcome is in its report.
+    pub async fn run(&self) -> Result<Vec<ChainReport>, NothingToDrill> {
         let mut reports = Vec::new();
         let (alarms, events) = chains(self.graph)?;
         for chain in alarms {

@@ -549,12 +549,36 @@ impl ProviderSet {
     }
 }
 
+/// Why a provider could not be connected, before any call to it.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error(
+        "PAGERDUTY_TOKEN is not set: create a REST API key in PagerDuty (Integrations > API Access Keys) and export it"
+    )]
+    NoPagerDutyToken,
+    #[error("PagerDuty region must be us or eu, not {0:?}")]
+    PagerDutyRegion(String),
+    /// The HTTP client could not be built (TLS roots, proxy settings).
+    #[error(transparent)]
+    Http(#[from] reqwest::Error),
+    #[error(
+        "no AWS region: set providers.aws.region in the blueprint file, AWS_REGION, or a profile's region"
+    )]
+    NoAwsRegion,
+    #[error(
+        "the blueprint provider reads states relative to a blueprint file: connect it with that file (run::Context::open)"
+    )]
+    NeedsFile,
+    #[error("no provider named '{0}'")]
+    Unknown(String),
+}
+
 /// Connect the providers that `kinds` need (a run on a graph with no PagerDuty
 /// kinds never asks for a PagerDuty token).
 pub async fn connect(
     settings: &crate::blueprint_file::Providers,
     kinds: impl IntoIterator<Item = String>,
-) -> anyhow::Result<ProviderSet> {
+) -> Result<ProviderSet, SetupError> {
     let needed: std::collections::BTreeSet<String> = kinds
         .into_iter()
         .map(|k| blueprint_model::kind::provider_of(&k).to_owned())
@@ -570,15 +594,13 @@ pub async fn connect(
 pub async fn connect_one(
     settings: &crate::blueprint_file::Providers,
     name: &str,
-) -> anyhow::Result<std::sync::Arc<dyn Provider>> {
+) -> Result<std::sync::Arc<dyn Provider>, SetupError> {
     Ok(match name {
         aws::AwsProvider::NAME => std::sync::Arc::new(aws::AwsProvider::new(&settings.aws).await?),
         pagerduty::PagerDutyProvider::NAME => {
             std::sync::Arc::new(pagerduty::PagerDutyProvider::new(&settings.pagerduty)?)
         }
-        blueprints::BlueprintsProvider::NAME => anyhow::bail!(
-            "the blueprint provider reads states relative to a blueprint file: connect it with that file (run::Context::open)"
-        ),
-        other => anyhow::bail!("no provider named '{other}'"),
+        blueprints::BlueprintsProvider::NAME => return Err(SetupError::NeedsFile),
+        other => return Err(SetupError::Unknown(other.to_owned())),
     })
 }

@@ -297,7 +297,7 @@ pub fn catalog() -> &'static blueprint_model::kind::Catalog {
 pub fn runtime(
     limits: crate::runtime::Limits,
     cache_dir: Option<&Path>,
-) -> anyhow::Result<Runtime> {
+) -> Result<Runtime, crate::runtime::SetupError> {
     Runtime::new(catalog(), limits, cache_dir)
 }
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::blueprint_file::{AwsSettings, Blueprint};
-use crate::providers::blueprints::{BlueprintsProvider, StateReader};
+use crate::providers::blueprints::{BlueprintsProvider, ReadError, StateReader};
 use crate::state::State;
 
 struct StateFiles {
@@ -18,12 +18,15 @@ struct StateFiles {
 
 #[async_trait]
 impl StateReader for StateFiles {
-    async fn read(&self, name: &str, url: Option<&str>) -> Result<Option<(String, State)>, String> {
+    async fn read(
+        &self,
+        name: &str,
+        url: Option<&str>,
+    ) -> Result<Option<(String, State)>, ReadError> {
         let store = crate::state::open_at(url, &self.dir, &self.dir, name, &self.aws)
-            .await
-            .map_err(|e| format!("{e:#}"))?
+            .await?
             .into_store();
-        let state = store.load(name).await.map_err(|e| e.to_string())?;
+        let state = store.load(name).await?;
         Ok((state.serial > 0 || !state.resources.is_empty()).then(|| (store.describe(), state)))
     }
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use blueprint_sandbox::Sandbox;
 use wasmtime::component::{HasSelf, Linker};
 
-use super::{GuestError, GuestErrorKind, GuestState, LoadedGuest, Runtime};
+use super::{GuestError, GuestErrorKind, GuestState, LoadedGuest, Runtime, SetupError};
 
 mod wit {
     wasmtime::component::bindgen!({
@@ -60,9 +60,9 @@ impl wit::blueprint::dev::source::Host for GuestState {
 }
 
 /// The guest world's linker plus `blueprint:dev/source`.
-pub(super) fn add_to_linker(linker: &mut Linker<Sandbox>) -> anyhow::Result<()> {
+pub(super) fn add_to_linker(linker: &mut Linker<Sandbox>) -> Result<(), SetupError> {
     wit::blueprint::dev::source::add_to_linker::<_, HasSelf<GuestState>>(linker, Sandbox::state_mut)
-        .map_err(|e| anyhow::anyhow!("linking blueprint:dev/source: {e}"))
+        .map_err(SetupError::link("blueprint:dev/source"))
 }
 
 impl Runtime {
@@ -124,7 +124,7 @@ impl Runtime {
     }
 
     /// The linker for runtimes: built on first use.
-    pub(super) fn dev_linker(&self) -> Result<&Linker<Sandbox>, anyhow::Error> {
+    pub(super) fn dev_linker(&self) -> Result<&Linker<Sandbox>, SetupError> {
         if let Some(linker) = self.dev_linker.get() {
             return Ok(linker);
         }

@@ -82,6 +82,27 @@ impl std::error::Error for GuestError {}
 /// architectures keep Cranelift. The sandbox is the same with both: epoch
 /// interruption and memory limits are enforced by either (tests/sandbox.rs runs
 /// the hostile guests under each).
+/// Why the runtime could not be set up (before any guest is loaded).
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("BLUEPRINT_COMPILER={0:?}: set it to \"winch\" or \"cranelift\" (or unset it)")]
+    Compiler(String),
+    #[error("wasmtime: {0}")]
+    Engine(wasmtime::Error),
+    /// Host functions could not be added to a linker (`what`: which ones).
+    #[error("linking {what}: {cause}")]
+    Link {
+        what: &'static str,
+        cause: wasmtime::Error,
+    },
+}
+
+impl SetupError {
+    pub fn link(what: &'static str) -> impl FnOnce(wasmtime::Error) -> SetupError {
+        move |cause| SetupError::Link { what, cause }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compiler {
     Winch,
@@ -91,14 +112,12 @@ pub enum Compiler {
 impl Compiler {
     /// `BLUEPRINT_COMPILER` (`winch` or `cranelift`), else Winch on x86_64 and
     /// Cranelift elsewhere.
-    pub fn from_env() -> anyhow::Result<Compiler> {
+    pub fn from_env() -> Result<Compiler, SetupError> {
         match std::env::var("BLUEPRINT_COMPILER").ok().as_deref() {
             None | Some("") => Ok(Self::default_for_this_machine()),
             Some("winch") => Ok(Compiler::Winch),
             Some("cranelift") => Ok(Compiler::Cranelift),
-            Some(other) => anyhow::bail!(
-                "BLUEPRINT_COMPILER={other:?}: set it to \"winch\" or \"cranelift\" (or unset it)"
-            ),
+            Some(other) => Err(SetupError::Compiler(other.to_owned())),
         }
     }
 
@@ -157,7 +176,7 @@ impl Runtime {
         catalog: &'static Catalog,
         limits: Limits,
         cache_dir: Option<&Path>,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, SetupError> {
         Self::with_compiler(catalog, limits, cache_dir, Compiler::from_env()?)
     }
 
@@ -166,11 +185,11 @@ impl Runtime {
         limits: Limits,
         cache_dir: Option<&Path>,
         compiler: Compiler,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, SetupError> {
         let mut config = Config::new();
         config.epoch_interruption(true);
         config.strategy(compiler.strategy());
-        let engine = Engine::new(&config).map_err(|e| anyhow::anyhow!("wasmtime: {e}"))?;
+        let engine = Engine::new(&config).map_err(SetupError::Engine)?;
         let code = cache_dir.map(|dir| compile::CodeCache::new(&engine, dir));
         let ticker = start_epoch_ticker(&engine);
         let mut runtime = Runtime {
@@ -187,12 +206,10 @@ impl Runtime {
     }
 
     /// WASI (with the empty context of `sandbox.rs`) and the blueprint interfaces.
-    fn guest_linker(&self) -> anyhow::Result<Linker<Sandbox>> {
+    fn guest_linker(&self) -> Result<Linker<Sandbox>, SetupError> {
         let mut linker = Linker::new(&self.engine);
-        blueprint_sandbox::add_wasi_to_linker(&mut linker)
-            .map_err(|e| anyhow::anyhow!("linking WASI: {e}"))?;
-        wit::add_to_linker(&mut linker)
-            .map_err(|e| anyhow::anyhow!("linking the blueprint interfaces: {e}"))?;
+        blueprint_sandbox::add_wasi_to_linker(&mut linker).map_err(SetupError::link("WASI"))?;
+        wit::add_to_linker(&mut linker).map_err(SetupError::link("the blueprint interfaces"))?;
         Ok(linker)
     }
 

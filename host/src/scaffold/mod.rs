@@ -28,9 +28,34 @@ pub enum Template {
     AlarmPagerduty,
 }
 
+/// Why `blueprint new` made no project.
+#[derive(Debug, thiserror::Error)]
+pub enum ScaffoldError {
+    #[error(
+        "{0:?}: a guest name is lowercase letters, digits and '-', starting with a letter (it names the crate/package and the blueprint)"
+    )]
+    Name(String),
+    #[error("{} already exists: pick another name or folder", .0.display())]
+    Exists(PathBuf),
+    #[error(
+        "the {template} template is written in {languages}: use --lang {choice} ({lang:?} has the starter)"
+    )]
+    Language {
+        template: &'static str,
+        languages: &'static str,
+        choice: String,
+        lang: Lang,
+    },
+    #[error("writing {}: {cause}", path.display())]
+    Write {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+}
+
 impl Template {
     /// The guest source replacing the starter's, and files beside it.
-    fn sources(self, lang: Lang) -> anyhow::Result<Vec<(&'static str, String)>> {
+    fn sources(self, lang: Lang) -> Result<Vec<(&'static str, String)>, ScaffoldError> {
         Ok(match (self, lang) {
             (Template::Starter, _) => Vec::new(),
             (Template::LambdaErrorPagerduty, Lang::Typescript) => vec![
@@ -63,12 +88,14 @@ impl Template {
                 "app.py",
                 include_str!("../../../guests/alarm-pagerduty-py/app.py").into(),
             )],
-            (template, lang) => anyhow::bail!(
-                "the {} template is written in {}: use --lang {} ({lang:?} has the starter)",
-                template.name(),
-                template.languages(),
-                template.languages().replace(" or ", " or --lang "),
-            ),
+            (template, lang) => {
+                return Err(ScaffoldError::Language {
+                    template: template.name(),
+                    languages: template.languages(),
+                    choice: template.languages().replace(" or ", " or --lang "),
+                    lang,
+                });
+            }
         })
     }
 
@@ -280,23 +307,18 @@ pub fn create(
     lang: Lang,
     template: Template,
     parent: &Path,
-) -> anyhow::Result<PathBuf> {
+) -> Result<PathBuf, ScaffoldError> {
     let valid = name.len() <= 64
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
     if !valid {
-        anyhow::bail!(
-            "{name:?}: a guest name is lowercase letters, digits and '-', starting with a letter (it names the crate/package and the blueprint)"
-        );
+        return Err(ScaffoldError::Name(name.to_owned()));
     }
     let root = parent.join(name);
     if root.exists() {
-        anyhow::bail!(
-            "{} already exists: pick another name or folder",
-            root.display()
-        );
+        return Err(ScaffoldError::Exists(root));
     }
     let sources = template.sources(lang)?;
     let mut files = templates(lang);
@@ -343,15 +365,22 @@ pub fn create(
     all.push(("README.md".into(), readme));
     for (file, text) in all {
         let path = root.join(&file);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(&path, text)?;
-        #[cfg(unix)]
-        if file.ends_with(".sh") {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
-        }
+        write_file(&path, &text, file.ends_with(".sh"))
+            .map_err(|cause| ScaffoldError::Write { path, cause })?;
     }
     Ok(root)
+}
+
+/// One file of the new project, its folders made first; scripts executable.
+fn write_file(path: &Path, text: &str, executable: bool) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, text)?;
+    #[cfg(unix)]
+    if executable {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
+    }
+    Ok(())
 }

@@ -228,20 +228,34 @@ fn chosen_url(
     }
 }
 
+/// Why a blueprint's state store could not be opened (nothing was read yet).
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(
+        "{}: [state] kms_key_id applies to S3 state only (set [state] url = \"s3://BUCKET/KEY\"); a local state file is private to its owner instead (mode 0600)",
+        file.display()
+    )]
+    KmsOnLocal { file: std::path::PathBuf },
+    #[error("state URL {0:?} names no bucket: use s3://BUCKET/KEY")]
+    NoBucket(String),
+    /// The AWS chain for an `s3://` state.
+    #[error(transparent)]
+    Aws(#[from] crate::providers::SetupError),
+}
+
 /// Where a blueprint's state lives: `--state` (a path or `s3://bucket/key`), else
 /// the blueprint file's `[state] url`, else `.blueprint/<name>.json` beside it.
 /// An S3 URL ending in `/` is a prefix: the key is `<prefix><name>.json`.
 pub async fn open(
     blueprint: &crate::blueprint_file::Blueprint,
     flag: Option<&std::path::Path>,
-) -> anyhow::Result<Box<dyn StateStore>> {
+) -> Result<Box<dyn StateStore>, OpenError> {
     let chosen = chosen_url(blueprint, flag);
     let s3 = chosen.as_deref().is_some_and(|u| u.starts_with("s3://"));
     if blueprint.state_kms_key_id.is_some() && !s3 {
-        anyhow::bail!(
-            "{}: [state] kms_key_id applies to S3 state only (set [state] url = \"s3://BUCKET/KEY\"); a local state file is private to its owner instead (mode 0600)",
-            blueprint.file.display()
-        );
+        return Err(OpenError::KmsOnLocal {
+            file: blueprint.file.clone(),
+        });
     }
     // From the blueprint file, relative to it; from the flag, to the cwd.
     let relative_to = if flag.is_none() {
@@ -278,7 +292,7 @@ pub async fn open_at(
     relative_to: &std::path::Path,
     name: &str,
     aws: &crate::blueprint_file::AwsSettings,
-) -> anyhow::Result<Opened> {
+) -> Result<Opened, OpenError> {
     let Some(url) = url else {
         return Ok(Opened::Local(LocalStore::new(LocalStore::default_path(
             dir, name,
@@ -293,8 +307,8 @@ pub async fn open_at(
         };
         return Ok(Opened::Local(LocalStore::new(path)));
     };
-    let (bucket, key) = s3_location(rest, name)
-        .ok_or_else(|| anyhow::anyhow!("state URL {url:?} names no bucket: use s3://BUCKET/KEY"))?;
+    let (bucket, key) =
+        s3_location(rest, name).ok_or_else(|| OpenError::NoBucket(url.to_owned()))?;
     let config = crate::providers::aws::sdk_config(aws).await?;
     Ok(Opened::S3(S3Store::new(
         crate::providers::aws::s3_client(&config),

@@ -30,7 +30,7 @@ use super::deadline;
 use super::retry::{self, Policy, Verdict};
 use super::{
     Desired, ErrorClass, Found, KindProvider, Proof, ProviderError, ProviderResult, Resource,
-    ResourceKind, TAG_BLUEPRINT, TAG_NODE,
+    ResourceKind, SetupError, TAG_BLUEPRINT, TAG_NODE,
 };
 use crate::blueprint_file::AwsSettings;
 use crate::runtime::wit::aws::Tag;
@@ -63,7 +63,7 @@ pub struct AwsProvider {
 impl AwsProvider {
     /// The standard chain (env, profile, SSO, IMDS), with the blueprint file's
     /// region and profile taking precedence.
-    pub async fn new(settings: &AwsSettings) -> anyhow::Result<AwsProvider> {
+    pub async fn new(settings: &AwsSettings) -> Result<AwsProvider, SetupError> {
         let provider = Self::with_config(&sdk_config(settings).await?);
         Ok(if settings.paced {
             provider.paced()
@@ -237,7 +237,7 @@ impl AwsProvider {
 
 /// The standard chain (env, profile, SSO, IMDS), with the blueprint file's region
 /// and profile taking precedence.
-pub async fn sdk_config(settings: &AwsSettings) -> anyhow::Result<aws_config::SdkConfig> {
+pub async fn sdk_config(settings: &AwsSettings) -> Result<aws_config::SdkConfig, SetupError> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
         aws_smithy_types::timeout::TimeoutConfig::builder()
             .connect_timeout(deadline::CONNECT_TIMEOUT)
@@ -255,9 +255,7 @@ pub async fn sdk_config(settings: &AwsSettings) -> anyhow::Result<aws_config::Sd
     }
     let config = loader.load().await;
     if config.region().is_none() {
-        anyhow::bail!(
-            "no AWS region: set providers.aws.region in the blueprint file, AWS_REGION, or a profile's region"
-        );
+        return Err(SetupError::NoAwsRegion);
     }
     Ok(config)
 }
@@ -274,6 +272,19 @@ pub fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
     )
 }
 
+/// Why [`read_object`] read nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadObjectError {
+    #[error("{0}")]
+    Setup(#[from] SetupError),
+    /// The service's answer (`S3: AWS <Code>: <message>`).
+    #[error("{0}")]
+    S3(ProviderError),
+    /// The body broke off while it was read.
+    #[error("{0}")]
+    Body(String),
+}
+
 /// One S3 object, whole: the one read that guests (`guest.s3`) and Terraform
 /// state files (`import --from-terraform-state s3://…`) share, through the
 /// standard credential chain and these settings. The error is the service's
@@ -282,16 +293,20 @@ pub async fn read_object(
     settings: &AwsSettings,
     bucket: &str,
     key: &str,
-) -> Result<Vec<u8>, String> {
-    let config = sdk_config(settings).await.map_err(|e| e.to_string())?;
+) -> Result<Vec<u8>, ReadObjectError> {
+    let config = sdk_config(settings).await?;
     let out = s3_client(&config)
         .get_object()
         .bucket(bucket)
         .key(key)
         .send()
         .await
-        .map_err(|e| map_error("S3", &e).message)?;
-    let body = out.body.collect().await.map_err(|e| e.to_string())?;
+        .map_err(|e| ReadObjectError::S3(map_error("S3", &e)))?;
+    let body = out
+        .body
+        .collect()
+        .await
+        .map_err(|e| ReadObjectError::Body(e.to_string()))?;
     Ok(body.into_bytes().to_vec())
 }
 

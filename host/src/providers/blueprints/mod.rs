@@ -15,6 +15,10 @@ use async_trait::async_trait;
 use super::{KindProvider, ResourceKind};
 use blueprint_model::record::State;
 
+/// Why another blueprint's state could not be read: the reader's own error
+/// (its stores live in a layer above the providers).
+pub type ReadError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Reads another blueprint's state, without its lock (a read sees one saved
 /// version: every store writes atomically).
 #[async_trait]
@@ -23,7 +27,11 @@ pub trait StateReader: Send + Sync {
     /// blueprint's file, or `s3://`; `None`: `.blueprint/<name>.json` beside
     /// it), with where it was read for messages. `Ok(None)` when nothing is
     /// stored there.
-    async fn read(&self, name: &str, url: Option<&str>) -> Result<Option<(String, State)>, String>;
+    async fn read(
+        &self,
+        name: &str,
+        url: Option<&str>,
+    ) -> Result<Option<(String, State)>, ReadError>;
 }
 
 /// The provider of one reading blueprint (its reader knows that blueprint's

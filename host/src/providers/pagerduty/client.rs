@@ -137,7 +137,7 @@ const PAGE: usize = 100;
 const MAX_OFFSET_RESULTS: usize = 10_000;
 
 impl Client {
-    pub fn new(base: &str, token: &str) -> anyhow::Result<Client> {
+    pub fn new(base: &str, token: &str) -> Result<Client, reqwest::Error> {
         let http = reqwest::Client::builder()
             .connect_timeout(deadline::CONNECT_TIMEOUT)
             .timeout(deadline::call_timeout())

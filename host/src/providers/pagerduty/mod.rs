@@ -19,7 +19,9 @@ pub use client::{ApiError, Client};
 use serde_json::Map;
 
 use super::retry::Policy;
-use super::{ErrorClass, KindProvider, ProviderError, ProviderResult, Resource, ResourceKind};
+use super::{
+    ErrorClass, KindProvider, ProviderError, ProviderResult, Resource, ResourceKind, SetupError,
+};
 use crate::blueprint_file::PagerDutySettings;
 
 /// Where the provider talks to, and with what.
@@ -42,18 +44,14 @@ impl PagerDutyConfig {
     /// From the environment: `PAGERDUTY_TOKEN`; the region from
     /// `PAGERDUTY_SERVICE_REGION`, else the blueprint file, else `us`;
     /// `PAGERDUTY_API_URL` / `PAGERDUTY_EVENTS_URL` override the hosts.
-    pub fn from_env(settings: &PagerDutySettings) -> anyhow::Result<PagerDutyConfig> {
+    pub fn from_env(settings: &PagerDutySettings) -> Result<PagerDutyConfig, SetupError> {
         let token = std::env::var("PAGERDUTY_TOKEN")
             .ok()
             .filter(|t| !t.trim().is_empty())
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "PAGERDUTY_TOKEN is not set: create a REST API key in PagerDuty (Integrations > API Access Keys) and export it"
-                )
-            })?;
+            .ok_or(SetupError::NoPagerDutyToken)?;
         let region = service_region(settings);
         let Some((api, events)) = hosts(&region) else {
-            anyhow::bail!("PagerDuty region must be us or eu, not {region:?}");
+            return Err(SetupError::PagerDutyRegion(region));
         };
         Ok(PagerDutyConfig {
             token,
@@ -83,7 +81,7 @@ pub struct PagerDutyProvider {
 }
 
 impl PagerDutyProvider {
-    pub fn new(settings: &PagerDutySettings) -> anyhow::Result<PagerDutyProvider> {
+    pub fn new(settings: &PagerDutySettings) -> Result<PagerDutyProvider, SetupError> {
         Ok(Self::with_config(&PagerDutyConfig::from_env(settings)?)?
             .with_resolve_incidents(settings.resolve_incidents))
     }
@@ -95,7 +93,7 @@ impl PagerDutyProvider {
         self
     }
 
-    pub fn with_config(config: &PagerDutyConfig) -> anyhow::Result<PagerDutyProvider> {
+    pub fn with_config(config: &PagerDutyConfig) -> Result<PagerDutyProvider, SetupError> {
         Ok(PagerDutyProvider {
             client: Client::new(&config.api_url, &config.token)?,
             events_url: config.events_url.trim_end_matches('/').to_owned(),

@@ -103,7 +103,7 @@ impl ResourceKind<BlueprintsProvider> for Kind {
             .reader
             .read(from, props.state.as_deref())
             .await
-            .map_err(|e| refused(d, ErrorClass::Invalid, e))?;
+            .map_err(|e| refused(d, ErrorClass::Invalid, e.to_string()))?;
         let Some((location, state)) = read.filter(|(_, s)| !s.resources.is_empty()) else {
             return Err(refused(
                 d,
@@ -174,7 +174,7 @@ mod tests {
             &self,
             name: &str,
             url: Option<&str>,
-        ) -> Result<Option<(String, State)>, String> {
+        ) -> Result<Option<(String, State)>, crate::providers::blueprints::ReadError> {
             if name != "platform" || url.is_some() {
                 return Ok(None);
             }
