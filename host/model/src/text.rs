@@ -96,6 +96,23 @@ fn push_escaped(out: &mut String, c: char) {
     }
 }
 
+/// An error and its causes, joined with `: `, each said once: a cause whose
+/// words its error already holds (an error that words its cause, or a typed
+/// error that wraps another without words of its own) is not repeated.
+pub fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        let next = s.to_string();
+        if !text.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        source = s.source();
+    }
+    text
+}
+
 /// The longest prefix of `s` of at most `max` bytes that ends on a character
 /// boundary.
 pub fn cut_bytes(s: &str, max: usize) -> &str {

@@ -539,22 +539,9 @@ pub struct InspectArgs {
 /// A failure the user must act on; printed as `error: ...`, exit code 1.
 pub type CliResult = Result<ExitCode, anyhow::Error>;
 
-/// The error and its causes, joined with `: ` as anyhow's `{:#}` joins them,
-/// each said once: a cause its error already ends with (an error that words
-/// its cause, or a typed error wrapping another without words of its own) is
-/// not repeated.
+/// The error and its causes, each said once ([`blueprint_model::text::with_causes`]).
 pub fn error_message(e: &anyhow::Error) -> String {
-    let mut message = String::new();
-    for cause in e.chain() {
-        let text = cause.to_string();
-        if message.is_empty() {
-            message = text;
-        } else if !message.ends_with(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-    }
-    message
+    blueprint_model::text::with_causes(e.as_ref())
 }
 
 /// What kind of error ended a command, for `--json` callers

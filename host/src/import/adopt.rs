@@ -5,7 +5,7 @@
 use crate::run::{Context, Opened, Target, Verb};
 use crate::state::State;
 
-use super::{Matching, parse_ids};
+use super::{ImportError, Matching, parse_ids};
 
 /// What to adopt: `NODE=ID` arguments, or Terraform state files.
 pub enum Source<'a> {
@@ -34,7 +34,7 @@ impl Ready {
     }
 
     /// Write the state: one commit, as every apply operation's.
-    pub async fn record(self) -> anyhow::Result<()> {
+    pub async fn record(self) -> Result<(), ImportError> {
         let Ready {
             opened, mut state, ..
         } = self;
@@ -45,7 +45,11 @@ impl Ready {
 
 /// Open the blueprint (evaluated, its state locked) and find what `source` names.
 /// Reads only.
-pub async fn find(context: &Context, target: &Target, source: Source<'_>) -> anyhow::Result<Found> {
+pub async fn find(
+    context: &Context,
+    target: &Target,
+    source: Source<'_>,
+) -> Result<Found, ImportError> {
     let opened = context.open(target, Verb::Import).await?;
     let name = opened.blueprint.name.clone();
     let matching = match source {
@@ -75,20 +79,16 @@ pub async fn find(context: &Context, target: &Target, source: Source<'_>) -> any
 impl Found {
     /// Refuse ambiguity, an empty match and (without `replace_record`) nodes the
     /// state already holds; the records are made on a copy of the state.
-    pub fn check(self, replace_record: bool) -> anyhow::Result<Ready> {
+    pub fn check(self, replace_record: bool) -> Result<Ready, ImportError> {
         let Found { opened, matching } = self;
         if !matching.ambiguous.is_empty() {
-            anyhow::bail!(
-                "refusing to import: {} node(s) match more than one object, or one object matches several nodes (listed above); remove the duplicate from the state file or import those nodes by id (NODE=ID)",
-                matching.ambiguous.len()
-            );
+            return Err(ImportError::Ambiguous(matching.ambiguous.len()));
         }
         if matching.adopted.is_empty() {
-            anyhow::bail!("nothing to import: no object matched a node of the blueprint");
+            return Err(ImportError::NothingMatched);
         }
         let mut state = opened.state.clone();
-        super::record(&mut state, &opened.graph, &matching.adopted, replace_record)
-            .map_err(|e| anyhow::anyhow!("refusing to import:\n{e}"))?;
+        super::record(&mut state, &opened.graph, &matching.adopted, replace_record)?;
         Ok(Ready {
             opened,
             state,

@@ -24,11 +24,60 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 pub use id::ImportId;
-pub use tfstate::Instance;
+pub use tfstate::{Instance, TfStateError};
+
+/// Why nothing was imported. Every refusal comes before anything is written.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{0}")]
+    Run(#[from] crate::run::RunError),
+    #[error("{0}")]
+    TerraformState(#[from] TfStateError),
+    /// No provider serves a node's kind.
+    #[error("{0}")]
+    Provider(#[from] ProviderError),
+    /// A read about one node or instance (`about` names it) failed.
+    #[error("{about}: {cause}")]
+    Read {
+        about: String,
+        #[source]
+        cause: ProviderError,
+    },
+    /// An id (`NODE=ID`, or built from a Terraform instance) the kind cannot read.
+    #[error("{about}: {reason}")]
+    BadId { about: String, reason: String },
+    #[error("{node}: no {kind} with id {id:?} exists")]
+    Absent {
+        node: String,
+        kind: String,
+        id: String,
+    },
+    #[error("the blueprint has no node {0:?}")]
+    NoNode(String),
+    #[error("{node} is a lookup ({kind}): lookups are found, never adopted")]
+    IsLookup { node: String, kind: String },
+    #[error("{node}: {kind} cannot be imported")]
+    NotImportable { node: String, kind: String },
+    #[error("{0:?} is not NODE=ID")]
+    NotNodeId(String),
+    #[error("{0} is named twice")]
+    NamedTwice(String),
+    #[error(
+        "refusing to import: {0} node(s) match more than one object, or one object matches several nodes (listed above); remove the duplicate from the state file or import those nodes by id (NODE=ID)"
+    )]
+    Ambiguous(usize),
+    #[error("nothing to import: no object matched a node of the blueprint")]
+    NothingMatched,
+    /// The state already records a node or object; one line each.
+    #[error("refusing to import:\n{}", .0.join("\n"))]
+    Recorded(Vec<String>),
+    #[error("{0}")]
+    WriteState(#[from] crate::state::StateError),
+}
 
 use crate::engine::plan::apply_order;
 use crate::engine::resolve::{self, Known};
-use crate::providers::{Desired, ProviderSet, Resource};
+use crate::providers::{Desired, ProviderError, ProviderSet, Resource};
 use crate::state::{Entry, State, Status, now_rfc3339};
 use blueprint_model::graph::{Graph, Node};
 use blueprint_model::kind::KindInfo;
@@ -127,7 +176,7 @@ pub async fn lookups(
     blueprint: &str,
     graph: &Graph,
     providers: &ProviderSet,
-) -> anyhow::Result<BTreeMap<String, Resource>> {
+) -> Result<BTreeMap<String, Resource>, ImportError> {
     let empty = Known::default();
     let mut found = BTreeMap::new();
     for node in graph.nodes() {
@@ -146,7 +195,10 @@ pub async fn lookups(
             .for_kind(&node.kind)?
             .create(&desired)
             .await
-            .map_err(|e| anyhow::anyhow!("{}: {e}", node.id))?;
+            .map_err(|cause| ImportError::Read {
+                about: node.id.clone(),
+                cause,
+            })?;
         found.insert(node.id.clone(), resource);
     }
     Ok(found)
@@ -159,7 +211,7 @@ pub async fn match_instances(
     graph: &Graph,
     providers: &ProviderSet,
     instances: &[Instance],
-) -> anyhow::Result<Matching> {
+) -> Result<Matching, ImportError> {
     let lookups = lookups(blueprint, graph, providers).await?;
     let mut known = Known::default();
     for (node, resource) in &lookups {
@@ -237,7 +289,7 @@ impl Matcher<'_> {
     }
 
     /// A resource node: the one managed instance with its identity, read live.
-    async fn match_node(&mut self, node: &Node, info: &KindInfo) -> anyhow::Result<()> {
+    async fn match_node(&mut self, node: &Node, info: &KindInfo) -> Result<(), ImportError> {
         let Some(import) = &info.import else {
             self.unmatched(node, format!("{} cannot be imported", node.kind));
             return Ok(());
@@ -316,23 +368,26 @@ impl Matcher<'_> {
         import: &ImportId,
         props: &Map<String, Value>,
         inst: &Instance,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), ImportError> {
         let import_id = import
             .fill(&inst.attributes)
-            .map_err(|e| anyhow::anyhow!("{}: {}: {e}", inst.file, inst.address))?;
-        let prior = (import.prior)(&import_id, props).map_err(|e| {
-            anyhow::anyhow!(
-                "{}: {}: import id {import_id:?}: {e}",
-                inst.file,
-                inst.address
-            )
+            .map_err(|reason| ImportError::BadId {
+                about: format!("{}: {}", inst.file, inst.address),
+                reason,
+            })?;
+        let prior = (import.prior)(&import_id, props).map_err(|reason| ImportError::BadId {
+            about: format!("{}: {}: import id {import_id:?}", inst.file, inst.address),
+            reason,
         })?;
         let read = self
             .providers
             .for_kind(&node.kind)?
             .read(&node.kind, &prior)
             .await
-            .map_err(|e| anyhow::anyhow!("{} ({}): {e}", node.id, inst.address))?;
+            .map_err(|cause| ImportError::Read {
+                about: format!("{} ({})", node.id, inst.address),
+                cause,
+            })?;
         let Some(resource) = read else {
             let reason = format!(
                 "{} ({}) matches, but {import_id} no longer exists",
@@ -439,23 +494,21 @@ pub async fn adopt_by_id(
     providers: &ProviderSet,
     state: &State,
     ids: &[(String, String)],
-) -> anyhow::Result<Vec<Adoption>> {
+) -> Result<Vec<Adoption>, ImportError> {
     let by_node: BTreeMap<&str, &str> = ids.iter().map(|(n, i)| (n.as_str(), i.as_str())).collect();
     for node in by_node.keys() {
         let Some(n) = graph.node(node) else {
-            anyhow::bail!("the blueprint has no node {node:?}");
+            return Err(ImportError::NoNode((*node).to_owned()));
         };
         let info = crate::providers::catalog()
             .lookup(&n.kind)
             .expect("validated kinds");
+        let (node, kind) = ((*node).to_owned(), n.kind.clone());
         if info.lookup {
-            anyhow::bail!(
-                "{node} is a lookup ({}): lookups are found, never adopted",
-                n.kind
-            );
+            return Err(ImportError::IsLookup { node, kind });
         }
         if info.import.is_none() {
-            anyhow::bail!("{node}: {} cannot be imported", n.kind);
+            return Err(ImportError::NotImportable { node, kind });
         }
     }
     let mut known = Known::default();
@@ -477,21 +530,25 @@ pub async fn adopt_by_id(
             .expect("validated kinds");
         let import = info.import.as_ref().expect("checked above");
         let resolved = resolve::resolve(node, &known);
-        let prior = (import.prior)(id, &resolved.props).map_err(|e| {
-            anyhow::anyhow!(
-                "{}: {e} (the id of {} is {}, as Terraform's import takes it)",
-                node.id,
-                node.kind,
-                import.format
-            )
+        let prior = (import.prior)(id, &resolved.props).map_err(|e| ImportError::BadId {
+            about: node.id.clone(),
+            reason: format!(
+                "{e} (the id of {} is {}, as Terraform's import takes it)",
+                node.kind, import.format
+            ),
         })?;
         let resource = providers
             .for_kind(&node.kind)?
             .read(&node.kind, &prior)
             .await
-            .map_err(|e| anyhow::anyhow!("{}: {e}", node.id))?
-            .ok_or_else(|| {
-                anyhow::anyhow!("{}: no {} with id {id:?} exists", node.id, node.kind)
+            .map_err(|cause| ImportError::Read {
+                about: node.id.clone(),
+                cause,
+            })?
+            .ok_or_else(|| ImportError::Absent {
+                node: node.id.clone(),
+                kind: node.kind.clone(),
+                id: (*id).to_owned(),
             })?;
         known.insert(&node.id, resource.outputs.clone());
         let props = known_props(node, &known);
@@ -517,7 +574,7 @@ pub fn record(
     graph: &Graph,
     adopted: &[Adoption],
     replace_record: bool,
-) -> Result<(), String> {
+) -> Result<(), ImportError> {
     let mut problems = Vec::new();
     let nodes: BTreeSet<&str> = adopted.iter().map(|a| a.node.as_str()).collect();
     for a in adopted {
@@ -547,7 +604,7 @@ pub fn record(
         }
     }
     if !problems.is_empty() {
-        return Err(problems.join("\n"));
+        return Err(ImportError::Recorded(problems));
     }
     for a in adopted {
         let node = graph.node(&a.node).expect("adopted nodes are graph nodes");
@@ -577,17 +634,17 @@ pub fn record(
 }
 
 /// `NODE=ID` arguments.
-pub fn parse_ids(args: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+pub fn parse_ids(args: &[String]) -> Result<Vec<(String, String)>, ImportError> {
     let mut out: Vec<(String, String)> = Vec::new();
     for arg in args {
         let Some((node, id)) = arg
             .split_once('=')
             .filter(|(n, i)| !n.is_empty() && !i.is_empty())
         else {
-            anyhow::bail!("{arg:?} is not NODE=ID");
+            return Err(ImportError::NotNodeId(arg.clone()));
         };
         if out.iter().any(|(n, _)| n == node) {
-            anyhow::bail!("{node} is named twice");
+            return Err(ImportError::NamedTwice(node.to_owned()));
         }
         out.push((node.to_owned(), id.to_owned()));
     }

@@ -10,7 +10,6 @@
 
 use std::path::Path;
 
-use anyhow::Context as _;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -56,26 +55,70 @@ struct RawInstance {
     attributes: Option<Map<String, Value>>,
 }
 
+/// Why a Terraform state file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum TfStateError {
+    #[error("{file} is not a Terraform state")]
+    NotAState {
+        file: String,
+        #[source]
+        cause: serde_json::Error,
+    },
+    #[error(
+        "{file} is a Terraform state of format version {version}; only version 4 (Terraform 0.12 and later) is read"
+    )]
+    Version { file: String, version: u64 },
+    #[error("{file}: resource {resource} has mode {mode:?}")]
+    Mode {
+        file: String,
+        resource: String,
+        mode: String,
+    },
+    #[error("{0:?} is not s3://BUCKET/KEY")]
+    NotS3Url(String),
+    #[error("reading {file}: {cause}")]
+    ReadS3 {
+        file: String,
+        cause: crate::providers::aws::ReadObjectError,
+    },
+    #[error("{file} is not UTF-8")]
+    NotUtf8 {
+        file: String,
+        #[source]
+        cause: std::string::FromUtf8Error,
+    },
+    #[error("reading {file}")]
+    Read {
+        file: String,
+        #[source]
+        cause: std::io::Error,
+    },
+}
+
 /// Parse one state file's text; `file` names it in messages and addresses.
-pub fn parse(text: &str, file: &str) -> anyhow::Result<Vec<Instance>> {
-    let raw: RawState =
-        serde_json::from_str(text).with_context(|| format!("{file} is not a Terraform state"))?;
+pub fn parse(text: &str, file: &str) -> Result<Vec<Instance>, TfStateError> {
+    let raw: RawState = serde_json::from_str(text).map_err(|cause| TfStateError::NotAState {
+        file: file.to_owned(),
+        cause,
+    })?;
     if raw.version != 4 {
-        anyhow::bail!(
-            "{file} is a Terraform state of format version {}; only version 4 (Terraform 0.12 and later) is read",
-            raw.version
-        );
+        return Err(TfStateError::Version {
+            file: file.to_owned(),
+            version: raw.version,
+        });
     }
     let mut out = Vec::new();
     for r in raw.resources {
         let data = match r.mode.as_str() {
             "managed" => false,
             "data" => true,
-            other => anyhow::bail!(
-                "{file}: resource {}.{} has mode {other:?}",
-                r.tf_type,
-                r.name
-            ),
+            other => {
+                return Err(TfStateError::Mode {
+                    file: file.to_owned(),
+                    resource: format!("{}.{}", r.tf_type, r.name),
+                    mode: other.to_owned(),
+                });
+            }
         };
         let mut base = String::new();
         if let Some(module) = &r.module {
@@ -109,18 +152,28 @@ pub fn parse(text: &str, file: &str) -> anyhow::Result<Vec<Instance>> {
 pub async fn load(
     source: &str,
     aws: &crate::blueprint_file::AwsSettings,
-) -> anyhow::Result<Vec<Instance>> {
+) -> Result<Vec<Instance>, TfStateError> {
+    let file = || source.to_owned();
     let text = if let Some(rest) = source.strip_prefix("s3://") {
         let (bucket, key) = rest
             .split_once('/')
             .filter(|(b, k)| !b.is_empty() && !k.is_empty())
-            .ok_or_else(|| anyhow::anyhow!("{source:?} is not s3://BUCKET/KEY"))?;
+            .ok_or_else(|| TfStateError::NotS3Url(file()))?;
         let bytes = crate::providers::aws::read_object(aws, bucket, key)
             .await
-            .map_err(|e| anyhow::anyhow!("reading {source}: {e}"))?;
-        String::from_utf8(bytes).with_context(|| format!("{source} is not UTF-8"))?
+            .map_err(|cause| TfStateError::ReadS3 {
+                file: file(),
+                cause,
+            })?;
+        String::from_utf8(bytes).map_err(|cause| TfStateError::NotUtf8 {
+            file: file(),
+            cause,
+        })?
     } else {
-        std::fs::read_to_string(Path::new(source)).with_context(|| format!("reading {source}"))?
+        std::fs::read_to_string(Path::new(source)).map_err(|cause| TfStateError::Read {
+            file: file(),
+            cause,
+        })?
     };
     parse(&text, source)
 }

@@ -95,22 +95,10 @@ async fn noticed_after<F: Future>(
     call.await
 }
 
-/// The error, then each of its causes, `: `-separated: the cause (the name did
-/// not resolve, the connection was refused, the certificate was not trusted) is
-/// usually several sources down.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(s) = source {
-        let next = s.to_string();
-        if !text.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = s.source();
-    }
-    text
-}
+/// The error, then each of its causes: the cause (the name did not resolve,
+/// the connection was refused, the certificate was not trusted) is usually
+/// several sources down.
+pub use blueprint_model::text::with_causes as error_chain;
 
 #[cfg(test)]
 mod tests {

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use futures::future::join_all;
 use serde::Serialize;
 
-use super::{Context, Prepared, Target, Verb};
+use super::{Context, Prepared, RunError, Target, Verb};
 use crate::blueprint_file::Blueprint;
 use crate::engine::Report;
 use crate::engine::progress::Progress;
@@ -21,7 +21,7 @@ use crate::engine::progress::Progress;
 /// Each file with its plan, or why it could not be planned.
 pub struct Many {
     pub files: Vec<PathBuf>,
-    pub prepared: Vec<Result<Prepared, String>>,
+    pub prepared: Vec<Result<Prepared, RunError>>,
 }
 
 impl Many {
@@ -217,11 +217,7 @@ impl Context {
                 state: None,
                 ..Target::default()
             };
-            async move {
-                self.prepare(&target, Verb::Run)
-                    .await
-                    .map_err(|e| format!("{e:#}"))
-            }
+            async move { self.prepare(&target, Verb::Run).await }
         }))
         .await;
         Many { files, prepared }
@@ -245,7 +241,7 @@ impl Context {
                 Err(error) => {
                     // Named as the file names it, when the file can be read at all.
                     summary.blueprint = Blueprint::load(file).ok().map(|b| b.name);
-                    summary.error = Some(error);
+                    summary.error = Some(blueprint_model::text::with_causes(&error));
                     return summary;
                 }
             };

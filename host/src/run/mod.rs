@@ -12,20 +12,87 @@ pub mod state;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
-
+pub use lifecycle::LifecycleError;
 pub use pool::ProviderPool;
 
-use crate::blueprint_file::Blueprint;
+use crate::blueprint_file::{Blueprint, FileError};
 use crate::check::{self, Report as Findings};
 use crate::engine::plan::Options as PlanOptions;
 use crate::engine::progress::Progress;
-use crate::engine::{Applier, Plan, Planner, Report};
+use crate::engine::{Applier, Plan, PlanError, Planner, Report};
 use crate::evaluate::{EvalError, Evaluated, evaluate};
-use crate::providers::{KindProvider, ProviderSet};
+use crate::providers::{KindProvider, ProviderSet, SetupError};
 use crate::runtime::{GuestInfo, Runtime};
-use crate::state::{LockInfo, State, StateLock, StateStore};
+use crate::state::{LockInfo, OpenError, State, StateError, StateLock, StateStore};
 use blueprint_model::graph::Graph;
+use blueprint_model::record::RecordError;
+
+/// Why a run stopped before it applied anything: what it read, evaluated,
+/// checked, locked, connected or planned, or a refusal. Each wrapped error
+/// keeps its own words and stays a cause ([`std::error::Error::source`]).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    File(#[from] FileError),
+    #[error("{0}")]
+    Eval(#[from] EvalError),
+    #[error("{0}")]
+    Policy(#[from] check::policies::PolicyError),
+    #[error("{0}")]
+    Silence(#[from] check::UnknownRule),
+    /// `run` applies nothing while `check` reports an error; one line a finding.
+    #[error(
+        "refusing to apply: `check` reports {} error(s):\n{}\nfix them, or silence one with a [[check.silence]] entry and a reason",
+        .0.len(),
+        .0.join("\n")
+    )]
+    CheckErrors(Vec<String>),
+    #[error("{0}")]
+    OpenState(#[from] OpenError),
+    /// Taking the state's lock.
+    #[error("{0}")]
+    Lock(#[from] StateError),
+    #[error("gave up after waiting {waited} s for the state lock (--lock-timeout)")]
+    LockTimeout {
+        waited: u64,
+        #[source]
+        cause: StateError,
+    },
+    #[error("reading the state of {blueprint}")]
+    ReadState {
+        blueprint: String,
+        #[source]
+        cause: StateError,
+    },
+    #[error("writing the state of {blueprint}")]
+    WriteState {
+        blueprint: String,
+        #[source]
+        cause: StateError,
+    },
+    /// `state mv` to a name no guest could give a node.
+    #[error(
+        "{0:?} cannot be a node name: use 1-{max} ASCII letters, digits, '-', '_', '.', '@' or '+', as a guest's names",
+        max = crate::runtime::declare::MAX_NAME
+    )]
+    BadNodeName(String),
+    /// `state mv` or `state rm` refused by the record (under the lock).
+    #[error("{store}: nothing was changed: {cause}")]
+    Surgery { store: String, cause: RecordError },
+    #[error("{0}")]
+    Lifecycle(#[from] LifecycleError),
+    #[error("{0}")]
+    Connect(#[from] SetupError),
+    #[error("{0}")]
+    Plan(#[from] PlanError),
+    #[error("{} holds no blueprint file (*.toml)", .0.display())]
+    NoBlueprintFiles(PathBuf),
+    #[error("reading {}: {cause}", path.display())]
+    ReadDir {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+}
 
 /// What a run is for; names the lock's holder and decides what is evaluated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,7 +182,7 @@ pub struct Prepared {
 
 impl Context {
     /// Evaluate, check, lock, load and connect.
-    pub async fn open(&self, target: &Target, verb: Verb) -> anyhow::Result<Opened> {
+    pub async fn open(&self, target: &Target, verb: Verb) -> Result<Opened, RunError> {
         let blueprint = Blueprint::load(&target.file)?;
         let (guest, graph, findings, inputs) = if verb == Verb::Destroy {
             (None, Graph::default(), None, None)
@@ -154,7 +221,10 @@ impl Context {
         let mut state = store
             .load(&blueprint.name)
             .await
-            .with_context(|| format!("reading the state of {}", blueprint.name))?;
+            .map_err(|cause| RunError::ReadState {
+                blueprint: blueprint.name.clone(),
+                cause,
+            })?;
         let options = lifecycle::options(&blueprint, target, &graph, &mut state)?;
         // The kinds in the graph and those the state still records: a kind the
         // blueprint dropped must still be refreshed and deleted.
@@ -196,7 +266,7 @@ impl Context {
         &self,
         store: &dyn StateStore,
         info: &LockInfo,
-    ) -> anyhow::Result<Box<dyn StateLock>> {
+    ) -> Result<Box<dyn StateLock>, RunError> {
         let started = std::time::Instant::now();
         let mut said: Option<std::time::Instant> = None;
         loop {
@@ -208,10 +278,10 @@ impl Context {
                         if self.lock_timeout.is_zero() {
                             return Err(e.into());
                         }
-                        return Err(anyhow::Error::new(e).context(format!(
-                            "gave up after waiting {} s for the state lock (--lock-timeout)",
-                            waited.as_secs()
-                        )));
+                        return Err(RunError::LockTimeout {
+                            waited: waited.as_secs(),
+                            cause: e,
+                        });
                     }
                     if said.is_none_or(|t| t.elapsed() >= std::time::Duration::from_secs(5)) {
                         eprintln!(
@@ -230,7 +300,7 @@ impl Context {
     }
 
     /// Open and plan (refresh, lookups, diff): no mutating call.
-    pub async fn prepare(&self, target: &Target, verb: Verb) -> anyhow::Result<Prepared> {
+    pub async fn prepare(&self, target: &Target, verb: Verb) -> Result<Prepared, RunError> {
         let opened = self.open(target, verb).await?;
         let state = opened.state.clone();
         let planner = Planner {
@@ -272,20 +342,19 @@ impl Context {
 /// `check`'s findings for an evaluated blueprint (what `check`, `plan` and `run`
 /// show): the built-in rules, then the blueprint's and the organisation's policy
 /// guests.
-pub async fn findings(runtime: &Runtime, evaluated: &Evaluated) -> anyhow::Result<Findings> {
+pub async fn findings(runtime: &Runtime, evaluated: &Evaluated) -> Result<Findings, RunError> {
     let blueprint = &evaluated.blueprint;
     let graph = &evaluated.graph;
     let region = crate::blueprint_file::pagerduty::service_region(&blueprint.providers.pagerduty);
     let policies = check::policies::run(runtime, blueprint, graph).await?;
-    check::check_with(
+    Ok(check::check_with(
         graph,
         runtime.catalog(),
         &region,
         &blueprint.silences,
         &policies.rules,
         policies.findings,
-    )
-    .map_err(anyhow::Error::from)
+    )?)
 }
 
 /// The kinds this build serves (what `kinds` lists and export maps).
@@ -316,7 +385,7 @@ pub fn built_in_findings(evaluated: &Evaluated) -> Result<Findings, check::Unkno
 
 /// `run` applies nothing while `check` reports an error (a chain that can
 /// never page, a subscription to a wrong URL): fix it or silence it.
-fn refuse_on_errors(findings: &Findings) -> anyhow::Result<()> {
+fn refuse_on_errors(findings: &Findings) -> Result<(), RunError> {
     let errors: Vec<String> = findings
         .findings
         .iter()
@@ -334,11 +403,7 @@ fn refuse_on_errors(findings: &Findings) -> anyhow::Result<()> {
     if errors.is_empty() {
         return Ok(());
     }
-    anyhow::bail!(
-        "refusing to apply: `check` reports {} error(s):\n{}\nfix them, or silence one with a [[check.silence]] entry and a reason",
-        errors.len(),
-        errors.join("\n")
-    )
+    Err(RunError::CheckErrors(errors))
 }
 
 /// Evaluate a blueprint file (the commands that stop at the graph).
@@ -352,17 +417,21 @@ pub async fn evaluate_file(
 }
 
 /// Files as given; folders become their `*.toml` files, sorted.
-pub fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, RunError> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(path)?
+            let mut found: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|cause| RunError::ReadDir {
+                    path: path.clone(),
+                    cause,
+                })?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
                 .collect();
             found.sort();
             if found.is_empty() {
-                anyhow::bail!("{} holds no blueprint file (*.toml)", path.display());
+                return Err(RunError::NoBlueprintFiles(path.clone()));
             }
             files.extend(found);
         } else {

@@ -21,7 +21,7 @@ impl ProviderPool {
         &self,
         settings: &Providers,
         kinds: impl IntoIterator<Item = String>,
-    ) -> anyhow::Result<ProviderSet> {
+    ) -> Result<ProviderSet, providers::SetupError> {
         let needed: BTreeSet<String> = kinds
             .into_iter()
             .map(|k| blueprint_model::kind::provider_of(&k).to_owned())

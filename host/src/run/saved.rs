@@ -13,11 +13,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{Context, Prepared, Target, Verb};
+use super::{Context, Prepared, RunError, Target, Verb};
 use crate::engine::plan::{After, Change, Plan};
 use crate::guest_source::hex;
 use crate::state::{REDACTED, State};
@@ -107,18 +106,70 @@ pub struct SavedChange {
     pub live: Option<String>,
 }
 
+/// Why a plan could not be saved, read, or applied as saved.
+#[derive(Debug, thiserror::Error)]
+pub enum SavedPlanError {
+    /// A file the plan pins or is kept in; `doing` says which.
+    #[error("{doing}")]
+    Io {
+        doing: String,
+        #[source]
+        cause: std::io::Error,
+    },
+    #[error("encoding the plan")]
+    Encode(#[from] serde_json::Error),
+    #[error("{} is not a saved plan (not JSON)", path.display())]
+    NotJson {
+        path: PathBuf,
+        #[source]
+        cause: serde_json::Error,
+    },
+    #[error("{} is not a saved plan (no \"kind\": \"{KIND}\")", .0.display())]
+    NotAPlan(PathBuf),
+    #[error(
+        "{}: plan format_version {version:?} is not one this build reads ({FORMAT_VERSION}); make the plan again with this build",
+        path.display()
+    )]
+    Version { path: PathBuf, version: String },
+    #[error("{} is not a valid saved plan", path.display())]
+    Invalid {
+        path: PathBuf,
+        #[source]
+        cause: serde_json::Error,
+    },
+    /// Planned again, the blueprint's plan is not the saved one.
+    #[error(
+        "nothing was changed: the saved plan {} is stale; since it was made:\n  - {}\nPlan again (`blueprint plan {} --out {}`), review it, and apply that",
+        path.display(),
+        differences.join("\n  - "),
+        file.display(),
+        path.display()
+    )]
+    Stale {
+        path: PathBuf,
+        differences: Vec<String>,
+        file: PathBuf,
+    },
+    #[error("{0}")]
+    Run(#[from] RunError),
+}
+
+fn io(doing: String) -> impl FnOnce(std::io::Error) -> SavedPlanError {
+    move |cause| SavedPlanError::Io { doing, cause }
+}
+
 impl SavedPlan {
     /// What a prepared plan was made from and what it changes.
-    pub fn of(prepared: &Prepared, request: Request) -> anyhow::Result<SavedPlan> {
+    pub fn of(prepared: &Prepared, request: Request) -> Result<SavedPlan, SavedPlanError> {
         let opened = &prepared.opened;
         let plan = &prepared.plan;
         let file_bytes = std::fs::read(&opened.blueprint.file)
-            .with_context(|| format!("reading {}", opened.blueprint.file.display()))?;
+            .map_err(io(format!("reading {}", opened.blueprint.file.display())))?;
         let (guest, params) = match &opened.inputs {
             Some((path, params)) => {
                 let guest = match path {
                     Some(path) => Some(hex(&std::fs::read(path)
-                        .with_context(|| format!("reading the guest {}", path.display()))?)),
+                        .map_err(io(format!("reading the guest {}", path.display())))?)),
                     None => None,
                 };
                 (guest, Some(digest(params)))
@@ -168,37 +219,39 @@ impl SavedPlan {
     }
 
     /// Write to `path` atomically, readable by its owner only.
-    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+    pub fn write(&self, path: &Path) -> Result<(), SavedPlanError> {
         let mut bytes = serde_json::to_vec_pretty(self)?;
         bytes.push(b'\n');
         crate::state::write_atomically(path, &bytes)
-            .with_context(|| format!("writing the plan to {}", path.display()))
+            .map_err(io(format!("writing the plan to {}", path.display())))
     }
 
     /// Read a saved plan, refusing another format's major version.
-    pub fn read(path: &Path) -> anyhow::Result<SavedPlan> {
+    pub fn read(path: &Path) -> Result<SavedPlan, SavedPlanError> {
         let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read plan file {}", path.display()))?;
-        let value: Value = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a saved plan (not JSON)", path.display()))?;
+            .map_err(io(format!("cannot read plan file {}", path.display())))?;
+        let value: Value =
+            serde_json::from_str(&text).map_err(|cause| SavedPlanError::NotJson {
+                path: path.to_owned(),
+                cause,
+            })?;
         if value.get("kind").and_then(Value::as_str) != Some(KIND) {
-            bail!(
-                "{} is not a saved plan (no \"kind\": \"{KIND}\")",
-                path.display()
-            );
+            return Err(SavedPlanError::NotAPlan(path.to_owned()));
         }
         let version = value
             .get("format_version")
             .and_then(Value::as_str)
             .unwrap_or_default();
         if version.split('.').next() != FORMAT_VERSION.split('.').next() {
-            bail!(
-                "{}: plan format_version {version:?} is not one this build reads ({FORMAT_VERSION}); make the plan again with this build",
-                path.display()
-            );
+            return Err(SavedPlanError::Version {
+                path: path.to_owned(),
+                version: version.to_owned(),
+            });
         }
-        serde_json::from_value(value)
-            .with_context(|| format!("{} is not a valid saved plan", path.display()))
+        serde_json::from_value(value).map_err(|cause| SavedPlanError::Invalid {
+            path: path.to_owned(),
+            cause,
+        })
     }
 
     /// The run that re-makes this plan.
@@ -319,19 +372,21 @@ impl Context {
     /// `run PLAN`: open and plan the saved plan's blueprint again, under the
     /// lock, and hand it back only if it is the saved plan — else fail naming
     /// every difference, before any write.
-    pub async fn prepare_saved(&self, saved: &SavedPlan, path: &Path) -> anyhow::Result<Prepared> {
+    pub async fn prepare_saved(
+        &self,
+        saved: &SavedPlan,
+        path: &Path,
+    ) -> Result<Prepared, SavedPlanError> {
         let target = saved.target();
         let prepared = self.prepare(&target, Verb::Run).await?;
         let fresh = SavedPlan::of(&prepared, saved.request.clone())?;
         let differences = saved.differences(&fresh);
         if !differences.is_empty() {
-            bail!(
-                "nothing was changed: the saved plan {} is stale; since it was made:\n  - {}\nPlan again (`blueprint plan {} --out {}`), review it, and apply that",
-                path.display(),
-                differences.join("\n  - "),
-                saved.request.file.display(),
-                path.display()
-            );
+            return Err(SavedPlanError::Stale {
+                path: path.to_owned(),
+                differences,
+                file: saved.request.file.clone(),
+            });
         }
         Ok(prepared)
     }
@@ -354,8 +409,9 @@ pub fn is_saved_plan(path: &Path) -> bool {
 
 /// The request of a plan for `target`, with paths made absolute so the plan
 /// can be applied from another folder.
-pub fn request(target: &Target, allow_duplicates: bool) -> anyhow::Result<Request> {
-    let absolute = |p: &Path| std::path::absolute(p).map_err(anyhow::Error::from);
+pub fn request(target: &Target, allow_duplicates: bool) -> Result<Request, SavedPlanError> {
+    let absolute =
+        |p: &Path| std::path::absolute(p).map_err(io(format!("resolving {}", p.display())));
     let state = match &target.state {
         Some(s) if s.to_string_lossy().starts_with("s3://") => Some(s.clone()),
         Some(s) => Some(absolute(s)?),

@@ -3,15 +3,14 @@
 
 use std::path::Path;
 
-use anyhow::Context as _;
-
+use super::RunError;
 use crate::blueprint_file::Blueprint;
 use crate::state::{LockInfo, State};
 use blueprint_model::record::RecordError;
 
 /// The recorded state of the blueprint `file`, fit to print: sensitive outputs
 /// and props redacted. `state`: `--state`, instead of the blueprint's own.
-pub async fn read(file: &Path, state: Option<&Path>) -> anyhow::Result<State> {
+pub async fn read(file: &Path, state: Option<&Path>) -> Result<State, RunError> {
     let (_, recorded) = load(file, state).await?;
     Ok(recorded.redacted(crate::providers::catalog()))
 }
@@ -21,10 +20,13 @@ pub async fn read(file: &Path, state: Option<&Path>) -> anyhow::Result<State> {
 pub async fn outputs(
     file: &Path,
     state: Option<&Path>,
-) -> anyhow::Result<(
-    String,
-    std::collections::BTreeMap<String, crate::providers::blueprints::kinds::output::Published>,
-)> {
+) -> Result<
+    (
+        String,
+        std::collections::BTreeMap<String, crate::providers::blueprints::kinds::output::Published>,
+    ),
+    RunError,
+> {
     let (store, recorded) = load(file, state).await?;
     Ok((
         store,
@@ -34,13 +36,16 @@ pub async fn outputs(
 
 /// The state of the blueprint `file` as stored (read without the lock), and
 /// where it is.
-async fn load(file: &Path, state: Option<&Path>) -> anyhow::Result<(String, State)> {
+async fn load(file: &Path, state: Option<&Path>) -> Result<(String, State), RunError> {
     let blueprint = Blueprint::load(file)?;
     let store = crate::state::open(&blueprint, state).await?;
     let recorded = store
         .load(&blueprint.name)
         .await
-        .with_context(|| format!("reading the state of {}", blueprint.name))?;
+        .map_err(|cause| RunError::ReadState {
+            blueprint: blueprint.name.clone(),
+            cause,
+        })?;
     Ok((store.describe(), recorded))
 }
 
@@ -53,7 +58,7 @@ pub struct Unlocked {
 }
 
 /// Break a lock whose holder is gone.
-pub async fn unlock(file: &Path, state: Option<&Path>) -> anyhow::Result<Unlocked> {
+pub async fn unlock(file: &Path, state: Option<&Path>) -> Result<Unlocked, RunError> {
     let blueprint = Blueprint::load(file)?;
     let store = crate::state::open(&blueprint, state).await?;
     let holder = store.break_lock().await?;
@@ -98,12 +103,9 @@ pub async fn rename(
     state: Option<&Path>,
     from: &str,
     to: &str,
-) -> anyhow::Result<Surgery> {
+) -> Result<Surgery, RunError> {
     if !crate::runtime::declare::valid_name(to) {
-        anyhow::bail!(
-            "{to:?} cannot be a node name: use 1-{} ASCII letters, digits, '-', '_', '.', '@' or '+', as a guest's names",
-            crate::runtime::declare::MAX_NAME
-        );
+        return Err(RunError::BadNodeName(to.to_owned()));
     }
     let change = Change::Moved {
         from: from.to_owned(),
@@ -117,7 +119,7 @@ pub async fn rename(
 }
 
 /// `state rm FILE NODE`: forget a record without deleting what it names.
-pub async fn forget(file: &Path, state: Option<&Path>, node: &str) -> anyhow::Result<Surgery> {
+pub async fn forget(file: &Path, state: Option<&Path>, node: &str) -> Result<Surgery, RunError> {
     let change = Change::Forgot {
         node: node.to_owned(),
     };
@@ -129,7 +131,7 @@ async fn operate(
     state: Option<&Path>,
     change: Change,
     apply: impl FnOnce(&mut State) -> Result<crate::state::Entry, RecordError>,
-) -> anyhow::Result<Surgery> {
+) -> Result<Surgery, RunError> {
     let blueprint = Blueprint::load(file)?;
     let store = crate::state::open(&blueprint, state).await?;
     let _lock = store
@@ -142,13 +144,21 @@ async fn operate(
     let mut recorded = store
         .load(&blueprint.name)
         .await
-        .with_context(|| format!("reading the state of {}", blueprint.name))?;
-    let entry = apply(&mut recorded)
-        .map_err(|e| anyhow::anyhow!("{}: nothing was changed: {e}", store.describe()))?;
+        .map_err(|cause| RunError::ReadState {
+            blueprint: blueprint.name.clone(),
+            cause,
+        })?;
+    let entry = apply(&mut recorded).map_err(|cause| RunError::Surgery {
+        store: store.describe(),
+        cause,
+    })?;
     store
         .commit(&mut recorded)
         .await
-        .with_context(|| format!("writing the state of {}", blueprint.name))?;
+        .map_err(|cause| RunError::WriteState {
+            blueprint: blueprint.name.clone(),
+            cause,
+        })?;
     Ok(Surgery {
         change,
         store: store.describe(),
