@@ -1,7 +1,7 @@
 //! Planning: refresh what the state records, run lookups, and diff every node of
 //! the graph against what exists. No mutating call is made here.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use futures::FutureExt;
@@ -15,6 +15,7 @@ use super::resolve::{self, Known, same};
 use crate::providers::{
     Desired, Found, Identity, Looking, Provider, ProviderError, ProviderSet, Resource,
 };
+use crate::slots::Parallelism;
 use crate::state::{Entry, State, Status};
 use blueprint_model::graph::{Graph, Node, token};
 
@@ -220,11 +221,79 @@ pub fn apply_order(graph: &Graph) -> Vec<&Node> {
     order.into_iter().filter_map(|id| graph.node(id)).collect()
 }
 
+/// Each node's weight for the plan's looks: how many nodes the longest chain
+/// of nodes that depend on it holds, itself included. A dependent's look
+/// waits for its parent's (its identity may name the parent's id), so the
+/// looks that unblock the longest chains go first.
+pub(crate) fn look_priorities(graph: &Graph) -> HashMap<&str, usize> {
+    let mut dependents: HashMap<&str, Vec<&str>> = HashMap::new();
+    for node in graph.nodes() {
+        for dependency in node.dependencies() {
+            if let Some(parent) = graph.node(&dependency) {
+                dependents.entry(&parent.id).or_default().push(&node.id);
+            }
+        }
+    }
+    let mut chain: HashMap<&str, usize> = HashMap::new();
+    for node in apply_order(graph).into_iter().rev() {
+        let longest_after = dependents
+            .get(node.id.as_str())
+            .into_iter()
+            .flatten()
+            .filter_map(|d| chain.get(d).copied())
+            .max()
+            .unwrap_or(0);
+        chain.insert(&node.id, longest_after + 1);
+    }
+    chain
+}
+
+/// How many of the plan's reads run at once: `--parallelism N` in all; under
+/// `auto`, [`crate::slots::AUTO_SLOTS`] per provider, so one provider's slow
+/// answers (or its rate budget) do not hold back another's reads.
+struct Room {
+    limit: usize,
+    per_provider: bool,
+    running: HashMap<String, usize>,
+}
+
+impl Room {
+    fn new(parallelism: Parallelism) -> Room {
+        Room {
+            limit: parallelism.slots(),
+            per_provider: parallelism == Parallelism::Auto,
+            running: HashMap::new(),
+        }
+    }
+
+    fn key<'k>(&self, kind: &'k str) -> &'k str {
+        if self.per_provider {
+            blueprint_model::kind::provider_of(kind)
+        } else {
+            ""
+        }
+    }
+
+    fn free(&self, kind: &str) -> bool {
+        self.running.get(self.key(kind)).copied().unwrap_or(0) < self.limit
+    }
+
+    fn take(&mut self, kind: &str) {
+        *self.running.entry(self.key(kind).to_owned()).or_default() += 1;
+    }
+
+    fn give(&mut self, kind: &str) {
+        if let Some(n) = self.running.get_mut(self.key(kind)) {
+            *n = n.saturating_sub(1);
+        }
+    }
+}
+
 pub struct Planner<'a> {
     pub blueprint: &'a str,
     pub graph: &'a Graph,
     pub providers: &'a ProviderSet,
-    pub parallelism: usize,
+    pub parallelism: Parallelism,
     /// How the user names the blueprint (for "blueprint import FILE ...").
     pub file: &'a str,
     /// `--allow-duplicates`: create beside a same-named object where the
@@ -516,7 +585,7 @@ impl Planner<'_> {
                     (id, resource, deposed, outcome)
                 })
             })
-            .buffer_unordered(self.parallelism.max(1))
+            .buffer_unordered(self.parallelism.slots())
             .collect()
             .await;
 
@@ -580,9 +649,11 @@ impl Planner<'_> {
         let mut refused = Vec::new();
         let mut problems = Vec::new();
         let mut running = futures::stream::FuturesUnordered::new();
-        let room = self.parallelism.max(1);
-        // Identified and waiting for room, in apply order.
-        let mut ready = std::collections::VecDeque::new();
+        let mut room = Room::new(self.parallelism);
+        // Identified and waiting for room; the one with the longest chain of
+        // dependents goes first, in apply order among equals.
+        let priority = look_priorities(self.graph);
+        let mut ready: Vec<(&Node, resolve::Resolved)> = Vec::new();
         let mut known_grew = true;
         let mut failed_at = None;
         loop {
@@ -591,7 +662,7 @@ impl Planner<'_> {
                 for node in std::mem::take(&mut pending) {
                     let resolved = resolve::resolve(node, known);
                     if self.identified(node, &resolved) {
-                        ready.push_back((node, resolved));
+                        ready.push((node, resolved));
                     } else {
                         waiting.push(node);
                     }
@@ -600,17 +671,27 @@ impl Planner<'_> {
                 known_grew = false;
             }
             // Lookups first: what waits on their outputs waits longest.
-            while running.len() < room && problems.is_empty() {
-                let Some(node) = lookups_left.pop() else {
+            while problems.is_empty() {
+                let Some(at) = lookups_left.iter().rposition(|n| room.free(&n.kind)) else {
                     break;
                 };
+                let node = lookups_left.remove(at);
+                room.take(&node.kind);
                 let resolved = resolve::resolve(node, &Known::default());
                 running.push(self.look(node, resolved, true).boxed());
             }
-            while running.len() < room && problems.is_empty() {
-                let Some((node, resolved)) = ready.pop_front() else {
+            while problems.is_empty() {
+                // The first of the heaviest with room: `max_by_key` keeps the
+                // last maximum.
+                let Some(at) = (0..ready.len())
+                    .rev()
+                    .filter(|&i| room.free(&ready[i].0.kind))
+                    .max_by_key(|&i| priority.get(ready[i].0.id.as_str()).copied().unwrap_or(1))
+                else {
                     break;
                 };
+                let (node, resolved) = ready.remove(at);
+                room.take(&node.kind);
                 running.push(self.look(node, resolved, false).boxed());
             }
             // Once a read failed the plan fails: what else fails with it (the
@@ -627,6 +708,7 @@ impl Planner<'_> {
                 break;
             };
             let node = looked.node;
+            room.give(&node.kind);
             match looked.outcome {
                 Looked::Lookup(Ok(resource)) => {
                     known.insert(&node.id, resource.outputs.clone());

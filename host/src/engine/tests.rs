@@ -247,7 +247,7 @@ impl Fixture {
             blueprint: "test",
             graph: g,
             providers: &self.providers,
-            parallelism: 4,
+            parallelism: crate::slots::Parallelism::Fixed(4),
             file: "test.toml",
             allow_duplicates: false,
             options: &self.options,
@@ -815,4 +815,18 @@ async fn a_moved_record_is_kept_and_saved_without_any_call() {
     assert_eq!(saved.resources["crew"].resource.as_ref().unwrap().id, id);
     f.options.moved.clear();
     assert!(!f.plan(&g).await.has_changes());
+}
+
+/// The plan looks first for what the longest chains wait on: the user (then
+/// its schedule, then the policy) before a team nothing depends on.
+#[test]
+fn looks_go_first_where_the_longest_chain_waits() {
+    let g = graph(3600, "Etc/UTC", 1);
+    let priority = crate::engine::plan::look_priorities(&g);
+    assert_eq!(priority["alice"], 3, "{priority:?}");
+    assert_eq!(priority["schedule"], 2);
+    assert_eq!(priority["team"], 2);
+    assert_eq!(priority["policy"], 1);
+    assert_eq!(priority["member"], 1);
+    assert_eq!(priority["extra0"], 1);
 }

@@ -307,7 +307,7 @@ impl Context {
             blueprint: &opened.blueprint.name,
             graph: &opened.graph,
             providers: &opened.providers,
-            parallelism: self.parallelism.slots(),
+            parallelism: self.parallelism,
             file: &target.file.display().to_string(),
             allow_duplicates: self.allow_duplicates,
             options: &opened.options,

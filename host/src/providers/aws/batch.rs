@@ -1,10 +1,13 @@
 //! Reads that many operations ask for at once, made as one call where the API
 //! takes a list (DescribeAlarms takes up to 100 alarm names): the first caller
 //! opens a batch and leads it; callers that come while it is still open (in
-//! the same moment, or while the leader waits for its API's rate turn) add
-//! their key and wait for its answer. A batch closes when its call is built,
-//! so every read still starts after its caller asked: nothing is answered
-//! from an older read.
+//! the same moment, while the leader waits for one of the batcher's calls in
+//! flight to end, or for its API's rate turn) add their key and wait for its
+//! answer. A batch closes when its call is built, so every read still starts
+//! after its caller asked: nothing is answered from an older read. Few calls
+//! in flight at once is what lets a batch fill: reads that arrive one by one
+//! (a plan's looks, each launched when its node's identity is known) gather
+//! behind the call in flight instead of each making its own.
 //!
 //! A leader that is dropped before it answers (its plan stopped) closes the
 //! batch; whoever waited on it asks again, in a new batch.
@@ -26,6 +29,8 @@ pub struct Batcher<K, V> {
     /// Batches whose call is not built yet (a full one waits for its leader).
     open: Mutex<Vec<Open<K, V>>>,
     opened: AtomicU64,
+    /// The batcher's calls in flight at once.
+    calls: tokio::sync::Semaphore,
 }
 
 struct Open<K, V> {
@@ -70,11 +75,13 @@ impl<K, V> Drop for Closing<'_, K, V> {
 }
 
 impl<K, V> Batcher<K, V> {
-    pub fn new(max: usize) -> Self {
+    /// Calls take up to `max` keys; `in_flight` calls run at once.
+    pub fn new(max: usize, in_flight: usize) -> Self {
         Batcher {
             max: max.max(1),
             open: Mutex::new(Vec::new()),
             opened: AtomicU64::new(0),
+            calls: tokio::sync::Semaphore::new(in_flight.max(1)),
         }
     }
 
@@ -150,8 +157,19 @@ impl<K: Clone, V> Batcher<K, V> {
                 }
             };
             let _closing = Closing { batcher: self, id };
-            // Callers of this same moment join before the call is built.
+            // Callers of this same moment join before the call is built, and
+            // while the calls in flight are at their limit, whoever comes.
             tokio::task::yield_now().await;
+            let _turn = match self.calls.try_acquire() {
+                Ok(turn) => turn,
+                Err(_) => crate::timings::timed(
+                    "wait",
+                    || "waiting for a batched read's turn".to_owned(),
+                    crate::slots::idle(self.calls.acquire()),
+                )
+                .await
+                .expect("the semaphore is never closed"),
+            };
             let gathered = Gathered {
                 batcher: self,
                 id,
@@ -184,7 +202,7 @@ mod tests {
 
     #[tokio::test]
     async fn reads_asked_at_once_are_one_call() {
-        let batcher = Batcher::new(100);
+        let batcher = Batcher::new(100, 2);
         let calls = Mutex::new(Vec::new());
         let reads = (0..5).map(|k| batcher.read(k, "x", |g| answer(&calls, g)));
         let answers = futures::future::join_all(reads).await;
@@ -198,8 +216,36 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn reads_that_come_while_the_calls_are_out_gather_into_one() {
+        let batcher = Batcher::new(100, 1);
+        let calls = Mutex::new(Vec::new());
+        // A slow call; the reads after the first come one by one while it is out.
+        let slow = |g: Gathered<'_, u32, Vec<u32>>| {
+            let keys = g.keys();
+            calls.lock().unwrap().push(keys.clone());
+            async move {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                Ok(keys)
+            }
+        };
+        let read = |k: u32| {
+            let batcher = &batcher;
+            async move {
+                tokio::time::sleep(std::time::Duration::from_millis(u64::from(k) * 10)).await;
+                batcher.read(k, "x", slow).await.unwrap()
+            }
+        };
+        let answers = futures::future::join_all((0..5).map(read)).await;
+        assert_eq!(*answers[0], [0]);
+        for a in &answers[1..] {
+            assert_eq!(**a, [1, 2, 3, 4]);
+        }
+        assert_eq!(*calls.lock().unwrap(), [vec![0], vec![1, 2, 3, 4]]);
+    }
+
+    #[tokio::test]
     async fn a_call_takes_at_most_its_maximum() {
-        let batcher = Batcher::new(2);
+        let batcher = Batcher::new(2, 2);
         let calls = Mutex::new(Vec::new());
         let reads = (0..5).map(|k| batcher.read(k, "x", |g| answer(&calls, g)));
         futures::future::join_all(reads).await;
@@ -210,7 +256,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_call_fails_every_read_in_it_naming_each() {
-        let batcher: Batcher<u32, ()> = Batcher::new(10);
+        let batcher: Batcher<u32, ()> = Batcher::new(10, 2);
         let fail = |_g: Gathered<'_, u32, ()>| async {
             Err(ProviderError::new(ErrorClass::Transient, "a: throttled"))
         };
@@ -224,7 +270,7 @@ mod tests {
 
     #[tokio::test]
     async fn when_the_leader_stops_the_others_ask_again() {
-        let batcher = Arc::new(Batcher::<u32, Vec<u32>>::new(10));
+        let batcher = Arc::new(Batcher::<u32, Vec<u32>>::new(10, 2));
         let leads = Arc::new(AtomicUsize::new(0));
         let never = {
             let (batcher, leads) = (batcher.clone(), leads.clone());

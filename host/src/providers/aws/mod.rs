@@ -109,8 +109,14 @@ impl AwsProvider {
             propagation: Policy::PROPAGATION,
             rates: None,
             principal: Default::default(),
-            alarms: batch::Batcher::new(reads::DESCRIBE_ALARMS_NAMES),
-            log_groups: batch::Batcher::new(reads::DESCRIBE_LOG_GROUPS_IDENTIFIERS),
+            alarms: batch::Batcher::new(
+                reads::DESCRIBE_ALARMS_NAMES,
+                reads::BATCHED_CALLS_IN_FLIGHT,
+            ),
+            log_groups: batch::Batcher::new(
+                reads::DESCRIBE_LOG_GROUPS_IDENTIFIERS,
+                reads::BATCHED_CALLS_IN_FLIGHT,
+            ),
         }
     }
 

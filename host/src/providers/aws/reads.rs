@@ -16,6 +16,11 @@ pub(super) const DESCRIBE_ALARMS_NAMES: usize = 100;
 /// DescribeLogGroups).
 pub(super) const DESCRIBE_LOG_GROUPS_IDENTIFIERS: usize = 50;
 
+/// Batched calls of one kind in flight at once: two, so a read that arrives
+/// alone is not held back by one slow call, and the reads that arrive while
+/// both are out gather into the next.
+pub(super) const BATCHED_CALLS_IN_FLIGHT: usize = 2;
+
 /// What one DescribeAlarms (all its pages) answered, metric and composite.
 #[derive(Default)]
 pub struct Alarms {
