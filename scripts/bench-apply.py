@@ -8,13 +8,17 @@ dependent PagerDuty calls x latency (plan-time lookups included).
 
 With --aws-latency-ms N the AWS fault proxy (tests/aws-fault-proxy) sits before
 moto adding N ms per AWS call and counting them; the bound then counts the calls
-to both clouds: each node weighs its PagerDuty calls x LATENCY plus the time the
+to both clouds: each node weighs its PagerDuty creates x LATENCY plus the time the
 AWS calls its kind made in that run took at the proxy (its counters, per action,
 attributed to kinds: the N ms plus moto's own time, which no client could have
-avoided), and the bound is the heaviest chain or all the weight / parallelism.
-`flat` is the same bound with every AWS call counted as exactly N ms (what the
-tables before 2026-12-03 used). `--runs R` repeats every row R times and prints
-medians. Usage:
+avoided), and the bound is the heaviest chain or all the work / parallelism. The
+work counts every call the run made, in both clouds: the AWS calls as the proxy
+timed them, and the PagerDuty requests the emulator answered (the plan's looks
+before create among them) x LATENCY. `flat` is the same bound with every AWS
+call counted as exactly N ms (what the tables before 2026-12-03 used);
+`creates only` counts PagerDuty's creates alone, as the tables before
+2026-12-07 did while counting AWS's looks. `--runs R` repeats every row R
+times and prints medians. Usage:
 
     scripts/bench-apply.py [--latency-ms 100] [--aws-latency-ms 100] [--markdown]
                            [--runs 3] [--binary PATH] [--guest PATH] [--timings DIR]
@@ -238,51 +242,56 @@ def measure(args):
                 throttled = pd_after[1] - pd_before[1]
                 subprocess.run([BP, "destroy", SEED, "--yes", "--state", state], env=env, check=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            pd_made = pd_after[0] - pd_before[0]
+            slots = AUTO_SLOTS if parallelism == "auto" else int(parallelism)
             if proxy:
                 calls_per_node = aws_per_node(graph, before[0], after[0])
                 ms_per_node = aws_per_node(graph, before[1], after[1])
                 aws_calls = sum(after[0].values()) - sum(before[0].values())
-                def bound_of(aws_weight):
+                def bound_of(aws_weight, pd_work):
                     def weight(kind):
                         return pd_calls(kind) * args.latency_ms + aws_weight(kind)
-                    total = sum(weight(node["kind"]) for node in graph["nodes"])
+                    aws_work = sum(aws_weight(node["kind"]) for node in graph["nodes"])
                     # The plan-time lookups cost one PagerDuty call (critical_path's +1).
                     chain = critical_path(graph, weight) - 1 + args.latency_ms
-                    slots = AUTO_SLOTS if parallelism == "auto" else int(parallelism)
-                    return max(chain, total / slots) / 1000
-                bound = bound_of(lambda kind: ms_per_node.get(kind, 0))
-                flat = bound_of(lambda kind: calls_per_node.get(kind, 0) * args.aws_latency_ms)
+                    return max(chain, (aws_work + pd_work * args.latency_ms) / slots) / 1000
+                timed = lambda kind: ms_per_node.get(kind, 0)
+                bound = bound_of(timed, pd_made)
+                flat = bound_of(lambda kind: calls_per_node.get(kind, 0) * args.aws_latency_ms, pd_made)
+                creates_only = bound_of(timed, calls)
                 if parallelism == "auto":
                     # What the published rates allow (auto keeps to them).
                     per_minute = int(args.pd_rate_limit.split("/")[0]) if args.pd_rate_limit else None
-                    rates = rate_bound(before[0], after[0], pd_after[0] - pd_before[0], per_minute)
-                    bound, flat = max(bound, rates), max(flat, rates)
+                    rates = rate_bound(before[0], after[0], pd_made, per_minute)
+                    bound, flat, creates_only = max(bound, rates), max(flat, rates), max(creates_only, rates)
             else:
                 aws_calls = None
-                slots = AUTO_SLOTS if parallelism == "auto" else int(parallelism)
-                bound = flat = max(critical_path(graph), calls / slots) * args.latency_ms / 1000
+                bound = flat = max(critical_path(graph), pd_made / slots) * args.latency_ms / 1000
+                creates_only = max(critical_path(graph), calls / slots) * args.latency_ms / 1000
             if run:
                 measured.setdefault((n, parallelism), []).append(
-                    (len(graph["nodes"]), calls, aws_calls, elapsed, bound, flat, throttled))
+                    (len(graph["nodes"]), pd_made, aws_calls, elapsed, bound, flat, throttled, creates_only))
         for (n, parallelism), runs in measured.items():
             med = lambda i: statistics.median(r[i] for r in runs)
-            rows.append((n, parallelism, runs[0][0], runs[0][1], runs[0][2] if runs[0][2] is None else round(med(2)),
-                         med(3), med(4), med(5), max(r[6] for r in runs)))
+            rows.append((n, parallelism, runs[0][0], round(med(1)), runs[0][2] if runs[0][2] is None else round(med(2)),
+                         med(3), med(4), med(5), max(r[6] for r in runs), med(7)))
     finally:
         moto.kill(); pd.kill()
         if proxy:
             proxy.kill()
     if args.markdown:
-        print("| services | parallelism | nodes | PagerDuty calls | AWS calls | apply s | bound s | ratio | ratio, flat bound | 429s |")
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for n, p, nodes, pdc, awsc, t, b, f, th in rows:
+        print("| services | parallelism | nodes | PagerDuty calls | AWS calls | apply s | bound s | ratio "
+              "| ratio, flat bound | ratio, PagerDuty creates only | 429s |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for n, p, nodes, pdc, awsc, t, b, f, th, c in rows:
             print(f"| {n} | {p} | {nodes} | {pdc} | {awsc if awsc is not None else '-'} | {t:.2f} | {b:.2f} | "
-                  f"{t / b:.2f} | {t / f:.2f} | {th} |")
+                  f"{t / b:.2f} | {t / f:.2f} | {t / c:.2f} | {th} |")
     else:
-        for n, p, nodes, pdc, awsc, t, b, f, th in rows:
+        for n, p, nodes, pdc, awsc, t, b, f, th, c in rows:
             aws = f" aws calls {awsc:4}" if awsc is not None else ""
             print(f"services={n:3} parallelism={p:>4} nodes={nodes:4} pd calls {pdc:4}{aws}  apply {t:6.2f} s  "
-                  f"bound {b:5.2f} s  ratio {t / b:4.2f}  (flat bound {f:5.2f} s, ratio {t / f:4.2f})  429s {th}")
+                  f"bound {b:5.2f} s  ratio {t / b:4.2f}  (flat bound {f:5.2f} s, ratio {t / f:4.2f}; "
+                  f"PagerDuty creates only {c:5.2f} s, ratio {t / c:4.2f})  429s {th}")
 
 
 if __name__ == "__main__":

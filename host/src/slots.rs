@@ -4,8 +4,9 @@
 //! while it calls APIs. A wait that is not work — a lock that keeps one API to
 //! one call at a time, a rate budget, a backoff or settle pause, a poll for
 //! confirmation — lends the slot back for its length ([`idle`], [`pause`]), so
-//! another ready task runs meanwhile instead of the slot sleeping. Outside an
-//! apply task (the plan, a drill) there is no slot and both are plain waits.
+//! another ready task runs meanwhile instead of the slot sleeping. The plan's
+//! reads hold slots the same way. Outside both (a drill) there is no slot and
+//! both are plain waits.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -93,6 +94,15 @@ impl Slots {
             slots: self.clone(),
             permit: Mutex::new(Some(permit.expect("slots are never closed"))),
         }
+    }
+
+    /// A free slot now, if there is one.
+    pub fn try_take(&self) -> Option<Slot> {
+        let permit = self.0.clone().try_acquire_owned().ok()?;
+        Some(Slot {
+            slots: self.clone(),
+            permit: Mutex::new(Some(permit)),
+        })
     }
 
     /// Slots no task holds now.

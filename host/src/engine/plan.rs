@@ -15,7 +15,7 @@ use super::resolve::{self, Known, same};
 use crate::providers::{
     Desired, Found, Identity, Looking, Provider, ProviderError, ProviderSet, Resource,
 };
-use crate::slots::Parallelism;
+use crate::slots::{Parallelism, Slot, Slots, holding};
 use crate::state::{Entry, State, Status};
 use blueprint_model::graph::{Graph, Node, token};
 
@@ -248,44 +248,71 @@ pub(crate) fn look_priorities(graph: &Graph) -> HashMap<&str, usize> {
     chain
 }
 
-/// How many of the plan's reads run at once: `--parallelism N` in all; under
-/// `auto`, [`crate::slots::AUTO_SLOTS`] per provider, so one provider's slow
-/// answers (or its rate budget) do not hold back another's reads.
-struct Room {
-    limit: usize,
-    per_provider: bool,
-    running: HashMap<String, usize>,
+/// The plan's reads in flight hold parallelism slots, as the apply's
+/// operations do: a read that waits for another's batched call or for a rate
+/// budget lends its slot ([`crate::slots::idle`]). `--parallelism N` is N
+/// slots in all; under `auto` each provider has [`crate::slots::AUTO_SLOTS`],
+/// so one provider's slow answers do not hold back another's reads.
+struct ReadSlots {
+    parallelism: Parallelism,
+    pools: HashMap<String, Slots>,
+    /// A slot taken while waiting, for the next read of its provider.
+    taken: HashMap<String, Slot>,
 }
 
-impl Room {
-    fn new(parallelism: Parallelism) -> Room {
-        Room {
-            limit: parallelism.slots(),
-            per_provider: parallelism == Parallelism::Auto,
-            running: HashMap::new(),
+impl ReadSlots {
+    fn new(parallelism: Parallelism) -> ReadSlots {
+        ReadSlots {
+            parallelism,
+            pools: HashMap::new(),
+            taken: HashMap::new(),
         }
     }
 
     fn key<'k>(&self, kind: &'k str) -> &'k str {
-        if self.per_provider {
-            blueprint_model::kind::provider_of(kind)
-        } else {
-            ""
+        match self.parallelism {
+            Parallelism::Auto => blueprint_model::kind::provider_of(kind),
+            Parallelism::Fixed(_) => "",
         }
     }
 
-    fn free(&self, kind: &str) -> bool {
-        self.running.get(self.key(kind)).copied().unwrap_or(0) < self.limit
+    fn pool(&mut self, kind: &str) -> Slots {
+        let slots = self.parallelism.slots();
+        self.pools
+            .entry(self.key(kind).to_owned())
+            .or_insert_with(|| Slots::new(slots))
+            .clone()
     }
 
-    fn take(&mut self, kind: &str) {
-        *self.running.entry(self.key(kind).to_owned()).or_default() += 1;
-    }
-
-    fn give(&mut self, kind: &str) {
-        if let Some(n) = self.running.get_mut(self.key(kind)) {
-            *n = n.saturating_sub(1);
+    /// A slot for a read of `kind`, if one is free now.
+    fn try_take(&mut self, kind: &str) -> Option<Slot> {
+        match self.taken.remove(self.key(kind)) {
+            Some(slot) => Some(slot),
+            None => self.pool(kind).try_take(),
         }
+    }
+
+    /// Wait until a slot is free for a read of one of `kinds`, and keep it
+    /// for that read.
+    async fn wait_for_any(&mut self, kinds: &[&str]) {
+        let wanted: BTreeSet<String> = kinds.iter().map(|k| self.key(k).to_owned()).collect();
+        let pools: Vec<(String, Slots)> = wanted
+            .into_iter()
+            .map(|key| {
+                let pool = self.pool(&key);
+                (key, pool)
+            })
+            .collect();
+        let waits = pools
+            .iter()
+            .map(|(key, pool)| Box::pin(async move { (key.clone(), pool.take().await) }));
+        let ((key, slot), _, _) = futures::future::select_all(waits).await;
+        self.taken.insert(key, slot);
+    }
+
+    /// Give back slots taken for reads that did not start.
+    fn release_unused(&mut self) {
+        self.taken.clear();
     }
 }
 
@@ -649,7 +676,7 @@ impl Planner<'_> {
         let mut refused = Vec::new();
         let mut problems = Vec::new();
         let mut running = futures::stream::FuturesUnordered::new();
-        let mut room = Room::new(self.parallelism);
+        let mut slots = ReadSlots::new(self.parallelism);
         // Identified and waiting for room; the one with the longest chain of
         // dependents goes first, in apply order among equals.
         let priority = look_priorities(self.graph);
@@ -671,44 +698,69 @@ impl Planner<'_> {
                 known_grew = false;
             }
             // Lookups first: what waits on their outputs waits longest.
+            let mut blocked: BTreeSet<String> = BTreeSet::new();
             while problems.is_empty() {
-                let Some(at) = lookups_left.iter().rposition(|n| room.free(&n.kind)) else {
+                let Some(at) = lookups_left
+                    .iter()
+                    .rposition(|n| !blocked.contains(slots.key(&n.kind)))
+                else {
                     break;
                 };
+                let Some(slot) = slots.try_take(&lookups_left[at].kind) else {
+                    blocked.insert(slots.key(&lookups_left[at].kind).to_owned());
+                    continue;
+                };
                 let node = lookups_left.remove(at);
-                room.take(&node.kind);
                 let resolved = resolve::resolve(node, &Known::default());
-                running.push(self.look(node, resolved, true).boxed());
+                running.push(holding(slot, self.look(node, resolved, true)).boxed());
             }
             while problems.is_empty() {
-                // The first of the heaviest with room: `max_by_key` keeps the
-                // last maximum.
+                // The first of the heaviest with a free slot: `max_by_key`
+                // keeps the last maximum.
                 let Some(at) = (0..ready.len())
                     .rev()
-                    .filter(|&i| room.free(&ready[i].0.kind))
+                    .filter(|&i| !blocked.contains(slots.key(&ready[i].0.kind)))
                     .max_by_key(|&i| priority.get(ready[i].0.id.as_str()).copied().unwrap_or(1))
                 else {
                     break;
                 };
+                let Some(slot) = slots.try_take(&ready[at].0.kind) else {
+                    blocked.insert(slots.key(&ready[at].0.kind).to_owned());
+                    continue;
+                };
                 let (node, resolved) = ready.remove(at);
-                room.take(&node.kind);
-                running.push(self.look(node, resolved, false).boxed());
+                running.push(holding(slot, self.look(node, resolved, false)).boxed());
             }
+            slots.release_unused();
             // Once a read failed the plan fails: what else fails with it (the
             // requests that waited on the same unanswered one) is named, the
             // rest is not waited for (a read of another service may take its
             // own whole time limit).
-            let next = match failed_at {
-                None => running.next().await,
-                Some(at) => tokio::time::timeout_at(at + FAILED_WITH, running.next())
-                    .await
-                    .unwrap_or(None),
+            let waiting: Vec<&str> = if problems.is_empty() {
+                lookups_left
+                    .iter()
+                    .map(|n| n.kind.as_str())
+                    .chain(ready.iter().map(|(n, _)| n.kind.as_str()))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let next = tokio::select! {
+                next = async {
+                    match failed_at {
+                        None => running.next().await,
+                        Some(at) => tokio::time::timeout_at(at + FAILED_WITH, running.next())
+                            .await
+                            .unwrap_or(None),
+                    }
+                } => next,
+                // A read that waits lent its slot: another may start.
+                () = slots.wait_for_any(&waiting), if !waiting.is_empty() && !running.is_empty() => continue,
             };
             let Some(looked) = next else {
                 break;
             };
             let node = looked.node;
-            room.give(&node.kind);
             match looked.outcome {
                 Looked::Lookup(Ok(resource)) => {
                     known.insert(&node.id, resource.outputs.clone());

@@ -596,7 +596,11 @@ pub async fn connect_one(
     name: &str,
 ) -> Result<std::sync::Arc<dyn Provider>, SetupError> {
     Ok(match name {
-        aws::AwsProvider::NAME => std::sync::Arc::new(aws::AwsProvider::new(&settings.aws).await?),
+        aws::AwsProvider::NAME => {
+            let aws = std::sync::Arc::new(aws::AwsProvider::new(&settings.aws).await?);
+            aws.ask_account_early();
+            aws
+        }
         pagerduty::PagerDutyProvider::NAME => {
             std::sync::Arc::new(pagerduty::PagerDutyProvider::new(&settings.pagerduty)?)
         }

@@ -136,18 +136,11 @@ impl AwsProvider {
         }
     }
 
-    /// The ARN of a resource of this account and region (`service`, then
-    /// `resource` as the service spells it): what an object's name makes its
-    /// ARN, so one read of it replaces a listing. The account and partition
-    /// come from STS GetCallerIdentity, which needs no permission, once.
-    pub(super) async fn arn_in_account(
-        &self,
-        address: &str,
-        service: &str,
-        resource: &str,
-    ) -> ProviderResult<String> {
-        let (partition, account) = self
-            .principal
+    /// The credentials' partition and account, from STS GetCallerIdentity
+    /// (which needs no permission), asked once: by [`Self::ask_account_early`]
+    /// or by the first read that needs it, whichever comes first.
+    async fn principal(&self, address: &str) -> ProviderResult<&(String, String)> {
+        self.principal
             .get_or_try_init(|| async {
                 let who = self
                     .call(address, || self.sts.get_caller_identity().send())
@@ -167,7 +160,29 @@ impl AwsProvider {
                     )),
                 }
             })
-            .await?;
+            .await
+    }
+
+    /// Ask STS for the account now, in the background: a topic's look needs
+    /// it to name the topic's ARN, and would otherwise wait for one more call
+    /// in turn. A failure here is only the next asker's to retry and report.
+    pub fn ask_account_early(self: &std::sync::Arc<Self>) {
+        let aws = self.clone();
+        tokio::spawn(async move {
+            let _ = aws.principal("the AWS account").await;
+        });
+    }
+
+    /// The ARN of a resource of this account and region (`service`, then
+    /// `resource` as the service spells it): what an object's name makes its
+    /// ARN, so one read of it replaces a listing.
+    pub(super) async fn arn_in_account(
+        &self,
+        address: &str,
+        service: &str,
+        resource: &str,
+    ) -> ProviderResult<String> {
+        let (partition, account) = self.principal(address).await?;
         Ok(format!(
             "arn:{partition}:{service}:{}:{account}:{resource}",
             self.region

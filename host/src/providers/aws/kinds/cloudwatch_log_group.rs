@@ -187,7 +187,10 @@ impl TaggedObject for Kind {
                 .send()
         })
         .await?;
-        set_retention(aws, &address, &p.name, p.retention_in_days).await?;
+        // A new group keeps its events forever: there is no retention to delete.
+        if p.retention_in_days.is_some() {
+            set_retention(aws, &address, &p.name, p.retention_in_days).await?;
+        }
         describe(aws, &p.name, &address).await?.ok_or_else(|| {
             ProviderError::new(
                 ErrorClass::Transient,
