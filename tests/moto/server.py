@@ -98,12 +98,18 @@ IAM policies are enforced as AWS evaluates them once auth is on
 Run as moto_server is: `python tests/moto/server.py -H 127.0.0.1 -p PORT`.
 """
 
+import io
 import json
+import logging
+import os
+import selectors
 import sys
 import threading
 import time
+import types
 
 import requests
+from werkzeug import serving as werkzeug_serving
 
 import authorization
 import re
@@ -112,6 +118,9 @@ from moto.cloudwatch import models as cloudwatch_models
 from moto.cloudwatch import responses as cloudwatch_responses
 from moto.cloudwatch.exceptions import ValidationError as CloudWatchValidationError
 from moto.cloudwatch.models import cloudwatch_backends
+import moto.server as moto_server_module
+from moto import backends as moto_backends
+from moto.moto_server import werkzeug_app as moto_werkzeug_app
 from moto.server import main
 from moto.sns import models as sns_models
 from moto.sqs.models import sqs_backends
@@ -646,6 +655,73 @@ events_models.EventPattern._flatten_dict = staticmethod(flatten)
 events_models.Rule.send_to_targets = send_to_targets
 events_responses.EventsHandler.test_event_pattern = test_event_pattern
 authorization.install()
+
+
+# Serving speed, not behaviour: a lost-state plan of 100 services asks moto
+# ~1,100 questions and moto's one process (one core, the GIL) answers them.
+# Sampled with py-spy, a quarter of its time went to werkzeug's access log
+# line per request (a handler lock every thread takes), a tenth to
+# `list_of_moto_modules`, which lists moto's package folder on every request
+# to route it, and more to a new connection (and thread) per request. The log
+# is kept behind MOTO_ACCESS_LOG=1; the folder list is read once (the
+# installed package does not change while the server runs); connections are
+# kept, as AWS's endpoints keep them.
+if not os.environ.get("MOTO_ACCESS_LOG"):
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+_moto_modules = tuple(moto_backends.list_of_moto_modules())
+moto_backends.list_of_moto_modules = lambda: _moto_modules
+
+
+class KeepAliveRequestHandler(moto_werkzeug_app.MotoRequestHandler):
+    """Werkzeug's server closes every connection after one answer: http.server
+    cannot drain a body the app left unread before it reads the next request
+    line (werkzeug/serving.py, "Always close the connection"). This handler
+    reads each request's body whole before the app runs, so the stream stands
+    at the next request, and keeps the connection when the HTTP/1.1 client
+    did not ask to close it."""
+
+    def make_environ(self):
+        environ = super().make_environ()
+        if environ.get("wsgi.input_terminated"):  # chunked: read to its end
+            body = environ["wsgi.input"].read()
+        else:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = self.rfile.read(length) if length > 0 else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        return environ
+
+    def send_header(self, keyword, value):
+        # `close_connection` is False when parse_request read an HTTP/1.1
+        # request without "Connection: close"; werkzeug's own error paths set
+        # it True, and then the header goes out.
+        keep = keyword.lower() == "connection" and value.lower() == "close"
+        if keep and not self.close_connection:
+            return
+        super().send_header(keyword, value)
+
+
+class _NothingLeftToDrain:
+    """After each answer werkzeug drains what the client still sends, for up
+    to 10 ms, reading until the socket ends (serving.py, run_wsgi's `finally`:
+    "If we supported keep-alive connections, this naive approach would break
+    by reading the next request line"). KeepAliveRequestHandler has read the
+    body whole, so there is nothing to drain, and the next request is not
+    swallowed."""
+
+    def register(self, *_):
+        pass
+
+    def select(self, timeout=None):
+        return []
+
+    def close(self):
+        pass
+
+
+moto_server_module.MotoRequestHandler = KeepAliveRequestHandler
+werkzeug_serving.selectors = types.SimpleNamespace(
+    DefaultSelector=_NothingLeftToDrain, EVENT_READ=selectors.EVENT_READ
+)
 
 
 if __name__ == "__main__":
