@@ -358,6 +358,64 @@ struct Discovery {
     absent: BTreeSet<String>,
 }
 
+/// What the discovery has read so far.
+#[derive(Default)]
+struct Discovered {
+    /// The lookups' resources, by node.
+    lookups: BTreeMap<String, Resource>,
+    discovery: Discovery,
+    /// Found and not provably the node's: the plan stops, naming each.
+    refused: Vec<(String, ProviderError)>,
+    /// Reads that failed.
+    problems: Vec<(String, ProviderError)>,
+}
+
+impl Discovered {
+    /// Records one read; whether it made outputs known that other nodes'
+    /// identities may name.
+    fn record(&mut self, looked: Look<'_>, known: &mut Known, allow_duplicates: bool) -> bool {
+        let node = looked.node;
+        match looked.outcome {
+            Looked::Lookup(Ok(resource)) => {
+                known.insert(&node.id, resource.outputs.clone());
+                self.lookups.insert(node.id.clone(), resource);
+                true
+            }
+            Looked::Lookup(Err(e)) | Looked::Find(Err(e)) => {
+                self.problems.push((node.id.clone(), e));
+                false
+            }
+            Looked::Find(Ok(None)) => {
+                self.discovery.absent.insert(node.id.clone());
+                false
+            }
+            // Found by name with props still unknown: adopting needs them,
+            // so the apply looks again once they are known.
+            Looked::Find(Ok(Some(Found { proof, .. })))
+                if looked.partial && proof.adoptable(Looking::Unrecorded) =>
+            {
+                false
+            }
+            Looked::Find(Ok(Some(Found { resource, proof }))) => {
+                if allow_duplicates && proof.allows_duplicate() {
+                    self.discovery.absent.insert(node.id.clone());
+                    return false;
+                }
+                // Adopted or refused, its outputs are known now, so what
+                // hangs off it is looked for (and named) too.
+                known.insert(&node.id, resource.outputs.clone());
+                if proof.adoptable(Looking::Unrecorded) {
+                    self.discovery.adopted.insert(node.id.clone(), resource);
+                } else {
+                    let refusal = looked.refusal.expect("set when found");
+                    self.refused.push((node.id.clone(), refusal));
+                }
+                true
+            }
+        }
+    }
+}
+
 impl Planner<'_> {
     pub async fn plan(&self, mut state: State) -> Result<Plan, PlanError> {
         let vanished = self.refresh(&mut state).await?;
@@ -671,10 +729,7 @@ impl Planner<'_> {
             .into_iter()
             .filter(|n| !catalog.is_lookup(&n.kind) && !state.resources.contains_key(&n.id))
             .collect();
-        let mut lookups = BTreeMap::new();
-        let mut discovery = Discovery::default();
-        let mut refused = Vec::new();
-        let mut problems = Vec::new();
+        let mut found = Discovered::default();
         let mut running = futures::stream::FuturesUnordered::new();
         let mut slots = ReadSlots::new(self.parallelism);
         // Identified and waiting for room; the one with the longest chain of
@@ -684,22 +739,13 @@ impl Planner<'_> {
         let mut known_grew = true;
         let mut failed_at = None;
         loop {
-            if known_grew && problems.is_empty() {
-                let mut waiting = Vec::new();
-                for node in std::mem::take(&mut pending) {
-                    let resolved = resolve::resolve(node, known);
-                    if self.identified(node, &resolved) {
-                        ready.push((node, resolved));
-                    } else {
-                        waiting.push(node);
-                    }
-                }
-                pending = waiting;
+            if known_grew && found.problems.is_empty() {
+                self.identify(&mut pending, &mut ready, known);
                 known_grew = false;
             }
             // Lookups first: what waits on their outputs waits longest.
             let mut blocked: BTreeSet<String> = BTreeSet::new();
-            while problems.is_empty() {
+            while found.problems.is_empty() {
                 let Some(at) = lookups_left
                     .iter()
                     .rposition(|n| !blocked.contains(slots.key(&n.kind)))
@@ -714,7 +760,7 @@ impl Planner<'_> {
                 let resolved = resolve::resolve(node, &Known::default());
                 running.push(holding(slot, self.look(node, resolved, true)).boxed());
             }
-            while problems.is_empty() {
+            while found.problems.is_empty() {
                 // The first of the heaviest with a free slot: `max_by_key`
                 // keeps the last maximum.
                 let Some(at) = (0..ready.len())
@@ -736,7 +782,7 @@ impl Planner<'_> {
             // requests that waited on the same unanswered one) is named, the
             // rest is not waited for (a read of another service may take its
             // own whole time limit).
-            let waiting: Vec<&str> = if problems.is_empty() {
+            let waiting: Vec<&str> = if found.problems.is_empty() {
                 lookups_left
                     .iter()
                     .map(|n| n.kind.as_str())
@@ -760,41 +806,17 @@ impl Planner<'_> {
             let Some(looked) = next else {
                 break;
             };
-            let node = looked.node;
-            match looked.outcome {
-                Looked::Lookup(Ok(resource)) => {
-                    known.insert(&node.id, resource.outputs.clone());
-                    lookups.insert(node.id.clone(), resource);
-                    known_grew = true;
-                }
-                Looked::Lookup(Err(e)) | Looked::Find(Err(e)) => {
-                    problems.push((node.id.clone(), e));
-                    failed_at.get_or_insert_with(tokio::time::Instant::now);
-                }
-                Looked::Find(Ok(None)) => {
-                    discovery.absent.insert(node.id.clone());
-                }
-                // Found by name with props still unknown: adopting needs
-                // them, so the apply looks again once they are known.
-                Looked::Find(Ok(Some(Found { proof, .. })))
-                    if looked.partial && proof.adoptable(Looking::Unrecorded) => {}
-                Looked::Find(Ok(Some(Found { resource, proof }))) => {
-                    if self.allow_duplicates && proof.allows_duplicate() {
-                        discovery.absent.insert(node.id.clone());
-                        continue;
-                    }
-                    // Adopted or refused, its outputs are known now, so what
-                    // hangs off it is looked for (and named) too.
-                    known.insert(&node.id, resource.outputs.clone());
-                    known_grew = true;
-                    if proof.adoptable(Looking::Unrecorded) {
-                        discovery.adopted.insert(node.id.clone(), resource);
-                    } else {
-                        refused.push((node.id.clone(), looked.refusal.expect("set when found")));
-                    }
-                }
+            known_grew |= found.record(looked, known, self.allow_duplicates);
+            if !found.problems.is_empty() {
+                failed_at.get_or_insert_with(tokio::time::Instant::now);
             }
         }
+        let Discovered {
+            lookups,
+            mut discovery,
+            mut refused,
+            mut problems,
+        } = found;
         if !problems.is_empty() {
             problems.sort_by(|a, b| a.0.cmp(&b.0));
             return Err(PlanError { problems });
@@ -805,6 +827,23 @@ impl Planner<'_> {
         } else {
             refused.sort_by(|a, b| a.0.cmp(&b.0));
             Err(PlanError { problems: refused })
+        }
+    }
+
+    /// Moves the nodes of `pending` whose identity is now known to `ready`.
+    fn identify<'g>(
+        &self,
+        pending: &mut Vec<&'g Node>,
+        ready: &mut Vec<(&'g Node, resolve::Resolved)>,
+        known: &Known,
+    ) {
+        for node in std::mem::take(pending) {
+            let resolved = resolve::resolve(node, known);
+            if self.identified(node, &resolved) {
+                ready.push((node, resolved));
+            } else {
+                pending.push(node);
+            }
         }
     }
 
