@@ -678,7 +678,8 @@ class KeepAliveRequestHandler(moto_werkzeug_app.MotoRequestHandler):
     line (werkzeug/serving.py, "Always close the connection"). This handler
     reads each request's body whole before the app runs, so the stream stands
     at the next request, and keeps the connection when the HTTP/1.1 client
-    did not ask to close it."""
+    did not ask to close it (HTTP/1.1 connections persist unless either side
+    sends "Connection: close": RFC 9112, section 9.3)."""
 
     def make_environ(self):
         environ = super().make_environ()
@@ -694,8 +695,8 @@ class KeepAliveRequestHandler(moto_werkzeug_app.MotoRequestHandler):
         # `close_connection` is False when parse_request read an HTTP/1.1
         # request without "Connection: close"; werkzeug's own error paths set
         # it True, and then the header goes out.
-        keep = keyword.lower() == "connection" and value.lower() == "close"
-        if keep and not self.close_connection:
+        closing = keyword.lower() == "connection" and value.lower() == "close"
+        if closing and not self.close_connection:
             return
         super().send_header(keyword, value)
 
