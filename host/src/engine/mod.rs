@@ -9,6 +9,7 @@
 //! ```
 
 pub mod apply;
+mod chains;
 pub mod plan;
 pub mod progress;
 pub mod resolve;

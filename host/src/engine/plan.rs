@@ -226,26 +226,19 @@ pub fn apply_order(graph: &Graph) -> Vec<&Node> {
 /// waits for its parent's (its identity may name the parent's id), so the
 /// looks that unblock the longest chains go first.
 pub(crate) fn look_priorities(graph: &Graph) -> HashMap<&str, usize> {
-    let mut dependents: HashMap<&str, Vec<&str>> = HashMap::new();
-    for node in graph.nodes() {
-        for dependency in node.dependencies() {
-            if let Some(parent) = graph.node(&dependency) {
-                dependents.entry(&parent.id).or_default().push(&node.id);
-            }
-        }
-    }
-    let mut chain: HashMap<&str, usize> = HashMap::new();
-    for node in apply_order(graph).into_iter().rev() {
-        let longest_after = dependents
-            .get(node.id.as_str())
-            .into_iter()
-            .flatten()
-            .filter_map(|d| chain.get(d).copied())
-            .max()
-            .unwrap_or(0);
-        chain.insert(&node.id, longest_after + 1);
-    }
-    chain
+    let waits_for: BTreeMap<&str, BTreeSet<&str>> = graph
+        .nodes()
+        .iter()
+        .map(|node| {
+            let parents = node.dependencies().into_iter();
+            let parents = parents.filter_map(|d| graph.node(&d).map(|p| p.id.as_str()));
+            (node.id.as_str(), parents.collect())
+        })
+        .collect();
+    super::chains::heaviest_chains(&waits_for, |_| 1.0)
+        .into_iter()
+        .map(|(id, nodes)| (id, nodes as usize))
+        .collect()
 }
 
 /// The plan's reads in flight hold parallelism slots, as the apply's

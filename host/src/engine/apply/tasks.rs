@@ -71,47 +71,7 @@ impl TaskGraph {
     /// task with the heaviest chain first, so the chain that decides when the
     /// apply ends never waits behind a leaf.
     pub fn priorities(&self, weight: impl Fn(&Task) -> f64) -> HashMap<Task, f64> {
-        let mut waited_on_by: HashMap<&Task, Vec<&Task>> = HashMap::new();
-        for (task, deps) in &self.waits_for {
-            for dep in deps {
-                waited_on_by.entry(dep).or_default().push(task);
-            }
-        }
-        // Kahn's order from the tasks nothing waits on back to the roots; the
-        // graph is acyclic (the plan checked it), and a task caught in a cycle
-        // anyway keeps its own weight.
-        let mut left: HashMap<&Task, usize> = self
-            .waits_for
-            .keys()
-            .map(|t| (t, waited_on_by.get(t).map_or(0, Vec::len)))
-            .collect();
-        let mut queue: Vec<&Task> = left
-            .iter()
-            .filter(|(_, n)| **n == 0)
-            .map(|(t, _)| *t)
-            .collect();
-        let mut length: HashMap<Task, f64> = HashMap::new();
-        while let Some(task) = queue.pop() {
-            let heaviest_after = waited_on_by
-                .get(task)
-                .into_iter()
-                .flatten()
-                .map(|t| length.get(*t).copied().unwrap_or(0.0))
-                .fold(0.0, f64::max);
-            length.insert(task.clone(), heaviest_after + weight(task));
-            for dep in self.waits_for.get(task).into_iter().flatten() {
-                if let Some(n) = left.get_mut(dep) {
-                    *n -= 1;
-                    if *n == 0 {
-                        queue.push(dep);
-                    }
-                }
-            }
-        }
-        for task in self.waits_for.keys() {
-            length.entry(task.clone()).or_insert_with(|| weight(task));
-        }
-        length
+        crate::engine::chains::heaviest_chains(&self.waits_for, weight)
     }
 }
 
